@@ -1,0 +1,63 @@
+import type { BenchResult } from './bench.js';
+
+/** One line of a benchmark table: our implementation against a baseline on one workload. */
+export interface BenchRow {
+  /** What is measured, e.g. 'softmax'. */
+  workload: string;
+  /** The input shape, e.g. '64x131072'. */
+  shape: string;
+  /** What the baseline is, e.g. 'tf.softmax'. */
+  baselineName: string;
+  ours: BenchResult;
+  baseline: BenchResult;
+  /** baseline median / ours median: > 1 means ours is faster. */
+  speedup: number;
+  /** Bytes our implementation must move at least, for GB/s; optional. */
+  bytes?: number;
+  /** Floating-point operations of our implementation, for GFLOP/s; optional. */
+  flops?: number;
+}
+
+export interface RowExtras {
+  bytes?: number;
+  flops?: number;
+}
+
+/** Pairs a baseline and our result into a row; `speedup` = baseline / ours, measured in the same run. */
+export function compare(
+  workload: string,
+  shape: string,
+  baselineName: string,
+  baseline: BenchResult,
+  ours: BenchResult,
+  extras: RowExtras = {},
+): BenchRow {
+  return { workload, shape, baselineName, ours, baseline, speedup: baseline.median / ours.median, ...extras };
+}
+
+export interface BenchReport {
+  date: string;
+  backend: string;
+  adapter?: string;
+  rows: BenchRow[];
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(4);
+}
+
+/** Achieved GB/s of our implementation, when the row knows its bytes. */
+export function gigabytesPerSecond(row: BenchRow): number | undefined {
+  return row.bytes === undefined ? undefined : row.bytes / (row.ours.median * 1e-3) / 1e9;
+}
+
+/** A markdown table: workload, shape, ours, baseline, speedup, GB/s. */
+export function formatTable(rows: readonly BenchRow[]): string {
+  const head = '| workload | shape | ours (ms) | baseline | baseline (ms) | speedup | ours GB/s |';
+  const sep = '| --- | --- | ---: | --- | ---: | ---: | ---: |';
+  const lines = rows.map((r) => {
+    const gbs = gigabytesPerSecond(r);
+    return `| ${r.workload} | ${r.shape} | ${fmtMs(r.ours.median)} | ${r.baselineName} | ${fmtMs(r.baseline.median)} | ${r.speedup.toFixed(2)}× | ${gbs === undefined ? '' : gbs.toFixed(1)} |`;
+  });
+  return [head, sep, ...lines].join('\n');
+}

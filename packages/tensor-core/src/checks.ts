@@ -1,0 +1,109 @@
+import type { DataType, Tensor } from '@tensorflow/tfjs-core';
+import { describeValue, DtypeError, ShapeError, ValueError } from './errors.js';
+
+/**
+ * A dimension spec: a name binds the dimension (equal names must agree within one `dims` record),
+ * a number fixes it, `null` accepts anything.
+ */
+export type DimSpec = string | number | null;
+
+/** Named dimensions bound while checking several tensors against each other. */
+export type Dims = Record<string, number>;
+
+/**
+ * Checks `t` against a shape spec such as `['B', 'H', 'L', 'D']` and returns the bound sizes.
+ * Pass the same `dims` to later calls so that `k` must share `q`'s `B`, `H` and `L`.
+ */
+export function checkShape(t: Tensor, spec: readonly DimSpec[], name: string, dims: Dims = {}): Dims {
+  if (t === null || typeof t !== 'object' || !Array.isArray((t as Tensor).shape)) {
+    throw new ShapeError(`${name}: expected a tensor of shape [${formatSpec(spec)}], received ${describeValue(t)}`);
+  }
+  if (t.shape.length !== spec.length) {
+    throw new ShapeError(
+      `${name}: expected rank ${spec.length} [${formatSpec(spec)}], received rank ${t.shape.length} [${t.shape.join(', ')}]`,
+    );
+  }
+  spec.forEach((want, i) => {
+    const got = t.shape[i] as number;
+    if (want === null) return;
+    if (typeof want === 'number') {
+      if (got !== want) {
+        throw new ShapeError(`${name}: expected dimension ${i} to be ${want}, received shape [${t.shape.join(', ')}]`);
+      }
+      return;
+    }
+    const bound = dims[want];
+    if (bound === undefined) {
+      dims[want] = got;
+    } else if (bound !== got) {
+      throw new ShapeError(
+        `${name}: expected dimension ${i} (${want}) to be ${bound} as bound by an earlier argument, received shape [${t.shape.join(', ')}]`,
+      );
+    }
+  });
+  return dims;
+}
+
+function formatSpec(spec: readonly DimSpec[]): string {
+  return spec.map((d) => (d === null ? '*' : String(d))).join(', ');
+}
+
+/** Checks that `t`'s dtype is one of `allowed`. */
+export function checkDtype(t: Tensor, allowed: DataType | readonly DataType[], name: string): void {
+  const list = typeof allowed === 'string' ? [allowed] : allowed;
+  if (!list.includes(t.dtype)) {
+    throw new DtypeError(`${name}: expected dtype ${list.join(' or ')}, received ${t.dtype}`);
+  }
+}
+
+export interface RangeSpec {
+  /** Lower bound; inclusive unless `minExclusive`. */
+  min?: number;
+  max?: number;
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
+  integer?: boolean;
+  /** Extra words after the bounds, e.g. 'use greedy() for temperature 0'. */
+  hint?: string;
+}
+
+/** Checks a scalar option: finite, optionally an integer, within bounds. Returns it for chaining. */
+export function checkRange(value: number, spec: RangeSpec, name: string): number {
+  const expectation = describeRange(spec);
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ValueError(`${name}: expected ${expectation}, received ${describeValue(value)}${hintOf(spec)}`);
+  }
+  const bad =
+    (spec.integer === true && !Number.isInteger(value)) ||
+    (spec.min !== undefined && (spec.minExclusive ? value <= spec.min : value < spec.min)) ||
+    (spec.max !== undefined && (spec.maxExclusive ? value >= spec.max : value > spec.max));
+  if (bad) throw new ValueError(`${name}: expected ${expectation}, received ${describeValue(value)}${hintOf(spec)}`);
+  return value;
+}
+
+function hintOf(spec: RangeSpec): string {
+  return spec.hint ? ` (${spec.hint})` : '';
+}
+
+function describeRange(spec: RangeSpec): string {
+  const kind = spec.integer ? 'an integer' : 'a finite number';
+  const lo = spec.min === undefined ? undefined : `${spec.minExclusive ? '>' : '≥'} ${spec.min}`;
+  const hi = spec.max === undefined ? undefined : `${spec.maxExclusive ? '<' : '≤'} ${spec.max}`;
+  const bounds = [lo, hi].filter((b) => b !== undefined).join(' and ');
+  return bounds ? `${kind} ${bounds}` : kind;
+}
+
+/**
+ * Checks that every element of a float tensor is finite. Asynchronous because WebGPU in Node has no
+ * synchronous readback; call it at an API entry that is itself async (samplers, generate loops).
+ */
+export async function checkFinite(t: Tensor, name: string, opts: { allowNegInf?: boolean } = {}): Promise<void> {
+  const values = await t.data();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (Number.isFinite(v)) continue;
+    if (opts.allowNegInf && v === Number.NEGATIVE_INFINITY) continue;
+    const expected = opts.allowNegInf ? 'finite values or -Infinity' : 'finite values';
+    throw new ValueError(`${name}: expected ${expected}, received ${describeValue(v)} at flat index ${i}`);
+  }
+}

@@ -1,0 +1,39 @@
+export { tf } from './tf.js';
+export type { DataType, NamedAttrMap, Rank, Tensor, TensorContainer, TensorInfo, TypedArray, Variable } from './tf.js';
+export {
+  BackendError,
+  DtypeError,
+  describeValue,
+  FormatError,
+  ShapeError,
+  TesseraError,
+  ValueError,
+} from './errors.js';
+export { checkDtype, checkFinite, checkRange, checkShape, type DimSpec, type Dims, type RangeSpec } from './checks.js';
+export {
+  activeBackend,
+  initBackend,
+  loadWasm,
+  type BackendChoice,
+  type BackendName,
+  type BackendPreference,
+} from './backend/init-backend.js';
+export { probeWebGPU, type GpuProbe } from './backend/webgpu-provider.js';
+export {
+  defineOp,
+  type GradientSpec,
+  type HostTensor,
+  type Op,
+  type OpSpec,
+  type WebGPUKernelContext,
+} from './op/define-op.js';
+export {
+  flatGrid,
+  LINEAR_WORKGROUP_INDEX,
+  scalarUniforms,
+  type ProgramUniform,
+  type UniformType,
+  type WebGPUProgram,
+} from './op/webgpu-program.js';
+export { logSoftmax, softmax } from './softmax/index.js';
+export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';

@@ -1,0 +1,131 @@
+import type { DataType, NamedAttrMap, Tensor, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
+import { tf } from '../tf.js';
+import type { ProgramUniform, WebGPUProgram } from './webgpu-program.js';
+
+/** A tensor's data on the host, as a typed-array kernel sees it. */
+export interface HostTensor {
+  shape: number[];
+  dtype: DataType;
+  values: TypedArray;
+}
+
+/** What a WebGPU kernel gets: its inputs (on the GPU), attributes and a way to run programs. */
+export interface WebGPUKernelContext<I extends string, A> {
+  inputs: Record<I, TensorInfo>;
+  attrs: A;
+  /** Runs a WGSL program; the returned TensorInfo is owned by the caller (dispose intermediates). */
+  run(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: ProgramUniform[]): TensorInfo;
+  /** Frees an intermediate result of `run`. */
+  dispose(info: TensorInfo): void;
+}
+
+export interface GradientSpec<I extends string, A> {
+  /** Inputs the gradient needs, in the order they arrive in `saved`. */
+  inputsToSave?: readonly I[];
+  /** Whether the gradient needs the op's output; it arrives after the saved inputs. */
+  saveOutput?: boolean;
+  /** Returns, per input, a thunk computing dL/dinput from dy = dL/doutput, in tfjs ops. */
+  grad(dy: Tensor, saved: Tensor[], attrs: A): Partial<Record<I, () => Tensor>>;
+}
+
+export interface OpSpec<I extends string, A extends object> {
+  /** tfjs kernel name; unique across Tessera, prefixed 'Tessera'. */
+  kernelName: string;
+  /** Input names in call order. */
+  inputs: readonly I[];
+  /** The oracle: plain tfjs ops. Used in tests and on any backend without a kernel. */
+  reference(inputs: Record<I, Tensor>, attrs: A): Tensor;
+  /**
+   * Typed-array kernel, registered for the CPU backend and for WASM (whose data it reads back and
+   * writes through the generic backend interface). Pure: must not call tfjs.
+   */
+  host?(inputs: Record<I, HostTensor>, attrs: A): HostTensor;
+  webgpu?(ctx: WebGPUKernelContext<I, A>): TensorInfo;
+  gradient?: GradientSpec<I, A>;
+}
+
+/** A declared op: call it like a function; it dispatches through `tf.engine().runKernel`. */
+export interface Op<I extends string, A extends object> {
+  (inputs: Record<I, Tensor>, attrs: A): Tensor;
+  readonly kernelName: string;
+  /** The tfjs composite the kernels are tested against. */
+  readonly reference: (inputs: Record<I, Tensor>, attrs: A) => Tensor;
+  /** Whether the active (or named) backend runs a Tessera kernel rather than the reference. */
+  hasKernel(backendName?: string): boolean;
+}
+
+interface GenericBackend {
+  readSync(dataId: object): TypedArray;
+  write(values: TypedArray, shape: number[], dtype: DataType): object;
+}
+
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: ProgramUniform[]): TensorInfo;
+  disposeData(dataId: object): boolean;
+}
+
+/** Backends that store tensors in host memory the typed-array kernel can read. */
+const HOST_BACKENDS = ['cpu', 'wasm'] as const;
+
+/**
+ * Declares an op once: reference, typed-array kernel, WGSL kernel, gradient. Kernels are registered with
+ * tfjs' own registry, so `tf.tidy`, memory accounting and `tf.grad` treat the op like a built-in one; a
+ * backend with no Tessera kernel runs the reference, which autodiff differentiates directly.
+ */
+export function defineOp<I extends string, A extends object>(spec: OpSpec<I, A>): Op<I, A> {
+  const { kernelName } = spec;
+  const host = spec.host;
+  if (host) {
+    for (const backendName of HOST_BACKENDS) {
+      tf.registerKernel({
+        kernelName,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const b = backend as unknown as GenericBackend;
+          const hostInputs = {} as Record<I, HostTensor>;
+          for (const name of spec.inputs) {
+            const info = (inputs as Record<string, TensorInfo>)[name] as TensorInfo;
+            hostInputs[name] = { shape: info.shape, dtype: info.dtype, values: b.readSync(info.dataId) };
+          }
+          const out = host(hostInputs, attrs as unknown as A);
+          return { dataId: b.write(out.values, out.shape, out.dtype), shape: out.shape, dtype: out.dtype };
+        },
+      });
+    }
+  }
+  const webgpu = spec.webgpu;
+  if (webgpu) {
+    tf.registerKernel({
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as unknown as WebGPUBackendLike;
+        return webgpu({
+          inputs: inputs as Record<I, TensorInfo>,
+          attrs: attrs as unknown as A,
+          run: (program, programInputs, dtype, uniforms) => b.runWebGPUProgram(program, programInputs, dtype, uniforms),
+          dispose: (info) => {
+            b.disposeData(info.dataId);
+          },
+        });
+      },
+    });
+  }
+  const gradient = spec.gradient;
+  if (gradient) {
+    const toSave = gradient.inputsToSave ?? [];
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: [...toSave],
+      outputsToSave: gradient.saveOutput ? [true] : [],
+      gradFunc: (dy, saved, attrs) => gradient.grad(dy as Tensor, saved, attrs as unknown as A) as Record<string, () => Tensor>,
+    });
+  }
+
+  const hasKernel = (backendName: string = tf.getBackend()): boolean => tf.getKernel(kernelName, backendName) !== undefined;
+  const op = (inputs: Record<I, Tensor>, attrs: A): Tensor => {
+    if (!hasKernel()) return spec.reference(inputs, attrs);
+    return tf.engine().runKernel(kernelName, inputs as unknown as Record<string, Tensor>, attrs as unknown as NamedAttrMap) as Tensor;
+  };
+  return Object.assign(op, { kernelName, reference: spec.reference, hasKernel });
+}

@@ -1,0 +1,62 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { checkRange } from '../checks.js';
+import { describeValue, ShapeError } from '../errors.js';
+import { defineOp } from '../op/define-op.js';
+import { scalarUniforms } from '../op/webgpu-program.js';
+import { tf } from '../tf.js';
+import { philoxUniformArray, splitWords } from './philox.js';
+import { PhiloxUniformProgram } from './uniform.program.js';
+
+interface PhiloxAttrs {
+  n: number;
+  seed: number;
+  offset: number;
+}
+
+const philoxUniformOp = defineOp<never, PhiloxAttrs>({
+  kernelName: 'TesseraPhiloxUniform',
+  inputs: [],
+  // Philox needs 32×32→64-bit products, which tfjs ops cannot express: the oracle is the scalar JS.
+  reference: (_inputs, { n, seed, offset }) => tf.tensor1d(philoxUniformArray(n, seed, offset), 'float32'),
+  host: (_inputs, { n, seed, offset }) => ({ shape: [n], dtype: 'float32', values: philoxUniformArray(n, seed, offset) }),
+  webgpu: ({ attrs: { n, seed, offset }, run }) => {
+    const [blockLo, blockHi] = splitWords(Math.floor(offset / 4));
+    const [keyLo, keyHi] = splitWords(seed);
+    const lane0 = offset % 4;
+    return run(new PhiloxUniformProgram(n, lane0), [], 'float32', scalarUniforms('uint32', [n, lane0, blockLo, blockHi, keyLo, keyHi]));
+  },
+});
+
+export interface PhiloxOptions {
+  /** Stream key: a non-negative safe integer (its low and high 32-bit words form the Philox key). */
+  seed: number;
+  /** Position in the stream of the first element (default 0); advance it by the size drawn to continue. */
+  offset?: number;
+}
+
+/**
+ * Uniform float32 numbers in [0, 1) from Philox-4x32-10, counter-based: element i is stream position
+ * offset + i, so results are bit-identical on CPU, WASM and WebGPU and independent of batching.
+ * Each value is a word's top 24 bits × 2⁻²⁴. `shape → Tensor<float32>[shape]`.
+ */
+export function philoxUniform(shape: readonly number[], opts: PhiloxOptions): Tensor {
+  if (!Array.isArray(shape)) throw new ShapeError(`shape: expected an array of non-negative integers, received ${describeValue(shape)}`);
+  shape.forEach((d, i) => {
+    checkRange(d, { min: 0, integer: true }, `shape[${i}]`);
+  });
+  if (opts === null || typeof opts !== 'object') {
+    throw new ShapeError(`opts: expected { seed, offset? }, received ${describeValue(opts)}`);
+  }
+  const seed = checkRange(opts.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'seed');
+  const offset = checkRange(opts.offset ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'offset');
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (offset + n > Number.MAX_SAFE_INTEGER) {
+    throw new ShapeError(`offset: expected offset + size ≤ ${Number.MAX_SAFE_INTEGER}, received ${offset} + ${n}`);
+  }
+  if (n === 0) return tf.zeros([...shape], 'float32');
+  if (shape.length === 1) return philoxUniformOp({} as Record<never, Tensor>, { n, seed, offset });
+  return tf.tidy(() => tf.reshape(philoxUniformOp({} as Record<never, Tensor>, { n, seed, offset }), [...shape]));
+}
+
+export { philox4x32, philoxUniformArray } from './philox.js';
+export { philoxUniformOp };

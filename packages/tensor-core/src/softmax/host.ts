@@ -1,0 +1,29 @@
+import type { HostTensor } from '../op/define-op.js';
+
+/**
+ * Row-wise (log-)softmax on typed arrays, max-subtracted, with the row sum accumulated in float64.
+ * A row of all −∞ gives NaN, as the tfjs composite does.
+ */
+export function softmaxHost(x: HostTensor, log: boolean): HostTensor {
+  const [rows, cols] = x.shape as [number, number];
+  const src = x.values as Float32Array;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < cols; c++) {
+      const v = src[base + c] as number;
+      if (v > max || Number.isNaN(v)) max = v;
+    }
+    let sum = 0;
+    for (let c = 0; c < cols; c++) sum += Math.exp((src[base + c] as number) - max);
+    if (log) {
+      const lse = Math.log(sum);
+      for (let c = 0; c < cols; c++) out[base + c] = (src[base + c] as number) - max - lse;
+    } else {
+      const inv = 1 / sum;
+      for (let c = 0; c < cols; c++) out[base + c] = Math.exp((src[base + c] as number) - max) * inv;
+    }
+  }
+  return { shape: [rows, cols], dtype: 'float32', values: out };
+}

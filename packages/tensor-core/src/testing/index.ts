@@ -1,0 +1,3 @@
+export { prepareBackends, testBackends, type TestBackends } from './backends.js';
+export { describeBackends, type DescribeBackendsOptions } from './describe-backends.js';
+export { expectAllClose, expectNoLeaks, type CloseOptions, type Numeric } from './expect.js';

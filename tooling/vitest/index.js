@@ -1,0 +1,44 @@
+// Shared vitest configuration for every Tessera package: `export default tesseraVitestConfig(import.meta.url)`.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const coreSrc = resolve(here, '../../packages/tensor-core/src');
+
+/**
+ * @param {string} configUrl import.meta.url of the package's vitest.config
+ * @param {import('vitest/config').UserConfig} [overrides]
+ */
+export function tesseraVitestConfig(configUrl, overrides = {}) {
+  const root = dirname(fileURLToPath(configUrl));
+  // CI asks for a JSON report per package (TESSERA_REPORT_DIR), collected by .ci/run
+  const reportDir = process.env.TESSERA_REPORT_DIR;
+  const reporters = reportDir ? ['default', 'json'] : ['default'];
+  return defineConfig({
+    ...overrides,
+    resolve: {
+      // One copy of tensor-core in every test process, from source: kernels register once, and a
+      // package's tests do not depend on a stale dist/.
+      alias: existsSync(coreSrc)
+        ? [
+            { find: /^@tessera\/tensor-core\/testing$/, replacement: join(coreSrc, 'testing/index.ts') },
+            { find: /^@tessera\/tensor-core\/bench$/, replacement: join(coreSrc, 'bench/index.ts') },
+            { find: /^@tessera\/tensor-core$/, replacement: join(coreSrc, 'index.ts') },
+          ]
+        : [],
+    },
+    test: {
+      include: ['test/**/*.test.ts'],
+      setupFiles: [join(here, 'setup.js')],
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+      pool: 'forks',
+      poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+      reporters,
+      outputFile: reportDir ? { json: join(root, '.reports', 'vitest.json') } : undefined,
+      ...overrides.test,
+    },
+  });
+}
