@@ -22,6 +22,7 @@ export { probeWebGPU, type GpuProbe } from './backend/webgpu-provider.js';
 export {
   defineOp,
   type GradientSpec,
+  type HostBackend,
   type HostTensor,
   type Op,
   type OpSpec,
@@ -37,3 +38,5 @@ export {
 } from './op/webgpu-program.js';
 export { logSoftmax, softmax } from './softmax/index.js';
 export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';
+export * from './safetensors/index.js';
+export * from './module/index.js';

@@ -16,9 +16,9 @@ function bruteSoftmax(row: number[]): number[] {
 }
 
 describeBackends('softmax', (backend) => {
-  it('runs a Tessera kernel on this backend', () => {
-    expect(softmaxOp.hasKernel()).toBe(true);
-    expect(logSoftmaxOp.hasKernel()).toBe(true);
+  it("runs a Tessera kernel on cpu and webgpu, and tfjs' own SIMD kernel on wasm", () => {
+    expect(softmaxOp.hasKernel()).toBe(backend !== 'wasm');
+    expect(logSoftmaxOp.hasKernel()).toBe(backend !== 'wasm');
   });
 
   it('matches a hand-computed row', async () => {

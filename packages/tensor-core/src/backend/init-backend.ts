@@ -55,7 +55,7 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
     const gpu = await probeWebGPU();
     if (gpu.ok) {
       await activate('webgpu');
-      return { name: 'webgpu', adapter: gpu.adapter as string, reason: `${asked}: webgpu on ${gpu.adapter}` };
+      return { name: 'webgpu', adapter: gpu.adapter as string, reason: `${asked}: a WebGPU adapter was found` };
     }
     if (pref === 'webgpu') throw new BackendError(`backend: webgpu was requested (${asked}) but is unavailable: ${gpu.reason}`);
     const why = `webgpu unavailable: ${gpu.reason}`;

@@ -2,8 +2,10 @@ import type { Tensor, TensorContainer } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 
 export interface BenchOptions {
-  /** Untimed calls first (pipeline compilation, allocator warm-up). Default 3. */
+  /** Untimed calls first (pipeline compilation, allocator warm-up, GPU clocks): at least this many. Default 3. */
   warmup?: number;
+  /** ...and at least this long, so a GPU leaves its idle clocks before timing. Default 200 ms. */
+  warmupMs?: number;
   /** Timed rounds; the median is reported. Default 7. */
   rounds?: number;
   /** Calls per round; default: as many as fill ~`targetMs`, at least 1. */
@@ -23,6 +25,8 @@ export interface BenchResult {
 }
 
 interface QueueBackend {
+  ensureCommandEncoderReady?: () => void;
+  endComputePassEncoder?: () => void;
   submitQueue?: () => void;
   device?: { queue: { onSubmittedWorkDone(): Promise<void> } };
 }
@@ -34,6 +38,9 @@ interface QueueBackend {
 export async function sync(out: TensorContainer): Promise<void> {
   const backend = tf.backend() as unknown as QueueBackend;
   if (typeof backend.submitQueue === 'function' && backend.device) {
+    // what tfjs' own readback does before submitting: close the open compute pass, then submit
+    backend.ensureCommandEncoderReady?.();
+    backend.endComputePassEncoder?.();
     backend.submitQueue();
     await backend.device.queue.onSubmittedWorkDone();
     return;
@@ -86,8 +93,9 @@ export async function bench(
   fn: () => TensorContainer | Promise<TensorContainer>,
   opts: BenchOptions = {},
 ): Promise<BenchResult> {
-  const { warmup = 3, rounds = 7, targetMs = 100 } = opts;
-  for (let i = 0; i < warmup; i++) await timeCalls(fn, 1);
+  const { warmup = 3, warmupMs = 200, rounds = 7, targetMs = 100 } = opts;
+  const warmStart = performance.now();
+  for (let i = 0; i < warmup || performance.now() - warmStart < warmupMs; i++) await timeCalls(fn, 1);
   let iterations = opts.iterations;
   if (iterations === undefined) {
     const probe = await timeCalls(fn, 1);

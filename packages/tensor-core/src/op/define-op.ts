@@ -35,11 +35,14 @@ export interface OpSpec<I extends string, A extends object> {
   inputs: readonly I[];
   /** The oracle: plain tfjs ops. Used in tests and on any backend without a kernel. */
   reference(inputs: Record<I, Tensor>, attrs: A): Tensor;
-  /**
-   * Typed-array kernel, registered for the CPU backend and for WASM (whose data it reads back and
-   * writes through the generic backend interface). Pure: must not call tfjs.
-   */
+  /** Typed-array kernel for host-memory backends. Pure: must not call tfjs. */
   host?(inputs: Record<I, HostTensor>, attrs: A): HostTensor;
+  /**
+   * Backends the host kernel is registered for; default `['cpu']`. Add 'wasm' only where the kernel
+   * beats the reference there: WASM's own SIMD kernels usually win, and the host kernel pays a copy
+   * out of and back into the WASM heap.
+   */
+  hostBackends?: readonly HostBackend[];
   webgpu?(ctx: WebGPUKernelContext<I, A>): TensorInfo;
   gradient?: GradientSpec<I, A>;
 }
@@ -64,8 +67,8 @@ interface WebGPUBackendLike {
   disposeData(dataId: object): boolean;
 }
 
-/** Backends that store tensors in host memory the typed-array kernel can read. */
-const HOST_BACKENDS = ['cpu', 'wasm'] as const;
+/** Backends that keep tensors in host memory, readable through the generic backend interface. */
+export type HostBackend = 'cpu' | 'wasm';
 
 /**
  * Declares an op once: reference, typed-array kernel, WGSL kernel, gradient. Kernels are registered with
@@ -76,7 +79,7 @@ export function defineOp<I extends string, A extends object>(spec: OpSpec<I, A>)
   const { kernelName } = spec;
   const host = spec.host;
   if (host) {
-    for (const backendName of HOST_BACKENDS) {
+    for (const backendName of spec.hostBackends ?? ['cpu']) {
       tf.registerKernel({
         kernelName,
         backendName,

@@ -18,6 +18,8 @@ const philoxUniformOp = defineOp<never, PhiloxAttrs>({
   inputs: [],
   // Philox needs 32×32→64-bit products, which tfjs ops cannot express: the oracle is the scalar JS.
   reference: (_inputs, { n, seed, offset }) => tf.tensor1d(philoxUniformArray(n, seed, offset), 'float32'),
+  // the reference is this same scalar code plus a tensor copy, so WASM runs the host kernel too
+  hostBackends: ['cpu', 'wasm'],
   host: (_inputs, { n, seed, offset }) => ({ shape: [n], dtype: 'float32', values: philoxUniformArray(n, seed, offset) }),
   webgpu: ({ attrs: { n, seed, offset }, run }) => {
     const [blockLo, blockHi] = splitWords(Math.floor(offset / 4));

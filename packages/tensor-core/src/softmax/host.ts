@@ -16,13 +16,19 @@ export function softmaxHost(x: HostTensor, log: boolean): HostTensor {
       if (v > max || Number.isNaN(v)) max = v;
     }
     let sum = 0;
-    for (let c = 0; c < cols; c++) sum += Math.exp((src[base + c] as number) - max);
     if (log) {
-      const lse = Math.log(sum);
-      for (let c = 0; c < cols; c++) out[base + c] = (src[base + c] as number) - max - lse;
+      for (let c = 0; c < cols; c++) sum += Math.exp((src[base + c] as number) - max);
+      const shift = max + Math.log(sum);
+      for (let c = 0; c < cols; c++) out[base + c] = (src[base + c] as number) - shift;
     } else {
+      // keep the exponentials (rounded to float32 once, as any float32 kernel would) to scale them in place
+      for (let c = 0; c < cols; c++) {
+        const e = Math.exp((src[base + c] as number) - max);
+        out[base + c] = e;
+        sum += e;
+      }
       const inv = 1 / sum;
-      for (let c = 0; c < cols; c++) out[base + c] = Math.exp((src[base + c] as number) - max) * inv;
+      for (let c = 0; c < cols; c++) out[base + c] = (out[base + c] as number) * inv;
     }
   }
   return { shape: [rows, cols], dtype: 'float32', values: out };

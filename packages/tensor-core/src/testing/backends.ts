@@ -28,6 +28,8 @@ export async function prepareBackends(): Promise<TestBackends> {
   available.push('wasm');
   const webgpu = await probeWebGPU();
   if (webgpu.ok) available.push('webgpu');
+  // tests outside describeBackends run on cpu, rather than on an uninitialised highest-priority backend
+  await tf.setBackend('cpu');
   prepared = { available, webgpu, requireWebGPU: env('TESSERA_REQUIRE_WEBGPU') === '1' };
   return prepared;
 }

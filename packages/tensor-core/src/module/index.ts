@@ -1,0 +1,1 @@
+export { type LoadStateDictOptions, Module } from './module.js';

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { checkDtype, checkFinite, checkRange, checkShape, DtypeError, ShapeError, tf, ValueError } from '../src/index.js';
+
+describe('checkShape', () => {
+  it('binds named dimensions across arguments', () => {
+    const q = tf.zeros([2, 4, 8, 16]);
+    const v = tf.zeros([2, 4, 8, 32]);
+    const dims = checkShape(q, ['B', 'H', 'L', 'D'], 'q');
+    expect(checkShape(v, ['B', 'H', 'L', null], 'v', dims)).toEqual({ B: 2, H: 4, L: 8, D: 16 });
+    tf.dispose([q, v]);
+  });
+
+  it('names the argument, the expectation and the received shape', () => {
+    const k = tf.zeros([2, 4, 9, 16]);
+    const dims = { B: 2, H: 4, L: 8 };
+    expect(() => checkShape(k, ['B', 'H', 'L', 'D'], 'k', dims)).toThrow(ShapeError);
+    expect(() => checkShape(k, ['B', 'H', 'L', 'D'], 'k', { ...dims })).toThrow(
+      /k: expected dimension 2 \(L\) to be 8 as bound by an earlier argument, received shape \[2, 4, 9, 16\]/,
+    );
+    expect(() => checkShape(k, ['B', 'L'], 'k')).toThrow(/k: expected rank 2 \[B, L\], received rank 4 \[2, 4, 9, 16\]/);
+    expect(() => checkShape(k, [2, 4, 9, 8], 'k')).toThrow(/k: expected dimension 3 to be 8/);
+    expect(() => checkShape(undefined as unknown as tf.Tensor, ['B'], 'x')).toThrow(
+      /x: expected a tensor of shape \[B\], received undefined/,
+    );
+    k.dispose();
+  });
+});
+
+describe('checkDtype', () => {
+  it('accepts listed dtypes and names the others', () => {
+    const t = tf.zeros([1], 'int32');
+    expect(() => checkDtype(t, ['int32', 'float32'], 't')).not.toThrow();
+    expect(() => checkDtype(t, 'float32', 't')).toThrow(DtypeError);
+    expect(() => checkDtype(t, 'float32', 't')).toThrow('t: expected dtype float32, received int32');
+    t.dispose();
+  });
+});
+
+describe('checkRange', () => {
+  it('checks bounds, integrality and finiteness', () => {
+    expect(checkRange(3, { min: 1, integer: true }, 'k')).toBe(3);
+    expect(() => checkRange(0, { min: 0, minExclusive: true, hint: 'use greedy()' }, 'temperature')).toThrow(
+      'temperature: expected a finite number > 0, received 0 (use greedy())',
+    );
+    expect(() => checkRange(1.5, { min: 1, integer: true }, 'k')).toThrow('k: expected an integer ≥ 1, received 1.5');
+    expect(() => checkRange(Number.NaN, { min: 0, max: 1 }, 'p')).toThrow(ValueError);
+    expect(() => checkRange(Number.POSITIVE_INFINITY, {}, 'x')).toThrow('x: expected a finite number, received Infinity');
+    expect(() => checkRange(1, { max: 1, maxExclusive: true }, 'p')).toThrow('p: expected a finite number < 1, received 1');
+  });
+});
+
+describe('checkFinite', () => {
+  it('finds the first non-finite element', async () => {
+    const t = tf.tensor1d([0, 1, Number.NaN]);
+    await expect(checkFinite(t, 'logits')).rejects.toThrow('logits: expected finite values, received NaN at flat index 2');
+    const m = tf.tensor1d([0, Number.NEGATIVE_INFINITY]);
+    await expect(checkFinite(m, 'logits', { allowNegInf: true })).resolves.toBeUndefined();
+    await expect(checkFinite(m, 'logits')).rejects.toThrow(/received -Infinity at flat index 1/);
+    tf.dispose([t, m]);
+  });
+});

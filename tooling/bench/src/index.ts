@@ -1,0 +1,1 @@
+export { parseArgs, runSuites, type RunOptions } from './run-suites.js';

@@ -1,0 +1,64 @@
+import { writeFile, mkdir, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { initBackend, tf, type BackendPreference } from '@tessera/tensor-core';
+import { formatTable, type BenchReport, type BenchRow, type BenchSuite } from '@tessera/tensor-core/bench';
+
+export interface RunOptions {
+  backend?: BackendPreference;
+  /** 'full' = the issues' shapes; default 'full' on WebGPU, 'quick' elsewhere. */
+  size?: 'full' | 'quick';
+  /** Write the report here as JSON. */
+  json?: string;
+  /** Only suites whose name contains this. */
+  filter?: string;
+}
+
+/** Runs bench suites on one backend, prints a markdown table, optionally writes the JSON report. */
+export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions = {}): Promise<BenchReport> {
+  tf.env().set('PROD', true);
+  const choice = await initBackend(opts.backend ?? 'auto');
+  const size = opts.size ?? (choice.name === 'webgpu' ? 'full' : 'quick');
+  console.log(`backend: ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''} — ${choice.reason}; size: ${size}`);
+  const rows: BenchRow[] = [];
+  for (const suite of suites) {
+    if (opts.filter && !suite.name.includes(opts.filter)) continue;
+    console.log(`\n## ${suite.name}`);
+    const suiteRows = await suite.run({ backend: choice.name, size, log: (m) => console.log(`  ${m}`) });
+    console.log(formatTable(suiteRows));
+    rows.push(...suiteRows);
+  }
+  const report: BenchReport = { date: new Date().toISOString(), backend: choice.name, rows };
+  if (choice.adapter) report.adapter = choice.adapter;
+  if (opts.json) {
+    await mkdir(dirname(opts.json), { recursive: true });
+    const tmp = `${opts.json}.tmp-${process.pid}`;
+    await writeFile(tmp, `${JSON.stringify({ ...report, size }, null, 2)}\n`);
+    await rename(tmp, opts.json);
+    console.log(`\nwrote ${opts.json}`);
+  }
+  return report;
+}
+
+/** Parses `--backend B --json FILE --size S --filter F` and positional directories. */
+export function parseArgs(argv: readonly string[]): RunOptions & { dirs: string[]; help: boolean } {
+  const out: RunOptions & { dirs: string[]; help: boolean } = { dirs: [], help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a}: expected a value`);
+      return v;
+    };
+    if (a === '--backend') out.backend = value() as BackendPreference;
+    else if (a === '--json') out.json = value();
+    else if (a === '--filter') out.filter = value();
+    else if (a === '--size') {
+      const s = value();
+      if (s !== 'full' && s !== 'quick') throw new Error(`--size: expected full or quick, received ${s}`);
+      out.size = s;
+    } else if (a === '--help' || a === '-h') out.help = true;
+    else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
+    else out.dirs.push(a);
+  }
+  return out;
+}
