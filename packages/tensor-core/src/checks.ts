@@ -1,5 +1,6 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs-core';
 import { describeValue, DtypeError, ShapeError, ValueError } from './errors.js';
+import { tf } from './tf.js';
 
 /**
  * A dimension spec: a name binds the dimension (equal names must agree within one `dims` record),
@@ -98,7 +99,10 @@ function describeRange(spec: RangeSpec): string {
  * synchronous readback; call it at an API entry that is itself async (samplers, generate loops).
  */
 export async function checkFinite(t: Tensor, name: string, opts: { allowNegInf?: boolean } = {}): Promise<void> {
-  const values = await t.data();
+  findNonFinite(await t.data(), name, opts);
+}
+
+function findNonFinite(values: ArrayLike<number>, name: string, opts: { allowNegInf?: boolean }): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
     if (Number.isFinite(v)) continue;
@@ -106,4 +110,17 @@ export async function checkFinite(t: Tensor, name: string, opts: { allowNegInf?:
     const expected = opts.allowNegInf ? 'finite values or -Infinity' : 'finite values';
     throw new ValueError(`${name}: expected ${expected}, received ${describeValue(v)} at flat index ${i}`);
   }
+}
+
+/**
+ * The synchronous form of `checkFinite` for synchronous ops: on backends that keep data in host memory
+ * (cpu, wasm) it reads the tensor and throws like `checkFinite`; on WebGPU, which has no synchronous
+ * readback in Node, it checks nothing and returns false, so the caller can document that async entry
+ * points (which can await `checkFinite`) are where WebGPU inputs get validated. Returns true if checked.
+ */
+export function checkFiniteSync(t: Tensor, name: string, opts: { allowNegInf?: boolean } = {}): boolean {
+  const backend = tf.getBackend();
+  if (backend !== 'cpu' && backend !== 'wasm') return false;
+  findNonFinite(t.dataSync(), name, opts);
+  return true;
 }

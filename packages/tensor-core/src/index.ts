@@ -9,7 +9,7 @@ export {
   TesseraError,
   ValueError,
 } from './errors.js';
-export { checkDtype, checkFinite, checkRange, checkShape, type DimSpec, type Dims, type RangeSpec } from './checks.js';
+export { checkDtype, checkFinite, checkFiniteSync, checkRange, checkShape, type DimSpec, type Dims, type RangeSpec } from './checks.js';
 export {
   activeBackend,
   initBackend,

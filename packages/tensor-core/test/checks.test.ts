@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkDtype, checkFinite, checkRange, checkShape, DtypeError, ShapeError, tf, ValueError } from '../src/index.js';
+import { describeBackends } from '../src/testing/index.js';
+import { checkDtype, checkFinite, checkFiniteSync, checkRange, checkShape, DtypeError, ShapeError, tf, ValueError } from '../src/index.js';
 
 describe('checkShape', () => {
   it('binds named dimensions across arguments', () => {
@@ -57,5 +58,20 @@ describe('checkFinite', () => {
     await expect(checkFinite(m, 'logits', { allowNegInf: true })).resolves.toBeUndefined();
     await expect(checkFinite(m, 'logits')).rejects.toThrow(/received -Infinity at flat index 1/);
     tf.dispose([t, m]);
+  });
+});
+
+describeBackends('checkFiniteSync', (backend) => {
+  it('checks host-resident tensors and says when it could not', () => {
+    const t = tf.tensor1d([0, Number.NaN]);
+    if (backend === 'webgpu') {
+      expect(checkFiniteSync(t, 'x')).toBe(false);
+    } else {
+      expect(() => checkFiniteSync(t, 'x')).toThrow('x: expected finite values, received NaN at flat index 1');
+      const ok = tf.tensor1d([1, 2]);
+      expect(checkFiniteSync(ok, 'x')).toBe(true);
+      ok.dispose();
+    }
+    t.dispose();
   });
 });
