@@ -36,6 +36,8 @@ export {
   type UniformType,
   type WebGPUProgram,
 } from './op/webgpu-program.js';
+export { vjp } from './op/vjp.js';
+export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, softmax } from './softmax/index.js';
 export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';
 export * from './safetensors/index.js';
