@@ -93,3 +93,63 @@ describe('defineOp declaration', () => {
     x.dispose();
   });
 });
+
+/** (x + y, x − y): a kernel with two outputs. */
+const sumDiff = defineOp<'x' | 'y', Record<string, never>, Tensor[]>({
+  kernelName: 'TesseraTestSumDiff',
+  inputs: ['x', 'y'],
+  outputs: 2,
+  reference: ({ x, y }) => [tf.add(x, y), tf.sub(x, y)],
+  host: ({ x, y }) => {
+    const a = x.values as Float32Array;
+    const b = y.values as Float32Array;
+    return [
+      { shape: x.shape, dtype: 'float32', values: a.map((v, i) => v + (b[i] as number)) },
+      { shape: x.shape, dtype: 'float32', values: a.map((v, i) => v - (b[i] as number)) },
+    ];
+  },
+  webgpu: ({ inputs: { x, y }, run }) => {
+    // y enters as x's partner through two affine programs: x + 1·y and x + (−1)·y
+    const prog = (sign: number) => {
+      const p = new AffineProgram(x.shape);
+      p.shaderKey = `tessera_test_axpy_${sign}`;
+      p.variableNames = ['x', 'y'];
+      p.getUserCode = () => `
+  fn main(index : i32) {
+    if (index < uniforms.size) {
+      result[index] = x[index] + ${sign === 1 ? '' : '-'}y[index];
+    }
+  }`;
+      return p;
+    };
+    return [
+      run(prog(1), [x, y], 'float32', scalarUniforms('float32', [0])),
+      run(prog(-1), [x, y], 'float32', scalarUniforms('float32', [0])),
+    ];
+  },
+  gradient: {
+    grad: ([dSum, dDiff]) => ({
+      x: () => tf.add(dSum as Tensor, dDiff as Tensor),
+      y: () => tf.sub(dSum as Tensor, dDiff as Tensor),
+    }),
+  },
+});
+
+describeBackends('defineOp with several outputs', () => {
+  it('returns every output and differentiates through each', async () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.tensor1d([10, 20, 30]);
+    const [s, d] = sumDiff({ x, y }, {}) as [Tensor, Tensor];
+    await expectAllClose(s, [11, 22, 33]);
+    await expectAllClose(d, [-9, -18, -27]);
+    // L = Σ(2·sum + 3·diff) → dL/dx = 5, dL/dy = −1
+    const [gx, gy] = tf.grads((a: Tensor, b: Tensor) => {
+      const [p, q] = sumDiff({ x: a, y: b }, {}) as [Tensor, Tensor];
+      return tf.add(tf.sum(tf.mul(p, 2)), tf.sum(tf.mul(q, 3)));
+    })([x, y]) as [Tensor, Tensor];
+    await expectAllClose(gx, [5, 5, 5]);
+    await expectAllClose(gy, [-1, -1, -1]);
+    await expectNoLeaks(() => sumDiff({ x, y }, {}));
+    tf.dispose([x, y, s, d, gx, gy]);
+  });
+});

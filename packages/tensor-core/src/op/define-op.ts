@@ -19,40 +19,52 @@ export interface WebGPUKernelContext<I extends string, A> {
   dispose(info: TensorInfo): void;
 }
 
-export interface GradientSpec<I extends string, A> {
+/** What an op returns: one tensor, or several (a kernel with several outputs, e.g. output and state). */
+export type OpOutput = Tensor | Tensor[];
+/** The host kernel's result for an op returning `R`. */
+export type HostOutput<R extends OpOutput> = R extends Tensor[] ? HostTensor[] : HostTensor;
+/** The WebGPU kernel's result for an op returning `R`. */
+export type InfoOutput<R extends OpOutput> = R extends Tensor[] ? TensorInfo[] : TensorInfo;
+
+export interface GradientSpec<I extends string, A, R extends OpOutput = Tensor> {
   /** Inputs the gradient needs, in the order they arrive in `saved`. */
   inputsToSave?: readonly I[];
-  /** Whether the gradient needs the op's output; it arrives after the saved inputs. */
+  /** Whether the gradient needs the op's output(s); they arrive after the saved inputs. */
   saveOutput?: boolean;
-  /** Returns, per input, a thunk computing dL/dinput from dy = dL/doutput, in tfjs ops. */
-  grad(dy: Tensor, saved: Tensor[], attrs: A): Partial<Record<I, () => Tensor>>;
+  /**
+   * Returns, per input, a thunk computing dL/dinput from dy = dL/doutput (one cotangent per output for
+   * a multi-output op; tfjs passes zeros for outputs that did not reach the loss), in tfjs ops.
+   */
+  grad(dy: R, saved: Tensor[], attrs: A): Partial<Record<I, () => Tensor>>;
 }
 
-export interface OpSpec<I extends string, A extends object> {
+export interface OpSpec<I extends string, A extends object, R extends OpOutput = Tensor> {
   /** tfjs kernel name; unique across Tessera, prefixed 'Tessera'. */
   kernelName: string;
   /** Input names in call order. */
   inputs: readonly I[];
   /** The oracle: plain tfjs ops. Used in tests and on any backend without a kernel. */
-  reference(inputs: Record<I, Tensor>, attrs: A): Tensor;
+  reference(inputs: Record<I, Tensor>, attrs: A): R;
+  /** Number of outputs when `R` is an array (a kernel's outputs are fixed in number). */
+  outputs?: number;
   /** Typed-array kernel for host-memory backends. Pure: must not call tfjs. */
-  host?(inputs: Record<I, HostTensor>, attrs: A): HostTensor;
+  host?(inputs: Record<I, HostTensor>, attrs: A): HostOutput<R>;
   /**
    * Backends the host kernel is registered for; default `['cpu']`. Add 'wasm' only where the kernel
    * beats the reference there: WASM's own SIMD kernels usually win, and the host kernel pays a copy
    * out of and back into the WASM heap.
    */
   hostBackends?: readonly HostBackend[];
-  webgpu?(ctx: WebGPUKernelContext<I, A>): TensorInfo;
-  gradient?: GradientSpec<I, A>;
+  webgpu?(ctx: WebGPUKernelContext<I, A>): InfoOutput<R>;
+  gradient?: GradientSpec<I, A, R>;
 }
 
 /** A declared op: call it like a function; it dispatches through `tf.engine().runKernel`. */
-export interface Op<I extends string, A extends object> {
-  (inputs: Record<I, Tensor>, attrs: A): Tensor;
+export interface Op<I extends string, A extends object, R extends OpOutput = Tensor> {
+  (inputs: Record<I, Tensor>, attrs: A): R;
   readonly kernelName: string;
   /** The tfjs composite the kernels are tested against. */
-  readonly reference: (inputs: Record<I, Tensor>, attrs: A) => Tensor;
+  readonly reference: (inputs: Record<I, Tensor>, attrs: A) => R;
   /** Whether the active (or named) backend runs a Tessera kernel rather than the reference. */
   hasKernel(backendName?: string): boolean;
 }
@@ -75,7 +87,7 @@ export type HostBackend = 'cpu' | 'wasm';
  * tfjs' own registry, so `tf.tidy`, memory accounting and `tf.grad` treat the op like a built-in one; a
  * backend with no Tessera kernel runs the reference, which autodiff differentiates directly.
  */
-export function defineOp<I extends string, A extends object>(spec: OpSpec<I, A>): Op<I, A> {
+export function defineOp<I extends string, A extends object, R extends OpOutput = Tensor>(spec: OpSpec<I, A, R>): Op<I, A, R> {
   const { kernelName } = spec;
   const host = spec.host;
   if (host) {
@@ -90,8 +102,13 @@ export function defineOp<I extends string, A extends object>(spec: OpSpec<I, A>)
             const info = (inputs as Record<string, TensorInfo>)[name] as TensorInfo;
             hostInputs[name] = { shape: info.shape, dtype: info.dtype, values: b.readSync(info.dataId) };
           }
-          const out = host(hostInputs, attrs as unknown as A);
-          return { dataId: b.write(out.values, out.shape, out.dtype), shape: out.shape, dtype: out.dtype };
+          const toInfo = (out: HostTensor): TensorInfo => ({
+            dataId: b.write(out.values, out.shape, out.dtype),
+            shape: out.shape,
+            dtype: out.dtype,
+          });
+          const out = host(hostInputs, attrs as unknown as A) as HostTensor | HostTensor[];
+          return Array.isArray(out) ? out.map(toInfo) : toInfo(out);
         },
       });
     }
@@ -120,15 +137,15 @@ export function defineOp<I extends string, A extends object>(spec: OpSpec<I, A>)
     tf.registerGradient({
       kernelName,
       inputsToSave: [...toSave],
-      outputsToSave: gradient.saveOutput ? [true] : [],
-      gradFunc: (dy, saved, attrs) => gradient.grad(dy as Tensor, saved, attrs as unknown as A) as Record<string, () => Tensor>,
+      outputsToSave: gradient.saveOutput ? new Array<boolean>(spec.outputs ?? 1).fill(true) : [],
+      gradFunc: (dy, saved, attrs) => gradient.grad(dy as R, saved, attrs as unknown as A) as Record<string, () => Tensor>,
     });
   }
 
   const hasKernel = (backendName: string = tf.getBackend()): boolean => tf.getKernel(kernelName, backendName) !== undefined;
-  const op = (inputs: Record<I, Tensor>, attrs: A): Tensor => {
+  const op = (inputs: Record<I, Tensor>, attrs: A): R => {
     if (!hasKernel()) return spec.reference(inputs, attrs);
-    return tf.engine().runKernel(kernelName, inputs as unknown as Record<string, Tensor>, attrs as unknown as NamedAttrMap) as Tensor;
+    return tf.engine().runKernel(kernelName, inputs as unknown as Record<string, Tensor>, attrs as unknown as NamedAttrMap) as R;
   };
   return Object.assign(op, { kernelName, reference: spec.reference, hasKernel });
 }
