@@ -39,6 +39,7 @@ export {
 export { vjp } from './op/vjp.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, softmax } from './softmax/index.js';
+export { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './softmax/online-softmax.wgsl.js';
 export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';
 export * from './safetensors/index.js';
 export * from './module/index.js';
