@@ -42,8 +42,13 @@ describeBackends('softmax', (backend) => {
   ] as const) {
     it(`matches tf.softmax and tf.logSoftmax on ${rows}×${cols}`, async () => {
       const x = logits(rows, cols, rows * 1000 + cols);
-      await expectAllClose(softmax(x), softmaxOp.reference({ x }, {}), { atol: 1e-6, rtol: 1e-4 });
-      await expectAllClose(logSoftmax(x), logSoftmaxOp.reference({ x }, {}), { atol: 1e-4, rtol: 1e-5 });
+      await expectAllClose(softmax(x), softmaxOp.reference({ x }, { temperature: 1 }), { atol: 1e-6, rtol: 1e-4 });
+      await expectAllClose(logSoftmax(x), logSoftmaxOp.reference({ x }, { temperature: 1 }), { atol: 1e-4, rtol: 1e-5 });
+      await expectAllClose(softmax(x, { temperature: 0.7 }), softmaxOp.reference({ x }, { temperature: 0.7 }), { atol: 1e-6, rtol: 1e-4 });
+      await expectAllClose(logSoftmax(x, { temperature: 2.5 }), logSoftmaxOp.reference({ x }, { temperature: 2.5 }), {
+        atol: 1e-4,
+        rtol: 1e-5,
+      });
       x.dispose();
     });
   }
@@ -87,9 +92,11 @@ describeBackends('softmax', (backend) => {
   it('differentiates like the tfjs composite', async () => {
     const x = logits(3, 50, 11, 4);
     const w = logits(3, 50, 12, 1);
-    const f = (op: typeof softmax) => (t: tf.Tensor) => tf.sum(tf.mul(op(t), w));
-    await expectAllClose(tf.grad(f(softmax))(x), tf.grad(f(tf.softmax))(x), { atol: 1e-6 });
-    await expectAllClose(tf.grad(f(logSoftmax))(x), tf.grad(f(tf.logSoftmax))(x), { atol: 1e-5 });
+    const f = (op: (t: tf.Tensor) => tf.Tensor) => (t: tf.Tensor) => tf.sum(tf.mul(op(t), w));
+    await expectAllClose(tf.grad(f((t) => softmax(t)))(x), tf.grad(f((t) => tf.softmax(t)))(x), { atol: 1e-6 });
+    await expectAllClose(tf.grad(f((t) => logSoftmax(t)))(x), tf.grad(f((t) => tf.logSoftmax(t)))(x), { atol: 1e-5 });
+    const hot = (t: tf.Tensor) => tf.sum(tf.mul(softmax(t, { temperature: 0.5 }), w));
+    await expectAllClose(tf.grad(hot)(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(tf.div(t, 0.5)), w)))(x), { atol: 1e-5 });
     tf.dispose([x, w]);
   });
 
@@ -107,6 +114,7 @@ describeBackends('softmax', (backend) => {
       expect(() => softmax(tf.tensor1d([1, 2], 'int32'))).toThrow(/logits: expected dtype float32, received int32/);
       expect(() => softmax(tf.scalar(1))).toThrow(ShapeError);
       expect(() => softmax(tf.zeros([2, 0]))).toThrow(/logits: expected a non-empty tensor/);
+      expect(() => softmax(tf.zeros([2, 3]), { temperature: 0 })).toThrow('temperature: expected a finite number > 0, received 0');
     });
   }
 });

@@ -2,11 +2,12 @@ import type { HostTensor } from '../op/define-op.js';
 
 /**
  * Row-wise (log-)softmax on typed arrays, max-subtracted, with the row sum accumulated in float64.
- * A row of all −∞ gives NaN, as the tfjs composite does.
+ * A row of all −∞ gives NaN, as the tfjs composite does. Logits are divided by `temperature` first.
  */
-export function softmaxHost(x: HostTensor, log: boolean): HostTensor {
+export function softmaxHost(x: HostTensor, log: boolean, temperature = 1): HostTensor {
   const [rows, cols] = x.shape as [number, number];
-  const src = x.values as Float32Array;
+  // divided once into float32, as the reference's tf.div(x, T) rounds
+  const src = temperature === 1 ? (x.values as Float32Array) : (x.values as Float32Array).map((v) => v / temperature);
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;

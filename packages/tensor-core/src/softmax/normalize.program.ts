@@ -12,7 +12,7 @@ export class NormalizeProgram implements WebGPUProgram {
   workgroupSize: [number, number, number] = [SOFTMAX_WORKGROUP, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'cols : i32, chunk : i32, chunks : i32,';
+  uniforms = 'cols : i32, chunk : i32, chunks : i32, temperature : f32,';
   private readonly log: boolean;
 
   constructor(rows: number, cols: number, chunks: number, log: boolean) {
@@ -23,7 +23,7 @@ export class NormalizeProgram implements WebGPUProgram {
   }
 
   getUserCode(): string {
-    const write = this.log ? 'x[base + i] - shift' : 'exp(x[base + i] - st.x) * inv';
+    const write = this.log ? 'x[base + i] / uniforms.temperature - shift' : 'exp(x[base + i] / uniforms.temperature - st.x) * inv';
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${ONLINE_SOFTMAX_WGSL}

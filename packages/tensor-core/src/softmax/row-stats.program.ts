@@ -13,7 +13,7 @@ export class RowStatsProgram implements WebGPUProgram {
   workgroupSize: [number, number, number] = [SOFTMAX_WORKGROUP, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'cols : i32, chunk : i32, chunks : i32,';
+  uniforms = 'cols : i32, chunk : i32, chunks : i32, temperature : f32,';
 
   constructor(rows: number, chunks: number) {
     this.outputShape = [rows, chunks * 2];
@@ -34,7 +34,7 @@ export class RowStatsProgram implements WebGPUProgram {
     let base = row * uniforms.cols;
     var st = vec2<f32>(-uniforms.INFINITY, 0.0);
     for (var i = start + i32(localIndex); i < end; i += WG) {
-      st = pushValue(st, x[base + i]);
+      st = pushValue(st, x[base + i] / uniforms.temperature);
     }
     st = reduceWorkgroup(st);
     if (localIndex == 0u) {
