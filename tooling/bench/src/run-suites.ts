@@ -9,7 +9,7 @@ export interface RunOptions {
   size?: 'full' | 'quick';
   /** Write the report here as JSON. */
   json?: string;
-  /** Only suites whose name contains this. */
+  /** Only suites whose name contains this (or one of these, comma-separated). */
   filter?: string;
 }
 
@@ -21,7 +21,7 @@ export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions 
   console.log(`backend: ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''} — ${choice.reason}; size: ${size}`);
   const rows: BenchRow[] = [];
   for (const suite of suites) {
-    if (opts.filter && !suite.name.includes(opts.filter)) continue;
+    if (opts.filter && !opts.filter.split(',').some((f) => suite.name.includes(f))) continue;
     console.log(`\n## ${suite.name}`);
     const suiteRows = await suite.run({ backend: choice.name, size, log: (m) => console.log(`  ${m}`) });
     console.log(formatTable(suiteRows));

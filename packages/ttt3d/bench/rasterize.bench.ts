@@ -1,0 +1,108 @@
+import { tf } from '@tessera/tensor-core';
+import type { Tensor } from '@tessera/tensor-core';
+import { bench, type BenchResult, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { Camera } from '../src/camera/index.js';
+import type { Gaussians } from '../src/gaussians/index.js';
+import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
+import { randomGaussians } from '../src/rasterize/random-scene.js';
+import { rasterAttrs, type RasterAttrs } from '../src/rasterize/raster-attrs.js';
+import { rasterizePackedReference } from '../src/rasterize/reference.js';
+
+/** One measured configuration: image size and Gaussian count. */
+interface Case {
+  width: number;
+  height: number;
+  count: number;
+  /** Whether the dense reference is cheap enough to time here (O(N·h·w) in N sequential steps). */
+  reference: boolean;
+}
+
+/** One timed call per round for the dense reference: it takes seconds. */
+const SLOW = { warmup: 1, warmupMs: 0, rounds: 3, iterations: 1 };
+
+/** A seeded scene in front of the camera: Gaussians of a few pixels at 1080p (world-space log-scales −5 … −3.5). */
+function scene(count: number): Gaussians {
+  return randomGaussians({ count, shDegree: 3, seed: count, extent: 1.5, logScaleMin: -5, logScaleMax: -3.5 });
+}
+
+function camera(width: number, height: number): Camera {
+  return Camera.fromLookAt([0.4, -0.3, -4.5], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width, height });
+}
+
+function inputsOf(g: Gaussians): Record<'means' | 'logScales' | 'quaternions' | 'opacityLogits' | 'sh', Tensor> {
+  return { means: g.means, logScales: g.logScales, quaternions: g.quaternions, opacityLogits: g.opacityLogits, sh: g.sh };
+}
+
+/** Intersection capacity for a case: every Gaussian of this scene covers at most ~16 tiles at 1080p. */
+function attrsFor(c: Case): RasterAttrs {
+  const tiles = Math.ceil(c.width / 16) * Math.ceil(c.height / 16);
+  return rasterAttrs(camera(c.width, c.height), c.width, c.height, 3, Math.min(c.count * tiles, 16 * c.count + 65536));
+}
+
+async function measure(c: Case, log: (m: string) => void, previous: Map<string, BenchResult>): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const shape = `${c.width}x${c.height} N=${c.count}`;
+  const g = scene(c.count);
+  const inputs = inputsOf(g);
+  const attrs = attrsFor(c);
+  const pixels = c.width * c.height;
+  log(`rasterize ${shape}`);
+  const forward = await bench('wgsl forward', () => rasterizeOp(inputs, attrs));
+  const rendered = rasterizeOp(inputs, attrs);
+  const coverage = (await tf.mean(tf.slice(rendered, [0, 0, 4], [c.height, c.width, 1])).data())[0] as number;
+  log(`  mean transmittance ${coverage.toFixed(3)}${Number.isNaN(coverage) ? ' (NaN: intersection capacity exceeded)' : ''}`);
+  const dy = tf.tidy(() => tf.mul(tf.onesLike(rendered), 0.5));
+  const backwardInputs = { ...inputs, rendered, dy };
+  const backward = await bench('wgsl backward', () => rasterizeBackwardOp(backwardInputs, attrs));
+  // bytes: the image written once and every Gaussian's parameters read once (a floor, not the real traffic)
+  const bytes = 4 * (5 * pixels + c.count * (14 + 48));
+  if (c.reference) {
+    const refForward = await bench('dense reference forward', () => rasterizePackedReference(inputs, attrs), SLOW);
+    rows.push(compare('rasterize forward', shape, 'dense tfjs reference', refForward, forward, { bytes }));
+    const refBackward = await bench('dense reference backward', () => rasterizeBackwardOp.reference(backwardInputs, attrs), SLOW);
+    rows.push(compare('rasterize backward', shape, 'autodiff of the reference', refBackward, backward));
+  }
+  // linearity in N: the same image with ten times fewer Gaussians
+  const fewer = previous.get(`${c.width}x${c.height} N=${c.count / 10}`);
+  if (fewer) rows.push(compare('rasterize forward', shape, `wgsl forward, N/10`, fewer, forward, { bytes }));
+  // the issue's target: backward ≤ 3× forward (speedup ≥ 0.33)
+  rows.push(compare('rasterize backward', shape, 'wgsl forward', forward, backward));
+  previous.set(shape, forward);
+  tf.dispose([rendered, dy]);
+  g.dispose();
+  return rows;
+}
+
+/**
+ * The Gaussian rasteriser, forward and backward, on a seeded random scene (SH degree 3). Rows compare the
+ * WGSL path against the dense tfjs reference where that is affordable, the forward against itself at a tenth
+ * of the Gaussians (cost should grow ~linearly in N), and the backward against the forward (target ≤ 3×).
+ * Full: 256², 512², 1920×1080 with 10k, 100k, 1M Gaussians (+1k for the N/10 baseline; the reference at
+ * 256² with 100). Quick: 64² with 1k Gaussians (the reference with 100).
+ */
+export default defineBench({
+  name: 'rasterize',
+  async run({ backend, size, log }) {
+    if (backend !== 'webgpu') {
+      log('rasterize: the tiled kernels run on WebGPU only; elsewhere rasterize is the dense reference (nothing to compare)');
+      return [];
+    }
+    // the dense reference runs N sequential steps over the whole image: affordable at N = 100 only
+    const cases: Case[] =
+      size === 'full'
+        ? [
+            { width: 256, height: 256, count: 100, reference: true },
+            ...[256, 512, 1080].flatMap((h) =>
+              [1000, 10000, 100000, 1000000].map((count) => ({ width: h === 1080 ? 1920 : h, height: h, count, reference: false })),
+            ),
+          ]
+        : [
+            { width: 64, height: 64, count: 100, reference: true },
+            { width: 64, height: 64, count: 1000, reference: false },
+          ];
+    const rows: BenchRow[] = [];
+    const previous = new Map<string, BenchResult>();
+    for (const c of cases) rows.push(...(await measure(c, log, previous)));
+    return rows;
+  },
+});

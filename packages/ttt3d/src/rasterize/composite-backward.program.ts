@@ -1,0 +1,200 @@
+import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
+import { BLEND_WGSL } from './blend.wgsl.js';
+import { TILE_UNIFORMS } from './composite.program.js';
+import { RASTER_CONSTANTS_WGSL } from './constants.js';
+import { INTERSECTIONS_WGSL } from './intersections.wgsl.js';
+import { PRE_LAYOUT_WGSL } from './projection.wgsl.js';
+
+/** Gradient quantities per (tile, Gaussian): mean2d (2), conic (3), opacity, colour (3), depth. */
+export const PARTIAL_WIDTH = 10;
+/** Gaussians staged per batch (fewer than the forward's 256: the reduction buffers share workgroup memory). */
+const BATCH = 128;
+/** Threads of the first reduction step: PARTIAL_WIDTH quantities × 16 segments of 16 pixels. */
+const REDUCERS = PARTIAL_WIDTH * 16;
+
+/**
+ * Backward compositing, one 256-thread workgroup per tile. Each pixel replays its list front to back with the
+ * forward's arithmetic (blend.wgsl.ts), so it takes the same skip and stop decisions, and needs no stored
+ * last-contributor index: the colour, depth and transmittance behind Gaussian k come from the forward's
+ * final values minus the running prefix (S_k = C_final − C_≤k), and ∂/∂αₖ of (C, D, T_final) is
+ *   Tₖ(cₖ·gC + zₖ gD) − (S_k·gC + SD_k gD + T_final gT)/(1 − αₖ)
+ * (papers/ttt3d.md §3 step 10 run forwards). The 256 pixels' contributions to each Gaussian are summed in
+ * workgroup memory (a two-step tree, double-buffered so one barrier per Gaussian suffices; skipped for a Gaussian
+ * no pixel of the tile took) and written as one
+ * partial per intersection, at the intersection's slot in the unsorted list — per-Gaussian contiguous, so the
+ * per-Gaussian program sums them without atomics (deterministic). Writes `[capacity, 10]`; slots of entries
+ * a tile never reached (every pixel had stopped) get zeros.
+ */
+export class CompositeBackwardProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey = `tessera_gs_composite_backward_${BATCH}`;
+  variableNames = ['pre', 'keys', 'ranges', 'offsets', 'rendered', 'dy'];
+  workgroupSize: [number, number, number] = [256, 1, 1];
+  dispatchLayout: WebGPUProgram['dispatchLayout'];
+  dispatch: [number, number, number];
+  uniforms = TILE_UNIFORMS;
+
+  constructor(capacity: number, tiles: number) {
+    this.outputShape = [capacity, PARTIAL_WIDTH];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, tiles));
+  }
+
+  getUserCode(): string {
+    return `
+  ${LINEAR_WORKGROUP_INDEX}
+  ${RASTER_CONSTANTS_WGSL}
+  ${PRE_LAYOUT_WGSL}
+  ${INTERSECTIONS_WGSL}
+  ${BLEND_WGSL}
+  const BATCH = ${BATCH};
+  const NQ = ${PARTIAL_WIDTH};
+  const REDUCERS = ${REDUCERS};
+  var<workgroup> sXY : array<vec2<f32>, BATCH>;
+  var<workgroup> sConicO : array<vec4<f32>, BATCH>;
+  var<workgroup> sColorZ : array<vec4<f32>, BATCH>;
+  var<workgroup> sSlot : array<i32, BATCH>;
+  var<workgroup> red : array<f32, ${2 * PARTIAL_WIDTH * 256}>;
+  var<workgroup> red2 : array<f32, ${2 * REDUCERS}>;
+  /** Whether any pixel took staged Gaussian k: lets a tile skip reducing the Gaussians nobody took. */
+  var<workgroup> taken : array<atomic<u32>, BATCH>;
+  var<workgroup> doneCount : atomic<u32>;
+  var<workgroup> ctlDone : u32;
+  var<workgroup> ctlRange : vec2<i32>;
+
+  /** Slot of sorted entry e in the unsorted list: offsets[g] + the tile's row-major index in g's rectangle. */
+  fn slotOf(e : i32, tileX : i32, tileY : i32) -> i32 {
+    let g = keys[KEY_WORDS * e + 2];
+    let o = g * PRE_STRIDE;
+    let x0 = i32(pre[o + PRE_RECT]);
+    let y0 = i32(pre[o + PRE_RECT + 1]);
+    let x1 = i32(pre[o + PRE_RECT + 2]);
+    return offsets[g] + (tileY - y0) * (x1 - x0) + (tileX - x0);
+  }
+
+  /** Thread q < NQ sums the 16 segment sums of quantity q for staged Gaussian k and writes its partial. */
+  fn finish(k : i32, q : i32) {
+    var s = 0.0;
+    if (atomicLoad(&taken[k]) != 0u) {
+      let base = (k & 1) * REDUCERS + q * 16;
+      for (var i = 0; i < 16; i++) { s += red2[base + i]; }
+    }
+    result[sSlot[k] * NQ + q] = s;
+  }
+
+  fn main(index : i32) {
+    let tile = i32(linearWorkgroupIndex());
+    let t = i32(localIndex);
+    let tileX = tile % uniforms.tilesX;
+    let tileY = tile / uniforms.tilesX;
+    let px = tileX * TILE_SIZE + t % TILE_SIZE;
+    let py = tileY * TILE_SIZE + t / TILE_SIZE;
+    let inside = px < uniforms.width && py < uniforms.height;
+    let pixel = vec2<f32>(f32(px) + 0.5, f32(py) + 0.5);
+    var finalColor = vec3<f32>(0.0);
+    var finalDepth = 0.0;
+    var finalT = 0.0;
+    var gColor = vec3<f32>(0.0);
+    var gDepth = 0.0;
+    var gT = 0.0;
+    if (inside) {
+      let i = (py * uniforms.width + px) * 5;
+      finalColor = vec3<f32>(rendered[i], rendered[i + 1], rendered[i + 2]);
+      finalDepth = rendered[i + 3];
+      finalT = rendered[i + 4];
+      gColor = vec3<f32>(dy[i], dy[i + 1], dy[i + 2]);
+      gDepth = dy[i + 3];
+      gT = dy[i + 4];
+    }
+    if (t == 0) {
+      atomicStore(&doneCount, 0u);
+      ctlRange = vec2<i32>(ranges[2 * tile], ranges[2 * tile + 1]);
+    }
+    workgroupBarrier();
+    var done = !inside;
+    if (done) { atomicAdd(&doneCount, 1u); }
+    let range = workgroupUniformLoad(&ctlRange);
+
+    var trans = 1.0;
+    var color = vec3<f32>(0.0);
+    var depth = 0.0;
+    var b0 = range.x;
+    loop {
+      workgroupBarrier();
+      if (t == 0) { ctlDone = atomicLoad(&doneCount); }
+      let nd = workgroupUniformLoad(&ctlDone);
+      if (nd >= u32(TILE_PIXELS) || b0 >= range.y) { break; }
+      if (t < BATCH) { atomicStore(&taken[t], 0u); }
+      let e = b0 + t;
+      if (t < BATCH && e < range.y) {
+        let o = keys[KEY_WORDS * e + 2] * PRE_STRIDE;
+        sXY[t] = vec2<f32>(pre[o + PRE_U], pre[o + PRE_V]);
+        sConicO[t] = vec4<f32>(pre[o + PRE_CONIC], pre[o + PRE_CONIC + 1], pre[o + PRE_CONIC + 2], pre[o + PRE_OPACITY]);
+        sColorZ[t] = vec4<f32>(pre[o + PRE_COLOR], pre[o + PRE_COLOR + 1], pre[o + PRE_COLOR + 2], pre[o + PRE_DEPTH]);
+        sSlot[t] = slotOf(e, tileX, tileY);
+      }
+      workgroupBarrier();
+      let count = min(BATCH, range.y - b0);
+      for (var k = 0; k < count; k++) {
+        var v = array<f32, NQ>();
+        var took = false;
+        if (!done) {
+          let co = sConicO[k];
+          let f = splatFalloff(sXY[k], co.xyz, pixel);
+          let alpha = splatAlpha(co.w, f.y);
+          if (!splatSkipped(f.x, alpha)) {
+            let next = trans * (1.0 - alpha);
+            if (next <= MIN_TRANSMITTANCE) {
+              done = true;
+              atomicAdd(&doneCount, 1u);
+            } else {
+              let cz = sColorZ[k];
+              let w = alpha * trans;
+              color += cz.xyz * w;
+              depth += cz.w * w;
+              let behind = dot(finalColor - color, gColor) + (finalDepth - depth) * gDepth + finalT * gT;
+              let dAlpha = trans * (dot(cz.xyz, gColor) + cz.w * gDepth) - behind / (1.0 - alpha);
+              v[6] = w * gColor.x;
+              v[7] = w * gColor.y;
+              v[8] = w * gColor.z;
+              v[9] = w * gDepth;
+              // α = min(0.99, o·e^−σ): no gradient to o or σ where the clamp is active
+              if (co.w * f.y <= MAX_ALPHA) {
+                let dSigma = -co.w * f.y * dAlpha;
+                let dx = f.z;
+                let dy = f.w;
+                v[0] = dSigma * (co.x * dx + co.y * dy);
+                v[1] = dSigma * (co.y * dx + co.z * dy);
+                v[2] = 0.5 * dSigma * dx * dx;
+                v[3] = dSigma * dx * dy;
+                v[4] = 0.5 * dSigma * dy * dy;
+                v[5] = f.y * dAlpha;
+              }
+              trans = next;
+              took = true;
+            }
+          }
+        }
+        if (took) { atomicOr(&taken[k], 1u); }
+        let p = k & 1;
+        for (var q = 0; q < NQ; q++) { red[(p * NQ + q) * TILE_PIXELS + t] = v[q]; }
+        workgroupBarrier();
+        if (k > 0 && t < NQ) { finish(k - 1, t); }
+        if (t < REDUCERS && atomicLoad(&taken[k]) != 0u) {
+          let base = (p * NQ + t / 16) * TILE_PIXELS + t % 16;
+          var s = 0.0;
+          for (var i = 0; i < 16; i++) { s += red[base + 16 * i]; }
+          red2[p * REDUCERS + t] = s;
+        }
+      }
+      workgroupBarrier();
+      if (count > 0 && t < NQ) { finish(count - 1, t); }
+      b0 += BATCH;
+    }
+    for (var e = b0 + t; e < range.y; e += TILE_PIXELS) {
+      let slot = slotOf(e, tileX, tileY);
+      for (var q = 0; q < NQ; q++) { result[slot * NQ + q] = 0.0; }
+    }
+  }
+`;
+  }
+}

@@ -1,0 +1,1 @@
+export { rasterize, rasterizeReference, type RasterizeOptions, type RasterizeResult } from './rasterize.js';

@@ -1,0 +1,372 @@
+import { philoxUniform, ShapeError, type Tensor, type TesseraError, tf, ValueError } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { describe, expect, it } from 'vitest';
+import { Camera, orbitCameras } from '../src/camera/index.js';
+import { FieldAdam } from '../src/fit/adam.js';
+import { type FitOptions, type FitStepInfo, fitGaussians } from '../src/fit/index.js';
+import { trainingSsim } from '../src/fit/loss.js';
+import { Gaussians, rgbToDc } from '../src/gaussians/index.js';
+import { psnr } from '../src/image/index.js';
+import { rasterize } from '../src/rasterize/index.js';
+import { threeGaussians } from '../src/scenes/index.js';
+
+const SIZE = 32;
+const BACKGROUND = [1, 1, 1];
+
+function render(g: Gaussians, camera: Camera): Tensor {
+  return tf.tidy(() => rasterize(g, camera, { background: BACKGROUND }).image);
+}
+
+/** PSNR (dB) of `fitted` against `truth` from each of `cameras`. */
+async function psnrs(fitted: Gaussians, truth: Gaussians, cameras: readonly Camera[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const c of cameras) {
+    const a = render(fitted, c);
+    const b = render(truth, c);
+    out.push(await psnr(a, b));
+    tf.dispose([a, b]);
+  }
+  return out;
+}
+
+// The fit-quality case runs on WASM: the same CPU, 2.6× faster than tfjs' plain-JS cpu backend for the
+// dense reference rasteriser's many small ops, which keeps it well under a minute.
+describeBackends(
+  'fitGaussians (fit quality)',
+  () => {
+    it('fits three Gaussians from 8 orbit views to ≥ 30 dB PSNR on 7 held-out views, freeing everything else', async () => {
+      const scene = threeGaussians();
+      const train = orbitCameras(8, { radius: 3, elevation: 0.35, fov: 0.7, size: SIZE });
+      // held out: other elevations and distances, azimuths both on and between the training ones
+      const heldOut = [
+        ...orbitCameras(4, { radius: 3, elevation: -0.2, fov: 0.7, size: SIZE }),
+        ...orbitCameras(3, { radius: 3.3, elevation: 0.7, fov: 0.7, size: SIZE }),
+      ];
+      const views = train.map((c) => render(scene.gaussians, c));
+      const before = tf.memory().numTensors;
+      const { gaussians, history } = await fitGaussians(views, train, {
+        steps: 240,
+        shDegree: 0,
+        background: BACKGROUND,
+        init: { count: 12, bounds: scene.bounds, seed: 7 },
+        lr: { means: 1e-2, scales: 5e-2, rotations: 1e-2, opacity: 0.1, shDC: 5e-2 },
+        densify: { every: 50, from: 50, until: 150, maxGaussians: 32 },
+      });
+      // the fit leaves exactly the returned Gaussians' five tensors behind
+      expect(tf.memory().numTensors - before).toBe(5);
+      expect(history.map((h) => h.step)).toEqual(Array.from({ length: 240 }, (_, i) => i + 1));
+      expect(Math.max(...history.map((h) => h.count))).toBeLessThanOrEqual(32);
+      const held = await psnrs(gaussians, scene.gaussians, heldOut);
+      for (const p of held) expect(p, `held-out PSNR per view: ${held.map((x) => x.toFixed(2)).join(', ')}`).toBeGreaterThanOrEqual(30);
+      tf.dispose([...views]);
+      gaussians.dispose();
+      scene.gaussians.dispose();
+    });
+  },
+  { backends: ['wasm'] },
+);
+
+describe('fitGaussians', () => {
+  it('clones small Gaussians, splits large ones and prunes transparent ones (3DGS rules)', async () => {
+    const { g, camera, view } = densifyScene();
+    const infos: FitStepInfo[] = [];
+    const { gaussians } = await fitGaussians([view], [camera], {
+      ...frozen(g),
+      onStep: (info) => {
+        infos.push(info);
+      },
+    });
+    // rows: kept [0, 3], the clone of 0, the two children of 1; 2 (opacity 0.001) is pruned
+    expect(infos[0]!.densified).toEqual({ cloned: 1, split: 1, pruned: 1 });
+    expect([infos[0]!.count, gaussians.count]).toEqual([5, 5]);
+    const means = (await gaussians.means.array()) as number[][];
+    const logScales = (await gaussians.logScales.array()) as number[][];
+    const src = (await g.means.array()) as number[][];
+    await expectAllClose(gaussians.opacityLogits, [0, 0, 0, 0, 0]);
+    await expectAllClose(means.slice(0, 3).flat(), [src[0]!, src[3]!, src[0]!].flat());
+    await expectAllClose(logScales.slice(0, 3).flat(), [0.005, 0.005, 0.005, 0.05, 0.05, 0.05, 0.005, 0.005, 0.005].map(Math.log));
+    // split children: the parent's scale / 1.6, means drawn from the parent's Gaussian (within 4σ), distinct
+    await expectAllClose(logScales.slice(3).flat(), Array(6).fill(Math.log(0.2 / 1.6)), { atol: 1e-6 });
+    for (const child of means.slice(3)) {
+      expect(Math.hypot(child[0]! - 0.4, child[1]!, child[2]!)).toBeLessThan(4 * 0.2 * Math.sqrt(3));
+    }
+    expect(means[3]).not.toEqual(means[4]);
+    tf.dispose([view]);
+    g.dispose();
+    gaussians.dispose();
+  });
+
+  it('stops densifying at maxGaussians, taking the highest-gradient candidates first', async () => {
+    const { g, camera, view } = densifyScene();
+    let densified: FitStepInfo['densified'];
+    const { gaussians } = await fitGaussians([view], [camera], {
+      ...frozen(g),
+      densify: { every: 1, from: 1, until: 1, gradThreshold: 1e-9, maxGaussians: 4 },
+      onStep: (info) => {
+        densified = info.densified;
+      },
+    });
+    expect(densified!.pruned).toBe(1);
+    expect(densified!.cloned + densified!.split).toBe(1);
+    expect(gaussians.count).toBe(4);
+    tf.dispose([view]);
+    g.dispose();
+    gaussians.dispose();
+  });
+
+  it('keeps N fixed with densify: false', async () => {
+    const { g, camera, view } = densifyScene();
+    const { gaussians, history } = await fitGaussians([view], [camera], { ...frozen(g), steps: 2, densify: false });
+    expect(history.map((h) => h.count)).toEqual([4, 4]);
+    await expectAllClose(gaussians.means, g.means);
+    tf.dispose([view]);
+    g.dispose();
+    gaussians.dispose();
+  });
+
+  it('is reproducible from its seed', async () => {
+    const { g, camera, view } = densifyScene();
+    const run = async (): Promise<[number[], Gaussians]> => {
+      const { gaussians, history } = await fitGaussians([view, view], [camera, camera], {
+        steps: 4,
+        init: { count: 6, bounds: { min: [-0.5, -0.5, -0.5], max: [0.5, 0.5, 0.5] }, seed: 3 },
+        lr: { means: 1e-2 },
+        densify: { every: 2, from: 2, until: 4, gradThreshold: 1e-6 },
+        shDegree: 1,
+      });
+      return [history.map((h) => h.loss), gaussians];
+    };
+    const [lossA, a] = await run();
+    const [lossB, b] = await run();
+    expect(lossA).toEqual(lossB);
+    await expectAllClose(a.means, b.means, { atol: 0, rtol: 0 });
+    await expectAllClose(a.sh, b.sh, { atol: 0, rtol: 0 });
+    tf.dispose([view]);
+    for (const x of [g, a, b]) x.dispose();
+  });
+
+  it('returns a copy of the starting Gaussians for 0 steps, padded to the SH degree', async () => {
+    const { g, camera, view } = densifyScene();
+    const { gaussians, history } = await fitGaussians([view], [camera], { steps: 0, init: { points: g }, shDegree: 1 });
+    expect(history).toEqual([]);
+    expect(gaussians.sh.shape).toEqual([4, 4, 3]);
+    await expectAllClose(gaussians.means, g.means);
+    await expectAllClose(tf.slice(gaussians.sh, [0, 1, 0], [4, 3, 3]), tf.zeros([4, 3, 3]));
+    expect(gaussians.means).not.toBe(g.means);
+    tf.dispose([view]);
+    g.dispose();
+    gaussians.dispose();
+  });
+
+  it('starts from points with 3DGS scales: √(mean squared distance to the 3 nearest points)', async () => {
+    const { camera, view } = densifyScene();
+    // a unit square's corners: each corner's 3 nearest are at 1, 1, √2
+    const points = tf.tensor2d([
+      [0, 0, 0],
+      [1, 0, 0],
+      [0, 1, 0],
+      [1, 1, 0],
+    ]);
+    const { gaussians } = await fitGaussians([view], [camera], { steps: 0, init: { points }, shDegree: 0 });
+    await expectAllClose(gaussians.logScales, tf.fill([4, 3], 0.5 * Math.log(4 / 3)), { atol: 1e-6 });
+    await expectAllClose(gaussians.opacityLogits, tf.fill([4], Math.log(0.1 / 0.9)), { atol: 1e-6 });
+    await expectAllClose(gaussians.quaternions, tf.tile(tf.tensor2d([[1, 0, 0, 0]]), [4, 1]));
+    tf.dispose([view, points]);
+    gaussians.dispose();
+  });
+
+  it('frees every tensor when onStep throws', async () => {
+    const { g, camera, view } = densifyScene();
+    await expectNoLeaks(async () => {
+      await expect(
+        fitGaussians([view], [camera], {
+          ...frozen(g),
+          onStep: () => {
+            throw new Error('stop');
+          },
+        }),
+      ).rejects.toThrow('stop');
+    });
+    tf.dispose([view]);
+    g.dispose();
+  });
+
+  it('rejects bad input, naming the argument', async () => {
+    const { g, camera, view } = densifyScene();
+    const ok: FitOptions = { steps: 1, init: { points: g } };
+    const bad = async (views: unknown, cameras: unknown, opts: unknown, error: typeof TesseraError, message: RegExp): Promise<void> => {
+      const call = fitGaussians(views as Tensor[], cameras as Camera[], opts as FitOptions);
+      await expect(call).rejects.toThrow(error);
+      await expect(fitGaussians(views as Tensor[], cameras as Camera[], opts as FitOptions)).rejects.toThrow(message);
+    };
+    const wrongSize = tf.zeros([8, 16, 3]);
+    const outside = tf.fill([16, 16, 3], 1.5);
+    const nan = tf.fill([16, 16, 3], Number.NaN);
+    const noPoints = tf.zeros([0, 3]);
+    await bad([], [], ok, ValueError, /views: expected a non-empty array/);
+    await bad([view], [camera, camera], ok, ValueError, /cameras: expected an array of 1 cameras/);
+    await bad([view], [{}], ok, ValueError, /cameras\[0\]: expected a Camera/);
+    await bad([wrongSize], [camera], ok, ShapeError, /views\[0\] \(camera 0 is 16×16\): expected dimension 0 to be 16/);
+    await bad([outside], [camera], ok, ValueError, /views\[0\]: expected values in \[0, 1\], received 768 outside it/);
+    await bad([nan], [camera], ok, ValueError, /views\[0\]: expected values in \[0, 1\]/);
+    await bad([view], [camera], { ...ok, steps: 1.5 }, ValueError, /steps: expected an integer ≥ 0, received 1.5/);
+    await bad([view], [camera], { ...ok, stpes: 3 }, ValueError, /opts: expected only the keys .*received unknown "stpes"/);
+    await bad([view], [camera], { ...ok, lr: { means: -1 } }, ValueError, /lr.means: expected a finite number ≥ 0, received -1/);
+    await bad([view], [camera], { ...ok, lr: { position: 1 } }, ValueError, /lr: expected only the keys .*"position"/);
+    await bad([view], [camera], { ...ok, densify: { every: 0 } }, ValueError, /densify.every: expected an integer ≥ 1, received 0/);
+    await bad(
+      [view],
+      [camera],
+      { ...ok, densify: { pruneOpacity: 1 } },
+      ValueError,
+      /densify.pruneOpacity: expected a finite number ≥ 0 and < 1/,
+    );
+    await bad([view], [camera], { ...ok, densify: true }, ValueError, /densify: expected false or \{/);
+    await bad(
+      [view],
+      [camera],
+      { steps: 1, init: {} },
+      ValueError,
+      /init.bounds: expected \{ min: \[x, y, z\], max: \[x, y, z\] \} when init.points is absent/,
+    );
+    await bad(
+      [view],
+      [camera],
+      { steps: 1, init: { bounds: { min: [0, 0, 0], max: [1, 0, 1] } } },
+      ValueError,
+      /init.bounds: expected min < max on every axis, received min\[1\] = 0 and max\[1\] = 0/,
+    );
+    await bad([view], [camera], { steps: 1, init: { points: g, count: 3 } }, ValueError, /init: expected either points or count\/bounds/);
+    await bad([view], [camera], { steps: 1, init: { points: noPoints } }, ShapeError, /init.points: expected at least one point/);
+    await bad([view], [camera], { steps: 1, init: { points: g, seed: -1 } }, ValueError, /init.seed: expected an integer ≥ 0/);
+    await bad([view], [camera], { ...ok, shDegree: 4 }, ValueError, /shDegree: expected an integer ≥ 0 and ≤ 3, received 4/);
+    await bad(
+      [view],
+      [camera],
+      { ...ok, background: [0, 0, 2] },
+      ValueError,
+      /background\[2\]: expected a finite number ≥ 0 and ≤ 1, received 2/,
+    );
+    await bad([view], [camera], { ...ok, lossWeights: { l1: 0, dssim: 0 } }, ValueError, /lossWeights: expected l1 \+ dssim > 0/);
+    await bad([view], [camera], { ...ok, onStep: 3 }, ValueError, /onStep: expected a function, received 3/);
+    tf.dispose([view, wrongSize, outside, nan, noPoints]);
+    g.dispose();
+  });
+});
+
+describeBackends('fitGaussians', () => {
+  it('optimises, densifies and prunes through the backend rasteriser, leaking nothing', async () => {
+    const { g, camera, view } = densifyScene();
+    let losses: number[] = [];
+    let densified: FitStepInfo['densified'];
+    await expectNoLeaks(async () => {
+      const { gaussians, history } = await fitGaussians([view], [camera], {
+        steps: 4,
+        init: { points: g },
+        lr: { means: 1e-2, scales: 1e-2, opacity: 5e-2, shDC: 1e-2 },
+        densify: { every: 2, from: 2, until: 2, gradThreshold: 1e-9 },
+        background: [1, 1, 1],
+        onStep: (info) => {
+          densified ??= info.densified;
+        },
+      });
+      losses = history.map((h) => h.loss);
+      return gaussians.toTensors();
+    });
+    expect(densified).toEqual({ cloned: 1, split: 1, pruned: 1 });
+    expect(losses.every(Number.isFinite)).toBe(true);
+    // the target is black: descending the loss darkens the render
+    expect(losses[3]!).toBeLessThan(losses[0]!);
+    tf.dispose([view]);
+    g.dispose();
+  });
+});
+
+describe('fit internals', () => {
+  it("trains with 3DGS' SSIM: an 11×11 σ = 1.5 Gaussian window with zero padding, matching a brute-force sum", async () => {
+    const [h, w] = [9, 13];
+    const a = philoxUniform([h, w, 3], { seed: 1 });
+    const b = philoxUniform([h, w, 3], { seed: 2 });
+    const [x, y] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+    const g = Array.from({ length: 11 }, (_, i) => Math.exp(-((i - 5) ** 2) / (2 * 1.5 ** 2)));
+    const norm = g.reduce((s, v) => s + v, 0);
+    let total = 0;
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < h; i++) {
+        for (let j = 0; j < w; j++) {
+          let [mx, my, xx, yy, xy] = [0, 0, 0, 0, 0];
+          for (let di = -5; di <= 5; di++) {
+            for (let dj = -5; dj <= 5; dj++) {
+              const [ii, jj] = [i + di, j + dj];
+              if (ii < 0 || ii >= h || jj < 0 || jj >= w) continue;
+              const k = (g[di + 5]! * g[dj + 5]!) / (norm * norm);
+              const [p, q] = [x[(ii * w + jj) * 3 + c]!, y[(ii * w + jj) * 3 + c]!];
+              [mx, my, xx, yy, xy] = [mx + k * p, my + k * q, xx + k * p * p, yy + k * q * q, xy + k * p * q];
+            }
+          }
+          const [c1, c2] = [0.01 ** 2, 0.03 ** 2];
+          total += ((2 * mx * my + c1) * (2 * (xy - mx * my) + c2)) / ((mx * mx + my * my + c1) * (xx - mx * mx + yy - my * my + c2));
+        }
+      }
+    }
+    const ours = trainingSsim(a, b);
+    await expectAllClose(ours, total / (3 * h * w), { atol: 1e-5 });
+    const same = trainingSsim(a, a);
+    await expectAllClose(same, 1, { atol: 1e-5 });
+    tf.dispose([a, b, ours, same]);
+  });
+
+  it('moves Adam moments onto densified rows: kept rows keep theirs, new rows start at zero', async () => {
+    const v = tf.variable(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]));
+    const opt = new FieldAdam(0.1);
+    const grad = tf.tensor2d([1, -1, 2, -2, 3, -3], [3, 2]);
+    opt.applyGradients([{ name: v.name, tensor: grad }]);
+    await opt.remapRows(Int32Array.from([2, 0, -1]));
+    const [iter, m, second] = await opt.getWeights();
+    expect((await iter!.tensor.data())[0]).toBe(1);
+    // after one step m = 0.1·g and v = 0.001·g²
+    await expectAllClose(m!.tensor, [0.3, -0.3, 0.1, -0.1, 0, 0], { atol: 1e-7 });
+    await expectAllClose(second!.tensor, [0.009, 0.009, 0.001, 0.001, 0, 0], { atol: 1e-9 });
+    tf.dispose([v, grad, iter!.tensor]);
+    opt.dispose();
+  });
+});
+
+/** Options that leave every value unchanged (all rates 0) and densify once, after step 1, with any gradient. */
+function frozen(g: Gaussians): FitOptions {
+  return {
+    steps: 1,
+    init: { points: g },
+    lr: { means: 0, scales: 0, rotations: 0, opacity: 0, shDC: 0 },
+    densify: { every: 1, from: 1, until: 1, gradThreshold: 1e-9 },
+    background: [1, 1, 1],
+  };
+}
+
+/**
+ * One 16×16 camera at distance 3 (scene extent 1) and four Gaussians of opacity 0.5 unless noted: 0 small
+ * (scale 0.005 ≤ 0.01 · extent, so cloned), 1 large (0.2, so split), 2 nearly transparent (opacity 0.001,
+ * pruned), 3 behind the camera (no gradient, kept). The target is black on a white background, so every
+ * visible Gaussian receives a gradient.
+ */
+function densifyScene(): { g: Gaussians; camera: Camera; view: Tensor } {
+  const camera = Camera.fromLookAt([0, 0, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 16, height: 16 });
+  const g = new Gaussians({
+    means: tf.tensor2d([
+      [-0.4, 0, 0],
+      [0.4, 0, 0],
+      [0, 0.4, 0],
+      [0, 0, -5],
+    ]),
+    logScales: tf.log(tf.tensor2d([0.005, 0.005, 0.005, 0.2, 0.2, 0.2, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05], [4, 3])),
+    quaternions: tf.tensor2d([
+      [1, 0, 0, 0],
+      [0.9, 0.1, 0.3, 0],
+      [1, 0, 0, 0],
+      [1, 0, 0, 0],
+    ]),
+    opacityLogits: tf.tensor1d([0, 0, Math.log(0.001 / 0.999), 0]),
+    sh: tf.tensor3d([rgbToDc(0.5), rgbToDc(0.5), rgbToDc(0.5)].flatMap((v) => [v, v, v, v]).slice(0, 12), [4, 1, 3]),
+  });
+  return { g, camera, view: tf.zeros([16, 16, 3]) };
+}

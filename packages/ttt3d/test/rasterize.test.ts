@@ -1,0 +1,292 @@
+import { describe, expect, it } from 'vitest';
+import { ShapeError, TesseraError, tf, ValueError } from '@tessera/tensor-core';
+import type { Tensor } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { Camera } from '../src/camera/index.js';
+import { Gaussians, SH_C0 } from '../src/gaussians/index.js';
+import { rasterize, rasterizeReference } from '../src/rasterize/index.js';
+import { randomGaussians } from '../src/rasterize/random-scene.js';
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+const logit = (p: number): number => Math.log(p / (1 - p));
+
+/** A camera at (0, 0, −4) looking down +z (identity rotation), principal point at a pixel centre. */
+function frontCamera(size = 32, f = 40): Camera {
+  const c = size / 2 - 0.5;
+  return new Camera({
+    fx: f,
+    fy: f,
+    cx: c,
+    cy: c,
+    width: size,
+    height: size,
+    worldToCamera: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 4, 0, 0, 0, 1],
+  });
+}
+
+interface Blob {
+  at: [number, number, number];
+  scale: number;
+  opacity: number;
+  rgb: [number, number, number];
+}
+
+/** Isotropic Gaussians with DC-only colour: each renders as colour rgb (= SH_C0·dc + 0.5). */
+function blobs(list: Blob[]): Gaussians {
+  return new Gaussians({
+    means: tf.tensor2d(
+      list.flatMap((b) => b.at),
+      [list.length, 3],
+    ),
+    logScales: tf.tensor2d(
+      list.flatMap((b) => [Math.log(b.scale), Math.log(b.scale), Math.log(b.scale)]),
+      [list.length, 3],
+    ),
+    quaternions: tf.tensor2d(
+      list.flatMap(() => [1, 0, 0, 0]),
+      [list.length, 4],
+    ),
+    opacityLogits: tf.tensor1d(list.map((b) => logit(b.opacity))),
+    sh: tf.tensor3d(
+      list.flatMap((b) => b.rgb.map((c) => (c - 0.5) / SH_C0)),
+      [list.length, 1, 3],
+    ),
+  });
+}
+
+/** Closed form of one isotropic Gaussian at the world origin seen by frontCamera: α per pixel. */
+function isotropicAlpha(size: number, f: number, scale: number, opacity: number): Float32Array {
+  const z = 4;
+  const variance = ((f * scale) / z) ** 2 + 0.3;
+  const centre = size / 2 - 0.5;
+  const radius = Math.ceil(3.33 * Math.sqrt(variance));
+  const tileLo = Math.max(0, Math.floor((centre - radius) / 16));
+  const tileHi = Math.min(Math.ceil(size / 16), Math.ceil((centre + radius) / 16));
+  const o = sigmoid(Math.fround(logit(opacity)));
+  const out = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const tx = Math.floor(x / 16);
+      const ty = Math.floor(y / 16);
+      if (tx < tileLo || tx >= tileHi || ty < tileLo || ty >= tileHi) continue;
+      const d2 = (x + 0.5 - centre) ** 2 + (y + 0.5 - centre) ** 2;
+      const alpha = Math.min(0.99, o * Math.exp((-0.5 * d2) / variance));
+      out[y * size + x] = alpha >= 1 / 255 ? alpha : 0;
+    }
+  }
+  return out;
+}
+
+async function disposeResult(r: { image: Tensor; depth: Tensor; alpha: Tensor }): Promise<void> {
+  tf.dispose([r.image, r.depth, r.alpha]);
+}
+
+describeBackends('rasterize', (backend) => {
+  it('renders one isotropic Gaussian with its closed-form footprint, peak, colour and depth', async () => {
+    const g = blobs([{ at: [0, 0, 0], scale: 0.15, opacity: 0.8, rgb: [0.9, 0.4, 0.2] }]);
+    const r = rasterize(g, frontCamera(), { background: [0.1, 0.2, 0.3] });
+    const alpha = isotropicAlpha(32, 40, 0.15, 0.8);
+    await expectAllClose(r.alpha, alpha, { atol: 2e-6 });
+    await expectAllClose(
+      r.depth,
+      alpha.map((a) => 4 * a),
+      { atol: 1e-5 },
+    );
+    const image = new Float32Array(32 * 32 * 3);
+    alpha.forEach((a, i) => {
+      [0.9, 0.4, 0.2].forEach((c, ch) => {
+        image[3 * i + ch] = a * c + (1 - a) * [0.1, 0.2, 0.3][ch]!;
+      });
+    });
+    await expectAllClose(r.image, image, { atol: 2e-6 });
+    // the peak sits at the pixel whose centre is the projected mean
+    const values = await r.alpha.data();
+    expect(values[15 * 32 + 15]).toBeCloseTo(sigmoid(Math.fround(logit(0.8))), 6);
+    await disposeResult(r);
+    g.dispose();
+  });
+
+  it('occludes by depth, not by index: the nearer Gaussian is drawn in front', async () => {
+    const near: Blob = { at: [0, 0, -1], scale: 0.2, opacity: 0.7, rgb: [1, 0, 0] };
+    const far: Blob = { at: [0, 0, 1], scale: 0.2, opacity: 0.7, rgb: [0, 0, 1] };
+    const o = sigmoid(Math.fround(logit(0.7)));
+    for (const order of [
+      [near, far],
+      [far, near],
+    ]) {
+      const g = blobs(order);
+      const r = rasterize(g, frontCamera());
+      const px = (await r.image.data()).slice(3 * (15 * 32 + 15), 3 * (15 * 32 + 16));
+      expect(px[0]).toBeCloseTo(o, 5);
+      expect(px[2]).toBeCloseTo(o * (1 - o), 5);
+      expect((await r.depth.data())[15 * 32 + 15]).toBeCloseTo(3 * o + 5 * o * (1 - o), 4);
+      await disposeResult(r);
+      g.dispose();
+    }
+  });
+
+  it('stops a pixel before the Gaussian that would bring T to ≤ 1e-4, without adding it', async () => {
+    // four coincident Gaussians with α = o at the centre pixel: T = 1 − o, (1 − o)², (1 − o)³ > 1e-4, then ≤ 1e-4
+    const colours: [number, number, number][] = [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 1, 1],
+    ];
+    const g = blobs(colours.map((rgb, i) => ({ at: [0, 0, i * 0.01] as [number, number, number], scale: 0.1, opacity: 0.92, rgb })));
+    const r = rasterize(g, frontCamera());
+    const o = sigmoid(Math.fround(logit(0.92)));
+    const t = [1, 1 - o, (1 - o) ** 2, (1 - o) ** 3];
+    const px = (await r.image.data()).slice(3 * (15 * 32 + 15), 3 * (15 * 32 + 16));
+    expect(px[0]).toBeCloseTo(o * t[0]!, 5);
+    expect(px[1]).toBeCloseTo(o * t[1]!, 5);
+    expect(px[2]).toBeCloseTo(o * t[2]!, 5);
+    expect((await r.alpha.data())[15 * 32 + 15]).toBeCloseTo(1 - (1 - o) ** 3, 6);
+    await disposeResult(r);
+    g.dispose();
+  });
+
+  it('blends the background behind partial coverage: image = Σ cαT + (1 − alpha)·background', async () => {
+    const g = randomGaussians({ count: 12, shDegree: 1, seed: 21, extent: 1, logScaleMin: -2.5, logScaleMax: -1 });
+    const cam = Camera.fromLookAt([0.5, -0.3, -3.5], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 24, height: 20 });
+    const bg = [0.3, 0.6, 0.9];
+    const black = rasterize(g, cam);
+    const lit = rasterize(g, cam, { background: bg });
+    const expected = tf.tidy(() => tf.add(black.image, tf.mul(tf.expandDims(tf.sub(1, black.alpha), 2), tf.tensor1d(bg))));
+    await expectAllClose(lit.image, expected, { atol: 1e-6 });
+    await expectAllClose(lit.alpha, black.alpha, { atol: 0 });
+    tf.dispose(expected);
+    await disposeResult(black);
+    await disposeResult(lit);
+    g.dispose();
+  });
+
+  it('renders an empty scene as the background with zero depth and alpha', async () => {
+    const g = blobs([]);
+    const r = rasterize(g, frontCamera(20), { background: [0.25, 0.5, 1] });
+    expect(r.image.shape).toEqual([20, 20, 3]);
+    await expectAllClose(
+      r.image,
+      tf.tidy(() => tf.mul(tf.ones([20, 20, 1]), tf.tensor1d([0.25, 0.5, 1]))),
+      { atol: 0 },
+    );
+    await expectAllClose(r.depth, new Float32Array(400), { atol: 0 });
+    await expectAllClose(r.alpha, new Float32Array(400), { atol: 0 });
+    await disposeResult(r);
+    g.dispose();
+  });
+
+  it('renders at a requested size with the given SH degree', async () => {
+    const g = randomGaussians({ count: 8, shDegree: 2, seed: 5, extent: 0.8, logScaleMin: -2, logScaleMax: -1 });
+    const cam = Camera.fromLookAt([0, 0, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 24, height: 20 });
+    const r = rasterize(g, cam, { width: 19, height: 33, shDegree: 1 });
+    expect(r.image.shape).toEqual([33, 19, 3]);
+    expect(r.depth.shape).toEqual([33, 19]);
+    await expectAllClose(r.image, rasterizeReference(g, cam, { width: 19, height: 33, shDegree: 1 }).image, { atol: 2e-5 });
+    await disposeResult(r);
+    g.dispose();
+  });
+
+  if (backend === 'webgpu') {
+    // cameras from several sides; extent 2 puts some Gaussians behind the camera and outside the image
+    const views: [number, number, number][] = [
+      [0.4, -0.3, -3],
+      [2.6, 0.5, 1.2],
+      [0, -2.9, 0.3],
+    ];
+    views.forEach((eye, v) => {
+      it(`matches the dense reference on a random scene (view ${v}, SH degree ${v + 1 === 3 ? 3 : v})`, async () => {
+        const degree = v === 2 ? 3 : v;
+        const g = randomGaussians({ count: 40, shDegree: degree, seed: 100 + v, extent: 2, logScaleMin: -3, logScaleMax: -0.7 });
+        const cam = Camera.fromLookAt(eye, [0, 0, 0], [0, 0, 1], { fovY: 1.0, width: 48 - 8 * v, height: 36 + 5 * v });
+        const opts = { background: [0.2, 0.3, 0.1] };
+        const fast = rasterize(g, cam, opts);
+        const ref = rasterizeReference(g, cam, opts);
+        await expectAllClose(fast.image, ref.image, { atol: 2e-5 });
+        await expectAllClose(fast.alpha, ref.alpha, { atol: 2e-5 });
+        await expectAllClose(fast.depth, ref.depth, { atol: 2e-4, rtol: 1e-5 });
+        await disposeResult(fast);
+        await disposeResult(ref);
+        g.dispose();
+      });
+    });
+
+    it('marks a render whose intersections exceed maxIntersections as NaN instead of dropping splats', async () => {
+      const g = randomGaussians({ count: 20, shDegree: 0, seed: 8, extent: 1, logScaleMin: -1.5, logScaleMax: -0.5 });
+      const cam = Camera.fromLookAt([0, 0, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 40, height: 40 });
+      const r = rasterize(g, cam, { maxIntersections: 3 });
+      expect(Array.from(await r.alpha.data()).every(Number.isNaN)).toBe(true);
+      await disposeResult(r);
+      const dMeans = tf.grad((m: Tensor) => {
+        const moved = new Gaussians({
+          means: m,
+          logScales: g.logScales,
+          quaternions: g.quaternions,
+          opacityLogits: g.opacityLogits,
+          sh: g.sh,
+        });
+        return tf.sum(rasterize(moved, cam, { maxIntersections: 3 }).image);
+      })(g.means);
+      expect(Array.from(await dMeans.data()).every(Number.isNaN)).toBe(true);
+      dMeans.dispose();
+      g.dispose();
+    });
+  }
+
+  it('leaks no tensors', async () => {
+    const g = randomGaussians({ count: 6, shDegree: 1, seed: 2, extent: 1, logScaleMin: -2, logScaleMax: -1 });
+    const cam = frontCamera(20);
+    await expectNoLeaks(() => rasterize(g, cam, { background: [1, 1, 1] }));
+    await expectNoLeaks(() => rasterizeReference(g, cam));
+    g.dispose();
+  });
+});
+
+describe('rasterize input validation', () => {
+  const g = blobs([{ at: [0, 0, 0], scale: 0.1, opacity: 0.5, rgb: [0.5, 0.5, 0.5] }]);
+  const cam = frontCamera(16);
+
+  it('rejects a non-finite camera', () => {
+    const m = Array.from(cam.worldToCamera);
+    m[3] = Number.NaN;
+    const bad = { ...cam, width: 16, height: 16, worldToCamera: Float32Array.from(m) } as unknown as Camera;
+    expect(() => rasterize(g, bad)).toThrow(ValueError);
+    expect(() => rasterize(g, bad)).toThrow(/camera\.worldToCamera\[3\]: expected a finite number, received NaN/);
+    const noFocal = { ...cam, fx: 0, worldToCamera: cam.worldToCamera, width: 16, height: 16 } as unknown as Camera;
+    expect(() => rasterize(g, noFocal)).toThrow(/camera\.fx: expected a finite number > 0, received 0/);
+  });
+
+  it('rejects Gaussian fields whose shapes disagree', () => {
+    const mismatched = {
+      ...g,
+      means: tf.zeros([2, 3]),
+      logScales: g.logScales,
+      quaternions: g.quaternions,
+      opacityLogits: g.opacityLogits,
+      sh: g.sh,
+    } as unknown as Gaussians;
+    expect(() => rasterize(mismatched, cam)).toThrow(ShapeError);
+    expect(() => rasterize(mismatched, cam)).toThrow(/gaussians\.logScales: expected dimension 0 \(N\) to be 2/);
+    const badSh = {
+      ...g,
+      means: g.means,
+      logScales: g.logScales,
+      quaternions: g.quaternions,
+      opacityLogits: g.opacityLogits,
+      sh: tf.zeros([1, 5, 3]),
+    } as unknown as Gaussians;
+    expect(() => rasterize(badSh, cam)).toThrow(
+      /gaussians\.sh: expected \(degree \+ 1\)² = 1, 4, 9 or 16 coefficients, received shape \[1, 5, 3\]/,
+    );
+  });
+
+  it("rejects an SH degree above the Gaussians' and bad sizes, background and capacity", () => {
+    expect(() => rasterize(g, cam, { shDegree: 1 })).toThrow(/shDegree: expected an integer ≥ 0 and ≤ 0, received 1/);
+    expect(() => rasterizeReference(g, cam, { shDegree: -1 })).toThrow(ValueError);
+    expect(() => rasterize(g, cam, { width: 10.5 })).toThrow(/width: expected an integer ≥ 1, received 10.5/);
+    expect(() => rasterize(g, cam, { height: 0 })).toThrow(TesseraError);
+    expect(() => rasterize(g, cam, { background: [1, 1] })).toThrow(/background: expected 3 finite numbers/);
+    expect(() => rasterize(g, cam, { background: [1, Number.POSITIVE_INFINITY, 1] })).toThrow(/background\[1\]/);
+    expect(() => rasterize(g, cam, { maxIntersections: 0 })).toThrow(/maxIntersections: expected an integer ≥ 1, received 0/);
+  });
+});
