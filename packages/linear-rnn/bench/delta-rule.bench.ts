@@ -1,0 +1,103 @@
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { deltaRule, deltaRuleChunked, deltaRuleReference, deltaRuleStep, deltaStepReference } from '../src/delta-rule/index.js';
+import { chunkTile } from '../src/delta-rule/tile.js';
+import { gatedDeltaRule, gatedDeltaRuleStep } from '../src/gated-delta-rule/index.js';
+
+/** The recurrent reference dispatches ~10 tfjs ops per token; beyond this length one call takes minutes. */
+const MAX_RECURRENT_L = 4096;
+
+function uniform(shape: number[], seed: number, lo: number, hi: number): Tensor {
+  return tf.tidy(() => tf.add(tf.mul(philoxUniform(shape, { seed }), hi - lo), lo));
+}
+
+/**
+ * FLOPs of the three-pass chunked forward per (b, h), chunk length C (a multiply-add counts 2; triangular
+ * products count their nonzero half):
+ *   prepare  A = tril(β K Kᵀ, −1): C²·K;  T = (I + A)⁻¹ by substitution: C³/3;  W = T βK: C²·K;  U = T βV: C²·V
+ *   state    V' = U − W S: 2C·K·V;  S += Kᵀ V': 2C·K·V
+ *   output   tril(Q Kᵀ): C²·K;  Q S: 2C·K·V;  tril(P) V': C²·V
+ * so per token C(3K + 2V) + C²/3 + 6K·V (46.4 kFLOP at C = K = V = 64; the old single-pass kernel,
+ * which solved for V' inside the sequential loop, did 2C(K + V) + 6K·V but C²/2 dependent steps per chunk).
+ */
+function chunkFlops(b: number, h: number, l: number, k: number, v: number, c: number): number {
+  return b * h * l * (c * (3 * k + 2 * v) + (c * c) / 3 + 6 * k * v);
+}
+
+/** Least traffic: read q, k, v, β (and g) and the state, write the outputs and the state. */
+function chunkBytes(b: number, h: number, l: number, k: number, v: number, gated: boolean): number {
+  return 4 * b * h * (l * (2 * k + 2 * v + (gated ? 2 : 1)) + 2 * k * v);
+}
+
+/**
+ * DeltaNet and Gated DeltaNet forward: the WGSL chunked kernel (on WebGPU; EFLA runs the same kernel)
+ * against the tfjs chunked composite and the tfjs per-token reference; and one-token decode steps.
+ */
+export default defineBench({
+  name: 'delta-rule',
+  async run({ size, log }) {
+    const [heads, dk, dv] = size === 'full' ? [8, 64, 64] : [2, 32, 32];
+    const lengths = size === 'full' ? [1024, 4096, 16384] : [256, 512];
+    const rows: BenchRow[] = [];
+    for (const gated of [false, true]) {
+      const name = gated ? 'gatedDeltaRule' : 'deltaRule';
+      for (const l of lengths) {
+        const shape = `1x${heads}x${l}x${dk}x${dv}`;
+        const q = uniform([1, heads, l, dk], 1, -1, 1);
+        const k = tf.tidy(() => {
+          const raw = uniform([1, heads, l, dk], 2, -1, 1);
+          return tf.div(raw, tf.norm(raw, 'euclidean', -1, true));
+        });
+        const v = uniform([1, heads, l, dv], 3, -1, 1);
+        const beta = uniform([1, heads, l], 4, 0.1, 0.9);
+        const g = uniform([1, heads, l], 5, -0.1, 0);
+        const state = tf.zeros([1, heads, dk, dv]);
+        const inputs = { q, k, v, beta, g: gated ? g : undefined, state };
+        const scale = 1 / Math.sqrt(dk);
+        const extras = {
+          flops: chunkFlops(1, heads, l, dk, dv, chunkTile(heads, dk, dv, 64, l).chunk),
+          bytes: chunkBytes(1, heads, l, dk, dv, gated),
+        };
+        log(`${name} ${shape}`);
+        const ours = await bench(name, () => (gated ? gatedDeltaRule(q, k, v, beta, g) : deltaRule(q, k, v, beta)));
+        const composite = await bench('tfjs chunked', () => deltaRuleChunked(inputs, 64, scale));
+        rows.push(compare(name, shape, 'tfjs chunked (C=64)', composite, ours, extras));
+        if (l <= MAX_RECURRENT_L) {
+          const recurrent = await bench('tfjs recurrent', () => deltaRuleReference(inputs, scale), { warmup: 1, warmupMs: 0, rounds: 3 });
+          rows.push(compare(name, shape, 'tfjs recurrent', recurrent, ours, extras));
+        } else {
+          log(`${name} ${shape}: tfjs recurrent reference skipped (L > ${MAX_RECURRENT_L}: minutes per call)`);
+        }
+        tf.dispose([q, k, v, beta, g, state]);
+      }
+      for (const batch of [1, 64]) {
+        const shape = `${batch}x${heads}x1x${dk}x${dv}`;
+        const q = uniform([batch, heads, dk], 6, -1, 1);
+        const k = tf.tidy(() => {
+          const raw = uniform([batch, heads, dk], 7, -1, 1);
+          return tf.div(raw, tf.norm(raw, 'euclidean', -1, true));
+        });
+        const v = uniform([batch, heads, dv], 8, -1, 1);
+        const beta = uniform([batch, heads], 9, 0.1, 0.9);
+        const g = uniform([batch, heads], 10, -0.1, 0);
+        const state = uniform([batch, heads, dk, dv], 11, -0.1, 0.1);
+        const scale = 1 / Math.sqrt(dk);
+        const stepName = `${name}Step`;
+        log(`${stepName} ${shape}`);
+        const ours = await bench(stepName, () =>
+          gated ? gatedDeltaRuleStep(q, k, v, beta, g, state) : deltaRuleStep(q, k, v, beta, state),
+        );
+        const base = await bench('tfjs step', () => deltaStepReference({ q, k, v, beta, g: gated ? g : undefined, state }, scale));
+        rows.push(
+          compare(stepName, shape, 'tfjs step', base, ours, {
+            // read and write the state, read q, k, v, β (g); 6·K·V flops: S̄ᵀk, the rank-1 update, S'ᵀq
+            bytes: 4 * batch * heads * (2 * dk * dv + 2 * dk + 2 * dv + 2),
+            flops: 6 * batch * heads * dk * dv,
+          }),
+        );
+        tf.dispose([q, k, v, beta, g, state]);
+      }
+    }
+    return rows;
+  },
+});

@@ -1,0 +1,109 @@
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { mamba3, type Mamba3Options, mamba3Step } from '../src/mamba3/index.js';
+import { TILE_ROWS } from '../src/mamba3/kernel-layout.js';
+import { mamba3ChunkOp, mamba3StepOp } from '../src/mamba3/op.js';
+import { recurrentReference } from '../src/mamba3/reference.js';
+import type { KernelTensors } from '../src/mamba3/kernel-inputs.js';
+
+interface Shape {
+  b: number;
+  h: number;
+  p: number;
+  n: number;
+}
+
+/** Inputs in the layer's ranges; the last token axis is dropped for `step` shapes (l = 0). */
+function kernelInputs(s: Shape, l: number, seed: number): KernelTensors {
+  return tf.tidy(() => {
+    const u = (shape: number[], i: number) => philoxUniform(shape, { seed: seed * 100 + i });
+    const sym = (shape: number[], i: number) => tf.sub(u(shape, i), 0.5);
+    const tok = l > 0 ? [s.b, s.h, l] : [s.b, s.h];
+    const nr = s.n / 4; // mamba_ssm's default rope_fraction 0.5: N/2 rotated dims, N/4 angles
+    return {
+      x: sym([...tok, s.p], 1),
+      dt: tf.add(tf.mul(u(tok, 2), 0.1), 0.001),
+      A: tf.neg(tf.add(u(tok, 3), 0.1)),
+      B: sym([...tok, s.n], 4),
+      C: sym([...tok, s.n], 5),
+      lambda: u(tok, 6),
+      theta: sym([...tok, nr], 7),
+      D: tf.ones([s.h]),
+      ssm: tf.zeros([s.b, s.h, s.p, s.n]),
+      k: tf.zeros([s.b, s.h, s.n]),
+      v: tf.zeros([s.b, s.h, s.p]),
+      angle: tf.zeros([s.b, s.h, nr]),
+    };
+  });
+}
+
+/**
+ * FLOPs of the chunked form per call (SISO, chunk T = 64 as the WGSL kernel tiles): per token
+ * 2T(N + P) for the intra-chunk q̃k̃ᵀ and weights·v products, 4NP for the inter-chunk read and the chunk
+ * state. The same count is used for every implementation, so the ratio is a time ratio.
+ */
+function chunkFlops(s: Shape, l: number): number {
+  return s.b * s.h * l * (2 * TILE_ROWS * (s.n + s.p) + 4 * s.n * s.p);
+}
+
+/** FLOPs of one decode step: the state update (2 outer products, 2 scalings) and the read-out. */
+function stepFlops(s: Shape): number {
+  return s.b * s.h * s.p * s.n * 11;
+}
+
+/**
+ * Mamba-3 SISO: the chunked forward (WGSL on WebGPU) against the tfjs chunked composite and the tfjs
+ * per-token recurrence, and the one-token decode step against the tfjs step. Full shapes are the issue's:
+ * B = 1, H = 8, P = N = 64, L ∈ {1024, 4096, 16384}; decode at batch 1 and 64. Peer figure (issue 5):
+ * mamba_ssm's Triton kernel, 0.74 ms at L = 4096 and 1.31 ms at L = 16384 (H100, bf16).
+ */
+export default defineBench({
+  name: 'mamba3',
+  async run({ size, log }) {
+    const full = size === 'full';
+    const shape: Shape = full ? { b: 1, h: 8, p: 64, n: 64 } : { b: 1, h: 2, p: 16, n: 16 };
+    const lengths = full ? [1024, 4096, 16384] : [128, 512];
+    // the recurrence issues ~30 ops per token; beyond this length a measurement takes minutes
+    const maxRecurrent = full ? 1024 : 128;
+    const rows: BenchRow[] = [];
+    for (const l of lengths) {
+      const t = kernelInputs(shape, l, l);
+      const name = `B${shape.b} H${shape.h} L${l} P${shape.p} N${shape.n}`;
+      const opts: Mamba3Options = { dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.lambda, theta: t.theta, D: t.D };
+      const flops = chunkFlops(shape, l);
+      log(`mamba3 chunk ${name}`);
+      const ours = await bench('mamba3 chunk', () => {
+        const r = mamba3(t.x, opts);
+        return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
+      });
+      const composite = await bench('tfjs chunked', () => mamba3ChunkOp.reference(t, { rank: 1, chunkSize: 64 }));
+      rows.push(compare('mamba3 forward', name, 'tfjs chunked', composite, ours, { flops }));
+      if (l <= maxRecurrent) {
+        const recurrent = await bench(
+          'tfjs recurrent',
+          () => {
+            const r = recurrentReference(t, 1);
+            return [r.y, r.ssm, r.k, r.angle];
+          },
+          { warmup: 1, warmupMs: 0, rounds: 3, iterations: 1 },
+        );
+        rows.push(compare('mamba3 forward', name, 'tfjs recurrent', recurrent, ours, { flops }));
+      }
+      tf.dispose(Object.values(t) as Tensor[]);
+    }
+    for (const b of full ? [1, 64] : [1, 8]) {
+      const s = { ...shape, b };
+      const t = kernelInputs(s, 0, 7 + b);
+      const name = `B${b} H${s.h} P${s.p} N${s.n}`;
+      log(`mamba3 step ${name}`);
+      const ours = await bench('mamba3Step', () => {
+        const r = mamba3Step(t.x, { dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.lambda, theta: t.theta, D: t.D }, t);
+        return [r.output, r.state.ssm, r.state.k, r.state.v, r.state.angle];
+      });
+      const composite = await bench('tfjs step', () => mamba3StepOp.reference(t, { rank: 1, chunkSize: 1 }));
+      rows.push(compare('mamba3 decode step', name, 'tfjs step', composite, ours, { flops: stepFlops(s) }));
+      tf.dispose(Object.values(t) as Tensor[]);
+    }
+    return rows;
+  },
+});

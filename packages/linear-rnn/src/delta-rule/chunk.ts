@@ -1,0 +1,101 @@
+import { type Tensor, tf } from '@tessera/tensor-core';
+import type { DeltaInputs, DeltaRuleResult } from './types.js';
+
+/**
+ * (I + A)⁻¹ for strictly lower-triangular A `[..., C, C]`: N = −A is nilpotent (N^C = 0), so
+ * (I − N)⁻¹ = Σ_{m<C} N^m = Π_k (I + N^{2^k}) — ⌈log₂ C⌉ batched matmul pairs instead of C sequential
+ * substitution steps, and differentiable by autodiff.
+ */
+function unitLowerInverse(a: Tensor, size: number, eye: Tensor): Tensor {
+  const n = tf.neg(a);
+  let inverse = tf.add(eye, n);
+  let power = n;
+  for (let span = 2; span < size; span *= 2) {
+    power = tf.matMul(power, power);
+    inverse = tf.matMul(inverse, tf.add(eye, power));
+  }
+  return inverse;
+}
+
+/**
+ * `[B, H, L, ...] → [B·H, N, C, ...]`, zero-padding L up to N·C. B and H are folded so that no tensor
+ * exceeds rank 4: several of tfjs' WebGPU kernels (slice among them) emit invalid WGSL at rank 5.
+ */
+function toChunks(x: Tensor, chunks: number, size: number): Tensor {
+  const [b, h, length] = x.shape as [number, number, number];
+  const pad: [number, number][] = x.shape.map(() => [0, 0]);
+  pad[2] = [0, chunks * size - length];
+  const padded = chunks * size === length ? x : tf.pad(x, pad);
+  return tf.reshape(padded, [b * h, chunks, size, ...x.shape.slice(3)]);
+}
+
+/**
+ * Chunk n of `[B·H, N, ...]`. A slice, not tf.unstack: unstack's gradient stacks the gradients of all
+ * its outputs and fails when one has none (the last chunk's terms when the final state is unused).
+ */
+function chunkAt(x: Tensor, n: number): Tensor {
+  const begin = x.shape.map((_, i) => (i === 1 ? n : 0));
+  const size = x.shape.map((d, i) => (i === 1 ? 1 : d));
+  return tf.squeeze(tf.slice(x, begin, size), [1]);
+}
+
+/**
+ * The chunked (WY representation + UT transform) form of the gated delta rule in tfjs ops: the training
+ * path, differentiable by autodiff (papers/linear_rnn.md §3.2–3.3; fla `naive_chunk_gated_delta_rule`).
+ * Per chunk, with γ the chunk-local cumulative log-decay and Γᵢⱼ = e^{γᵢ−γⱼ} (i ≥ j):
+ *   A = tril(diag(β) K Kᵀ ⊙ Γ, −1),  T = (I + A)⁻¹,  W = T diag(β e^γ) K,  U = T diag(β) V,
+ *   V' = U − W S,  O = s (Q ⊙ e^γ) S + (s Q Kᵀ ⊙ Γ ⊙ M) V',  S ← e^{γ_C} S + (K ⊙ e^{γ_C−γ})ᵀ V'.
+ * L not a multiple of `chunkSize` is zero-padded (β = 0 and g = 0 there, so padding changes nothing).
+ */
+export function deltaRuleChunked(t: DeltaInputs, chunkSize: number, scale: number): DeltaRuleResult {
+  return tf.tidy(() => {
+    const [batch, heads, length, dk] = t.q.shape as [number, number, number, number];
+    const dv = t.v.shape[3] as number;
+    const size = Math.min(chunkSize, length);
+    const chunks = Math.ceil(length / size);
+    const q = toChunks(tf.mul(t.q, scale), chunks, size);
+    const k = toChunks(t.k, chunks, size);
+    const v = toChunks(t.v, chunks, size);
+    const beta = tf.expandDims(toChunks(t.beta, chunks, size), 3);
+    const eye = tf.eye(size);
+    const lower = tf.linalg.bandPart(tf.ones([size, size]), -1, 0);
+    const strict = tf.sub(lower, eye);
+
+    // Γ ⊙ M and e^γ; the upper triangle is zeroed before exp so that e^{γᵢ−γⱼ} (i < j) cannot overflow
+    // (a multiply, not tf.where: where's gradient tiles the rank-5 mask, which WebGPU reads back)
+    let decayLower: Tensor = lower;
+    let decayIn: Tensor | undefined;
+    let decayOut: Tensor | undefined;
+    let chunkDecay: Tensor | undefined;
+    if (t.g !== undefined) {
+      const gamma = tf.cumsum(toChunks(t.g, chunks, size), 2);
+      const diff = tf.sub(tf.expandDims(gamma, 3), tf.expandDims(gamma, 2));
+      decayLower = tf.mul(tf.exp(tf.mul(diff, lower)), lower);
+      decayIn = tf.expandDims(tf.exp(gamma), 3);
+      const last = tf.slice(gamma, [0, 0, size - 1], [-1, -1, 1]);
+      decayOut = tf.expandDims(tf.exp(tf.sub(last, gamma)), 3);
+      chunkDecay = tf.exp(last);
+    }
+
+    const a = tf.mul(tf.mul(beta, tf.matMul(k, k, false, true)), tf.mul(decayLower, strict));
+    const inverse = unitLowerInverse(a, size, eye);
+    const kBeta = decayIn === undefined ? tf.mul(k, beta) : tf.mul(k, tf.mul(beta, decayIn));
+    const w = tf.matMul(inverse, kBeta);
+    const u = tf.matMul(inverse, tf.mul(v, beta));
+    const intra = tf.mul(tf.matMul(q, k, false, true), decayLower);
+    const qIn = decayIn === undefined ? q : tf.mul(q, decayIn);
+    const kOut = decayOut === undefined ? k : tf.mul(k, decayOut);
+    const carry = chunkDecay === undefined ? undefined : tf.expandDims(chunkDecay, 3);
+
+    let state = tf.reshape(t.state, [batch * heads, dk, dv]);
+    const outputs: Tensor[] = [];
+    for (let n = 0; n < chunks; n++) {
+      const vNew = tf.sub(chunkAt(u, n), tf.matMul(chunkAt(w, n), state));
+      outputs.push(tf.add(tf.matMul(chunkAt(qIn, n), state), tf.matMul(chunkAt(intra, n), vNew)));
+      const kept = carry === undefined ? state : tf.mul(state, chunkAt(carry, n));
+      state = tf.add(kept, tf.matMul(chunkAt(kOut, n), vNew, true, false));
+    }
+    const output = tf.slice(tf.reshape(tf.stack(outputs, 1), [batch, heads, chunks * size, dv]), [0, 0, 0, 0], [-1, -1, length, -1]);
+    return { output, finalState: tf.reshape(state, [batch, heads, dk, dv]) };
+  });
+}

@@ -1,0 +1,177 @@
+import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
+import type { ChunkTile } from './tile.js';
+
+const WORKGROUP = 128;
+
+/**
+ * Where the state pass writes, per (b, h): the state entering each of the N chunks and the final one
+ * (`(N + 1)·Dk·Dv` floats, `[N + 1, Dk, Dv]`), then V' `[N·C, Dv]`.
+ */
+export function statePassLayout(chunks: number, chunk: number, dk: number, dv: number): { perHead: number; vOffset: number } {
+  const vOffset = (chunks + 1) * dk * dv;
+  return { perHead: vOffset + chunks * chunk * dv, vOffset };
+}
+
+/**
+ * The sequential pass of the chunked (gated) delta rule (fla `chunk_gated_delta_rule_fwd_h`;
+ * papers/linear_rnn.md §3.2–3.3): workgroup (b·H + h, slice) owns `slice` columns of S `[Dk, Dv]` and
+ * walks the chunks doing only matrix products, the WY factors coming from the prepare pass:
+ * store S_n; V' = U − W S; S ← e^{γ_C} S + (K ⊙ e^{γ_C−γ})ᵀ V'. Each thread owns a vec4 of columns;
+ * the next chunk's operands are loaded into registers while the current one computes.
+ * Inputs wu (the prepare pass, γ included when gated), k `[B, H, L, Dk]`, state `[B, H, Dk, Dv]`;
+ * output `[B·H, perHead]` laid out by `statePassLayout`.
+ */
+export class DeltaRuleStateProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  variableNames: string[];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  dispatchLayout: WebGPUProgram['dispatchLayout'];
+  dispatch: [number, number, number];
+  uniforms = 'length : i32, dv : i32, chunks : i32, slices : i32,';
+  private readonly dk: number;
+  private readonly tile: ChunkTile;
+  private readonly gated: boolean;
+
+  constructor(batchHeads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean) {
+    this.dk = dk;
+    this.tile = tile;
+    this.gated = gated;
+    this.variableNames = ['wu', 'k', 'state'];
+    const chunks = Math.ceil(length / tile.chunk);
+    this.outputShape = [batchHeads, statePassLayout(chunks, tile.chunk, dk, dv).perHead];
+    this.shaderKey = `tessera_delta_state_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}_${tile.slice}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(
+      this.outputShape,
+      batchHeads * Math.ceil(dv / tile.slice),
+    ));
+  }
+
+  getUserCode(): string {
+    const { chunk: c, slice } = this.tile;
+    const dk = this.dk;
+    // a vec4 of columns [col, col + 4) of row `off`, zero past Dv (the last slice may hang over)
+    const load4 = (buf: string) => `
+  fn ${buf}Row4(off : i32, col : i32, dv : i32) -> vec4<f32> {
+    var x = vec4<f32>(0.0);
+    if (col < dv) { x.x = ${buf}[off + col]; }
+    if (col + 1 < dv) { x.y = ${buf}[off + col + 1]; }
+    if (col + 2 < dv) { x.z = ${buf}[off + col + 2]; }
+    if (col + 3 < dv) { x.w = ${buf}[off + col + 3]; }
+    return x;
+  }`;
+    const block = `TILE_C * (HEAD_K + dv${this.gated ? ' + 1' : ''})`;
+    // loads of chunk m's Wᵀ, U, γ (from the prepare pass) and K into registers: issued a chunk ahead,
+    // they travel while the current chunk computes, off the sequential critical path
+    const fetchWu = (m: string) => `{
+        let nb = (bh * chunks + ${m}) * (${block});
+        for (var r = 0; r < BLK_PER; r++) {
+          let e = tid + r * WG;
+          if (e < HEAD_K * TILE_C) { wr[r] = wu[nb + e]; }
+        }
+        for (var r = 0; r < U_PER; r++) {
+          let e = tid + r * WG;
+          if (e < TILE_C * GROUPS) { ur[r] = wuRow4(nb + HEAD_K * TILE_C + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv); }
+        }
+        ${this.gated ? 'if (tid < TILE_C) { gr = wu[nb + TILE_C * (HEAD_K + dv) + tid]; }' : ''}
+      }`;
+    const fetchK = (m: string) => `{
+        let kb = (bh * len + (${m}) * TILE_C) * HEAD_K;
+        let kl = min(TILE_C, len - (${m}) * TILE_C);
+        for (var r = 0; r < BLK_PER; r++) {
+          let e = tid + r * WG;
+          var x = 0.0;
+          if (e < TILE_C * HEAD_K && e / HEAD_K < kl) { x = k[kb + e]; }
+          kr[r] = x;
+        }
+      }`;
+    return `
+  ${LINEAR_WORKGROUP_INDEX}
+  const TILE_C = ${c};
+  const HEAD_K = ${dk};
+  const GROUPS = ${slice / 4};
+  const WG = ${WORKGROUP};
+  const BLK_PER = ${Math.ceil((c * dk) / WORKGROUP)};
+  const U_PER = ${Math.ceil((c * (slice / 4)) / WORKGROUP)};
+  var<workgroup> blk : array<f32, ${c * dk}>;
+  var<workgroup> st : array<vec4<f32>, ${dk * (slice / 4)}>;
+  var<workgroup> vn : array<vec4<f32>, ${c * (slice / 4)}>;
+  var<workgroup> gs : array<f32, ${c}>;
+  ${load4('wu')}
+  ${load4('state')}
+
+  fn store4(off : i32, col : i32, dv : i32, x : vec4<f32>) {
+    if (col < dv) { result[off + col] = x.x; }
+    if (col + 1 < dv) { result[off + col + 1] = x.y; }
+    if (col + 2 < dv) { result[off + col + 2] = x.z; }
+    if (col + 3 < dv) { result[off + col + 3] = x.w; }
+  }
+
+  fn main(index : i32) {
+    let wg = i32(linearWorkgroupIndex());
+    let tid = i32(localIndex);
+    let len = uniforms.length;
+    let dv = uniforms.dv;
+    let chunks = uniforms.chunks;
+    let bh = wg / uniforms.slices;
+    let c0 = (wg % uniforms.slices) * GROUPS * 4;
+    let stateSize = HEAD_K * dv;
+    let base = bh * ((chunks + 1) * stateSize + chunks * TILE_C * dv);
+    let vBase = base + (chunks + 1) * stateSize;
+    var wr : array<f32, BLK_PER>;
+    var kr : array<f32, BLK_PER>;
+    var ur : array<vec4<f32>, U_PER>;
+    var gr = 0.0;
+    for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
+      st[e] = stateRow4((bh * HEAD_K + e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv);
+    }
+    ${fetchWu('0')}
+    ${fetchK('0')}
+    for (var n = 0; n < chunks; n++) {
+      let t0 = n * TILE_C;
+      let cl = min(TILE_C, len - t0);
+      for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
+        store4(base + n * stateSize + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv, st[e]);
+      }
+      // Wᵀ [Dk, C] as the prepare pass stored it: coalesced loads, conflict-free reads below
+      for (var r = 0; r < BLK_PER; r++) {
+        let e = tid + r * WG;
+        if (e < HEAD_K * TILE_C) { blk[e] = wr[r]; }
+      }
+      ${this.gated ? 'if (tid < TILE_C) { gs[tid] = gr; }' : ''}
+      let uc = ur;
+      workgroupBarrier();
+      if (n + 1 < chunks) ${fetchWu('n + 1')}
+      // V' = U − W S; the state update takes V' ⊙ e^{γ_C − γ}
+      for (var r = 0; r < U_PER; r++) {
+        let e = tid + r * WG;
+        if (e < TILE_C * GROUPS) {
+          let i = e / GROUPS;
+          var acc = uc[r];
+          for (var d = 0; d < HEAD_K; d++) { acc -= blk[d * TILE_C + i] * st[d * GROUPS + e % GROUPS]; }
+          store4(vBase + (t0 + i) * dv, c0 + (e % GROUPS) * 4, dv, acc);
+          vn[e] = acc${this.gated ? ' * exp(gs[cl - 1] - gs[i])' : ''};
+        }
+      }
+      workgroupBarrier();
+      for (var r = 0; r < BLK_PER; r++) {
+        let e = tid + r * WG;
+        if (e < TILE_C * HEAD_K) { blk[e] = kr[r]; }
+      }
+      workgroupBarrier();
+      if (n + 1 < chunks) ${fetchK('n + 1')}
+      for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
+        let d = e / GROUPS;
+        var acc = vec4<f32>(0.0);
+        for (var i = 0; i < TILE_C; i++) { acc += blk[i * HEAD_K + d] * vn[i * GROUPS + e % GROUPS]; }
+        st[e] = ${this.gated ? 'exp(gs[cl - 1]) * ' : ''}st[e] + acc;
+      }
+      workgroupBarrier();
+    }
+    for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
+      store4(base + chunks * stateSize + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv, st[e]);
+    }
+  }
+`;
+  }
+}

@@ -1,0 +1,52 @@
+/** Workgroup memory a delta-rule program may use: 32 KiB, what lavapipe and desktop GPUs offer (WebGPU's floor is 16 KiB). */
+const WORKGROUP_FLOATS = 8192;
+
+/** The largest key dimension the WGSL chunk kernels take; larger heads run the tfjs chunked form. */
+export const MAX_KERNEL_DK = 256;
+
+/**
+ * Workgroups the sequential state pass aims for. Each holds a few warps that stage the chunk's Wᵀ and K
+ * through workgroup memory; half of an H100's 132 SMs is the point past which narrower slices only
+ * repeat those loads (every slice of a head reads the same Wᵀ and K).
+ */
+const TARGET_WORKGROUPS = 64;
+
+/** Rows of a chunk that one workgroup of the output pass computes. */
+const OUTPUT_ROWS = 32;
+
+/** Rows of Kᵀ the prepare pass stages in workgroup memory at a time. */
+export function prepareSlab(dk: number): number {
+  return Math.min(32, dk);
+}
+
+/**
+ * How the three chunk passes tile one (b, h): `chunk` tokens per chunk (C), `slice` state columns per
+ * workgroup of the state pass (a multiple of 4: each thread owns a vec4 of columns), `rows` output rows
+ * per workgroup of the output pass.
+ */
+export interface ChunkTile {
+  chunk: number;
+  slice: number;
+  rows: number;
+}
+
+/**
+ * Picks the tile. C is the longest chunk (≤ 64, fla's BT, and ≤ `chunkSize`, L) whose blocks fit the
+ * workgroup memory of all three passes: a longer chunk halves the sequential pass's steps, for parallel
+ * work per token that grows only as C(3Dk + 2Dv) + C²/3.
+ * The state pass is the critical path and runs only B·H·⌈Dv/slice⌉ workgroups, so the slice is the
+ * widest of 16, 8, 4 that still yields TARGET_WORKGROUPS of them (at B·H = 8, Dv = 64: 8 columns).
+ */
+export function chunkTile(batchHeads: number, dk: number, dv: number, chunkSize: number, length: number): ChunkTile {
+  let slice = 16;
+  while (slice > 4 && batchHeads * Math.ceil(dv / slice) < TARGET_WORKGROUPS) slice /= 2;
+  let chunk = Math.min(64, chunkSize, length);
+  // the prepare pass: the C×C block, a 32-row slab of Kᵀ, β, γ and β e^γ; the output pass: Kᵀ padded by
+  // a float per row against bank conflicts and the score rows; the state pass: a C×Dk block (Wᵀ, then K)
+  // beside its state slice and V' rows
+  const prepare = (c: number): number => c * c + prepareSlab(dk) * c + 3 * c;
+  const output = (c: number): number => dk * (c + 1) + Math.min(OUTPUT_ROWS, c) * c + c;
+  const state = (c: number): number => c * dk + dk * slice + c * slice + c;
+  while (chunk > 1 && Math.max(prepare(chunk), output(chunk), state(chunk)) > WORKGROUP_FLOATS) chunk--;
+  return { chunk, slice, rows: Math.min(OUTPUT_ROWS, chunk) };
+}

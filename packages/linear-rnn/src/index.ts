@@ -1,0 +1,5 @@
+export * from './delta-rule/index.js';
+export * from './gated-delta-rule/index.js';
+export * from './efla/index.js';
+export * from './mamba3/index.js';
+export * from './layers/index.js';

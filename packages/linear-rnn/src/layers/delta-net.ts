@@ -1,0 +1,244 @@
+import { checkRange, checkShape, type Dims, Module, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { deltaRule, deltaRuleStep } from '../delta-rule/index.js';
+import { GatedRMSNorm, Linear, RMSNorm, ShortConvolution } from './blocks.js';
+
+/** Options shared by the delta-rule layers. */
+export interface DeltaLayerOptions {
+  /** Model width D. Default 64. */
+  dModel?: number;
+  /** Heads H. Default 2. */
+  heads?: number;
+  /** Key (and query) dimension per head, Dk. Default 32. */
+  headDim?: number;
+  /** Value dimension per head as a multiple of `headDim` (fla's expand_v). DeltaNet/EFLA default 1, GatedDeltaNet 2. */
+  expandV?: number;
+  /** Short convolution width (fla's conv_size). Default 4. */
+  convSize?: number;
+  /** Output gate: gated RMSNorm with SiLU(W_g x) instead of a plain RMSNorm. Default false (true for GatedDeltaNet). */
+  useGate?: boolean;
+  /** β = 2σ(W_b x), allowing negative eigenvalues of I − β k kᵀ (fla's allow_neg_eigval). Default false. */
+  allowNegEigval?: boolean;
+  /** RMSNorm epsilon. Default 1e-5. */
+  normEps?: number;
+  /** Chunk length of the chunked op in `forward`. Default 64. */
+  chunkSize?: number;
+  /** Philox seed of the initialisation. Default 0. */
+  seed?: number;
+}
+
+/** A delta-rule layer's decoding state: the three conv caches and the recurrent state. */
+export type DeltaLayerState = {
+  /** `[B, convSize − 1, H·Dk]`. */
+  convQ: Tensor;
+  /** `[B, convSize − 1, H·Dk]`. */
+  convK: Tensor;
+  /** `[B, convSize − 1, H·Dv]`. */
+  convV: Tensor;
+  /** `[B, H, Dk, Dv]`. */
+  recurrent: Tensor;
+};
+
+/** What `forward` and `step` return. */
+export type DeltaLayerResult = {
+  /** `[B, L, D]` (forward) or `[B, D]` (step). */
+  y: Tensor;
+  state: DeltaLayerState;
+};
+
+/** The per-head tensors a layer hands to its rule: q, k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta `[B, H, L]`; `x` is the layer input `[B, L, D]`. */
+export interface RuleInputs {
+  x: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  beta: Tensor;
+}
+
+/** fla's l2norm over the last axis: x / √(Σx² + 1e-6). */
+export function l2Normalize(x: Tensor): Tensor {
+  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-6))));
+}
+
+/** `[B, L, H·D] → [B, H, L, D]`. */
+function toHeads(x: Tensor, heads: number): Tensor {
+  const [b, l, hd] = x.shape as [number, number, number];
+  return tf.transpose(tf.reshape(x, [b, l, heads, hd / heads]), [0, 2, 1, 3]);
+}
+
+/** `[B, L, H] → [B, H, L]`. */
+function perHead(x: Tensor): Tensor {
+  return tf.transpose(x, [0, 2, 1]);
+}
+
+/**
+ * The body of fla's DeltaNet-family layers (papers/linear_rnn.md §3.5): q, k, v = SiLU(ShortConv(W x)),
+ * q (and, unless the rule says otherwise, k) L2-normalised per head, β = σ(W_b x), a delta-rule
+ * recurrence, a per-head (gated) RMSNorm and the output projection. Subclasses supply the recurrence.
+ * Parameter names follow fla (`q_proj`, `q_conv1d`, `o_norm`, …) so checkpoints map one to one.
+ */
+export abstract class DeltaRuleLayer extends Module {
+  readonly dModel: number;
+  readonly heads: number;
+  readonly headDim: number;
+  readonly valueDim: number;
+  readonly convSize: number;
+  readonly chunkSize: number;
+  readonly allowNegEigval: boolean;
+  protected readonly qProj: Linear;
+  protected readonly kProj: Linear;
+  protected readonly vProj: Linear;
+  protected readonly bProj: Linear;
+  protected readonly qConv: ShortConvolution;
+  protected readonly kConv: ShortConvolution;
+  protected readonly vConv: ShortConvolution;
+  protected readonly gProj: Linear | undefined;
+  protected readonly oNorm: RMSNorm | GatedRMSNorm;
+  protected readonly oProj: Linear;
+  protected readonly seed: number;
+
+  constructor(opts: DeltaLayerOptions, defaults: { expandV: number; useGate: boolean }) {
+    super();
+    if (opts === null || typeof opts !== 'object') throw new ValueError(`opts: expected an options object, received ${String(opts)}`);
+    this.dModel = checkRange(opts.dModel ?? 64, { min: 1, integer: true }, 'opts.dModel');
+    this.heads = checkRange(opts.heads ?? 2, { min: 1, integer: true }, 'opts.heads');
+    this.headDim = checkRange(opts.headDim ?? 32, { min: 1, integer: true }, 'opts.headDim');
+    const expandV = checkRange(opts.expandV ?? defaults.expandV, { min: 0, minExclusive: true }, 'opts.expandV');
+    this.valueDim = this.headDim * expandV;
+    if (!Number.isInteger(this.valueDim)) {
+      throw new ValueError(`opts.expandV: expected headDim · expandV to be an integer, received ${this.headDim} · ${expandV}`);
+    }
+    this.convSize = checkRange(opts.convSize ?? 4, { min: 1, integer: true }, 'opts.convSize');
+    this.chunkSize = checkRange(opts.chunkSize ?? 64, { min: 1, integer: true }, 'opts.chunkSize');
+    this.seed = checkRange(opts.seed ?? 0, { min: 0, integer: true }, 'opts.seed');
+    this.allowNegEigval = opts.allowNegEigval ?? false;
+    const eps = opts.normEps ?? 1e-5;
+    const keyWidth = this.heads * this.headDim;
+    const valueWidth = this.heads * this.valueDim;
+    // distinct Philox seeds per weight; 16 apart leaves room for subclass parameters
+    const s = this.seed * 16;
+    this.qProj = this.child('q_proj', new Linear(this.dModel, keyWidth, { seed: s }));
+    this.kProj = this.child('k_proj', new Linear(this.dModel, keyWidth, { seed: s + 1 }));
+    this.vProj = this.child('v_proj', new Linear(this.dModel, valueWidth, { seed: s + 2 }));
+    this.bProj = this.child('b_proj', new Linear(this.dModel, this.heads, { seed: s + 3 }));
+    this.qConv = this.child('q_conv1d', new ShortConvolution(keyWidth, { kernelSize: this.convSize, seed: s + 4 }));
+    this.kConv = this.child('k_conv1d', new ShortConvolution(keyWidth, { kernelSize: this.convSize, seed: s + 5 }));
+    this.vConv = this.child('v_conv1d', new ShortConvolution(valueWidth, { kernelSize: this.convSize, seed: s + 6 }));
+    const useGate = opts.useGate ?? defaults.useGate;
+    this.gProj = useGate ? this.child('g_proj', new Linear(this.dModel, valueWidth, { seed: s + 7 })) : undefined;
+    this.oNorm = this.child('o_norm', useGate ? new GatedRMSNorm(this.valueDim, { eps }) : new RMSNorm(this.valueDim, { eps }));
+    this.oProj = this.child('o_proj', new Linear(valueWidth, this.dModel, { seed: s + 8 }));
+  }
+
+  /** Keys as the rule takes them: L2-normalised (DeltaNet, GatedDeltaNet) or raw (EFLA). */
+  protected transformKeys(k: Tensor): Tensor {
+    return l2Normalize(k);
+  }
+
+  /** The recurrence over a sequence: `{ output: [B, H, L, Dv], state: [B, H, Dk, Dv] }`. */
+  protected abstract sequence(t: RuleInputs, state: Tensor | undefined): { output: Tensor; state: Tensor };
+
+  /** One token (q, k, v `[B, H, D]`, beta `[B, H]`, x `[B, D]`): `{ output: [B, H, Dv], state }`. */
+  protected abstract token(t: RuleInputs, state: Tensor): { output: Tensor; state: Tensor };
+
+  /** A zero decoding state for `batch` sequences. */
+  initialState(batch: number): DeltaLayerState {
+    checkRange(batch, { min: 1, integer: true }, 'batch');
+    return {
+      convQ: this.qConv.initialCache(batch),
+      convK: this.kConv.initialCache(batch),
+      convV: this.vConv.initialCache(batch),
+      recurrent: tf.zeros([batch, this.heads, this.headDim, this.valueDim]),
+    };
+  }
+
+  /** `x: [B, L, D]`, optional state from an earlier call (zeros when absent) → `{ y: [B, L, D], state }`. */
+  forward(x: Tensor, state?: DeltaLayerState): DeltaLayerResult {
+    const dims = checkShape(x, ['B', 'L', this.dModel], 'x');
+    if (state !== undefined) this.checkState(state, dims);
+    return tf.tidy(() => this.run(x, state, false));
+  }
+
+  /** One token `xt: [B, D]` → `{ y: [B, D], state }`; stepping through a sequence reproduces `forward`. */
+  step(xt: Tensor, state?: DeltaLayerState): DeltaLayerResult {
+    const dims = checkShape(xt, ['B', this.dModel], 'xt');
+    if (state !== undefined) this.checkState(state, dims);
+    return tf.tidy(() => {
+      const out = this.run(tf.expandDims(xt, 1), state, true);
+      return { y: tf.squeeze(out.y, [1]), state: out.state };
+    });
+  }
+
+  private checkState(state: DeltaLayerState, dims: Dims): void {
+    if (state === null || typeof state !== 'object') {
+      throw new ShapeError(`state: expected { convQ, convK, convV, recurrent }, received ${String(state)}`);
+    }
+    const keyWidth = this.heads * this.headDim;
+    checkShape(state.convQ, ['B', this.convSize - 1, keyWidth], 'state.convQ', dims);
+    checkShape(state.convK, ['B', this.convSize - 1, keyWidth], 'state.convK', dims);
+    checkShape(state.convV, ['B', this.convSize - 1, this.heads * this.valueDim], 'state.convV', dims);
+    checkShape(state.recurrent, ['B', this.heads, this.headDim, this.valueDim], 'state.recurrent', dims);
+  }
+
+  private run(x: Tensor, state: DeltaLayerState | undefined, decode: boolean): DeltaLayerResult {
+    const [batch, length] = x.shape as [number, number, number];
+    const q = this.qConv.forward(this.qProj.forward(x), state?.convQ);
+    const k = this.kConv.forward(this.kProj.forward(x), state?.convK);
+    const v = this.vConv.forward(this.vProj.forward(x), state?.convV);
+    let beta = tf.sigmoid(this.bProj.forward(x));
+    if (this.allowNegEigval) beta = tf.mul(beta, 2);
+    const inputs: RuleInputs = {
+      x,
+      q: l2Normalize(toHeads(q.y, this.heads)),
+      k: this.transformKeys(toHeads(k.y, this.heads)),
+      v: toHeads(v.y, this.heads),
+      beta: perHead(beta),
+    };
+    let output: Tensor;
+    let recurrent: Tensor;
+    if (decode) {
+      const squeezed: RuleInputs = {
+        x: tf.squeeze(x, [1]),
+        q: tf.squeeze(inputs.q, [2]),
+        k: tf.squeeze(inputs.k, [2]),
+        v: tf.squeeze(inputs.v, [2]),
+        beta: tf.squeeze(inputs.beta, [2]),
+      };
+      const r = this.token(squeezed, state?.recurrent ?? tf.zeros([batch, this.heads, this.headDim, this.valueDim]));
+      output = tf.expandDims(r.output, 2);
+      recurrent = r.state;
+    } else {
+      const r = this.sequence(inputs, state?.recurrent);
+      output = r.output;
+      recurrent = r.state;
+    }
+    // per-head norm over Dv: [B, H, L, Dv] → [B, L, H, Dv]
+    const o = tf.transpose(output, [0, 2, 1, 3]);
+    const normed =
+      this.gProj === undefined
+        ? (this.oNorm as RMSNorm).forward(o)
+        : (this.oNorm as GatedRMSNorm).forward(o, tf.reshape(this.gProj.forward(x), [batch, length, this.heads, this.valueDim]));
+    const y = this.oProj.forward(tf.reshape(normed, [batch, length, this.heads * this.valueDim]));
+    return { y, state: { convQ: q.cache, convK: k.cache, convV: v.cache, recurrent } };
+  }
+}
+
+/**
+ * DeltaNet (Yang et al. 2024, "Parallelizing Linear Transformers with the Delta Rule over Sequence
+ * Length"), as fla's `DeltaNet` layer with use_short_conv (SiLU), qk_norm 'l2' and β = σ(W_b x):
+ * S_t = S_{t−1} + k_t (β_t (v_t − S_{t−1}ᵀ k_t))ᵀ, o_t = S_tᵀ q_t / √Dk, y = W_o RMSNorm(o).
+ * `forward(x: [B, L, D], state?)`, `step(xt: [B, D], state)`.
+ */
+export class DeltaNet extends DeltaRuleLayer {
+  constructor(opts: DeltaLayerOptions = {}) {
+    super(opts, { expandV: 1, useGate: false });
+  }
+
+  protected sequence(t: RuleInputs, state: Tensor | undefined): { output: Tensor; state: Tensor } {
+    const r = deltaRule(t.q, t.k, t.v, t.beta, { chunkSize: this.chunkSize, initialState: state });
+    return { output: r.output, state: r.finalState };
+  }
+
+  protected token(t: RuleInputs, state: Tensor): { output: Tensor; state: Tensor } {
+    return deltaRuleStep(t.q, t.k, t.v, t.beta, state);
+  }
+}

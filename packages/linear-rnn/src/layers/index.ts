@@ -1,0 +1,22 @@
+export {
+  type ConvResult,
+  GatedRMSNorm,
+  Linear,
+  type LinearOptions,
+  type NormOptions,
+  RMSNorm,
+  ShortConvolution,
+  type ShortConvolutionOptions,
+} from './blocks.js';
+export {
+  DeltaNet,
+  type DeltaLayerOptions,
+  type DeltaLayerResult,
+  type DeltaLayerState,
+  DeltaRuleLayer,
+  l2Normalize,
+  type RuleInputs,
+} from './delta-net.js';
+export { EFLA } from './efla.js';
+export { GatedDeltaNet } from './gated-delta-net.js';
+export * from './mamba3.js';

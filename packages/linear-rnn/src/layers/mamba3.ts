@@ -1,0 +1,242 @@
+import { checkRange, checkShape, Module, philoxUniform, type Tensor, tf, ValueError, type Variable } from '@tessera/tensor-core';
+import { mamba3, type Mamba3State, mamba3Step, mamba3ZeroState } from '../mamba3/index.js';
+import { Linear, RMSNorm } from './blocks.js';
+
+export interface Mamba3Config {
+  /** Model width D. Default 64. */
+  dModel?: number;
+  /** State size N per head. Default 16. */
+  dState?: number;
+  /** Head dim P. Default 16. */
+  headDim?: number;
+  /** d_inner = expand · dModel. Default 2. */
+  expand?: number;
+  /** MIMO rank R (1 = SISO). Default 1. */
+  rank?: number;
+  /** Fraction of the state dims that rotate: 0.5 (mamba_ssm's default) or 1. */
+  ropeFraction?: 0.5 | 1;
+  /** Δ at initialisation is log-uniform in [dtMin, dtMax], floored at dtInitFloor. Defaults 1e-3, 1e-1, 1e-4. */
+  dtMin?: number;
+  dtMax?: number;
+  dtInitFloor?: number;
+  /** A ≤ −aFloor. Default 1e-4. */
+  aFloor?: number;
+  /** Chunk size of the tfjs chunked form. Default 64. */
+  chunkSize?: number;
+  /** Philox seed of every random initialisation. Default 0. */
+  seed?: number;
+}
+
+/** A layer's output and the state to pass to the next call. */
+export interface Mamba3LayerResult {
+  /** `[B, L, D]` (forward) or `[B, D]` (step). */
+  y: Tensor;
+  state: Mamba3State;
+}
+
+/** mamba_ssm's `heavy_tail_activation`: 1 + x for x ≥ 0, 1/(1 − x) below; positive, smooth at 0. */
+function heavyTail(x: Tensor): Tensor {
+  return tf.tidy(() => tf.add(tf.relu(x), tf.reciprocal(tf.sub(1, tf.minimum(x, 0)))));
+}
+
+/** Per-head SSM inputs of a sequence, in the op's layout (papers/linear_rnn.md 1.5). */
+interface Mixed {
+  v: Tensor;
+  z: Tensor;
+  dt: Tensor;
+  A: Tensor;
+  B: Tensor;
+  C: Tensor;
+  lambda: Tensor;
+  theta: Tensor;
+}
+
+/**
+ * The Mamba-3 mixer (Lahoti et al. 2026; mamba_ssm `modules/mamba3.py`, papers/linear_rnn.md 1.2–1.5), a
+ * `Module` with `forward(x: [B, L, D], state?)` and `step(xt: [B, D], state?)`.
+ * One input projection gives [z, x, B, C, dd_dt, dd_A, trap, angles] (B and C shared across heads,
+ * ngroups = 1); B and C get RMSNorm over N plus a per-(head, rank) bias initialised to 1; no conv and no
+ * activation on x; Δ = softplus(dd_dt + dt_bias), A = min(−heavyTail(dd_A), −aFloor), λ = σ(trap), the
+ * angles shared by all heads; the SSM (`mamba3`) with skip D (init 1); output y·SiLU(z) (per rank with the
+ * MIMO up/down projections, then summed over ranks), then the output projection.
+ *
+ * As mamba3.py with ngroups = 1 and is_outproj_norm = False (no grouped RMSNorm before the gate). The
+ * state's `v` holds the rank-projected x (mamba_ssm's MIMO cache holds x before mimo_x; same for SISO).
+ *
+ * Parameter names follow mamba_ssm (`in_proj.weight`, `dt_bias`, `B_bias`, `C_bias`, `B_norm.weight`,
+ * `C_norm.weight`, `D`, `mimo_x`, `mimo_z`, `mimo_o`, `out_proj.weight`) so weights move through safetensors.
+ */
+export class Mamba3 extends Module {
+  readonly dModel: number;
+  readonly dState: number;
+  readonly headDim: number;
+  readonly dInner: number;
+  readonly heads: number;
+  readonly rank: number;
+  readonly angles: number;
+  readonly aFloor: number;
+  readonly chunkSize: number;
+  readonly inProj: Linear;
+  readonly dtBias: Variable;
+  readonly bBias: Variable;
+  readonly cBias: Variable;
+  readonly bNorm: RMSNorm;
+  readonly cNorm: RMSNorm;
+  readonly mimoX: Variable | undefined;
+  readonly mimoZ: Variable | undefined;
+  readonly mimoO: Variable | undefined;
+  readonly D: Variable;
+  readonly outProj: Linear;
+
+  constructor(config: Mamba3Config = {}) {
+    super();
+    this.dModel = checkRange(config.dModel ?? 64, { min: 1, integer: true }, 'config.dModel');
+    this.dState = checkRange(config.dState ?? 16, { min: 2, integer: true }, 'config.dState');
+    this.headDim = checkRange(config.headDim ?? 16, { min: 1, integer: true }, 'config.headDim');
+    const expand = checkRange(config.expand ?? 2, { min: 0, minExclusive: true }, 'config.expand');
+    this.rank = checkRange(config.rank ?? 1, { min: 1, max: 64, integer: true }, 'config.rank');
+    this.aFloor = checkRange(config.aFloor ?? 1e-4, { min: 0 }, 'config.aFloor');
+    this.chunkSize = checkRange(config.chunkSize ?? 64, { min: 1, integer: true }, 'config.chunkSize');
+    const seed = checkRange(config.seed ?? 0, { min: 0, integer: true }, 'config.seed');
+    const ropeFraction = config.ropeFraction ?? 0.5;
+    if (ropeFraction !== 0.5 && ropeFraction !== 1) {
+      throw new ValueError(`config.ropeFraction: expected 0.5 or 1, received ${String(ropeFraction)}`);
+    }
+    this.dInner = expand * this.dModel;
+    if (!Number.isInteger(this.dInner) || this.dInner % this.headDim !== 0) {
+      throw new ValueError(`config.headDim: expected a divisor of d_inner = expand·dModel = ${this.dInner}, received ${this.headDim}`);
+    }
+    this.heads = this.dInner / this.headDim;
+    // mamba_ssm: split_tensor_size = int(d_state · rope_fraction), made even; one angle per rotated pair
+    const rotated = Math.floor(this.dState * ropeFraction);
+    this.angles = Math.floor((rotated - (rotated % 2)) / 2);
+    if (this.angles < 1) throw new ValueError(`config.dState: expected at least one rotated pair, received dState ${this.dState}`);
+
+    const n = this.dState;
+    const r = this.rank;
+    const h = this.heads;
+    const inWidth = 2 * this.dInner + 2 * n * r + 3 * h + this.angles;
+    this.inProj = this.child('in_proj', new Linear(this.dModel, inWidth, { seed }));
+    this.dtBias = this.param('dt_bias', this.initialDtBias(config, seed + 1));
+    this.bBias = this.param('B_bias', tf.ones([h, r, n]));
+    this.cBias = this.param('C_bias', tf.ones([h, r, n]));
+    this.bNorm = this.child('B_norm', new RMSNorm(n, { eps: 1e-5 }));
+    this.cNorm = this.child('C_norm', new RMSNorm(n, { eps: 1e-5 }));
+    if (r > 1) {
+      this.mimoX = this.param('mimo_x', tf.fill([h, r, this.headDim], 1 / r));
+      this.mimoZ = this.param('mimo_z', tf.ones([h, r, this.headDim]));
+      this.mimoO = this.param('mimo_o', tf.fill([h, r, this.headDim], 1 / r));
+    }
+    this.D = this.param('D', tf.ones([h]));
+    this.outProj = this.child('out_proj', new Linear(this.dInner, this.dModel, { seed: seed + 2 }));
+  }
+
+  /** softplus⁻¹ of Δ ~ log-uniform[dtMin, dtMax] floored at dtInitFloor: dt + log(−expm1(−dt)), as mamba_ssm. */
+  private initialDtBias(config: Mamba3Config, seed: number): Tensor {
+    const dtMin = checkRange(config.dtMin ?? 1e-3, { min: 0, minExclusive: true }, 'config.dtMin');
+    const dtMax = checkRange(config.dtMax ?? 1e-1, { min: dtMin }, 'config.dtMax');
+    const floor = checkRange(config.dtInitFloor ?? 1e-4, { min: 0 }, 'config.dtInitFloor');
+    return tf.tidy(() => {
+      const u = philoxUniform([this.heads], { seed });
+      const dt = tf.maximum(tf.exp(tf.add(tf.mul(u, Math.log(dtMax) - Math.log(dtMin)), Math.log(dtMin))), floor);
+      return tf.add(dt, tf.log(tf.neg(tf.expm1(tf.neg(dt)))));
+    });
+  }
+
+  /** A zero state for `batch` sequences. */
+  initialState(batch: number): Mamba3State {
+    checkRange(batch, { min: 1, integer: true }, 'batch');
+    return mamba3ZeroState({
+      batch,
+      heads: this.heads,
+      rank: this.rank,
+      headDim: this.headDim,
+      stateDim: this.dState,
+      angles: this.angles,
+    });
+  }
+
+  /** `[B, L, D]` → the SSM inputs, `[B, H, L, ·]` (z stays `[B, L, H, P]`). */
+  private mix(u: Tensor): Mixed {
+    return tf.tidy(() => {
+      const [b, l] = u.shape as [number, number, number];
+      const { dInner, dState: n, rank: r, heads: h, headDim: p } = this;
+      const [z, x, bIn, cIn, ddDt, ddA, trap, angles] = tf.split(
+        this.inProj.forward(u),
+        [dInner, dInner, n * r, n * r, h, h, h, this.angles],
+        2,
+      ) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+      const heads = (t: Tensor) => tf.transpose(t, [0, 2, 1]); // [B, L, H] → [B, H, L]
+      // B, C: [B, L, R·N] → RMSNorm over N → + bias [H, R, N] → [B, H, L, R·N]. Everything stays at rank ≤ 4:
+      // tfjs 4.22's WebGPU backend broadcasts a rank-1 operand into a rank-5 one wrongly.
+      const keyLike = (t: Tensor, norm: RMSNorm, bias: Tensor) => {
+        const normed = tf.reshape(norm.forward(tf.reshape(t, [b * l * r, n])), [b, l, 1, r * n]);
+        return tf.transpose(tf.add(normed, tf.reshape(bias, [1, 1, h, r * n])), [0, 2, 1, 3]);
+      };
+      let v = tf.reshape(x, [b * l, h, 1, p]);
+      if (this.mimoX) v = tf.mul(v, tf.reshape(this.mimoX, [1, h, r, p]));
+      return {
+        v: tf.transpose(tf.reshape(v, [b, l, h, r * p]), [0, 2, 1, 3]),
+        z: tf.reshape(z, [b, l, h, p]),
+        dt: heads(tf.softplus(tf.add(ddDt, this.dtBias))),
+        A: heads(tf.minimum(tf.neg(heavyTail(ddA)), -this.aFloor)),
+        B: keyLike(bIn, this.bNorm, this.bBias),
+        C: keyLike(cIn, this.cNorm, this.cBias),
+        lambda: heads(tf.sigmoid(trap)),
+        theta: tf.tile(tf.reshape(angles, [b, 1, l, this.angles]), [1, h, 1, 1]),
+      };
+    });
+  }
+
+  /** SSM output `[B, H, L, R·P]` and z `[B, L, H, P]` → gated, rank-contracted, projected `[B, L, D]`. */
+  private finish(out: Tensor, z: Tensor): Tensor {
+    return tf.tidy(() => {
+      const [b, , l] = out.shape as [number, number, number, number];
+      const { heads: h, rank: r, headDim: p } = this;
+      const o = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b * l, h, r, p]);
+      let gate = tf.reshape(z, [b * l, h, 1, p]);
+      if (this.mimoZ) gate = tf.mul(gate, tf.reshape(this.mimoZ, [1, h, r, p]));
+      let y = tf.mul(o, tf.mul(gate, tf.sigmoid(gate)));
+      if (this.mimoO) y = tf.mul(y, tf.reshape(this.mimoO, [1, h, r, p]));
+      return this.outProj.forward(tf.reshape(tf.sum(y, 2), [b, l, h * p]));
+    });
+  }
+
+  /** `x: [B, L, D]`, optional incoming state (zeros) → `{ y: [B, L, D], state }`. Runs `mamba3` in chunk mode. */
+  forward(x: Tensor, state?: Mamba3State): Mamba3LayerResult {
+    checkShape(x, ['B', 'L', this.dModel], 'x');
+    const out = tf.tidy(() => {
+      const m = this.mix(x);
+      const r = mamba3(m.v, {
+        dt: m.dt,
+        A: m.A,
+        B: m.B,
+        C: m.C,
+        lambda: m.lambda,
+        theta: m.theta,
+        D: this.D,
+        rank: this.rank,
+        chunkSize: this.chunkSize,
+        initialState: state,
+      });
+      return { y: this.finish(r.output, m.z), ...r.finalState };
+    });
+    return { y: out.y, state: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
+  }
+
+  /** One token: `xt: [B, D]`, state (zeros when absent) → `{ y: [B, D], state }`; equals `forward` token by token. */
+  step(xt: Tensor, state?: Mamba3State): Mamba3LayerResult {
+    checkShape(xt, ['B', this.dModel], 'xt');
+    const out = tf.tidy(() => {
+      const m = this.mix(tf.expandDims(xt, 1));
+      const at = (t: Tensor) => tf.squeeze(t, [2]);
+      const r = mamba3Step(
+        at(m.v),
+        { dt: at(m.dt), A: at(m.A), B: at(m.B), C: at(m.C), lambda: at(m.lambda), theta: at(m.theta), D: this.D, rank: this.rank },
+        state,
+      );
+      return { y: tf.squeeze(this.finish(tf.expandDims(r.output, 2), m.z), [1]), ...r.state };
+    });
+    return { y: out.y, state: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
+  }
+}

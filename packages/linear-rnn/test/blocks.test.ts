@@ -1,0 +1,109 @@
+import { philoxUniform, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { describe, expect, it } from 'vitest';
+import { GatedRMSNorm, Linear, RMSNorm, ShortConvolution } from '../src/layers/blocks.js';
+
+function uniform(shape: number[], seed: number): Tensor {
+  return tf.tidy(() => tf.sub(tf.mul(philoxUniform(shape, { seed }), 2), 1));
+}
+
+const silu = (x: number) => x / (1 + Math.exp(-x));
+
+describeBackends('Linear', () => {
+  it('computes x Wᵀ + b over the last axis with a PyTorch-layout weight [out, in]', async () => {
+    const lin = new Linear(3, 2, { bias: true, seed: 4 });
+    expect(lin.weight.shape).toEqual([2, 3]);
+    lin.loadStateDict({ weight: tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), bias: tf.tensor1d([0.5, -1]) });
+    const x = tf.tensor3d([1, 0, -1, 2, 1, 0], [1, 2, 3]);
+    await expectAllClose(lin.forward(x), [
+      [
+        [1 - 3 + 0.5, 4 - 6 - 1],
+        [2 + 2 + 0.5, 8 + 5 - 1],
+      ],
+    ]);
+    await expectNoLeaks(() => lin.forward(x));
+    expect(() => lin.forward(tf.zeros([2, 4]))).toThrow(ShapeError);
+    expect(() => lin.forward(tf.zeros([2, 4]))).toThrow(/^x: expected shape \[\.\.\., 3\]/);
+    tf.dispose(x);
+    lin.dispose();
+  });
+
+  it('initialises within ±1/√in, deterministically per seed', async () => {
+    const a = new Linear(16, 8, { seed: 1 });
+    const b = new Linear(16, 8, { seed: 1 });
+    const w = (await a.weight.data()) as Float32Array;
+    expect(Math.max(...Array.from(w, Math.abs))).toBeLessThanOrEqual(0.25);
+    await expectAllClose(a.weight, b.weight, { atol: 0, rtol: 0 });
+    expect(a.bias).toBeUndefined();
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describeBackends('RMSNorm and GatedRMSNorm', () => {
+  it('normalise by the root mean square, then scale (and gate by SiLU)', async () => {
+    const x = tf.tensor2d([3, 4, 0, 0], [1, 4]);
+    const rms = Math.sqrt(25 / 4 + 1e-5);
+    const norm = new RMSNorm(4);
+    await expectAllClose(norm.forward(x), [[3 / rms, 4 / rms, 0, 0]], { atol: 1e-6 });
+    const gated = new GatedRMSNorm(4);
+    const g = tf.tensor2d([1, -2, 0, 3], [1, 4]);
+    await expectAllClose(gated.forward(x, g), [[(3 / rms) * silu(1), (4 / rms) * silu(-2), 0, 0]], { atol: 1e-6 });
+    await expectNoLeaks(() => norm.forward(x));
+    await expectNoLeaks(() => gated.forward(x, g));
+    expect(() => gated.forward(x, tf.zeros([1, 3]))).toThrow(/^gate: expected the shape of x/);
+    expect(() => new RMSNorm(4, { eps: 0 })).toThrow(ValueError);
+    tf.dispose([x, g]);
+    norm.dispose();
+    gated.dispose();
+  });
+});
+
+describeBackends('ShortConvolution', () => {
+  it('is a causal depthwise conv then SiLU, by hand', async () => {
+    const conv = new ShortConvolution(1, { kernelSize: 3 });
+    conv.loadStateDict({ weight: tf.tensor3d([0.5, -1, 2], [1, 1, 3]) });
+    const x = tf.tensor3d([1, 2, 3, 4], [1, 4, 1]);
+    // y_t = 0.5 x_{t−2} − x_{t−1} + 2 x_t
+    const pre = [2, 4 - 1, 6 - 2 + 0.5, 8 - 3 + 1];
+    const { y, cache } = conv.forward(x);
+    await expectAllClose(y, pre.map(silu), { atol: 1e-6 });
+    await expectAllClose(cache, [3, 4]);
+    tf.dispose([x, y, cache]);
+    conv.dispose();
+  });
+
+  it('carries its cache: two calls, or token steps, equal one call', async () => {
+    const conv = new ShortConvolution(5, { seed: 3 });
+    const x = uniform([2, 7, 5], 8);
+    const whole = conv.forward(x);
+    const first = conv.forward(tf.slice(x, [0, 0, 0], [2, 3, 5]));
+    const second = conv.forward(tf.slice(x, [0, 3, 0], [2, 4, 5]), first.cache);
+    await expectAllClose(tf.concat([first.y, second.y], 1), whole.y, { atol: 1e-6 });
+    await expectAllClose(second.cache, whole.cache);
+    let cache = conv.initialCache(2);
+    const ys: Tensor[] = [];
+    for (let t = 0; t < 7; t++) {
+      const r = conv.step(tf.squeeze(tf.slice(x, [0, t, 0], [2, 1, 5]), [1]), cache);
+      ys.push(r.y);
+      cache = r.cache;
+    }
+    await expectAllClose(tf.stack(ys, 1), whole.y, { atol: 1e-6 });
+    const xt = tf.zeros([2, 5]);
+    await expectNoLeaks(() => conv.forward(x, cache));
+    await expectNoLeaks(() => conv.step(xt, cache));
+    tf.dispose([x, whole, first, second, ys, cache, xt]);
+    conv.dispose();
+  });
+});
+
+describe('ShortConvolution input validation', () => {
+  it('names a mismatched input or cache', () => {
+    const conv = new ShortConvolution(4);
+    expect(() => conv.forward(tf.zeros([1, 3, 5]))).toThrow(/^x: expected dimension 2 to be 4/);
+    expect(() => conv.forward(tf.zeros([1, 3, 4]), tf.zeros([2, 3, 4]))).toThrow(/^cache: .*\(B\)/);
+    expect(() => conv.step(tf.zeros([1, 4]), tf.zeros([1, 2, 4]))).toThrow(/^cache: expected dimension 1 to be 3/);
+    expect(() => new ShortConvolution(4, { kernelSize: 0 })).toThrow(/^opts\.kernelSize: /);
+    conv.dispose();
+  });
+});

@@ -1,0 +1,321 @@
+import { philoxUniform, ShapeError, type Tensor, TesseraError, tf, ValueError } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { describe, expect, it } from 'vitest';
+import {
+  deltaRule,
+  deltaRuleChunked,
+  deltaRuleChunkOp,
+  deltaRuleReference,
+  deltaRuleStep,
+  deltaRuleStepOp,
+} from '../src/delta-rule/index.js';
+import { chunkTile } from '../src/delta-rule/tile.js';
+
+/** Uniform in [lo, hi) from the seeded RNG, so every backend sees the same numbers. */
+function uniform(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
+  return tf.tidy(() => tf.add(tf.mul(philoxUniform(shape, { seed }), hi - lo), lo));
+}
+
+type Case = {
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  beta: Tensor;
+  state: Tensor;
+};
+
+/** L2-normalised keys (as the layers feed them) and β ∈ (0, 1). */
+function makeCase(b: number, h: number, l: number, dk: number, dv: number, seed: number): Case {
+  return tf.tidy(() => {
+    const k = uniform([b, h, l, dk], seed + 1);
+    return {
+      q: uniform([b, h, l, dk], seed),
+      k: tf.div(k, tf.norm(k, 'euclidean', -1, true)),
+      v: uniform([b, h, l, dv], seed + 2),
+      beta: uniform([b, h, l], seed + 3, 0.05, 0.95),
+      state: uniform([b, h, dk, dv], seed + 4, -0.5, 0.5),
+    };
+  });
+}
+
+function slice3(x: Tensor, start: number, size: number): Tensor {
+  const begin = x.shape.map((_, i) => (i === 2 ? start : 0));
+  const sizes = x.shape.map((d, i) => (i === 2 ? size : d));
+  return tf.slice(x, begin, sizes);
+}
+
+describeBackends('deltaRule', (backend) => {
+  it('runs the WGSL kernels on webgpu only', () => {
+    expect(deltaRuleChunkOp.hasKernel()).toBe(backend === 'webgpu');
+    expect(deltaRuleStepOp.hasKernel()).toBe(backend === 'webgpu');
+  });
+
+  for (const [l, chunkSize] of [
+    [12, 4],
+    [11, 4],
+    [7, 64],
+    [40, 16],
+  ] as const) {
+    it(`chunked form agrees with the recurrence (L = ${l}, chunkSize ${chunkSize}) from a given state`, async () => {
+      const c = makeCase(2, 2, l, 8, 6, 10 * l + chunkSize);
+      const chunk = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state });
+      const rec = deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+      await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
+      await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([c, chunk, rec]);
+    });
+  }
+
+  it('the tfjs chunked form agrees with the recurrence with Dk ≠ Dv and a chunk that does not divide L', async () => {
+    const c = makeCase(1, 3, 13, 4, 10, 7);
+    const scale = 0.7;
+    const chunk = deltaRuleChunked(c, 5, scale);
+    const rec = deltaRuleReference(c, scale);
+    await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
+    await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+    tf.dispose([c, chunk, rec]);
+  });
+
+  // the kernel's other tiles: 16-column slices (B·H·Dv/16 ≥ 128), 8-column slices with shorter chunks
+  // (Dk > 128), and the tfjs chunked form for Dk > MAX_KERNEL_DK
+  for (const [b, h, l, dk, dv] of [
+    [2, 4, 5, 4, 256],
+    [1, 1, 3, 144, 3],
+    [1, 1, 2, 260, 2],
+  ] as const) {
+    it(`chunked form agrees with the recurrence for B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv}`, async () => {
+      const c = makeCase(b, h, l, dk, dv, dk + dv);
+      const chunk = deltaRule(c.q, c.k, c.v, c.beta, { initialState: c.state });
+      const rec = deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+      await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
+      await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([c, chunk, rec]);
+    });
+  }
+
+  // the WGSL passes' other tiles: chunks longer than one 32-row block of the output pass (the last
+  // chunk partial), 8-column state slices the last of which overhangs Dv, and a Dk so large that the
+  // chunk shrinks to fit the workgroup memory.
+  for (const [b, h, l, dk, dv, chunkSize, tile] of [
+    [2, 8, 45, 8, 28, 40, { chunk: 40, slice: 8, rows: 32 }],
+    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4, rows: 27 }],
+  ] as const) {
+    it(`chunked form with tile ${JSON.stringify(tile)} agrees with the recurrence (B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv})`, async () => {
+      expect(chunkTile(b * h, dk, dv, chunkSize, l)).toEqual(tile);
+      const c = makeCase(b, h, l, dk, dv, l + dv);
+      const chunk = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state });
+      const oracle = deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+      await expectAllClose(chunk.output, oracle.output, { atol: 1e-4, rtol: 1e-4 });
+      await expectAllClose(chunk.finalState, oracle.finalState, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([c, chunk, oracle]);
+    });
+  }
+
+  it('splitting a sequence in two and carrying the state equals one call', async () => {
+    const c = makeCase(1, 2, 20, 8, 8, 3);
+    const whole = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 8 });
+    const parts = (start: number, size: number) =>
+      [c.q, c.k, c.v, c.beta].map((x) => slice3(x, start, size)) as [Tensor, Tensor, Tensor, Tensor];
+    const first = deltaRule(...parts(0, 9), { chunkSize: 8 });
+    const second = deltaRule(...parts(9, 11), { chunkSize: 8, initialState: first.finalState });
+    await expectAllClose(tf.concat([first.output, second.output], 2), whole.output, { atol: 1e-4, rtol: 1e-4 });
+    await expectAllClose(second.finalState, whole.finalState, { atol: 1e-4, rtol: 1e-4 });
+    tf.dispose([c, whole, first, second]);
+  });
+
+  it('matches the formulas by hand on L = 1 and L = 2', async () => {
+    // Dk = 2, Dv = 1, zero start state, scale 1/√2
+    const [q1, q2, k1, k2, v1, v2, b1, b2] = [[1, 2], [0.5, -1], [0.6, 0.8], [1, 0], [3], [-2], 0.5, 0.25] as const;
+    const s = 1 / Math.sqrt(2);
+    const u1 = b1 * v1[0];
+    const S1 = [k1[0] * u1, k1[1] * u1] as const;
+    const o1 = s * (q1[0] * S1[0] + q1[1] * S1[1]);
+    const u2 = b2 * (v2[0] - (k2[0] * S1[0] + k2[1] * S1[1]));
+    const S2 = [S1[0] + k2[0] * u2, S1[1] + k2[1] * u2] as const;
+    const o2 = s * (q2[0] * S2[0] + q2[1] * S2[1]);
+    const q = tf.tensor4d([...q1, ...q2], [1, 1, 2, 2]);
+    const k = tf.tensor4d([...k1, ...k2], [1, 1, 2, 2]);
+    const v = tf.tensor4d([...v1, ...v2], [1, 1, 2, 1]);
+    const beta = tf.tensor3d([b1, b2], [1, 1, 2]);
+    for (const mode of ['chunk', 'recurrent'] as const) {
+      const one = deltaRule(
+        tf.slice(q, 0, [1, 1, 1, 2]),
+        tf.slice(k, 0, [1, 1, 1, 2]),
+        tf.slice(v, 0, [1, 1, 1, 1]),
+        tf.slice(beta, 0, [1, 1, 1]),
+        { mode },
+      );
+      await expectAllClose(one.output, [o1], { atol: 1e-6 });
+      await expectAllClose(one.finalState, S1, { atol: 1e-6 });
+      const two = deltaRule(q, k, v, beta, { mode });
+      await expectAllClose(two.output, [o1, o2], { atol: 1e-6 });
+      await expectAllClose(two.finalState, S2, { atol: 1e-6 });
+      tf.dispose([one, two]);
+    }
+    tf.dispose([q, k, v, beta]);
+  });
+
+  it('honours an explicit scale', async () => {
+    const c = makeCase(1, 1, 5, 4, 3, 21);
+    const a = deltaRule(c.q, c.k, c.v, c.beta, { scale: 2 });
+    const b = deltaRule(tf.mul(c.q, 4), c.k, c.v, c.beta, { scale: 0.5 });
+    await expectAllClose(a.output, b.output, { atol: 1e-5, rtol: 1e-5 });
+    tf.dispose([c, a, b]);
+  });
+
+  it('frees every intermediate', async () => {
+    const c = makeCase(1, 2, 9, 4, 4, 5);
+    await expectNoLeaks(() => deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 4, initialState: c.state }));
+    await expectNoLeaks(() => deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent' }));
+    tf.dispose(c);
+  });
+
+  it('trains through the chunk op: its gradient equals the gradient of the recurrence', async () => {
+    const c = makeCase(1, 2, 6, 4, 3, 8);
+    const w = uniform([1, 2, 6, 3], 99);
+    const ws = uniform([1, 2, 4, 3], 98);
+    const loss = (mode: 'chunk' | 'recurrent') => (q: Tensor, k: Tensor, v: Tensor, beta: Tensor, state: Tensor) => {
+      const r = deltaRule(q, k, v, beta, { mode, chunkSize: 4, initialState: state });
+      return tf.add(tf.sum(tf.mul(r.output, w)), tf.sum(tf.mul(r.finalState, ws)));
+    };
+    const args = [c.q, c.k, c.v, c.beta, c.state];
+    const gChunk = tf.grads(loss('chunk'))(args);
+    const gRec = tf.grads(loss('recurrent'))(args);
+    for (let i = 0; i < args.length; i++) await expectAllClose(gChunk[i] as Tensor, gRec[i] as Tensor, { atol: 1e-4, rtol: 1e-3 });
+    tf.dispose([c, w, ws, gChunk, gRec]);
+  });
+});
+
+describeBackends('deltaRuleStep', () => {
+  it('equals deltaRule on one token, and stepping through a sequence equals the sequence', async () => {
+    const c = makeCase(2, 2, 5, 6, 4, 40);
+    const whole = deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+    let state = c.state;
+    const outs: Tensor[] = [];
+    for (let t = 0; t < 5; t++) {
+      const at = (x: Tensor) => tf.squeeze(slice3(x, t, 1), [2]);
+      const r = deltaRuleStep(at(c.q), at(c.k), at(c.v), at(c.beta), state);
+      outs.push(r.output);
+      state = r.state;
+    }
+    await expectAllClose(tf.stack(outs, 2), whole.output, { atol: 1e-5, rtol: 1e-5 });
+    await expectAllClose(state, whole.finalState, { atol: 1e-5, rtol: 1e-5 });
+    tf.dispose([c, whole, outs, state]);
+  });
+
+  it('frees every intermediate', async () => {
+    const c = makeCase(1, 2, 1, 4, 4, 41);
+    const [q, k, v, beta] = [c.q, c.k, c.v, c.beta].map((x) => tf.squeeze(x, [2])) as [Tensor, Tensor, Tensor, Tensor];
+    await expectNoLeaks(() => deltaRuleStep(q, k, v, beta, c.state));
+    tf.dispose([c, q, k, v, beta]);
+  });
+});
+
+describe('deltaRule gradients', () => {
+  it('tf.grad through the tfjs chunked form matches finite differences', async () => {
+    const c = makeCase(1, 1, 5, 3, 2, 50);
+    const w = uniform([1, 1, 5, 2], 51);
+    const f = (q: Tensor, k: Tensor, v: Tensor, beta: Tensor, state: Tensor): Tensor =>
+      tf.tidy(() => {
+        const r = deltaRuleChunked({ q, k, v, beta, state }, 2, 0.6);
+        return tf.add(tf.sum(tf.mul(r.output, w)), tf.sum(tf.square(r.finalState)));
+      });
+    const args = [c.q, c.k, c.v, c.beta, c.state];
+    const grads = tf.grads(f)(args);
+    const eps = 1e-2;
+    for (let a = 0; a < args.length; a++) {
+      const x = args[a] as Tensor;
+      const values = (await x.data()) as Float32Array;
+      const analytic = (await (grads[a] as Tensor).data()) as Float32Array;
+      for (let i = 0; i < values.length; i += 2) {
+        const at = (delta: number) => {
+          const moved = values.slice();
+          moved[i] = (moved[i] as number) + delta;
+          const xs = args.map((t, j) => (j === a ? tf.tensor(moved, x.shape) : t));
+          const y = f(...(xs as [Tensor, Tensor, Tensor, Tensor, Tensor]));
+          const out = y.dataSync()[0] as number;
+          tf.dispose([y, xs[a] as Tensor]);
+          return out;
+        };
+        const numeric = (at(eps) - at(-eps)) / (2 * eps);
+        expect(Math.abs(numeric - (analytic[i] as number)), `argument ${a}, element ${i}`).toBeLessThan(2e-3 + 2e-3 * Math.abs(numeric));
+      }
+    }
+    tf.dispose([c, w, grads]);
+  });
+});
+
+describe('deltaRule input validation', () => {
+  const c = makeCase(1, 2, 4, 3, 2, 60);
+  const bad = (fn: () => unknown, pattern: RegExp, cls: new (...a: never[]) => Error = ShapeError) => {
+    expect(fn).toThrow(cls);
+    expect(fn).toThrow(TesseraError);
+    expect(fn).toThrow(pattern);
+  };
+
+  it('rejects mismatched B, H or L between q, k, v and beta', () => {
+    bad(() => deltaRule(c.q, tf.zeros([2, 2, 4, 3]), c.v, c.beta), /^k: .*\(B\)/);
+    bad(() => deltaRule(c.q, c.k, tf.zeros([1, 3, 4, 2]), c.beta), /^v: .*\(H\)/);
+    bad(() => deltaRule(c.q, c.k, c.v, tf.zeros([1, 2, 5])), /^beta: .*\(L\)/);
+    bad(() => deltaRule(c.q, c.k, tf.zeros([1, 2, 4]), c.beta), /^v: expected rank 4/);
+  });
+
+  it('rejects a state whose Dk or Dv does not match', () => {
+    bad(() => deltaRule(c.q, c.k, c.v, c.beta, { initialState: tf.zeros([1, 2, 4, 2]) }), /^initialState: .*\(Dk\)/);
+    bad(() => deltaRule(c.q, c.k, c.v, c.beta, { initialState: tf.zeros([1, 2, 3, 3]) }), /^initialState: .*\(Dv\)/);
+    bad(
+      () => deltaRuleStep(tf.zeros([1, 2, 3]), tf.zeros([1, 2, 3]), tf.zeros([1, 2, 2]), tf.zeros([1, 2]), tf.zeros([1, 2, 2, 2])),
+      /^state: .*\(Dk\)/,
+    );
+  });
+
+  it('rejects a chunkSize that is not a positive integer, an unknown mode and a non-finite scale', () => {
+    bad(() => deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 0 }), /^opts\.chunkSize: expected an integer ≥ 1, received 0/, ValueError);
+    bad(() => deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 2.5 }), /^opts\.chunkSize: .*received 2\.5/, ValueError);
+    bad(() => deltaRule(c.q, c.k, c.v, c.beta, { mode: 'fast' as 'chunk' }), /^opts\.mode: /, ValueError);
+    bad(() => deltaRule(c.q, c.k, c.v, c.beta, { scale: Number.NaN }), /^opts\.scale: .*received NaN/, ValueError);
+  });
+
+  it('rejects an empty sequence and non-float inputs', () => {
+    bad(
+      () => deltaRule(tf.zeros([1, 2, 0, 3]), tf.zeros([1, 2, 0, 3]), tf.zeros([1, 2, 0, 2]), tf.zeros([1, 2, 0])),
+      /^q: expected a non-empty L/,
+      ValueError,
+    );
+    bad(() => deltaRule(c.q, c.k, c.v, tf.zeros([1, 2, 4], 'int32')), /^beta: expected dtype float32/, TesseraError);
+  });
+
+  it('rejects NaN and infinite inputs where the data is host-resident (cpu, wasm)', () => {
+    const beta = tf.tidy(() => tf.where(tf.equal(tf.range(0, 8).reshape([1, 2, 4]), 5), tf.fill([1, 2, 4], Number.NaN), c.beta));
+    bad(
+      () => deltaRule(c.q, c.k, c.v, beta, { chunkSize: 2 }),
+      /^beta: expected finite values, received NaN at flat index 5/,
+      TesseraError,
+    );
+    const q = tf.tidy(() =>
+      tf.where(tf.equal(tf.range(0, 24).reshape([1, 2, 4, 3]), 7), tf.fill([1, 2, 4, 3], Number.POSITIVE_INFINITY), c.q),
+    );
+    bad(() => deltaRule(q, c.k, c.v, c.beta), /^q: expected finite values, received Infinity at flat index 7/, TesseraError);
+    tf.dispose([beta, q]);
+  });
+});
+
+describeBackends(
+  'deltaRule NaN on WebGPU (no synchronous readback to validate)',
+  () => {
+    const c = makeCase(1, 2, 4, 3, 2, 60);
+    it('confines a NaN to its (b, h), from its chunk on, and the final state', async () => {
+      const beta = tf.tidy(() => tf.where(tf.equal(tf.range(0, 8).reshape([1, 2, 4]), 5), tf.fill([1, 2, 4], Number.NaN), c.beta));
+      const r = deltaRule(c.q, c.k, c.v, beta, { chunkSize: 2 });
+      const out = (await r.output.data()) as Float32Array;
+      const state = (await r.finalState.data()) as Float32Array;
+      // NaN in (head 1, token 1): head 0 is untouched; head 1 is NaN from chunk [0, 2) on
+      expect(Array.from(out.slice(0, 8)).every(Number.isFinite)).toBe(true);
+      expect(Array.from(out.slice(12)).every(Number.isNaN)).toBe(true);
+      expect(Array.from(state.slice(0, 6)).every(Number.isFinite)).toBe(true);
+      expect(Array.from(state.slice(6)).every(Number.isNaN)).toBe(true);
+      tf.dispose([beta, r]);
+    });
+  },
+  { backends: ['webgpu'] },
+);
