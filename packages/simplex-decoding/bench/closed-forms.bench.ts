@@ -1,0 +1,72 @@
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { type BenchRow, bench, compare, defineBench } from '@tessera/tensor-core/bench';
+import { softmax, sparsemax, topP } from '../src/closed-forms/index.js';
+
+const TEMPERATURE = 0.8;
+const P = 0.9;
+
+/** The textbook tfjs sparsemax: sort, prefix sums, support size, threshold — all plain tfjs ops. */
+function sparsemaxComposite(s: Tensor): Tensor {
+  return tf.tidy(() => {
+    const vocab = s.shape[1] as number;
+    const sorted = tf.topk(s, vocab).values;
+    const inSupport = tf.cast(tf.greater(tf.add(tf.mul(tf.range(1, vocab + 1), sorted), 1), tf.cumsum(sorted, 1)), 'float32');
+    const tau = tf.div(tf.sub(tf.sum(tf.mul(sorted, inSupport), 1, true), 1), tf.sum(inSupport, 1, true));
+    return tf.relu(tf.sub(s, tau));
+  });
+}
+
+/** The usual tfjs top-p: sort, softmax, cumsum, threshold at the last kept logit, masked softmax. */
+function topPComposite(s: Tensor): Tensor {
+  return tf.tidy(() => {
+    const z = tf.div(s, TEMPERATURE);
+    const sorted = tf.topk(z, z.shape[1] as number).values;
+    const probs = tf.softmax(sorted);
+    const kept = tf.less(tf.sub(tf.cumsum(probs, 1), probs), P);
+    const cut = tf.min(tf.where(kept, sorted, tf.fill(sorted.shape, Number.POSITIVE_INFINITY)), 1, true);
+    return tf.softmax(tf.where(tf.greaterEqual(z, cut), z, tf.fill(z.shape, Number.NEGATIVE_INFINITY)));
+  });
+}
+
+/**
+ * Closed-form decoders against their tfjs composites on decoding-sized logits: temperature softmax,
+ * sparsemax (sort and sort-free bisection) and top-p. Bytes: one read of the logits and one write of q.
+ */
+export default defineBench({
+  name: 'closed-forms',
+  async run({ size, log }) {
+    const shapes: [number, number][] =
+      size === 'full'
+        ? [
+            [1, 131072],
+            [64, 131072],
+            [256, 131072],
+          ]
+        : [[4, 8192]];
+    const rows: BenchRow[] = [];
+    for (const [b, v] of shapes) {
+      const s = tf.tidy(() => tf.mul(tf.sub(philoxUniform([b, v], { seed: 7 }), 0.5), 20));
+      const shape = `${b}x${v}`;
+      const bytes = 2 * 4 * b * v;
+
+      log(`softmax ${shape}`);
+      const baseSoftmax = await bench('tf.softmax(s/T)', () => tf.tidy(() => tf.softmax(tf.div(s, TEMPERATURE))));
+      const oursSoftmax = await bench('softmax', () => softmax(s, { temperature: TEMPERATURE }));
+      rows.push(compare('softmax', shape, 'tf.softmax(s/T)', baseSoftmax, oursSoftmax, { bytes }));
+
+      log(`sparsemax ${shape}`);
+      const baseSparse = await bench('tfjs sparsemax (topk + cumsum)', () => sparsemaxComposite(s));
+      const sorted = await bench('sparsemax sort', () => sparsemax(s, { method: 'sort' }));
+      const bisected = await bench('sparsemax bisect', () => sparsemax(s, { method: 'bisect' }));
+      rows.push(compare('sparsemax (sort)', shape, 'tfjs topk + cumsum', baseSparse, sorted, { bytes }));
+      rows.push(compare('sparsemax (bisect)', shape, 'tfjs topk + cumsum', baseSparse, bisected, { bytes }));
+
+      log(`topP ${shape}`);
+      const baseTopP = await bench('tfjs top-p (topk + softmax + cumsum)', () => topPComposite(s));
+      const oursTopP = await bench('topP', () => topP(s, { p: P, temperature: TEMPERATURE }));
+      rows.push(compare('topP', shape, 'tfjs topk + softmax + cumsum', baseTopP, oursTopP, { bytes }));
+      s.dispose();
+    }
+    return rows;
+  },
+});

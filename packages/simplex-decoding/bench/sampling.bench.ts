@@ -1,0 +1,79 @@
+import { philoxUniform, softmax as rowSoftmax, type Tensor, tf } from '@tessera/tensor-core';
+import { type BenchRow, bench, compare, defineBench } from '@tessera/tensor-core/bench';
+import { topK, topP } from '../src/closed-forms/index.js';
+import { sampleFromLogits } from '../src/fused/index.js';
+import { sample } from '../src/sample/index.js';
+
+const K = 50;
+const P = 0.9;
+const TEMPERATURE = 0.7;
+
+/** x[b, index[b, j]] through a flat gather (tfjs' gather with batchDims is wrong on WASM). */
+function gatherRows(x: Tensor, index: Tensor): Tensor {
+  const [rows, cols] = x.shape as [number, number];
+  const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(cols, 'int32')), [rows, 1]);
+  return tf.reshape(tf.gather(tf.reshape(x, [-1]), tf.reshape(tf.add(index, offsets), [-1])), index.shape);
+}
+
+/** The tfjs composite: tf.topk(50) of s/T → nucleus over the 50 → tf.multinomial → token ids. */
+function tfjsComposite(s: Tensor, seed: number): Tensor {
+  return tf.tidy(() => {
+    const { values, indices } = tf.topk(tf.div(s, TEMPERATURE), K);
+    const probs = tf.softmax(values);
+    const kept = tf.less(tf.sub(tf.cumsum(probs, 1), probs), P);
+    const masked = tf.where(kept, values, tf.fill(values.shape, Number.NEGATIVE_INFINITY));
+    return gatherRows(indices, tf.multinomial(masked as tf.Tensor2D, 1, seed));
+  });
+}
+
+/** The unfused Tessera path: closed forms (each renormalising), then `sample`. */
+function unfused(s: Tensor, seed: number): Tensor[] {
+  const q = tf.tidy(() => topP(tf.log(topK(s, { k: K, temperature: TEMPERATURE })), { p: P }));
+  const { ids, logprobs } = sample(q, { seed });
+  q.dispose();
+  return [ids, logprobs];
+}
+
+/**
+ * Fused sorting-free sampling (top-k 50 + top-p 0.9 + temperature 0.7) against the tfjs composite
+ * (tf.topk → softmax → tf.multinomial) and the unfused Tessera path; `sample(q)` against tf.multinomial.
+ * Bytes: one read of the logits, 4·B·V.
+ */
+export default defineBench({
+  name: 'sampling',
+  async run({ size, log }) {
+    const shapes: [number, number][] =
+      size === 'full'
+        ? [
+            [1, 131072],
+            [64, 131072],
+            [256, 131072],
+          ]
+        : [[4, 8192]];
+    const rows: BenchRow[] = [];
+    for (const [b, v] of shapes) {
+      const s = tf.tidy(() => tf.mul(tf.sub(philoxUniform([b, v], { seed: 1 }), 0.5), 20));
+      const q = rowSoftmax(s);
+      const shape = `${b}x${v}`;
+      const bytes = 4 * b * v;
+      log(`sampleFromLogits ${shape}`);
+      const fused = await bench('sampleFromLogits', () => {
+        const out = sampleFromLogits(s, { topK: K, topP: P, temperature: TEMPERATURE, seed: 1 });
+        return [out.ids, out.logprobs];
+      });
+      const composite = await bench('tf.topk+softmax+tf.multinomial', () => tfjsComposite(s, 1));
+      rows.push(compare('sampleFromLogits k50 p0.9 T0.7', shape, 'tf.topk+softmax+tf.multinomial', composite, fused, { bytes }));
+      const steps = await bench('topK+topP+sample', () => unfused(s, 1));
+      rows.push(compare('sampleFromLogits k50 p0.9 T0.7', shape, 'topK+topP+sample (unfused)', steps, fused, { bytes }));
+      log(`sample ${shape}`);
+      const ours = await bench('sample', () => {
+        const out = sample(q, { seed: 1 });
+        return [out.ids, out.logprobs];
+      });
+      const multinomial = await bench('tf.multinomial', () => tf.multinomial(s as tf.Tensor2D, 1, 1));
+      rows.push(compare('sample', shape, 'tf.multinomial', multinomial, ours, { bytes }));
+      tf.dispose([s, q]);
+    }
+    return rows;
+  },
+});

@@ -1,0 +1,22 @@
+import { type Tensor, tf } from '@tessera/tensor-core';
+import { gatherRows } from './support.js';
+
+/**
+ * Sparsemax of `z: [B, V]` by the threshold algorithm (paper §3.5, Eq. 7; Martins & Astudillo 2016,
+ * Alg. 1): sort descending, prefix sums A_k, support size k* = #{k : 1 + k·z_(k) > A_k}, threshold
+ * τ = (A_{k*} − 1)/k*, q = [z − τ]₊. O(V log V) through `tf.topk(z, V)`. The reference for the bisection.
+ */
+export function sparsemaxSort(z: Tensor): Tensor {
+  const vocab = z.shape[1] as number;
+  const sorted = tf.topk(z, vocab).values;
+  const prefix = tf.cumsum(sorted, 1);
+  const ranks = tf.range(1, vocab + 1, 1, 'float32');
+  const inSupport = tf.greater(tf.add(tf.mul(ranks, sorted), 1), prefix);
+  const size = tf.sum(tf.cast(inSupport, 'int32'), 1, true);
+  // an all −∞ row has size 0: clamp the index so that the gather stays in range
+  const total = gatherRows(prefix, tf.maximum(tf.sub(size, tf.scalar(1, 'int32')), tf.scalar(0, 'int32')));
+  const tau = tf.div(tf.sub(total, 1), tf.cast(size, 'float32'));
+  // top − top: 0, or NaN for an all −∞ row (relu(NaN) is 0 on some backends, so mark the row explicitly)
+  const top = tf.slice(sorted, [0, 0], [-1, 1]);
+  return tf.add(tf.relu(tf.sub(z, tau)), tf.sub(top, top));
+}

@@ -1,0 +1,104 @@
+import type { HostTensor } from '@tessera/tensor-core';
+import { blockedInverseCdf } from '../sample/blocked-cdf.js';
+import type { FusedAttrs } from './attrs.js';
+
+const f32 = Math.fround;
+
+/** z = s / T in float32 (T rounded to float32 first, as a tfjs scalar is), −0 folded into +0. */
+function temperedRow(values: Float32Array, temperature: number): Float32Array {
+  const t = f32(temperature);
+  const z = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = temperature === 1 ? (values[i] as number) : f32((values[i] as number) / t);
+    z[i] = v === 0 ? 0 : v;
+  }
+  return z;
+}
+
+/** Rank order of the samplers: larger z first, ties by lower token id. */
+function ranksBefore(z: Float32Array, a: number, b: number): boolean {
+  const za = z[a] as number;
+  const zb = z[b] as number;
+  return za > zb || (za === zb && a < b);
+}
+
+function swap(idx: Int32Array, a: number, b: number): void {
+  const t = idx[a] as number;
+  idx[a] = idx[b] as number;
+  idx[b] = t;
+}
+
+/**
+ * Moves the kept prefix of `idx[0, n)` in rank order — the tokens whose weight ranked strictly above them
+ * is < `goal` — to the front, unordered, and returns its length. A quickselect on the weighted rank
+ * (expected O(n), never a full sort): each pivot splits the range, and the mass above the pivot decides
+ * which side holds the boundary. `weight ≡ 1, goal = k` is top-k; `weight = exp(z − max), goal = p·M` is
+ * top-p over the range.
+ */
+export function keptPrefix(idx: Int32Array, n: number, z: Float32Array, weight: (i: number) => number, goal: number): number {
+  let lo = 0;
+  let hi = n;
+  let acc = 0;
+  while (lo < hi) {
+    swap(idx, (lo + hi) >>> 1, hi - 1);
+    const pivot = idx[hi - 1] as number;
+    let store = lo;
+    let mass = 0;
+    for (let i = lo; i < hi - 1; i++) {
+      const token = idx[i] as number;
+      if (ranksBefore(z, token, pivot)) {
+        mass += weight(token);
+        swap(idx, i, store);
+        store++;
+      }
+    }
+    swap(idx, store, hi - 1);
+    if (acc + mass >= goal) {
+      hi = store;
+    } else {
+      acc += mass + weight(pivot);
+      lo = store + 1;
+    }
+  }
+  return lo;
+}
+
+/**
+ * The fused sampler on typed arrays, same semantics as the WGSL path: temperature, top-k and top-p by
+ * weighted quickselect (no full sort of the vocabulary), min-p against the top token, then the blocked
+ * inverse CDF of `sample` over exp(z − max) on the kept set. `logits: [B, V]`, `u: [B]` → `[B, 2]` rows
+ * (id, logprob).
+ */
+export function fusedHost(logits: HostTensor, u: HostTensor, attrs: FusedAttrs): HostTensor {
+  const [rows, vocab] = logits.shape as [number, number];
+  const values = logits.values as Float32Array;
+  const p = f32(attrs.p);
+  const pMin = f32(attrs.pMin);
+  const out = new Float32Array(rows * 2);
+  for (let r = 0; r < rows; r++) {
+    const z = temperedRow(values.subarray(r * vocab, (r + 1) * vocab), attrs.temperature);
+    let zmax = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < vocab; i++) zmax = Math.max(zmax, z[i] as number);
+    const w = new Float32Array(vocab);
+    for (let i = 0; i < vocab; i++) w[i] = Math.exp(f32((z[i] as number) - zmax));
+    const weight = (i: number): number => w[i] as number;
+    const idx = new Int32Array(vocab);
+    for (let i = 0; i < vocab; i++) idx[i] = i;
+    let n = vocab;
+    if (attrs.k > 0 && attrs.k < vocab) n = keptPrefix(idx, n, z, () => 1, attrs.k);
+    if (p < 1) {
+      let total = 0;
+      for (let j = 0; j < n; j++) total += weight(idx[j] as number);
+      n = keptPrefix(idx, n, z, weight, f32(p * f32(total)));
+    }
+    const kept = new Float32Array(vocab);
+    for (let j = 0; j < n; j++) {
+      const i = idx[j] as number;
+      if ((w[i] as number) >= pMin) kept[i] = w[i] as number;
+    }
+    const draw = blockedInverseCdf(kept, u.values[r] as number);
+    out[2 * r] = draw.id;
+    out[2 * r + 1] = draw.logprob;
+  }
+  return { shape: [rows, 2], dtype: 'float32', values: out };
+}

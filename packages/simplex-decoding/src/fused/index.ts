@@ -1,0 +1,1 @@
+export { sampleFromLogits, type SampleFromLogitsOptions } from './sample-from-logits.js';

@@ -1,0 +1,39 @@
+import { scalarUniforms } from '@tessera/tensor-core';
+import type { WeightSource } from '../sample/weight-source.js';
+import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
+
+/**
+ * Weights of the fused sampler's general path: exp(z − max z) on the kept set (inside the row's cut and
+ * at or above pMin relative to the top token), 0 elsewhere and on rows the selection program already drew.
+ */
+export function keptLogitWeights(temperature: number, pMin: number): WeightSource {
+  return {
+    key: 'kept_logits',
+    variableNames: ['logits', 'params'],
+    uniforms: 'temperature : f32, pMin : f32,',
+    uniformData: scalarUniforms('float32', [temperature, pMin]),
+    wgsl: `
+  ${KEYS_WGSL}
+  fn weight(row : i32, i : i32) -> f32 {
+    let pb = row * ${PARAMS};
+    if (params[pb + ${PARAM.status}] != 0) {
+      return 0.0;
+    }
+    let z = tempered(logits[row * uniforms.cols + i]);
+    if (!insideCut(keyOf(z), u32(i), bitcast<u32>(params[pb + ${PARAM.cutKey}]), bitcast<u32>(params[pb + ${PARAM.cutId}]))) {
+      return 0.0;
+    }
+    let w = exp(z - bitcast<f32>(params[pb + ${PARAM.zmax}]));
+    return select(0.0, w, w >= uniforms.pMin);
+  }
+
+  fn preset(row : i32) -> vec3<f32> {
+    let pb = row * ${PARAMS};
+    if (params[pb + ${PARAM.status}] == 0) {
+      return vec3<f32>(0.0);
+    }
+    return vec3<f32>(1.0, f32(params[pb + ${PARAM.id}]), bitcast<f32>(params[pb + ${PARAM.logprob}]));
+  }
+`,
+  };
+}

@@ -1,0 +1,1 @@
+export { mirrorAscent, type MirrorAscentOptions, type MirrorAscentResult } from './mirror-ascent.js';

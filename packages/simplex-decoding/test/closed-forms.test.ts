@@ -1,0 +1,697 @@
+import { DtypeError, philoxUniform, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { entmax, epsilon, greedy, minP, softmax, sparsemax, topK, topP, typical } from '../src/closed-forms/index.js';
+import { sparsemaxBisectOp } from '../src/closed-forms/sparsemax-bisect.js';
+
+const NEG_INF = Number.NEGATIVE_INFINITY;
+const B = 3;
+const V = 23;
+
+/** Seeded logits in [−scale, scale): distinct values, so HF's tie handling never matters. */
+function randomLogits(rows: number, vocab: number, seed: number, scale = 3): Tensor {
+  return tf.tidy(() => tf.mul(tf.sub(philoxUniform([rows, vocab], { seed }), 0.5), 2 * scale));
+}
+
+async function rowsOf(t: Tensor): Promise<number[][]> {
+  return (await t.array()) as number[][];
+}
+
+// ---- float64 ports of Hugging Face's logits warpers (transformers/generation/logits_process.py) ----
+
+function softmax64(z: readonly number[]): number[] {
+  const m = Math.max(...z);
+  const e = z.map((x) => (x === NEG_INF ? 0 : Math.exp(x - m)));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+/** softmax of HF's warped scores: kept tokens keep z, the rest become −∞. */
+function restricted(z: readonly number[], keep: readonly boolean[]): number[] {
+  return softmax64(z.map((x, i) => (keep[i] ? x : NEG_INF)));
+}
+
+function temper(s: readonly number[], t: number): number[] {
+  return s.map((x) => x / t);
+}
+
+function hfTopK(z: readonly number[], k: number): boolean[] {
+  const kth = [...z].sort((a, b) => b - a)[k - 1] as number;
+  return z.map((x) => x >= kth);
+}
+
+function hfTopP(z: readonly number[], p: number): boolean[] {
+  const order = z.map((_, i) => i).sort((a, b) => (z[a] as number) - (z[b] as number));
+  const probs = softmax64(order.map((i) => z[i] as number));
+  const keep = z.map(() => true);
+  let cum = 0;
+  order.forEach((token, rank) => {
+    cum += probs[rank] as number;
+    if (cum <= 1 - p && rank < order.length - 1) keep[token] = false;
+  });
+  return keep;
+}
+
+function hfMinP(z: readonly number[], pMin: number): boolean[] {
+  const probs = softmax64(z);
+  const top = Math.max(...probs);
+  return probs.map((x) => x >= pMin * top);
+}
+
+function hfTypical(z: readonly number[], mass: number): boolean[] {
+  const probs = softmax64(z);
+  const logp = probs.map((x) => Math.log(x));
+  const entropy = -probs.reduce((a, x, i) => a + (x > 0 ? x * (logp[i] as number) : 0), 0);
+  const distance = logp.map((l) => Math.abs(-l - entropy));
+  const order = z.map((_, i) => i).sort((a, b) => (distance[a] as number) - (distance[b] as number));
+  let cum = 0;
+  let below = 0;
+  for (const token of order) {
+    cum += probs[token] as number;
+    if (cum < mass) below++;
+  }
+  const cut = distance[order[Math.min(below, z.length - 1)] as number] as number;
+  return distance.map((d) => d <= cut);
+}
+
+function hfEpsilon(z: readonly number[], eps: number): boolean[] {
+  const probs = softmax64(z);
+  const top = Math.max(...z);
+  return probs.map((x, i) => x >= eps || (z[i] as number) >= top);
+}
+
+/** Sparsemax by sorting, in float64 (Martins & Astudillo 2016). */
+function sparsemax64(z: readonly number[]): number[] {
+  const sorted = [...z].sort((a, b) => b - a);
+  let prefix = 0;
+  let tau = 0;
+  sorted.forEach((x, i) => {
+    prefix += x;
+    if (1 + (i + 1) * x > prefix) tau = (prefix - 1) / (i + 1);
+  });
+  return z.map((x) => Math.max(x - tau, 0));
+}
+
+/** α-entmax in float64 by 200 bisection steps on τ. */
+function entmax64(z: readonly number[], alpha: number): number[] {
+  const x = z.map((v) => v * (alpha - 1));
+  const top = Math.max(...x);
+  const q = (tau: number) => x.map((v) => Math.max(v - tau, 0) ** (1 / (alpha - 1)));
+  let lo = top - 1;
+  let hi = top;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (q(mid).reduce((a, b) => a + b, 0) >= 1) lo = mid;
+    else hi = mid;
+  }
+  const out = q(lo);
+  const sum = out.reduce((a, b) => a + b, 0);
+  return out.map((v) => v / sum);
+}
+
+async function expectRowsMatch(q: Tensor, s: Tensor, oracle: (row: number[]) => number[], atol = 2e-6): Promise<void> {
+  const expected = (await rowsOf(s)).map(oracle);
+  await expectAllClose(q, expected, { atol, rtol: 1e-5 });
+  const got = await rowsOf(q);
+  // exact zeros exactly where the oracle has them
+  got.forEach((row, b) => {
+    row.forEach((v, i) => {
+      if ((expected[b]?.[i] as number) === 0) expect(v, `row ${b} token ${i}`).toBe(0);
+    });
+  });
+}
+
+function supportOf(row: readonly number[]): number[] {
+  return row.flatMap((v, i) => (v > 0 ? [i] : []));
+}
+
+describeBackends('greedy', () => {
+  it('puts all mass on the argmax', async () => {
+    const s = randomLogits(B, V, 1);
+    const q = greedy(s);
+    await expectRowsMatch(q, s, (row) => row.map((x) => (x === Math.max(...row) ? 1 : 0)), 0);
+    tf.dispose([s, q]);
+  });
+
+  it('breaks ties by the lowest token id and keeps the rank of [V] inputs', async () => {
+    const s = tf.tensor1d([1, 3, 0, 3, 3]);
+    const q = greedy(s);
+    expect(q.shape).toEqual([5]);
+    expect(Array.from(await q.data())).toEqual([0, 1, 0, 0, 0]);
+    tf.dispose([s, q]);
+  });
+
+  it('treats −∞ as masked tokens and gives NaN for an all −∞ row', async () => {
+    const s = tf.tensor2d([
+      [NEG_INF, -5, NEG_INF],
+      [NEG_INF, NEG_INF, NEG_INF],
+    ]);
+    const q = greedy(s);
+    const rows = await rowsOf(q);
+    expect(rows[0]).toEqual([0, 1, 0]);
+    expect(rows[1]?.every(Number.isNaN)).toBe(true);
+    tf.dispose([s, q]);
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 1);
+    await expectNoLeaks(() => greedy(s));
+    s.dispose();
+  });
+});
+
+describeBackends('softmax', () => {
+  it('equals softmax(s / T) (HF TemperatureLogitsWarper)', async () => {
+    const s = randomLogits(B, V, 2);
+    for (const temperature of [1, 0.6, 2.5]) {
+      const q = softmax(s, { temperature });
+      await expectRowsMatch(q, s, (row) => softmax64(temper(row, temperature)));
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('gives masked (−∞) tokens exactly zero and keeps [V] as [V]', async () => {
+    const s = tf.tensor1d([0, NEG_INF, 1]);
+    const q = softmax(s);
+    expect(q.shape).toEqual([3]);
+    await expectAllClose(q, softmax64([0, NEG_INF, 1]));
+    expect((await q.data())[1]).toBe(0);
+    tf.dispose([s, q]);
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 2);
+    await expectNoLeaks(() => softmax(s, { temperature: 0.5 }));
+    s.dispose();
+  });
+});
+
+describeBackends('topK', () => {
+  it('matches HF TopKLogitsWarper after temperature on distinct logits', async () => {
+    const s = randomLogits(B, V, 3);
+    for (const [k, temperature] of [
+      [1, 1],
+      [5, 0.7],
+      [V, 1.3],
+    ] as const) {
+      const q = topK(s, { k, temperature });
+      await expectRowsMatch(q, s, (row) => {
+        const z = temper(row, temperature);
+        return restricted(z, hfTopK(z, k));
+      });
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('keeps exactly k tokens when the k-th logit is tied, lower ids first', async () => {
+    const s = tf.tensor2d([[1, 2, 2, 0, 2, 2]]);
+    const q = topK(s, { k: 3 });
+    const row = (await rowsOf(q))[0] as number[];
+    expect(supportOf(row)).toEqual([1, 2, 4]);
+    expect(row[1]).toBeCloseTo(1 / 3, 6);
+    tf.dispose([s, q]);
+  });
+
+  it('handles masked vocabularies and [V] inputs', async () => {
+    const s = tf.tensor1d([NEG_INF, 1, NEG_INF, 0, 2]);
+    const q = topK(s, { k: 2 });
+    expect(q.shape).toEqual([5]);
+    await expectAllClose(q, restricted([NEG_INF, 1, NEG_INF, 0, 2], [false, true, false, false, true]));
+    tf.dispose([s, q]);
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 3);
+    await expectNoLeaks(() => topK(s, { k: 4, temperature: 0.8 }));
+    s.dispose();
+  });
+});
+
+describeBackends('topP', () => {
+  it('matches HF TopPLogitsWarper after temperature on distinct logits', async () => {
+    const s = randomLogits(B, V, 4);
+    for (const [p, temperature] of [
+      [0.05, 1],
+      [0.5, 0.7],
+      [0.9, 1.5],
+      [1, 1],
+    ] as const) {
+      const q = topP(s, { p, temperature });
+      await expectRowsMatch(q, s, (row) => {
+        const z = temper(row, temperature);
+        return restricted(z, hfTopP(z, p));
+      });
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('keeps the token that crosses p', async () => {
+    // probabilities 0.5, 0.3, 0.2: p = 0.6 needs the second token, p = 0.5 only the first
+    const s = tf.tidy(() => tf.log(tf.tensor1d([0.3, 0.5, 0.2])));
+    const supportFor = async (p: number) => {
+      const q = topP(s, { p });
+      const support = supportOf(Array.from(await q.data()));
+      q.dispose();
+      return support;
+    };
+    expect(await supportFor(0.6)).toEqual([0, 1]);
+    expect(await supportFor(0.4)).toEqual([1]);
+    expect(await supportFor(0.81)).toEqual([0, 1, 2]);
+    s.dispose();
+  });
+
+  it('breaks ties in probability by lower token id', async () => {
+    // four equal tokens: p = 0.3 keeps two of them (0.25 < 0.3 before the second), the lowest ids
+    const s = tf.tensor2d([[-1, 0, 0, -1, 0, 0]]);
+    const q = topP(s, { p: 0.3 });
+    expect(supportOf((await rowsOf(q))[0] as number[])).toEqual([1, 2]);
+    tf.dispose([s, q]);
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 4);
+    await expectNoLeaks(() => topP(s, { p: 0.8, temperature: 0.9 }));
+    s.dispose();
+  });
+});
+
+describeBackends('minP', () => {
+  it('matches HF MinPLogitsWarper after temperature', async () => {
+    const s = randomLogits(B, V, 5);
+    for (const [pMin, temperature] of [
+      [0, 1],
+      [0.1, 0.8],
+      [0.5, 1.2],
+      [1, 1],
+    ] as const) {
+      const q = minP(s, { pMin, temperature });
+      await expectRowsMatch(q, s, (row) => {
+        const z = temper(row, temperature);
+        return restricted(z, hfMinP(z, pMin));
+      });
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 5);
+    await expectNoLeaks(() => minP(s, { pMin: 0.2 }));
+    s.dispose();
+  });
+});
+
+describeBackends('typical', () => {
+  it('matches HF TypicalLogitsWarper after temperature', async () => {
+    const s = randomLogits(B, V, 6);
+    for (const [mass, temperature] of [
+      [0.2, 1],
+      [0.6, 0.8],
+      [0.95, 1.4],
+    ] as const) {
+      const q = typical(s, { mass, temperature });
+      await expectRowsMatch(q, s, (row) => {
+        const z = temper(row, temperature);
+        return restricted(z, hfTypical(z, mass));
+      });
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('ignores masked tokens in the entropy', async () => {
+    const row = [NEG_INF, 0.5, 2, NEG_INF, 1, -1];
+    const s = tf.tensor1d(row);
+    const q = typical(s, { mass: 0.5 });
+    await expectAllClose(q, restricted(row, hfTypical(row, 0.5)));
+    tf.dispose([s, q]);
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 6);
+    await expectNoLeaks(() => typical(s, { mass: 0.7 }));
+    s.dispose();
+  });
+});
+
+describeBackends('epsilon', () => {
+  it('matches HF EpsilonLogitsWarper after temperature', async () => {
+    const s = randomLogits(B, V, 7);
+    for (const [eps, temperature] of [
+      [0, 1],
+      [0.02, 0.9],
+      [0.3, 1],
+      [0.99, 1],
+    ] as const) {
+      const q = epsilon(s, { eps, temperature });
+      await expectRowsMatch(q, s, (row) => {
+        const z = temper(row, temperature);
+        return restricted(z, hfEpsilon(z, eps));
+      });
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 7);
+    await expectNoLeaks(() => epsilon(s, { eps: 0.05 }));
+    s.dispose();
+  });
+});
+
+describeBackends('sparsemax', () => {
+  it('matches a float64 threshold algorithm, with both methods', async () => {
+    const s = randomLogits(B, V, 8);
+    for (const lambda of [1, 0.5, 4]) {
+      for (const method of ['sort', 'bisect'] as const) {
+        const q = sparsemax(s, { lambda, method });
+        await expectRowsMatch(q, s, (row) => sparsemax64(temper(row, lambda)));
+        q.dispose();
+      }
+    }
+    s.dispose();
+  });
+
+  it('bisection agrees with the sort to 1e-6, and to float32 resolution on large logits', async () => {
+    const s = randomLogits(2, 300, 9, 4);
+    const large = randomLogits(2, 300, 9, 40);
+    for (const [x, atol] of [
+      [s, 1e-6],
+      // |z| ≈ 40: one float32 ulp of z is 3.8e-6, so q = z − τ cannot agree closer than a few ulps
+      [large, 1.5e-5],
+    ] as const) {
+      const sorted = sparsemax(x, { method: 'sort' });
+      const bisected = sparsemax(x, { method: 'bisect' });
+      await expectAllClose(bisected, sorted, { atol, rtol: 0 });
+      tf.dispose([sorted, bisected]);
+    }
+    tf.dispose([s, large]);
+  });
+
+  it('runs the bisection as a Tessera kernel on cpu and webgpu, equal to its tfjs reference', async () => {
+    const backend = tf.getBackend();
+    expect(sparsemaxBisectOp.hasKernel()).toBe(backend !== 'wasm');
+    const z = randomLogits(B, 70, 13, 3);
+    const q = sparsemaxBisectOp({ z }, { iterations: 40 });
+    const expected = sparsemaxBisectOp.reference({ z }, { iterations: 40 });
+    await expectAllClose(q, expected, { atol: 1e-6, rtol: 0 });
+    tf.dispose([z, q, expected]);
+  });
+
+  it('handles masked vocabularies and [V] inputs', async () => {
+    const row = [NEG_INF, 0.2, 0.1, NEG_INF, -3];
+    const s = tf.tensor1d(row);
+    for (const method of ['sort', 'bisect'] as const) {
+      const q = sparsemax(s, { method });
+      expect(q.shape).toEqual([5]);
+      await expectAllClose(q, sparsemax64(row));
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 8);
+    await expectNoLeaks(() => sparsemax(s));
+    await expectNoLeaks(() => sparsemax(s, { method: 'bisect', lambda: 2 }));
+    s.dispose();
+  });
+});
+
+describeBackends('entmax', () => {
+  it('matches a float64 bisection for α = 1.5', async () => {
+    const s = randomLogits(B, V, 10);
+    for (const lambda of [1, 0.5]) {
+      const q = entmax(s, { alpha: 1.5, lambda });
+      await expectRowsMatch(q, s, (row) => entmax64(temper(row, lambda), 1.5), 1e-5);
+      q.dispose();
+    }
+    s.dispose();
+  });
+
+  it('equals sparsemax for α = 2', async () => {
+    const s = randomLogits(B, V, 11);
+    const q = entmax(s, { alpha: 2, lambda: 0.7 });
+    const expected = sparsemax(s, { lambda: 0.7 });
+    await expectAllClose(q, expected, { atol: 1e-6, rtol: 0 });
+    tf.dispose([s, q, expected]);
+  });
+
+  it('approaches softmax as α → 1⁺', async () => {
+    const s = randomLogits(B, V, 12, 1);
+    const q = entmax(s, { alpha: 1.001 });
+    const expected = softmax(s);
+    await expectAllClose(q, expected, { atol: 2e-3, rtol: 0 });
+    tf.dispose([s, q, expected]);
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(B, V, 10);
+    await expectNoLeaks(() => entmax(s, { alpha: 1.5, iterations: 10 }));
+    s.dispose();
+  });
+});
+
+describeBackends('all −∞ rows', () => {
+  it('give NaN in every decoder while other rows stay valid', async () => {
+    const s = tf.tensor2d([
+      [NEG_INF, NEG_INF, NEG_INF],
+      [0, 1, NEG_INF],
+    ]);
+    const decoders: [string, (x: Tensor) => Tensor][] = [
+      ['greedy', greedy],
+      ['softmax', (x) => softmax(x)],
+      ['topK', (x) => topK(x, { k: 2 })],
+      ['topP', (x) => topP(x, { p: 0.5 })],
+      ['minP', (x) => minP(x, { pMin: 0.1 })],
+      ['typical', (x) => typical(x, { mass: 0.5 })],
+      ['epsilon', (x) => epsilon(x, { eps: 0.1 })],
+      ['sparsemax sort', (x) => sparsemax(x, { lambda: 0.5 })],
+      ['sparsemax bisect', (x) => sparsemax(x, { lambda: 0.5, method: 'bisect' })],
+      ['entmax', (x) => entmax(x, { alpha: 1.5 })],
+    ];
+    for (const [name, decode] of decoders) {
+      const q = decode(s);
+      const rows = await rowsOf(q);
+      expect(rows[0]?.every(Number.isNaN), name).toBe(true);
+      expect(Math.abs((rows[1] as number[]).reduce((a, b) => a + b, 0) - 1), name).toBeLessThan(1e-6);
+      expect(rows[1]?.[2], name).toBe(0);
+      q.dispose();
+    }
+    s.dispose();
+  });
+});
+
+// ---- properties and bad input (CPU: the maths does not depend on the backend) ----
+
+const logitRow = (n: number) => fc.array(fc.integer({ min: -6, max: 6 }), { minLength: n, maxLength: n });
+const smallRows = fc
+  .integer({ min: 1, max: 12 })
+  .chain((v) => fc.tuple(fc.constant(v), fc.array(logitRow(v), { minLength: 1, maxLength: 3 })));
+
+async function decode(fn: (s: Tensor) => Tensor, rows: number[][]): Promise<number[][]> {
+  const s = tf.tensor2d(rows);
+  const q = fn(s);
+  const out = await rowsOf(q);
+  tf.dispose([s, q]);
+  return out;
+}
+
+function expectDistribution(rows: number[][]): void {
+  for (const row of rows) {
+    expect(row.every((v) => v >= 0)).toBe(true);
+    expect(Math.abs(row.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
+  }
+}
+
+describe('closed-form properties', () => {
+  it('every decoder returns rows on the simplex, even with many tied logits', async () => {
+    await fc.assert(
+      fc.asyncProperty(smallRows, async ([v, rows]) => {
+        const decoders: ((s: Tensor) => Tensor)[] = [
+          greedy,
+          (s) => softmax(s, { temperature: 0.5 }),
+          (s) => topK(s, { k: Math.ceil(v / 2) }),
+          (s) => topP(s, { p: 0.7 }),
+          (s) => minP(s, { pMin: 0.2 }),
+          (s) => typical(s, { mass: 0.5 }),
+          (s) => epsilon(s, { eps: 0.1 }),
+          (s) => sparsemax(s),
+          (s) => sparsemax(s, { method: 'bisect' }),
+          (s) => entmax(s, { alpha: 1.5 }),
+        ];
+        for (const fn of decoders) expectDistribution(await decode(fn, rows));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('topK keeps exactly k tokens, and its supports are nested in k', async () => {
+    await fc.assert(
+      fc.asyncProperty(smallRows, fc.integer({ min: 1, max: 12 }), async ([v, rows], k0) => {
+        const k = Math.min(k0, v);
+        const small = await decode((s) => topK(s, { k }), rows);
+        const large = await decode((s) => topK(s, { k: v }), rows);
+        small.forEach((row, b) => {
+          expect(supportOf(row)).toHaveLength(k);
+          const bigger = new Set(supportOf(large[b] as number[]));
+          for (const i of supportOf(row)) expect(bigger.has(i)).toBe(true);
+        });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('topP supports grow with p and always hold the top token', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        smallRows,
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        async ([, rows], a, b) => {
+          const [p1, p2] = a <= b ? [a, b] : [b, a];
+          const q1 = await decode((s) => topP(s, { p: p1 }), rows);
+          const q2 = await decode((s) => topP(s, { p: p2 }), rows);
+          q1.forEach((row, r) => {
+            const outer = new Set(supportOf(q2[r] as number[]));
+            expect(supportOf(row).every((i) => outer.has(i))).toBe(true);
+            const top = (rows[r] as number[]).indexOf(Math.max(...(rows[r] as number[])));
+            expect(row[top]).toBeGreaterThan(0);
+          });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('softmax, topK, topP, minP, sparsemax and entmax are invariant to shifting a row', async () => {
+    await fc.assert(
+      fc.asyncProperty(smallRows, fc.integer({ min: -20, max: 20 }), async ([v, rows], shift) => {
+        const shifted = rows.map((row) => row.map((x) => x + shift));
+        const decoders: ((s: Tensor) => Tensor)[] = [
+          (s) => softmax(s),
+          (s) => topK(s, { k: Math.ceil(v / 3) }),
+          (s) => topP(s, { p: 0.6 }),
+          (s) => minP(s, { pMin: 0.3 }),
+          (s) => sparsemax(s, { lambda: 2 }),
+          (s) => entmax(s, { alpha: 1.5 }),
+        ];
+        for (const fn of decoders) {
+          await expectAllClose(await decode(fn, shifted), await decode(fn, rows), { atol: 1e-5, rtol: 0 });
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('sparsemax bisection agrees with the sort to 1e-6', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.float({ min: -8, max: 8, noNaN: true }), { minLength: 1, maxLength: 40 }), async (row) => {
+        const sorted = await decode((s) => sparsemax(s), [row]);
+        const bisected = await decode((s) => sparsemax(s, { method: 'bisect' }), [row]);
+        await expectAllClose(bisected, sorted, { atol: 1e-6, rtol: 0 });
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('closed-form bad input', () => {
+  const s = () => tf.zeros([2, 4]);
+
+  it('rejects shapes other than [B, V] / [V] and non-float dtypes, in every decoder', () => {
+    const cube = tf.zeros([1, 2, 3]);
+    const ints = tf.zeros([2, 3], 'int32');
+    const calls: ((x: Tensor) => Tensor)[] = [
+      greedy,
+      (x) => softmax(x),
+      (x) => topK(x, { k: 1 }),
+      (x) => topP(x, { p: 0.5 }),
+      (x) => minP(x, { pMin: 0.1 }),
+      (x) => typical(x, { mass: 0.5 }),
+      (x) => epsilon(x, { eps: 0.1 }),
+      (x) => sparsemax(x),
+      (x) => entmax(x, { alpha: 1.5 }),
+    ];
+    for (const call of calls) {
+      expect(() => call(cube)).toThrow(ShapeError);
+      expect(() => call(cube)).toThrow(/logits: expected shape \[B, V\] or \[V\], received rank 3/);
+      expect(() => call(ints)).toThrow(DtypeError);
+    }
+    tf.dispose([cube, ints]);
+  });
+
+  it('rejects k ≤ 0, k > V and non-integer k', () => {
+    const x = s();
+    expect(() => topK(x, { k: 0 })).toThrow(/k: expected an integer ≥ 1 and ≤ 4, received 0/);
+    expect(() => topK(x, { k: 5 })).toThrow(ValueError);
+    expect(() => topK(x, { k: 2.5 })).toThrow(/received 2.5/);
+    x.dispose();
+  });
+
+  it('rejects p ∉ (0, 1]', () => {
+    const x = s();
+    expect(() => topP(x, { p: 0 })).toThrow(/p: expected a finite number > 0 and ≤ 1, received 0/);
+    expect(() => topP(x, { p: 1.01 })).toThrow(ValueError);
+    expect(() => topP(x, { p: Number.NaN })).toThrow(/received NaN/);
+    x.dispose();
+  });
+
+  it('rejects temperature ≤ 0 and says to use greedy()', () => {
+    const x = s();
+    for (const call of [
+      () => softmax(x, { temperature: 0 }),
+      () => topK(x, { k: 1, temperature: 0 }),
+      () => topP(x, { p: 0.5, temperature: 0 }),
+      () => minP(x, { pMin: 0.1, temperature: 0 }),
+      () => typical(x, { mass: 0.5, temperature: 0 }),
+      () => epsilon(x, { eps: 0.1, temperature: 0 }),
+    ]) {
+      expect(call).toThrow(/temperature: expected a finite number > 0, received 0 \(for temperature 0 use greedy\(\)\)/);
+    }
+    expect(() => softmax(x, { temperature: -1 })).toThrow(ValueError);
+    x.dispose();
+  });
+
+  it('rejects λ ≤ 0 for sparsemax and entmax (λ = 0 is greedy) and unknown methods', () => {
+    const x = s();
+    expect(() => sparsemax(x, { lambda: -1 })).toThrow(/lambda: expected a finite number > 0, received -1/);
+    expect(() => sparsemax(x, { lambda: 0 })).toThrow(/λ = 0 is greedy decoding: use greedy\(\)/);
+    expect(() => entmax(x, { alpha: 1.5, lambda: 0 })).toThrow(/use greedy\(\)/);
+    expect(() => sparsemax(x, { method: 'heap' as never })).toThrow(/method: expected 'sort' or 'bisect', received "heap"/);
+    x.dispose();
+  });
+
+  it('rejects α ≤ 1 for entmax and says to use softmax()', () => {
+    const x = s();
+    expect(() => entmax(x, { alpha: 1 })).toThrow(/alpha: expected a finite number > 1, received 1 \(α = 1 is softmax: use softmax\(\)\)/);
+    expect(() => entmax(x, { alpha: 0.5 })).toThrow(ValueError);
+    expect(() => entmax(x, { alpha: 1.5, iterations: 0 })).toThrow(/iterations: expected an integer ≥ 1 and ≤ 200, received 0/);
+    x.dispose();
+  });
+
+  it('rejects pMin ∉ [0, 1], mass ∉ (0, 1] and eps ∉ [0, 1)', () => {
+    const x = s();
+    expect(() => minP(x, { pMin: -0.1 })).toThrow(/pMin: expected a finite number ≥ 0 and ≤ 1, received -0.1/);
+    expect(() => minP(x, { pMin: 1.5 })).toThrow(ValueError);
+    expect(() => typical(x, { mass: 0 })).toThrow(/mass: expected a finite number > 0 and ≤ 1, received 0/);
+    expect(() => typical(x, { mass: 1.5 })).toThrow(ValueError);
+    expect(() => epsilon(x, { eps: 1 })).toThrow(/eps: expected a finite number ≥ 0 and < 1, received 1/);
+    expect(() => epsilon(x, { eps: -0.5 })).toThrow(ValueError);
+    x.dispose();
+  });
+
+  it('rejects a missing options object', () => {
+    const x = s();
+    expect(() => topK(x, undefined as never)).toThrow(/opts: expected an options object \{ k, temperature\? \}, received undefined/);
+    expect(() => entmax(x, null as never)).toThrow(ValueError);
+    expect(() => softmax(x, null as never)).toThrow(/opts: expected an options object \{ temperature\? \}, received null/);
+    expect(() => sparsemax(x, 2 as never)).toThrow(ValueError);
+    x.dispose();
+  });
+});

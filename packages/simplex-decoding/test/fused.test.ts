@@ -1,0 +1,211 @@
+import { DtypeError, philoxUniform, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { describe, expect, it } from 'vitest';
+import { minP, softmax, topK, topP } from '../src/closed-forms/index.js';
+import { fusedSampleOp } from '../src/fused/fused-op.js';
+import { keptPrefix } from '../src/fused/host.js';
+import { sampleFromLogits, type SampleFromLogitsOptions } from '../src/fused/index.js';
+import { sample } from '../src/sample/index.js';
+
+const NEG_INF = Number.NEGATIVE_INFINITY;
+
+function randomLogits(rows: number, vocab: number, seed: number, scale = 3): Tensor {
+  return tf.tidy(() => tf.mul(tf.sub(philoxUniform([rows, vocab], { seed }), 0.5), 2 * scale));
+}
+
+/** Logits on a grid of step 1/2: many exact ties, including across the top-k and top-p cuts. */
+function tiedLogits(rows: number, vocab: number, seed: number): Tensor {
+  return tf.tidy(() => tf.div(tf.round(tf.mul(randomLogits(rows, vocab, seed, 3), 2)), 2));
+}
+
+/** The unfused path, from the public closed forms: each stage renormalises, the next reads its log. */
+function unfused(logits: Tensor, o: SampleFromLogitsOptions): { ids: Tensor; logprobs: Tensor } {
+  const q = tf.tidy(() => {
+    let dist =
+      o.topK === undefined ? softmax(logits, { temperature: o.temperature }) : topK(logits, { k: o.topK, temperature: o.temperature });
+    if (o.topP !== undefined) dist = topP(tf.log(dist), { p: o.topP });
+    if (o.minP !== undefined) dist = minP(tf.log(dist), { pMin: o.minP });
+    return dist;
+  });
+  const out = sample(q, { seed: o.seed, offset: o.offset });
+  q.dispose();
+  return out;
+}
+
+/**
+ * Runs `fn` on the CPU backend with copies of `inputs` and returns its result as plain arrays. The unfused
+ * oracle runs there: on WebGPU, tfjs' cumsum inside the closed forms' topP can pick a different nucleus
+ * than on CPU (reported to the closed-forms owner), which is not what this file tests.
+ */
+async function onCpu(inputs: Tensor[], fn: (...xs: Tensor[]) => Tensor[]): Promise<number[][]> {
+  const values = await Promise.all(inputs.map((t) => t.data()));
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    const copies = inputs.map((t, i) => tf.tensor(values[i] as Float32Array, t.shape, t.dtype));
+    const outs = fn(...copies);
+    const arrays = await Promise.all(outs.map(async (t) => Array.from(await t.data())));
+    tf.dispose([...copies, ...outs]);
+    return arrays;
+  } finally {
+    await tf.setBackend(previous);
+  }
+}
+
+async function expectSameDraws(logits: Tensor, o: SampleFromLogitsOptions): Promise<number[]> {
+  const fused = sampleFromLogits(logits, o);
+  const [refIds, refLogprobs] = await onCpu([logits], (x) => {
+    const ref = unfused(x as Tensor, o);
+    return [ref.ids, ref.logprobs];
+  });
+  const ids = Array.from(await fused.ids.data());
+  expect(ids, JSON.stringify(o)).toEqual(refIds);
+  await expectAllClose(fused.logprobs, refLogprobs as number[], { atol: 1e-4, rtol: 1e-4, message: JSON.stringify(o) });
+  tf.dispose([fused.ids, fused.logprobs]);
+  return ids;
+}
+
+describeBackends('sampleFromLogits', () => {
+  it('draws the same ids as sample ∘ minP ∘ topP ∘ topK ∘ softmax (run on CPU), for every combination of filters', async () => {
+    const logits = randomLogits(6, 1000, 1);
+    const settings: Omit<SampleFromLogitsOptions, 'seed'>[] = [
+      { temperature: 0.7, topK: 50, topP: 0.9 },
+      { topK: 300, topP: 0.95, minP: 0.02 },
+      { topP: 0.5 },
+      { temperature: 1.3, minP: 0.1 },
+      { temperature: 0.9 },
+      { topK: 7, minP: 0.3, offset: 5 },
+    ];
+    for (const s of settings) {
+      for (const seed of [3, 77]) await expectSameDraws(logits, { ...s, seed });
+    }
+    logits.dispose();
+  });
+
+  it('resolves ties by lower token id, at the top-k and the top-p cut', async () => {
+    const logits = tiedLogits(6, 600, 2);
+    for (const s of [{ topK: 40, topP: 0.61 }, { topK: 200 }, { topP: 0.83 }, { topK: 13, temperature: 0.6 }]) {
+      for (const seed of [5, 6]) await expectSameDraws(logits, { ...s, seed });
+    }
+    logits.dispose();
+  });
+
+  it('handles a vocabulary that is not a multiple of the workgroup size, and a [V] input', async () => {
+    const logits = randomLogits(3, 777, 4);
+    await expectSameDraws(logits, { topK: 100, topP: 0.8, temperature: 0.8, seed: 9 });
+    const single = tf.reshape(tf.slice(logits, [1, 0], [1, 777]), [777]);
+    const out = sampleFromLogits(single, { topK: 100, topP: 0.8, temperature: 0.8, seed: 9, offset: 1 });
+    const batch = sampleFromLogits(logits, { topK: 100, topP: 0.8, temperature: 0.8, seed: 9 });
+    expect(out.ids.shape).toEqual([1]);
+    expect((await out.ids.data())[0]).toBe((await batch.ids.data())[1]);
+    tf.dispose([logits, single, out.ids, out.logprobs, batch.ids, batch.logprobs]);
+  });
+
+  it('takes the argmax for k = 1 and for a tiny p, the lowest id among tied maxima', async () => {
+    const logits = tf.tensor2d([
+      [0.5, 2, 1, 2, -1],
+      [3, -2, 3, 3, 0],
+    ]);
+    for (const o of [{ topK: 1 }, { topP: 1e-6 }, { topK: 3, topP: 1e-6, temperature: 5 }]) {
+      const out = sampleFromLogits(logits, { ...o, seed: 8 });
+      expect(Array.from(await out.ids.data())).toEqual([1, 0]);
+      await expectAllClose(out.logprobs, [0, 0], { atol: 1e-6 });
+      tf.dispose([out.ids, out.logprobs]);
+    }
+    logits.dispose();
+  });
+
+  it('keeps exactly the first k tied tokens and the first nucleus tokens by id when every logit is equal', async () => {
+    // 2000 equal logits: the candidates never fit in workgroup memory, so the WGSL path converges on the
+    // key and then searches the tied ids
+    const logits = tf.zeros([8, 2000]);
+    const k = sampleFromLogits(logits, { topK: 700, seed: 1 });
+    for (const id of await k.ids.data()) expect(id).toBeLessThan(700);
+    // mass above token j is j/700 < 0.3711 ⇔ j ≤ 259
+    const kp = sampleFromLogits(logits, { topK: 700, topP: 0.3711, seed: 2 });
+    for (const id of await kp.ids.data()) expect(id).toBeLessThanOrEqual(259);
+    await expectAllClose(kp.logprobs, new Array(8).fill(-Math.log(260)), { atol: 1e-5 });
+    tf.dispose([logits, k.ids, k.logprobs, kp.ids, kp.logprobs]);
+    await expectSameDraws(tf.zeros([4, 2000]), { topK: 700, topP: 0.3711, seed: 3 });
+  });
+
+  it('agrees with the unfused path when the nucleus is too large for workgroup memory', async () => {
+    const logits = randomLogits(4, 3000, 6, 0.5);
+    await expectSameDraws(logits, { topP: 0.9, seed: 12 });
+    await expectSameDraws(logits, { topK: 2500, topP: 0.7, minP: 0.5, seed: 13 });
+    logits.dispose();
+  });
+
+  it('never draws a masked (−∞) token, and gives id −1 for a row with no finite logit', async () => {
+    const logits = tf.tensor2d([
+      [NEG_INF, 1, NEG_INF, 0.5, NEG_INF, NEG_INF],
+      [NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+    ]);
+    const out = sampleFromLogits(logits, { topK: 5, seed: 4 });
+    const ids = Array.from(await out.ids.data());
+    expect([1, 3]).toContain(ids[0]);
+    expect(ids[1]).toBe(-1);
+    expect(Number.isNaN((await out.logprobs.data())[1])).toBe(true);
+    tf.dispose([logits, out.ids, out.logprobs]);
+  });
+
+  it('agrees with its tfjs reference', async () => {
+    const logits = tiedLogits(4, 500, 7);
+    const attrs = { temperature: 0.8, k: 60, p: 0.9, pMin: 0.05 };
+    const u = philoxUniform([4], { seed: 21 });
+    const ours = fusedSampleOp({ logits, u }, attrs);
+    const [ref] = await onCpu([logits, u], (x, y) => [fusedSampleOp.reference({ logits: x as Tensor, u: y as Tensor }, attrs)]);
+    await expectAllClose(ours, ref as number[], { atol: 1e-4 });
+    tf.dispose([logits, u, ours]);
+  });
+
+  it('frees its intermediates', async () => {
+    const logits = randomLogits(2, 300, 3);
+    const single = tf.zeros([40]);
+    await expectNoLeaks(() => sampleFromLogits(logits, { topK: 20, topP: 0.9, temperature: 0.7, seed: 1 }));
+    await expectNoLeaks(() => sampleFromLogits(logits, { topP: 0.99, seed: 1 }));
+    await expectNoLeaks(() => sampleFromLogits(single, { seed: 1 }));
+    tf.dispose([logits, single]);
+  });
+});
+
+describe('keptPrefix (host top-k / top-p selection)', () => {
+  it('keeps the tokens whose weight ranked above is below the goal, ties by lower id', () => {
+    const z = new Float32Array([1, 3, 3, 0, 2, 3]);
+    const idx = Int32Array.from([0, 1, 2, 3, 4, 5]);
+    const n = keptPrefix(idx, 6, z, () => 1, 2);
+    expect(Array.from(idx.slice(0, n)).sort()).toEqual([1, 2]);
+    const w = (i: number): number => [0.1, 0.3, 0.3, 0.05, 0.15, 0.1][i] as number;
+    const idx2 = Int32Array.from([5, 4, 3, 2, 1, 0]);
+    // ranked 1, 2, 5, 4, 0, 3 with masses above 0, .3, .6, .7, .85, .95: p = 0.65 keeps 1, 2, 5
+    expect(Array.from(idx2.slice(0, keptPrefix(idx2, 6, z, w, 0.65))).sort()).toEqual([1, 2, 5]);
+  });
+});
+
+describe('sampleFromLogits: bad input', () => {
+  const logits = tf.tensor2d([[1, 2, 3]]);
+  it('rejects shapes other than [B, V] or [V] and non-float dtypes', () => {
+    expect(() => sampleFromLogits(tf.zeros([1, 1, 3]), { seed: 1 })).toThrow(ShapeError);
+    expect(() => sampleFromLogits(tf.zeros([1, 1, 3]), { seed: 1 })).toThrow(/logits: expected shape \[B, V\] or \[V\]/);
+    expect(() => sampleFromLogits(tf.tensor1d([1, 2], 'int32'), { seed: 1 })).toThrow(DtypeError);
+  });
+  it('rejects temperature ≤ 0, pointing to greedy', () => {
+    expect(() => sampleFromLogits(logits, { temperature: 0, seed: 1 })).toThrow(ValueError);
+    expect(() => sampleFromLogits(logits, { temperature: 0, seed: 1 })).toThrow(
+      /temperature: expected a finite number > 0, received 0 \(for temperature 0 use greedy\(\)\)/,
+    );
+  });
+  it('rejects k outside [1, V], p outside (0, 1], pMin outside [0, 1]', () => {
+    expect(() => sampleFromLogits(logits, { topK: 0, seed: 1 })).toThrow(/topK: expected an integer ≥ 1 and ≤ 3, received 0/);
+    expect(() => sampleFromLogits(logits, { topK: 4, seed: 1 })).toThrow(/topK: .*received 4/);
+    expect(() => sampleFromLogits(logits, { topK: 1.5, seed: 1 })).toThrow(ValueError);
+    expect(() => sampleFromLogits(logits, { topP: 0, seed: 1 })).toThrow(/topP: expected a finite number > 0 and ≤ 1, received 0/);
+    expect(() => sampleFromLogits(logits, { topP: 1.5, seed: 1 })).toThrow(ValueError);
+    expect(() => sampleFromLogits(logits, { minP: -0.1, seed: 1 })).toThrow(/minP: expected a finite number ≥ 0 and ≤ 1, received -0.1/);
+  });
+  it('rejects a missing options object and bad seeds', () => {
+    expect(() => sampleFromLogits(logits, undefined as unknown as SampleFromLogitsOptions)).toThrow(ValueError);
+    expect(() => sampleFromLogits(logits, { seed: -1 })).toThrow(/seed: expected an integer ≥ 0/);
+    expect(() => sampleFromLogits(logits, { seed: 1, offset: 0.5 })).toThrow(/offset: expected an integer/);
+  });
+});

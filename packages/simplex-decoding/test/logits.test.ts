@@ -1,0 +1,165 @@
+import { DtypeError, ShapeError, tf, ValueError } from '@tessera/tensor-core';
+import { expectNoLeaks } from '@tessera/tensor-core/testing';
+import { describe, expect, it } from 'vitest';
+import { asRows, assertNoNaN, checkOptions, checkTemperature, checkTopK, checkTopP, restoreShape, validateLogits } from '../src/logits.js';
+
+describe('validateLogits', () => {
+  it('reads rows, vocabulary and rank from [B, V] and [V]', () => {
+    const batched = tf.zeros([3, 5]);
+    const single = tf.zeros([7]);
+    expect(validateLogits(batched)).toEqual({ rows: 3, vocab: 5, batched: true });
+    expect(validateLogits(single)).toEqual({ rows: 1, vocab: 7, batched: false });
+    tf.dispose([batched, single]);
+  });
+
+  it('rejects other ranks with a ShapeError naming the argument and the received shape', () => {
+    const scalar = tf.scalar(1);
+    const cube = tf.zeros([2, 3, 4]);
+    expect(() => validateLogits(scalar, 'scores')).toThrow(ShapeError);
+    expect(() => validateLogits(scalar, 'scores')).toThrow(/scores: expected shape \[B, V\] or \[V\], received rank 0/);
+    expect(() => validateLogits(cube)).toThrow(/logits: .*received rank 3 \[2, 3, 4\]/);
+    tf.dispose([scalar, cube]);
+  });
+
+  it('rejects empty rows or vocabularies', () => {
+    const noRows = tf.zeros([0, 4]);
+    const noVocab = tf.zeros([0]);
+    expect(() => validateLogits(noRows)).toThrow(/expected B ≥ 1 and V ≥ 1, received shape \[0, 4\]/);
+    expect(() => validateLogits(noVocab)).toThrow(ShapeError);
+    tf.dispose([noRows, noVocab]);
+  });
+
+  it('rejects non-float dtypes with a DtypeError', () => {
+    const ints = tf.zeros([2, 3], 'int32');
+    expect(() => validateLogits(ints)).toThrow(DtypeError);
+    expect(() => validateLogits(ints)).toThrow(/logits: expected dtype float32, received int32/);
+    ints.dispose();
+  });
+
+  it('rejects values that are not tensors', () => {
+    expect(() => validateLogits([1, 2] as never)).toThrow(/logits: expected a tensor of shape \[B, V\] or \[V\], received \[1, 2\]/);
+  });
+});
+
+describe('assertNoNaN', () => {
+  it('accepts finite values and −Infinity (masked tokens)', async () => {
+    const s = tf.tensor2d([[0, Number.NEGATIVE_INFINITY, 2]]);
+    await expect(assertNoNaN(s)).resolves.toBeUndefined();
+    s.dispose();
+  });
+
+  it('names the row and token of a NaN', async () => {
+    const s = tf.tensor2d([
+      [0, 1, 2],
+      [3, Number.NaN, 4],
+    ]);
+    await expect(assertNoNaN(s, 'scores')).rejects.toThrow(ValueError);
+    await expect(assertNoNaN(s, 'scores')).rejects.toThrow(/scores: .*received NaN at row 1, token 1/);
+    s.dispose();
+  });
+
+  it('rejects +Infinity', async () => {
+    const s = tf.tensor1d([0, Number.POSITIVE_INFINITY]);
+    await expect(assertNoNaN(s)).rejects.toThrow(/received Infinity at row 0, token 1/);
+    s.dispose();
+  });
+
+  it('leaks nothing', async () => {
+    const s = tf.tensor1d([0, 1]);
+    await expectNoLeaks(async () => {
+      await assertNoNaN(s);
+      return undefined;
+    });
+    s.dispose();
+  });
+});
+
+describe('asRows', () => {
+  it('views [V] as [1, V] and passes [B, V] through', async () => {
+    const single = tf.tensor1d([1, 2, 3]);
+    const batched = tf.zeros([2, 3]);
+    const rows = asRows(single);
+    expect(rows.shape).toEqual([1, 3]);
+    expect(Array.from(await rows.data())).toEqual([1, 2, 3]);
+    expect(asRows(batched)).toBe(batched);
+    tf.dispose([single, batched, rows]);
+  });
+
+  it('leaks nothing', async () => {
+    const single = tf.tensor1d([1, 2, 3]);
+    await expectNoLeaks(() => asRows(single));
+    single.dispose();
+  });
+});
+
+describe('restoreShape', () => {
+  it('turns [1, V] back into [V] for unbatched inputs and keeps [B, V]', () => {
+    const q = tf.zeros([1, 4]);
+    const back = restoreShape(q, false);
+    expect(back.shape).toEqual([4]);
+    expect(restoreShape(q, true)).toBe(q);
+    tf.dispose([q, back]);
+  });
+
+  it('leaks nothing', async () => {
+    const q = tf.zeros([1, 4]);
+    await expectNoLeaks(() => restoreShape(q, false));
+    q.dispose();
+  });
+});
+
+describe('checkTemperature', () => {
+  it('accepts positive finite temperatures', () => {
+    expect(checkTemperature(0.7)).toBe(0.7);
+  });
+
+  it('points temperature 0 to greedy()', () => {
+    expect(() => checkTemperature(0)).toThrow(ValueError);
+    expect(() => checkTemperature(0)).toThrow(/temperature: expected a finite number > 0, received 0 \(for temperature 0 use greedy\(\)\)/);
+  });
+
+  it('rejects negative and non-finite temperatures', () => {
+    expect(() => checkTemperature(-1)).toThrow(/received -1/);
+    expect(() => checkTemperature(Number.POSITIVE_INFINITY)).toThrow(/received Infinity/);
+    expect(() => checkTemperature(Number.NaN, 'T')).toThrow(/T: .*received NaN/);
+  });
+});
+
+describe('checkTopP', () => {
+  it('accepts p in (0, 1]', () => {
+    expect(checkTopP(1)).toBe(1);
+    expect(checkTopP(0.01)).toBe(0.01);
+  });
+
+  it('rejects p outside (0, 1]', () => {
+    expect(() => checkTopP(0)).toThrow(/p: expected a finite number > 0 and ≤ 1, received 0/);
+    expect(() => checkTopP(1.5)).toThrow(ValueError);
+  });
+});
+
+describe('checkTopK', () => {
+  it('accepts integers in [1, V]', () => {
+    expect(checkTopK(1, 4)).toBe(1);
+    expect(checkTopK(4, 4)).toBe(4);
+  });
+
+  it('rejects k ≤ 0, k > V and fractions, naming V', () => {
+    expect(() => checkTopK(0, 4)).toThrow(/k: expected an integer ≥ 1 and ≤ 4, received 0 \(V = 4\)/);
+    expect(() => checkTopK(5, 4)).toThrow(/received 5/);
+    expect(() => checkTopK(1.5, 4)).toThrow(/received 1.5/);
+  });
+});
+
+describe('checkOptions', () => {
+  it('returns an options object', () => {
+    const opts = { k: 2 };
+    expect(checkOptions(opts, '{ k }')).toBe(opts);
+  });
+
+  it('rejects a missing or non-object argument, listing the expected fields', () => {
+    expect(() => checkOptions(undefined, '{ k, temperature? }')).toThrow(
+      /opts: expected an options object \{ k, temperature\? \}, received undefined/,
+    );
+    expect(() => checkOptions(3 as never, '{ k }')).toThrow(ValueError);
+  });
+});
