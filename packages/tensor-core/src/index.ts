@@ -38,7 +38,7 @@ export {
 } from './op/webgpu-program.js';
 export { vjp } from './op/vjp.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';
-export { logSoftmax, type SoftmaxOptions, softmax } from './softmax/index.js';
+export { logSoftmax, type SoftmaxOptions, softmax, splitRowChunk } from './softmax/index.js';
 export { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './softmax/online-softmax.wgsl.js';
 export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';
 export * from './safetensors/index.js';

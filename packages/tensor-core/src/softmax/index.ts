@@ -15,13 +15,14 @@ interface Attrs {
 }
 
 /**
- * Elements per workgroup: enough workgroups to fill a large GPU (~2k for 64×128k), at least 1024 so
- * that each thread reduces several elements before the shared-memory tree.
+ * Elements per workgroup of a split-row pass over `[rows, cols]`: enough workgroups to fill a large GPU
+ * (~2k for 64×128k), at least 1024 so that each thread reduces several elements before the shared-memory
+ * tree, at most `maxChunk` (a power of two; kernels that keep their chunk in registers need a lower cap).
  */
-function chunkFor(rows: number, cols: number): number {
+export function splitRowChunk(rows: number, cols: number, maxChunk = 8192): number {
   const target = Math.ceil((rows * cols) / 2048);
   let chunk = 1024;
-  while (chunk < target && chunk < 8192) chunk *= 2;
+  while (chunk < target && chunk < maxChunk) chunk *= 2;
   return chunk;
 }
 
@@ -29,7 +30,7 @@ function softmaxWebGPU(log: boolean) {
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<'x', Attrs>): TensorInfo => {
     const x = inputs.x;
     const [rows, cols] = x.shape as [number, number];
-    const chunk = chunkFor(rows, cols);
+    const chunk = splitRowChunk(rows, cols);
     const chunks = Math.ceil(cols / chunk);
     const uniforms = [...scalarUniforms('int32', [cols, chunk, chunks]), ...scalarUniforms('float32', [attrs.temperature])];
     const stats = run(new RowStatsProgram(rows, chunks), [x], 'float32', uniforms);
