@@ -4,6 +4,7 @@
  *   bash .gpu/run.sh gpu --json $OUT/h100.json [--filter NAME]
  */
 import deltaRule from '../../../packages/linear-rnn/bench/delta-rule.bench.js';
+import deltaRulePasses from '../../../packages/linear-rnn/bench/delta-rule-passes.bench.js';
 import mamba3 from '../../../packages/linear-rnn/bench/mamba3.bench.js';
 import bestOfK from '../../../packages/simplex-decoding/bench/best-of-k.bench.js';
 import closedForms from '../../../packages/simplex-decoding/bench/closed-forms.bench.js';
@@ -15,7 +16,7 @@ import softmax from '../../../packages/tensor-core/bench/softmax.bench.js';
 import { parseArgs, runSuites } from './run-suites.js';
 
 const args = parseArgs(process.argv.slice(2));
-await runSuites([softmax, philox, sampling, closedForms, bestOfK, deltaRule, mamba3, rasterize, fit], {
+await runSuites([softmax, philox, sampling, closedForms, bestOfK, deltaRule, deltaRulePasses, mamba3, rasterize, fit], {
   backend: 'webgpu',
   size: 'full',
   ...args,

@@ -14,10 +14,11 @@ const TARGET_WORKGROUPS = 64;
 /** Rows of a chunk that one workgroup of the output pass computes. */
 const OUTPUT_ROWS = 32;
 
-/** Rows of Kᵀ the prepare pass stages in workgroup memory at a time. */
-export function prepareSlab(dk: number): number {
-  return Math.min(32, dk);
-}
+/**
+ * The prepare pass pads every chunk to this many tokens (its 256 threads each own a 4×4 tile of a 64×64
+ * block) and uses exactly WORKGROUP_FLOATS of workgroup memory (two 64×64 blocks) for any C ≤ 64.
+ */
+export const PREPARE_PAD = 64;
 
 /**
  * How the three chunk passes tile one (b, h): `chunk` tokens per chunk (C), `slice` state columns per
@@ -41,12 +42,11 @@ export function chunkTile(batchHeads: number, dk: number, dv: number, chunkSize:
   let slice = 16;
   while (slice > 4 && batchHeads * Math.ceil(dv / slice) < TARGET_WORKGROUPS) slice /= 2;
   let chunk = Math.min(64, chunkSize, length);
-  // the prepare pass: the C×C block, a 32-row slab of Kᵀ, β, γ and β e^γ; the output pass: Kᵀ padded by
-  // a float per row against bank conflicts and the score rows; the state pass: a C×Dk block (Wᵀ, then K)
-  // beside its state slice and V' rows
-  const prepare = (c: number): number => c * c + prepareSlab(dk) * c + 3 * c;
+  // (the prepare pass fits any C ≤ PREPARE_PAD) the output pass: Kᵀ padded by a float per row against
+  // bank conflicts and the score rows; the state pass: a C×Dk block (Wᵀ, then K) beside its state slice
+  // and V' rows
   const output = (c: number): number => dk * (c + 1) + Math.min(OUTPUT_ROWS, c) * c + c;
   const state = (c: number): number => c * dk + dk * slice + c * slice + c;
-  while (chunk > 1 && Math.max(prepare(chunk), output(chunk), state(chunk)) > WORKGROUP_FLOATS) chunk--;
+  while (chunk > 1 && Math.max(output(chunk), state(chunk)) > WORKGROUP_FLOATS) chunk--;
   return { chunk, slice, rows: Math.min(OUTPUT_ROWS, chunk) };
 }
