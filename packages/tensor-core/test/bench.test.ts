@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../src/index.js';
-import { bench, compare, formatTable, gigabytesPerSecond } from '../src/bench/index.js';
+import { bench, compare, formatTable, gigabytesPerSecond, gigaflopsPerSecond } from '../src/bench/index.js';
 import { describeBackends, expectNoLeaks } from '../src/testing/index.js';
 
 describeBackends('bench', () => {
@@ -24,6 +24,11 @@ describe('compare and formatTable', () => {
     expect(row.speedup).toBe(4);
     expect(gigabytesPerSecond(row)).toBeCloseTo(2000);
     const table = formatTable([row]);
-    expect(table).toContain('| softmax | 64x131072 | 0.5000 | tf.softmax | 2.00 | 4.00× | 2000.0 |');
+    expect(table).toContain('| softmax | 64x131072 | 0.5000 | tf.softmax | 2.00 | 4.00× | 2000.0 |  |');
+  });
+  it('reports GFLOP/s from flops', () => {
+    const row = compare('matmul', '512', 'tf.matMul', result('tf', 2), result('ours', 1), { flops: 3e9 });
+    expect(gigaflopsPerSecond(row)).toBeCloseTo(3000);
+    expect(formatTable([row])).toContain('| 2.00× |  | 3000.0 |');
   });
 });

@@ -1,7 +1,14 @@
 import { writeFile, mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { initBackend, tf, type BackendPreference } from '@tessera/tensor-core';
-import { formatTable, gigabytesPerSecond, type BenchReport, type BenchRow, type BenchSuite } from '@tessera/tensor-core/bench';
+import {
+  formatTable,
+  gigabytesPerSecond,
+  gigaflopsPerSecond,
+  type BenchReport,
+  type BenchRow,
+  type BenchSuite,
+} from '@tessera/tensor-core/bench';
 
 export interface RunOptions {
   backend?: BackendPreference;
@@ -32,7 +39,11 @@ export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions 
   if (opts.json) {
     await mkdir(dirname(opts.json), { recursive: true });
     const tmp = `${opts.json}.tmp-${process.pid}`;
-    const withRates = report.rows.map((r) => ({ ...r, gigabytesPerSecond: gigabytesPerSecond(r) }));
+    const withRates = report.rows.map((r) => ({
+      ...r,
+      gigabytesPerSecond: gigabytesPerSecond(r),
+      gigaflopsPerSecond: gigaflopsPerSecond(r),
+    }));
     await writeFile(tmp, `${JSON.stringify({ ...report, size, rows: withRates }, null, 2)}\n`);
     await rename(tmp, opts.json);
     console.log(`\nwrote ${opts.json}`);

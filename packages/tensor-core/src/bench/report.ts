@@ -51,13 +51,19 @@ export function gigabytesPerSecond(row: BenchRow): number | undefined {
   return row.bytes === undefined ? undefined : row.bytes / (row.ours.median * 1e-3) / 1e9;
 }
 
-/** A markdown table: workload, shape, ours, baseline, speedup, GB/s. */
+/** Achieved GFLOP/s of our implementation, when the row knows its FLOPs. */
+export function gigaflopsPerSecond(row: BenchRow): number | undefined {
+  return row.flops === undefined ? undefined : row.flops / (row.ours.median * 1e-3) / 1e9;
+}
+
+/** A markdown table: workload, shape, ours, baseline, speedup, GB/s, GFLOP/s. */
 export function formatTable(rows: readonly BenchRow[]): string {
-  const head = '| workload | shape | ours (ms) | baseline | baseline (ms) | speedup | ours GB/s |';
-  const sep = '| --- | --- | ---: | --- | ---: | ---: | ---: |';
-  const lines = rows.map((r) => {
-    const gbs = gigabytesPerSecond(r);
-    return `| ${r.workload} | ${r.shape} | ${fmtMs(r.ours.median)} | ${r.baselineName} | ${fmtMs(r.baseline.median)} | ${r.speedup.toFixed(2)}× | ${gbs === undefined ? '' : gbs.toFixed(1)} |`;
-  });
+  const head = '| workload | shape | ours (ms) | baseline | baseline (ms) | speedup | ours GB/s | ours GFLOP/s |';
+  const sep = '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |';
+  const rate = (x: number | undefined) => (x === undefined ? '' : x.toFixed(1));
+  const lines = rows.map(
+    (r) =>
+      `| ${r.workload} | ${r.shape} | ${fmtMs(r.ours.median)} | ${r.baselineName} | ${fmtMs(r.baseline.median)} | ${r.speedup.toFixed(2)}× | ${rate(gigabytesPerSecond(r))} | ${rate(gigaflopsPerSecond(r))} |`,
+  );
   return [head, sep, ...lines].join('\n');
 }
