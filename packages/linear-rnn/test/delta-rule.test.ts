@@ -93,14 +93,14 @@ describeBackends('deltaRule', (backend) => {
     });
   }
 
-  // the WGSL passes' other tiles: chunks longer than one 32-row block of the output pass (the last
-  // chunk partial), 8-column state slices the last of which overhangs Dv, full 64-token chunks whose
-  // Dk and Dv each span two 64-column slabs of the prepare pass, and a Dk so large that the chunk
-  // shrinks to fit the workgroup memory.
+  // the WGSL passes' other tiles: 40-token chunks (the last one partial) padded to the 64-token blocks
+  // of the prepare and output passes, 8-column state slices the last of which overhangs Dv, full
+  // 64-token chunks whose Dk and Dv span more than one slab of the prepare and output passes, and a Dk
+  // so large that the chunk shrinks to fit the state pass's workgroup memory.
   for (const [b, h, l, dk, dv, chunkSize, tile] of [
-    [2, 8, 45, 8, 28, 40, { chunk: 40, slice: 8, rows: 32 }],
-    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4, rows: 32 }],
-    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4, rows: 27 }],
+    [2, 8, 45, 8, 28, 40, { chunk: 40, slice: 8 }],
+    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4 }],
+    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4 }],
   ] as const) {
     it(`chunked form with tile ${JSON.stringify(tile)} agrees with the recurrence (B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv})`, async () => {
       expect(chunkTile(b * h, dk, dv, chunkSize, l)).toEqual(tile);

@@ -403,7 +403,8 @@ describeBackends('mamba3', (backend) => {
       ['several 64-token tiles', { b: 1, h: 2, l: 70, r: 1, p: 4, n: 6, nr: 2 }],
       ['rank 8 (8-token tiles), batch 2', { b: 2, h: 1, l: 11, r: 8, p: 3, n: 4, nr: 1 }],
       ['P and N wider than one 64-wide tile', { b: 1, h: 1, l: 5, r: 1, p: 66, n: 66, nr: 20 }],
-      ['rank 16: eleven 4-token tiles, more than one 8-chunk block of the scans', { b: 1, h: 1, l: 41, r: 16, p: 2, n: 2, nr: 1 }],
+      ['rank 16: eighteen 4-token tiles, more than one 16-chunk batch of the state pass', { b: 1, h: 1, l: 70, r: 16, p: 2, n: 2, nr: 1 }],
+      ['rank 64: 260 one-token tiles, more than one 256-chunk pass of the angle scan', { b: 1, h: 1, l: 260, r: 64, p: 1, n: 2, nr: 1 }],
     ];
     for (const [name, sizes] of kernelCases) {
       it(`runs the WGSL chunk kernel, equal to the tfjs chunked form (${name})`, async () => {
@@ -414,11 +415,12 @@ describeBackends('mamba3', (backend) => {
         const ref = tf.tidy(() => {
           const t = { x, dt: o.dt, A: o.A, B: o.B, C: o.C, lambda: o.lambda, theta: o.theta, D: o.D as Tensor, ...s0 };
           const out = chunkForward(t, { rank: sizes.r, chunkSize: 16 });
-          const rec = recurrentReference(t, sizes.r);
-          return { y: out.y, ssm: out.ssm, k: out.k, angle: out.angle, recY: rec.y };
+          // the per-token oracle issues ~30 ops a token; the long case relies on chunkForward, checked against it above
+          const recY = sizes.l <= 100 ? recurrentReference(t, sizes.r).y : undefined;
+          return { y: out.y, ssm: out.ssm, k: out.k, angle: out.angle, recY };
         });
         await expectAllClose(ours.output, ref.y, { atol: 1e-4, rtol: 1e-4, message: 'y' });
-        await expectAllClose(ours.output, ref.recY, { atol: 1e-4, rtol: 1e-4, message: 'y vs recurrence' });
+        if (ref.recY) await expectAllClose(ours.output, ref.recY, { atol: 1e-4, rtol: 1e-4, message: 'y vs recurrence' });
         await expectAllClose(ours.finalState.ssm, ref.ssm, { atol: 1e-4, rtol: 1e-4, message: 'ssm' });
         await expectAllClose(ours.finalState.k, ref.k, { atol: 1e-4, rtol: 1e-4, message: 'k' });
         await expectAllClose(tf.cos(ours.finalState.angle), tf.cos(ref.angle), { atol: 1e-4, message: 'angle' });

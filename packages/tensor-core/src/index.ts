@@ -37,6 +37,7 @@ export {
   type WebGPUProgram,
 } from './op/webgpu-program.js';
 export { vjp } from './op/vjp.js';
+export { deviceZeros } from './device-zeros.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, type SoftmaxOptions, softmax, splitRowChunk } from './softmax/index.js';
 export { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './softmax/online-softmax.wgsl.js';

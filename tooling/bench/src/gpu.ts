@@ -6,6 +6,7 @@
 import deltaRule from '../../../packages/linear-rnn/bench/delta-rule.bench.js';
 import deltaRulePasses from '../../../packages/linear-rnn/bench/delta-rule-passes.bench.js';
 import mamba3 from '../../../packages/linear-rnn/bench/mamba3.bench.js';
+import mamba3Passes from '../../../packages/linear-rnn/bench/mamba3-passes.bench.js';
 import bestOfK from '../../../packages/simplex-decoding/bench/best-of-k.bench.js';
 import closedForms from '../../../packages/simplex-decoding/bench/closed-forms.bench.js';
 import sampling from '../../../packages/simplex-decoding/bench/sampling.bench.js';
@@ -16,7 +17,7 @@ import softmax from '../../../packages/tensor-core/bench/softmax.bench.js';
 import { parseArgs, runSuites } from './run-suites.js';
 
 const args = parseArgs(process.argv.slice(2));
-await runSuites([softmax, philox, sampling, closedForms, bestOfK, deltaRule, deltaRulePasses, mamba3, rasterize, fit], {
+await runSuites([softmax, philox, sampling, closedForms, bestOfK, deltaRule, deltaRulePasses, mamba3, mamba3Passes, rasterize, fit], {
   backend: 'webgpu',
   size: 'full',
   ...args,

@@ -1,4 +1,4 @@
-import { type Tensor, tf } from '@tessera/tensor-core';
+import { deviceZeros, type Tensor, tf } from '@tessera/tensor-core';
 import { deltaRuleChunkOp, deltaRuleStepOp, gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from './kernel.js';
 import { deltaRuleReference } from './reference.js';
 import { MAX_KERNEL_DK } from './tile.js';
@@ -46,5 +46,5 @@ export function runDeltaStep(t: DeltaInputs, scale: number): DeltaStepResult {
 export function stateOrZeros(state: Tensor | undefined, q: Tensor, v: Tensor): Tensor {
   if (state !== undefined) return state;
   const [b, h] = q.shape as [number, number];
-  return tf.zeros([b, h, q.shape[q.rank - 1] as number, v.shape[v.rank - 1] as number]);
+  return deviceZeros([b, h, q.shape[q.rank - 1] as number, v.shape[v.rank - 1] as number]);
 }

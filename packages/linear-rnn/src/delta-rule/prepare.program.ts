@@ -1,9 +1,9 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { type ChunkTile, PREPARE_PAD } from './tile.js';
+import { type ChunkTile, CHUNK_PAD } from './tile.js';
 
 const WORKGROUP = 256;
-/** Rows (and columns) of the 4×4 register tiles: 16 × 16 threads cover a PREPARE_PAD × PREPARE_PAD block. */
-const TILES = PREPARE_PAD / 4;
+/** Rows (and columns) of the 4×4 register tiles: 16 × 16 threads cover a CHUNK_PAD × CHUNK_PAD block. */
+const TILES = CHUNK_PAD / 4;
 
 /** Floats per chunk of the prepare pass's output: Wᵀ, U and, gated, γ. */
 export function prepareBlock(chunk: number, dk: number, dv: number, gated: boolean): number {
@@ -36,7 +36,7 @@ function diagonalBlockSolve(): string {
  */
 function mergeLevel(s: number): string {
   const per = (s * s) / 4;
-  const count = (PREPARE_PAD / (2 * s)) * per;
+  const count = (CHUNK_PAD / (2 * s)) * per;
   const dot = (rowVec: string, rowStart: string): string =>
     LANES.map((l, q) => `${rowVec}.${l} * tm[(${rowStart} + 4 * n + ${q}) * ${TILES} + c / 4 + j4]`).join(' + ');
   return `{
@@ -106,7 +106,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
 
   getUserCode(): string {
     const gated = this.gated;
-    const slabK = Math.min(PREPARE_PAD, this.dk);
+    const slabK = Math.min(CHUNK_PAD, this.dk);
     // rows i0.. of the 4×4 tile times the 64-column slab in `sa`, over the tokens t ≤ i (T is lower triangular)
     const slabProduct = `
       var y0 = vec4<f32>(0.0);
@@ -130,7 +130,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
       let ys = array<vec4<f32>, 4>(y0, y1, y2, y3);`;
     // stages rows t of a 64-column slab of src [L, width] scaled by scale(t), zero past the chunk and the width
     const stageSlab = (src: string, width: string, c0: string, scale: string) => `
-      for (var r = 0; r < ${(PREPARE_PAD * PREPARE_PAD) / WORKGROUP}; r++) {
+      for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
         let e = tid + r * WG;
         let t = e / PAD;
         let col = ${c0} + e % PAD;
@@ -143,14 +143,14 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
   ${LINEAR_WORKGROUP_INDEX}
   const TILE_C = ${this.chunk};
   const HEAD_K = ${this.dk};
-  const PAD = ${PREPARE_PAD};
+  const PAD = ${CHUNK_PAD};
   const TILES = ${TILES};
   const WG = ${WORKGROUP};
   const SLAB_K = ${slabK};
   // a slab of Kᵀ [d][t] (Gram), then A [i][j], then a scaled slab of K or V [t][c] (W, U); vec4 along the last axis
-  var<workgroup> sa : array<vec4<f32>, ${(PREPARE_PAD * PREPARE_PAD) / 4}>;
+  var<workgroup> sa : array<vec4<f32>, ${(CHUNK_PAD * CHUNK_PAD) / 4}>;
   // β and γ per token while the Gram matrix is built, then T [i][j]
-  var<workgroup> tm : array<vec4<f32>, ${(PREPARE_PAD * PREPARE_PAD) / 4}>;
+  var<workgroup> tm : array<vec4<f32>, ${(CHUNK_PAD * CHUNK_PAD) / 4}>;
 
   fn main(index : i32) {
     let wg = i32(linearWorkgroupIndex());
@@ -187,7 +187,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     var g3 = vec4<f32>(0.0);
     for (var d0 = 0; d0 < HEAD_K; d0 += SLAB_K) {
       workgroupBarrier();
-      for (var r = 0; r < ${Math.ceil((slabK * PREPARE_PAD) / WORKGROUP)}; r++) {
+      for (var r = 0; r < ${Math.ceil((slabK * CHUNK_PAD) / WORKGROUP)}; r++) {
         let e = tid + r * WG;
         let t = e % PAD;
         let dd = e / PAD;
@@ -220,7 +220,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
       }
     }
     workgroupBarrier();
-    for (var r = 0; r < ${(PREPARE_PAD * PREPARE_PAD) / 4 / WORKGROUP}; r++) { tm[tid + r * WG] = vec4<f32>(0.0); }
+    for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / 4 / WORKGROUP}; r++) { tm[tid + r * WG] = vec4<f32>(0.0); }
     workgroupBarrier();
     // T = (I + A)⁻¹: the four 16×16 diagonal blocks, then 16 → 32 → 64
     if (tid < PAD) {

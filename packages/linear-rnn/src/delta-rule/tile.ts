@@ -11,29 +11,25 @@ export const MAX_KERNEL_DK = 256;
  */
 const TARGET_WORKGROUPS = 64;
 
-/** Rows of a chunk that one workgroup of the output pass computes. */
-const OUTPUT_ROWS = 32;
-
 /**
- * The prepare pass pads every chunk to this many tokens (its 256 threads each own a 4×4 tile of a 64×64
- * block) and uses exactly WORKGROUP_FLOATS of workgroup memory (two 64×64 blocks) for any C ≤ 64.
+ * The prepare and output passes pad every chunk to this many tokens (their 256 threads each own a 4×4
+ * tile of a 64×64 block) and use exactly WORKGROUP_FLOATS of workgroup memory for any C ≤ 64 and
+ * Dk ≤ MAX_KERNEL_DK, so only the state pass bounds the chunk length.
  */
-export const PREPARE_PAD = 64;
+export const CHUNK_PAD = 64;
 
 /**
  * How the three chunk passes tile one (b, h): `chunk` tokens per chunk (C), `slice` state columns per
- * workgroup of the state pass (a multiple of 4: each thread owns a vec4 of columns), `rows` output rows
- * per workgroup of the output pass.
+ * workgroup of the state pass (a multiple of 4: each thread owns a vec4 of columns).
  */
 export interface ChunkTile {
   chunk: number;
   slice: number;
-  rows: number;
 }
 
 /**
  * Picks the tile. C is the longest chunk (≤ 64, fla's BT, and ≤ `chunkSize`, L) whose blocks fit the
- * workgroup memory of all three passes: a longer chunk halves the sequential pass's steps, for parallel
+ * workgroup memory of the state pass: a longer chunk halves the sequential pass's steps, for parallel
  * work per token that grows only as C(3Dk + 2Dv) + C²/3.
  * The state pass is the critical path and runs only B·H·⌈Dv/slice⌉ workgroups, so the slice is the
  * widest of 16, 8, 4 that still yields TARGET_WORKGROUPS of them (at B·H = 8, Dv = 64: 8 columns).
@@ -41,12 +37,9 @@ export interface ChunkTile {
 export function chunkTile(batchHeads: number, dk: number, dv: number, chunkSize: number, length: number): ChunkTile {
   let slice = 16;
   while (slice > 4 && batchHeads * Math.ceil(dv / slice) < TARGET_WORKGROUPS) slice /= 2;
-  let chunk = Math.min(64, chunkSize, length);
-  // (the prepare pass fits any C ≤ PREPARE_PAD) the output pass: Kᵀ padded by a float per row against
-  // bank conflicts and the score rows; the state pass: a C×Dk block (Wᵀ, then K) beside its state slice
-  // and V' rows
-  const output = (c: number): number => dk * (c + 1) + Math.min(OUTPUT_ROWS, c) * c + c;
+  let chunk = Math.min(CHUNK_PAD, chunkSize, length);
+  // the state pass: a C×Dk block (Wᵀ, then K) beside its state slice and V' rows
   const state = (c: number): number => c * dk + dk * slice + c * slice + c;
-  while (chunk > 1 && Math.max(output(chunk), state(chunk)) > WORKGROUP_FLOATS) chunk--;
-  return { chunk, slice, rows: Math.min(OUTPUT_ROWS, chunk) };
+  while (chunk > 1 && state(chunk) > WORKGROUP_FLOATS) chunk--;
+  return { chunk, slice };
 }

@@ -1,4 +1,4 @@
-import { checkRange, checkShape, Module, philoxUniform, ShapeError, tf } from '@tessera/tensor-core';
+import { checkRange, checkShape, deviceZeros, Module, philoxUniform, ShapeError, tf } from '@tessera/tensor-core';
 import type { Tensor, Variable } from '@tessera/tensor-core';
 
 /** Uniform in [−bound, bound) from the seeded Philox stream, so every backend starts from the same weights. */
@@ -147,7 +147,7 @@ export class ShortConvolution extends Module {
   /** A zero cache for a batch of `batch` sequences: `[B, K − 1, C]`. */
   initialCache(batch: number): Tensor {
     checkRange(batch, { min: 1, integer: true }, 'batch');
-    return tf.zeros([batch, this.kernelSize - 1, this.channels]);
+    return deviceZeros([batch, this.kernelSize - 1, this.channels]);
   }
 
   /** `x: [B, L, C]`, optional `cache: [B, K − 1, C]` (zeros when absent) → `{ y: [B, L, C], cache }`. */
@@ -157,10 +157,10 @@ export class ShortConvolution extends Module {
     const [batch, length] = x.shape as [number, number, number];
     const k = this.kernelSize;
     return tf.tidy(() => {
-      const past = cache ?? tf.zeros([batch, k - 1, this.channels]);
+      const past = cache ?? deviceZeros([batch, k - 1, this.channels]);
       const padded = tf.concat([past, x], 1);
       const w = tf.reshape(this.weight, [this.channels, k]);
-      let y: Tensor = tf.zeros([batch, length, this.channels]);
+      let y: Tensor = deviceZeros([batch, length, this.channels]);
       for (let j = 0; j < k; j++) {
         const tap = tf.reshape(tf.slice(w, [0, j], [this.channels, 1]), [this.channels]);
         y = tf.add(y, tf.mul(tf.slice(padded, [0, j, 0], [batch, length, this.channels]), tap));

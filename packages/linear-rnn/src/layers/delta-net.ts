@@ -1,4 +1,4 @@
-import { checkRange, checkShape, type Dims, Module, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { checkRange, checkShape, deviceZeros, type Dims, Module, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
 import { deltaRule, deltaRuleStep } from '../delta-rule/index.js';
 import { GatedRMSNorm, Linear, RMSNorm, ShortConvolution } from './blocks.js';
 
@@ -147,7 +147,7 @@ export abstract class DeltaRuleLayer extends Module {
       convQ: this.qConv.initialCache(batch),
       convK: this.kConv.initialCache(batch),
       convV: this.vConv.initialCache(batch),
-      recurrent: tf.zeros([batch, this.heads, this.headDim, this.valueDim]),
+      recurrent: deviceZeros([batch, this.heads, this.headDim, this.valueDim]),
     };
   }
 
@@ -203,7 +203,7 @@ export abstract class DeltaRuleLayer extends Module {
         v: tf.squeeze(inputs.v, [2]),
         beta: tf.squeeze(inputs.beta, [2]),
       };
-      const r = this.token(squeezed, state?.recurrent ?? tf.zeros([batch, this.heads, this.headDim, this.valueDim]));
+      const r = this.token(squeezed, state?.recurrent ?? deviceZeros([batch, this.heads, this.headDim, this.valueDim]));
       output = tf.expandDims(r.output, 2);
       recurrent = r.state;
     } else {

@@ -1,13 +1,63 @@
-import { scalarUniforms, type TensorInfo, type WebGPUKernelContext } from '@tessera/tensor-core';
+import { type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUKernelContext, type WebGPUProgram } from '@tessera/tensor-core';
 import { AngleProgram } from './angle.program.js';
 import { ChunkOutputProgram } from './chunk-output.program.js';
 import { ChunkStartProgram } from './chunk-start.program.js';
 import { ChunkStateProgram } from './chunk-state.program.js';
 import type { KernelAttrs, KernelInput } from './kernel-inputs.js';
-import { kernelLayout, layoutUniforms } from './kernel-layout.js';
+import { type KernelLayout, kernelLayout, layoutUniforms } from './kernel-layout.js';
 import { PrefixProgram } from './prefix.program.js';
 import { StatePassProgram } from './state-pass.program.js';
 import { TokenProgram } from './token.program.js';
+
+/** One WGSL program of the chunked forward and the uniforms it runs with. */
+export interface ChunkStage {
+  program: WebGPUProgram;
+  uniforms: ProgramUniform[];
+}
+
+/** The seven programs of the chunked forward, in the order they run (bench/mamba3-passes times each). */
+export type ChunkStageName = 'token' | 'prefix' | 'chunkStart' | 'angle' | 'chunkState' | 'statePass' | 'chunkOutput';
+
+/**
+ * A fresh program for one run of a stage; its inputs are wired in `chunkWebGPU`. Never reuse the
+ * program object: tfjs' backend appends the input shapes to `shaderKey` on every run, so a reused
+ * program misses the pipeline cache and recompiles each time.
+ */
+export function chunkStage(layout: KernelLayout, name: ChunkStageName): ChunkStage {
+  const { rows, seqLen, chunks, headDim, stateDim, angles, width } = layout;
+  const uniforms = layoutUniforms(layout);
+  const pTiles = Math.ceil(headDim / 64);
+  const nTiles = Math.ceil(stateDim / 64);
+  switch (name) {
+    case 'token':
+      return { program: new TokenProgram(rows * seqLen), uniforms };
+    case 'prefix':
+      return { program: new PrefixProgram(rows, seqLen, chunks, angles), uniforms };
+    case 'chunkStart':
+      return { program: new ChunkStartProgram(rows, chunks, angles), uniforms };
+    case 'angle':
+      return { program: new AngleProgram(rows, seqLen, angles), uniforms };
+    case 'chunkState':
+      return {
+        program: new ChunkStateProgram(rows, chunks, headDim, stateDim, pTiles, nTiles),
+        uniforms: [...uniforms, ...scalarUniforms('int32', [pTiles, nTiles])],
+      };
+    case 'statePass':
+      return { program: new StatePassProgram(rows, chunks, headDim, stateDim), uniforms };
+    case 'chunkOutput':
+      return {
+        program: new ChunkOutputProgram(rows, width, chunks, pTiles),
+        uniforms: [...uniforms, ...scalarUniforms('int32', [pTiles])],
+      };
+  }
+}
+
+/** The layout of a call, from the kernel inputs' shapes. */
+export function chunkLayout(inputs: Record<KernelInput, Pick<TensorInfo, 'shape'>>, rank: number): KernelLayout {
+  const { x, B, theta } = inputs;
+  const [batch, heads, seqLen, rp] = x.shape as [number, number, number, number];
+  return kernelLayout(batch, heads, seqLen, rank, rp / rank, (B.shape[3] as number) / rank, theta.shape[3] as number);
+}
 
 /**
  * The chunked forward on WebGPU, as mamba_ssm's SSD pipeline: per-token coefficients → chunk-local
@@ -16,32 +66,23 @@ import { TokenProgram } from './token.program.js';
  */
 export function chunkWebGPU({ inputs, attrs, run, dispose }: WebGPUKernelContext<KernelInput, KernelAttrs>): TensorInfo {
   const { x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle } = inputs;
-  const [batch, heads, seqLen, rp] = x.shape as [number, number, number, number];
-  const rank = attrs.rank;
-  const layout = kernelLayout(batch, heads, seqLen, rank, rp / rank, (B.shape[3] as number) / rank, theta.shape[3] as number);
-  const { rows, chunks, headDim, stateDim, angles, width } = layout;
-  const uniforms = layoutUniforms(layout);
-  const pTiles = Math.ceil(headDim / 64);
-  const nTiles = Math.ceil(stateDim / 64);
-
-  const tok = run(new TokenProgram(rows * seqLen), [dt, A, lambda], 'float32', uniforms);
-  const prefix = run(new PrefixProgram(rows, seqLen, chunks, angles), [theta, tok], 'float32', uniforms);
-  const starts = run(new ChunkStartProgram(rows, chunks, angles), [prefix, angle], 'float32', uniforms);
-  const ang = run(new AngleProgram(rows, seqLen, angles), [prefix, starts], 'float32', uniforms);
+  const layout = chunkLayout(inputs, attrs.rank);
+  const stage = (name: ChunkStageName, stageInputs: TensorInfo[]): TensorInfo => {
+    const { program, uniforms } = chunkStage(layout, name);
+    return run(program, stageInputs, 'float32', uniforms);
+  };
+  const tok = stage('token', [dt, A, lambda]);
+  const prefix = stage('prefix', [theta, tok]);
+  const starts = stage('chunkStart', [prefix, angle]);
+  const ang = stage('angle', [prefix, starts]);
   dispose(prefix);
   dispose(starts);
-  const local = run(new ChunkStateProgram(rows, chunks, headDim, stateDim, pTiles, nTiles), [x, B, ang, tok], 'float32', [
-    ...uniforms,
-    ...scalarUniforms('int32', [pTiles, nTiles]),
-  ]);
-  const states = run(new StatePassProgram(rows, chunks, headDim, stateDim), [local, ang, tok, ssm, k, v], 'float32', uniforms);
+  const local = stage('chunkState', [x, B, ang, tok]);
+  const states = stage('statePass', [local, ang, tok, ssm, k, v]);
   dispose(local);
-  const packed = run(new ChunkOutputProgram(rows, width, chunks, pTiles), [x, B, C, ang, tok, states, D], 'float32', [
-    ...uniforms,
-    ...scalarUniforms('int32', [pTiles]),
-  ]);
+  const packed = stage('chunkOutput', [x, B, C, ang, tok, states, D]);
   dispose(tok);
   dispose(ang);
   dispose(states);
-  return { ...packed, shape: [batch, heads, width] };
+  return { ...packed, shape: [layout.rows / layout.heads, layout.heads, layout.width] };
 }

@@ -1,14 +1,20 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { LAYOUT_UNIFORMS, ROTARY_WGSL, rotatedLoadWGSL, TILE_ROWS } from './kernel-layout.js';
+import { LAYOUT_UNIFORMS, ROTARY_WGSL, ROTATE_PAIR_WGSL, rotatedLoadWGSL, TILE_ROWS } from './kernel-layout.js';
 
 /**
  * The outputs of one chunk, written into the packed result `[B·H, width]` (packing.ts):
  *   y_i = Σ_{s ≤ i} (q̃_i·k̃_s) w_{is} v_s + e^{cs_i} Ŝ_chunk q̃_i + D v_i,
  *   w_{is} = e^{cs_i − cs_s} scale_s (s before i's token), γ_s (same token), over the chunk's token×rank rows.
- * Workgroup (b·h, chunk, 64-column P tile) of 256 threads, each owning a 4×4 output block: the
- * (rows × rows) weight matrix is built in shared memory from 16-wide slabs of q̃, k̃, then multiplied by
- * 16-row slabs of v; the inter-chunk term takes 16-wide slabs of q̃ and of the entering state. The last
- * chunk's workgroup also writes the final state, the rotated last keys and the last angle.
+ * Workgroup (b·h, chunk, 64-column P tile) of 256 threads, each owning a 4×4 block (rows 4·rg.., columns
+ * 4·cg..) of every 64×64 product, kept in vec4 registers:
+ *   1. one pass over N in 16-wide slabs stages q̃ᵀ, k̃ᵀ (each rotated once) and the entering state's slab
+ *      Ŝᵀ, and accumulates both G = q̃k̃ᵀ and Z = q̃Ŝᵀ from them;
+ *   2. G is masked by w into shared memory (transposed, so a thread reads its four rows as one vec4);
+ *   3. two 32-row slabs of v give Y = G v, and the slab holding the thread's own rows gives D v.
+ * Every staging loop has a constant trip count (all its loads in flight at once) and stores whole vec4s
+ * (no component stores, which a compiler may turn into racy read-modify-writes); the inner products run
+ * over shared memory only. The last chunk's workgroups also write the final state (their P tile),
+ * the rotated last keys and the last angle.
  * Inputs: `values` (x), `keys` (B), `queries` (C), `ang`, `tok`, `states` (StatePassProgram), `skip` (D).
  */
 export class ChunkOutputProgram implements WebGPUProgram {
@@ -29,14 +35,86 @@ export class ChunkOutputProgram implements WebGPUProgram {
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${ROTARY_WGSL}
+  ${ROTATE_PAIR_WGSL}
   ${rotatedLoadWGSL('keys')}
-  ${rotatedLoadWGSL('queries')}
-  var<workgroup> gs : array<f32, ${TILE_ROWS * TILE_ROWS}>;
-  var<workgroup> qs : array<f32, 1024>;
-  var<workgroup> ks : array<f32, 1024>;
+  // masked weights Gᵀ: gT[s·16 + i/4][i%4] = w_{is} q̃_i·k̃_s (16 KiB)
+  var<workgroup> gT : array<vec4<f32>, ${(TILE_ROWS * TILE_ROWS) / 4}>;
+  // step 1: q̃ᵀ, k̃ᵀ, Ŝᵀ of one N slab, [16][64] each, at vec4 offsets 0, 256, 512; step 3: 32 rows of v, [32][64] (12 KiB)
+  var<workgroup> buf : array<vec4<f32>, 768>;
   var<workgroup> csS : array<f32, ${TILE_ROWS}>;
   var<workgroup> gammaS : array<f32, ${TILE_ROWS}>;
   var<workgroup> scaleS : array<f32, ${TILE_ROWS}>;
+
+  // w_{is} for rows i, s of the chunk (rows past the chunk's end weigh 0)
+  fn weight(i : i32, s : i32, rows : i32) -> f32 {
+    if (i >= rows || s >= rows) {
+      return 0.0;
+    }
+    let ti = i / uniforms.rank;
+    let ts = s / uniforms.rank;
+    if (ts < ti) {
+      return exp(csS[ti] - csS[ts]) * scaleS[ts];
+    }
+    if (ts == ti) {
+      return gammaS[ts];
+    }
+    return 0.0;
+  }
+
+  fn writeRow(at : i32, p0 : i32, v : vec4<f32>) {
+    for (var w = 0; w < 4; w++) {
+      if (p0 + w < uniforms.headDim) {
+        result[at + w] = v[w];
+      }
+    }
+  }
+
+  // q̃ᵀ and k̃ᵀ of the N slab from n0, [16 n][64 rows] at vec4 offsets 0 and 256: each thread rotates one
+  // pair (n, n+1) of four consecutive rows, of q (threads < 128) or of k, and stores two whole vec4s
+  fn stageRotated(tid : i32, n0 : i32, rows : i32, row0 : i32, token0 : i32) {
+    let u = tid % 128;
+    let i = (u / 8) * 4;
+    let nl = 2 * (u % 8);
+    let n = n0 + nl;
+    let N = uniforms.stateDim;
+    var first = vec4<f32>();
+    var second = vec4<f32>();
+    for (var c = 0; c < 4; c++) {
+      if (i + c < rows && n < N) {
+        let at = (row0 + i + c) * N + n;
+        var pair : vec2<f32>;
+        if (tid < 128) {
+          pair = vec2<f32>(queries[at], queries[at + 1]);
+        } else {
+          pair = vec2<f32>(keys[at], keys[at + 1]);
+        }
+        pair = rotatePair(pair, token0 + (i + c) / uniforms.rank, n / 2);
+        first[c] = pair.x;
+        second[c] = pair.y;
+      }
+    }
+    let base = (tid / 128) * 256 + i / 4;
+    buf[base + nl * 16] = first;
+    buf[base + (nl + 1) * 16] = second;
+  }
+
+  // Ŝᵀ of the N slab from n0 for the P tile from p0, [16 n][64 p] at vec4 offset 512: one vec4 of four
+  // consecutive p per thread
+  fn stageState(tid : i32, n0 : i32, p0 : i32, stateBase : i32) {
+    let p = p0 + (tid / 16) * 4;
+    let nl = tid % 16;
+    let N = uniforms.stateDim;
+    var sv = vec4<f32>();
+    if (n0 + nl < N) {
+      for (var c = 0; c < 4; c++) {
+        if (p + c < uniforms.headDim) {
+          sv[c] = states[stateBase + (p + c) * N + n0 + nl];
+        }
+      }
+    }
+    buf[512 + nl * 16 + tid / 16] = sv;
+  }
+
   fn main(index : i32) {
     let wg = i32(linearWorkgroupIndex());
     let pt = wg % uniforms.pTiles;
@@ -46,160 +124,158 @@ export class ChunkOutputProgram implements WebGPUProgram {
     let N = uniforms.stateDim;
     let R = uniforms.rank;
     let L = uniforms.seqLen;
+    let nr = uniforms.angles;
     let t0 = chunk * uniforms.tileTokens;
     let tokens = min(uniforms.tileTokens, L - t0);
     let rows = tokens * R;
+    // (token, rank) rows of a chunk are contiguous in x, B, C and y: row i of this chunk is row0 + i
+    let row0 = (bh * L + t0) * R;
     let tid = i32(localIndex);
     let rg = tid / 16;
     let cg = tid % 16;
+    let p0 = pt * 64 + cg * 4;
     if (tid < ${TILE_ROWS}) {
       var cs = 0.0;
       var g = 0.0;
       var sc = 0.0;
       if (tid < tokens) {
-        let row = bh * L + t0 + tid;
-        cs = ang[row * (uniforms.angles + 1) + uniforms.angles];
-        g = tok[row * 4 + 1];
-        sc = tok[row * 4 + 2];
+        let token = bh * L + t0 + tid;
+        cs = ang[token * (nr + 1) + nr];
+        g = tok[token * 4 + 1];
+        sc = tok[token * 4 + 2];
       }
       csS[tid] = cs;
       gammaS[tid] = g;
       scaleS[tid] = sc;
     }
 
-    // q̃ k̃ᵀ over the chunk's rows
-    var acc : array<f32, 16>;
+    // 1. G = q̃k̃ᵀ (rows 4rg.., columns s = 4cg..) and Z = q̃Ŝᵀ (columns p = 4cg..), one pass over N
+    var g0 = vec4<f32>();
+    var g1 = vec4<f32>();
+    var g2 = vec4<f32>();
+    var g3 = vec4<f32>();
+    var z0 = vec4<f32>();
+    var z1 = vec4<f32>();
+    var z2 = vec4<f32>();
+    var z3 = vec4<f32>();
+    let stateBase = (bh * (uniforms.chunks + 1) + chunk) * P * N;
     for (var n0 = 0; n0 < N; n0 += 16) {
-      for (var e = tid; e < 1024; e += 256) {
-        let i = e / 16;
-        let n = n0 + e % 16;
-        var qv = 0.0;
-        var kv = 0.0;
-        if (i < rows && n < N) {
-          let row = bh * L + t0 + i / R;
-          qv = rotated_queries(row, i % R, n);
-          kv = rotated_keys(row, i % R, n);
-        }
-        qs[e] = qv;
-        ks[e] = kv;
-      }
+      stageRotated(tid, n0, rows, row0, bh * L + t0);
+      stageState(tid, n0, pt * 64, stateBase);
       workgroupBarrier();
       for (var nl = 0; nl < 16; nl++) {
-        for (var u = 0; u < 4; u++) {
-          let a = qs[(rg * 4 + u) * 16 + nl];
-          for (var w = 0; w < 4; w++) {
-            acc[u * 4 + w] += a * ks[(cg * 4 + w) * 16 + nl];
-          }
-        }
+        let q = buf[nl * 16 + rg];
+        let kv = buf[256 + nl * 16 + cg];
+        let sv = buf[512 + nl * 16 + cg];
+        g0 += q.x * kv;
+        g1 += q.y * kv;
+        g2 += q.z * kv;
+        g3 += q.w * kv;
+        z0 += q.x * sv;
+        z1 += q.y * sv;
+        z2 += q.z * sv;
+        z3 += q.w * sv;
       }
       workgroupBarrier();
     }
-    for (var u = 0; u < 4; u++) {
-      let i = rg * 4 + u;
-      for (var w = 0; w < 4; w++) {
-        let s = cg * 4 + w;
-        var coef = 0.0;
-        if (i < rows && s < rows) {
-          let ti = i / R;
-          let ts = s / R;
-          if (ts < ti) {
-            coef = exp(csS[ti] - csS[ts]) * scaleS[ts];
-          } else if (ts == ti) {
-            coef = gammaS[ts];
-          }
-        }
-        gs[i * ${TILE_ROWS} + s] = acc[u * 4 + w] * coef;
-      }
+
+    // 2. mask G by the decay weights (csS etc. were published by the barriers above)
+    let i0 = rg * 4;
+    for (var w = 0; w < 4; w++) {
+      let s = cg * 4 + w;
+      gT[s * 16 + rg] = vec4<f32>(
+        g0[w] * weight(i0, s, rows),
+        g1[w] * weight(i0 + 1, s, rows),
+        g2[w] * weight(i0 + 2, s, rows),
+        g3[w] * weight(i0 + 3, s, rows),
+      );
     }
     workgroupBarrier();
 
-    // intra-chunk: weights × v
-    var y : array<f32, 16>;
-    for (var s0 = 0; s0 < ${TILE_ROWS}; s0 += 16) {
-      for (var e = tid; e < 1024; e += 256) {
-        let s = s0 + e / 64;
-        let p = pt * 64 + e % 64;
-        var vv = 0.0;
-        if (s < rows && p < P) {
-          vv = values[(bh * L + t0 + s / R) * R * P + (s % R) * P + p];
-        }
-        ks[e] = vv;
-      }
-      workgroupBarrier();
-      for (var sl = 0; sl < 16; sl++) {
-        for (var u = 0; u < 4; u++) {
-          let g = gs[(rg * 4 + u) * ${TILE_ROWS} + s0 + sl];
-          for (var w = 0; w < 4; w++) {
-            y[u * 4 + w] += g * ks[sl * 64 + cg * 4 + w];
+    // 3. Y = G v over two 32-row slabs of v; the slab holding rows 4rg.. also gives D v
+    var y0 = vec4<f32>();
+    var y1 = vec4<f32>();
+    var y2 = vec4<f32>();
+    var y3 = vec4<f32>();
+    var v0 = vec4<f32>();
+    var v1 = vec4<f32>();
+    var v2 = vec4<f32>();
+    var v3 = vec4<f32>();
+    for (var half = 0; half < 2; half++) {
+      let s0 = half * 32;
+      // 32 rows × 64 p of v: two vec4s per thread, four consecutive p each
+      for (var k = 0; k < 2; k++) {
+        let e = k * 256 + tid;
+        let s = s0 + e / 16;
+        let p = pt * 64 + (e % 16) * 4;
+        var vv = vec4<f32>();
+        if (s < rows) {
+          for (var c = 0; c < 4; c++) {
+            if (p + c < P) {
+              vv[c] = values[(row0 + s) * P + p + c];
+            }
           }
         }
+        buf[e] = vv;
+      }
+      workgroupBarrier();
+      for (var sl = 0; sl < 32; sl++) {
+        let g = gT[(s0 + sl) * 16 + rg];
+        let v = buf[sl * 16 + cg];
+        y0 += g.x * v;
+        y1 += g.y * v;
+        y2 += g.z * v;
+        y3 += g.w * v;
+      }
+      if (i0 / 32 == half) {
+        let il = i0 - s0;
+        v0 = buf[il * 16 + cg];
+        v1 = buf[(il + 1) * 16 + cg];
+        v2 = buf[(il + 2) * 16 + cg];
+        v3 = buf[(il + 3) * 16 + cg];
       }
       workgroupBarrier();
     }
 
-    // inter-chunk: q̃ against the state entering the chunk
-    var z : array<f32, 16>;
-    let stateBase = (bh * (uniforms.chunks + 1) + chunk) * P * N;
-    for (var n0 = 0; n0 < N; n0 += 16) {
-      for (var e = tid; e < 1024; e += 256) {
-        let i = e / 16;
-        let n = n0 + e % 16;
-        var qv = 0.0;
-        if (i < rows && n < N) {
-          qv = rotated_queries(bh * L + t0 + i / R, i % R, n);
-        }
-        qs[e] = qv;
-        let nl = e % 16;
-        let p = pt * 64 + e / 16;
-        var sv = 0.0;
-        if (p < P && n0 + nl < N) {
-          sv = states[stateBase + p * N + n0 + nl];
-        }
-        ks[nl * 64 + e / 16] = sv;
-      }
-      workgroupBarrier();
-      for (var nl = 0; nl < 16; nl++) {
-        for (var u = 0; u < 4; u++) {
-          let a = qs[(rg * 4 + u) * 16 + nl];
-          for (var w = 0; w < 4; w++) {
-            z[u * 4 + w] += a * ks[nl * 64 + cg * 4 + w];
-          }
-        }
-      }
-      workgroupBarrier();
-    }
-
-    let h = bh % uniforms.heads;
+    let d = skip[bh % uniforms.heads];
     let outBase = bh * uniforms.width;
-    for (var u = 0; u < 4; u++) {
-      let i = rg * 4 + u;
-      if (i < rows) {
-        let ti = i / R;
-        let r = i % R;
-        let decay = exp(csS[ti]);
-        let token = t0 + ti;
-        for (var w = 0; w < 4; w++) {
-          let p = pt * 64 + cg * 4 + w;
-          if (p < P) {
-            let v = values[(bh * L + token) * R * P + r * P + p];
-            result[outBase + token * R * P + r * P + p] = y[u * 4 + w] + decay * z[u * 4 + w] + skip[h] * v;
-          }
-        }
-      }
+    // y of row i sits at token·R·P + r·P = (t0·R + i)·P within the (b, h) row
+    let outRow = outBase + t0 * R * P;
+    if (i0 < rows) {
+      writeRow(outRow + i0 * P + p0, p0, y0 + exp(csS[i0 / R]) * z0 + d * v0);
+    }
+    if (i0 + 1 < rows) {
+      writeRow(outRow + (i0 + 1) * P + p0, p0, y1 + exp(csS[(i0 + 1) / R]) * z1 + d * v1);
+    }
+    if (i0 + 2 < rows) {
+      writeRow(outRow + (i0 + 2) * P + p0, p0, y2 + exp(csS[(i0 + 2) / R]) * z2 + d * v2);
+    }
+    if (i0 + 3 < rows) {
+      writeRow(outRow + (i0 + 3) * P + p0, p0, y3 + exp(csS[(i0 + 3) / R]) * z3 + d * v3);
     }
 
-    if (chunk == uniforms.chunks - 1 && pt == 0) {
+    if (chunk == uniforms.chunks - 1) {
       let tail = outBase + L * R * P;
       let finalState = (bh * (uniforms.chunks + 1) + uniforms.chunks) * P * N;
-      for (var e = tid; e < P * N; e += 256) {
-        result[tail + e] = states[finalState + e];
+      // this workgroup's 64 rows of the final state, 64 columns at a time, 16 copies in flight per thread
+      for (var n0 = 0; n0 < N; n0 += 64) {
+        for (var k = 0; k < 16; k++) {
+          let e = k * 256 + tid;
+          let p = pt * 64 + e / 64;
+          let n = n0 + e % 64;
+          if (p < P && n < N) {
+            result[tail + p * N + n] = states[finalState + p * N + n];
+          }
+        }
       }
-      let lastRow = bh * L + L - 1;
-      for (var e = tid; e < R * N; e += 256) {
-        result[tail + P * N + e] = rotated_keys(lastRow, e / N, e % N);
-      }
-      for (var e = tid; e < uniforms.angles; e += 256) {
-        result[tail + P * N + R * N + e] = ang[lastRow * (uniforms.angles + 1) + e];
+      if (pt == 0) {
+        let lastRow = bh * L + L - 1;
+        for (var e = tid; e < R * N; e += 256) {
+          result[tail + P * N + e] = rotated_keys(lastRow, e / N, e % N);
+        }
+        for (var e = tid; e < nr; e += 256) {
+          result[tail + P * N + R * N + e] = ang[lastRow * (nr + 1) + e];
+        }
       }
     }
   }

@@ -1,4 +1,4 @@
-import { type Tensor, tf } from '@tessera/tensor-core';
+import { deviceZeros, type Tensor, tf } from '@tessera/tensor-core';
 import { cumsumLast } from './cumsum.js';
 import type { KernelAttrs, KernelTensors } from './kernel-inputs.js';
 import type { Unpacked } from './packing.js';
@@ -69,7 +69,7 @@ export function chunkForward(t: KernelTensors, attrs: KernelAttrs): Unpacked {
     const adt = tf.mul(t.A, t.dt);
     const gamma = tf.mul(t.lambda, t.dt);
     const carry = tf.mul(tf.sub(1, t.lambda), t.dt); // (1−λ_t)Δ_t: weight of token t−1 in S_t, before α_t
-    const nextCarry = tf.concat([tf.slice(carry, [0, 0, 1], [-1, -1, -1]), tf.zeros([b, h, 1])], 2);
+    const nextCarry = tf.concat([tf.slice(carry, [0, 0, 1], [-1, -1, -1]), deviceZeros([b, h, 1])], 2);
     const scale = tf.add(gamma, nextCarry);
 
     const cs = cumsumLast(tf.reshape(padTokens(adt, pad), [b, h, nc, size]));
@@ -93,7 +93,7 @@ export function chunkForward(t: KernelTensors, attrs: KernelAttrs): Unpacked {
     const first = tf.slice(carry, [0, 0, 0], [-1, -1, 1]);
     const start = tf.add(t.ssm, tf.mul(tf.reshape(first, [b, h, 1, 1]), fold));
     const states = tf.concat([tf.reshape(start, [b, h, 1, p * n]), local], 2);
-    const chunkDecay = cumsumLast(tf.concat([tf.zeros([b, h, 1]), tf.reshape(last, [b, h, nc])], 2));
+    const chunkDecay = cumsumLast(tf.concat([deviceZeros([b, h, 1]), tf.reshape(last, [b, h, nc])], 2));
     const passed = tf.matMul(segmentDecay(chunkDecay, false), states); // [b, h, nc+1, p·n]: state entering each chunk, then the final one
 
     const entering = tf.reshape(tf.slice(passed, [0, 0, 0, 0], [-1, -1, nc, -1]), [bhc, p, n]);

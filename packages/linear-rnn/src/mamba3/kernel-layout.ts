@@ -93,3 +93,20 @@ export function rotatedLoadWGSL(buffer: string): string {
   }
 `;
 }
+
+/**
+ * WGSL `fn rotatePair(u, token, pair) -> vec2<f32>`: the pair (u.x, u.y) = elements (2·pair, 2·pair + 1)
+ * of a key or query of `token` (= b·h·L + t), rotated by the token's angle read from `ang`
+ * (AngleProgram); pairs past the rotated ones come back as they are.
+ */
+export const ROTATE_PAIR_WGSL = `
+  fn rotatePair(u : vec2<f32>, token : i32, pair : i32) -> vec2<f32> {
+    if (pair >= uniforms.angles) {
+      return u;
+    }
+    let a = ang[token * (uniforms.angles + 1) + pair];
+    let c = cos(a);
+    let s = sin(a);
+    return vec2<f32>(u.x * c - u.y * s, u.x * s + u.y * c);
+  }
+`;

@@ -1,4 +1,4 @@
-import { type Tensor, tf } from '@tessera/tensor-core';
+import { deviceZeros, type Tensor, tf } from '@tessera/tensor-core';
 import type { KernelTensors } from './kernel-inputs.js';
 import { mamba3ChunkOp, mamba3StepOp } from './op.js';
 import { unpack } from './packing.js';
@@ -13,10 +13,10 @@ import { validateChunking, validateMamba3 } from './validate.js';
 export function mamba3ZeroState(d: Pick<Mamba3Dims, 'batch' | 'heads' | 'rank' | 'headDim' | 'stateDim' | 'angles'>): Mamba3State {
   const { batch: b, heads: h } = d;
   return {
-    ssm: tf.zeros([b, h, d.headDim, d.stateDim]),
-    k: tf.zeros([b, h, d.rank * d.stateDim]),
-    v: tf.zeros([b, h, d.rank * d.headDim]),
-    angle: tf.zeros([b, h, d.angles]),
+    ssm: deviceZeros([b, h, d.headDim, d.stateDim]),
+    k: deviceZeros([b, h, d.rank * d.stateDim]),
+    v: deviceZeros([b, h, d.rank * d.headDim]),
+    angle: deviceZeros([b, h, d.angles]),
   };
 }
 
@@ -24,7 +24,7 @@ export function mamba3ZeroState(d: Pick<Mamba3Dims, 'batch' | 'heads' | 'rank' |
 function kernelTensors(x: Tensor, o: Mamba3StepInputs, d: Mamba3Dims, state: Mamba3State | undefined): KernelTensors {
   const A = o.A.rank === 1 ? tf.broadcastTo(tf.reshape(o.A, o.dt.rank === 3 ? [1, d.heads, 1] : [1, d.heads]), o.dt.shape) : o.A;
   const s = state ?? mamba3ZeroState(d);
-  return { x, dt: o.dt, A, B: o.B, C: o.C, lambda: o.lambda, theta: o.theta, D: o.D ?? tf.zeros([d.heads]), ...s };
+  return { x, dt: o.dt, A, B: o.B, C: o.C, lambda: o.lambda, theta: o.theta, D: o.D ?? deviceZeros([d.heads]), ...s };
 }
 
 /**

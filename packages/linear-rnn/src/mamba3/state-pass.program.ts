@@ -1,6 +1,9 @@
 import { flatGrid, type WebGPUProgram } from '@tessera/tensor-core';
 import { LAYOUT_UNIFORMS } from './kernel-layout.js';
 
+/** Chunks whose loads one thread issues together. */
+const BATCH = 16;
+
 /**
  * The state entering every chunk and the final one, `[B·H·(chunks+1), P·N]`: a sequential scan over
  * chunks, one thread per (b·h, p, n). It starts from Ŝ = S_0 + (1−λ_0)Δ_0 Σ_r v_{−1,r} k̃_{−1,r}ᵀ (the
@@ -46,11 +49,12 @@ export class StatePassProgram implements WebGPUProgram {
     }
     var s = ssm[index] + carry * fold;
     result[bh * (uniforms.chunks + 1) * pn + e] = s;
-    // loads for 8 chunks go out together, so the scan pays one memory latency per 8 chunks, not per chunk
-    for (var c0 = 0; c0 < uniforms.chunks; c0 += 8) {
-      var decay : array<f32, 8>;
-      var add : array<f32, 8>;
-      for (var u = 0; u < 8; u++) {
+    // loads for ${BATCH} chunks go out together (a constant-trip loop the compiler unrolls), so the scan
+    // pays one memory latency per ${BATCH} chunks, not per chunk
+    for (var c0 = 0; c0 < uniforms.chunks; c0 += ${BATCH}) {
+      var decay : array<f32, ${BATCH}>;
+      var add : array<f32, ${BATCH}>;
+      for (var u = 0; u < ${BATCH}; u++) {
         let c = c0 + u;
         if (c < uniforms.chunks) {
           let last = min((c + 1) * uniforms.tileTokens, uniforms.seqLen) - 1;
@@ -58,7 +62,7 @@ export class StatePassProgram implements WebGPUProgram {
           add[u] = local[(bh * uniforms.chunks + c) * pn + e];
         }
       }
-      for (var u = 0; u < 8; u++) {
+      for (var u = 0; u < ${BATCH}; u++) {
         let c = c0 + u;
         if (c < uniforms.chunks) {
           s = decay[u] * s + add[u];

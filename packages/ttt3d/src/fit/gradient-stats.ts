@@ -1,4 +1,4 @@
-import { tf } from '@tessera/tensor-core';
+import { deviceZeros, tf } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import type { Camera } from '../camera/index.js';
 
@@ -33,8 +33,8 @@ export class GradientStats {
   #count: Tensor;
 
   constructor(n: number) {
-    this.#sum = tf.zeros([n]);
-    this.#count = tf.zeros([n]);
+    this.#sum = deviceZeros([n]);
+    this.#count = deviceZeros([n]);
   }
 
   /** Adds one step's view-space gradient norms `[N]`. */
@@ -56,8 +56,8 @@ export class GradientStats {
   /** Starts over for `n` Gaussians (after densification changed the rows). */
   reset(n: number): void {
     this.dispose();
-    this.#sum = tf.zeros([n]);
-    this.#count = tf.zeros([n]);
+    this.#sum = deviceZeros([n]);
+    this.#count = deviceZeros([n]);
   }
 
   dispose(): void {

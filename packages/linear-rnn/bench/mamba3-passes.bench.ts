@@ -1,0 +1,101 @@
+import { philoxUniform, type ProgramUniform, type Tensor, type TensorInfo, tf, type WebGPUProgram } from '@tessera/tensor-core';
+import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { type ChunkStageName, chunkLayout, chunkStage } from '../src/mamba3/chunk-kernel.js';
+import { mamba3 } from '../src/mamba3/index.js';
+import type { KernelTensors } from '../src/mamba3/kernel-inputs.js';
+import { mamba3ChunkOp } from '../src/mamba3/op.js';
+
+interface ProgramBackend {
+  runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], dtype: 'float32', uniforms?: ProgramUniform[]): TensorInfo;
+}
+
+/** Inputs in the layer's ranges, as bench/mamba3.bench.ts draws them (A already expanded to dt's shape). */
+function kernelInputs(b: number, h: number, l: number, p: number, n: number, seed: number): KernelTensors {
+  return tf.tidy(() => {
+    const u = (shape: number[], i: number) => philoxUniform(shape, { seed: seed * 100 + i });
+    const sym = (shape: number[], i: number) => tf.sub(u(shape, i), 0.5);
+    const nr = n / 4; // mamba_ssm's default rope_fraction 0.5: N/2 rotated dims, N/4 angles
+    return {
+      x: sym([b, h, l, p], 1),
+      dt: tf.add(tf.mul(u([b, h, l], 2), 0.1), 0.001),
+      A: tf.neg(tf.add(u([b, h, l], 3), 0.1)),
+      B: sym([b, h, l, n], 4),
+      C: sym([b, h, l, n], 5),
+      lambda: u([b, h, l], 6),
+      theta: sym([b, h, l, nr], 7),
+      D: tf.ones([h]),
+      ssm: tf.zeros([b, h, p, n]),
+      k: tf.zeros([b, h, n]),
+      v: tf.zeros([b, h, p]),
+      angle: tf.zeros([b, h, nr]),
+    };
+  });
+}
+
+/**
+ * Where the WGSL chunked Mamba-3 forward spends its time: the kernel alone (the seven programs through
+ * `mamba3ChunkOp`, without `mamba3`'s validation and unpacking), then each program timed alone on inputs
+ * made by running the earlier programs once, beside the whole op (`mamba3`, chunk mode). Shapes
+ * are bench/mamba3.bench.ts' (B = 1, H = 8, P = N = 64, SISO). WebGPU only.
+ */
+export default defineBench({
+  name: 'mamba3-passes',
+  async run({ size, log }) {
+    if (tf.getBackend() !== 'webgpu') {
+      log('mamba3-passes: WebGPU only (it times single WGSL programs)');
+      return [];
+    }
+    const backend = tf.backend() as unknown as ProgramBackend;
+    const [b, h, p, n] = size === 'full' ? [1, 8, 64, 64] : [1, 2, 16, 16];
+    const lengths = size === 'full' ? [4096, 16384] : [256];
+    const rows: BenchRow[] = [];
+    const asTensor = (info: TensorInfo): Tensor => tf.engine().makeTensorFromTensorInfo(info);
+    for (const l of lengths) {
+      const shape = `B${b} H${h} L${l} P${p} N${n}`;
+      const t = kernelInputs(b, h, l, p, n, l);
+      const layout = chunkLayout(t, 1);
+      // a fresh program per call (see chunkStage): a reused one would be recompiled every time
+      const runner = (name: ChunkStageName, inputs: Tensor[]) => () => {
+        const { program, uniforms } = chunkStage(layout, name);
+        return asTensor(backend.runWebGPUProgram(program, inputs, 'float32', uniforms));
+      };
+      // each program's inputs are the earlier programs' outputs, computed once and kept alive for the timings
+      const token = runner('token', [t.dt, t.A, t.lambda]);
+      const tok = token();
+      const prefix = runner('prefix', [t.theta, tok]);
+      const pre = prefix();
+      const chunkStart = runner('chunkStart', [pre, t.angle]);
+      const starts = chunkStart();
+      const angle = runner('angle', [pre, starts]);
+      const ang = angle();
+      const chunkState = runner('chunkState', [t.x, t.B, ang, tok]);
+      const local = chunkState();
+      const statePass = runner('statePass', [local, ang, tok, t.ssm, t.k, t.v]);
+      const states = statePass();
+      const chunkOutput = runner('chunkOutput', [t.x, t.B, t.C, ang, tok, states, t.D]);
+
+      log(`mamba3 passes ${shape}`);
+      const opts = { dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.lambda, theta: t.theta, D: t.D };
+      const whole = await bench('mamba3 chunk', () => {
+        const r = mamba3(t.x, opts);
+        return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
+      });
+      // the seven programs through the op, without mamba3's validation and unpacking
+      const kernel = await bench('mamba3ChunkOp', () => mamba3ChunkOp(t, { rank: 1, chunkSize: 64 }));
+      rows.push(compare('mamba3 kernel only', shape, 'whole op', whole, kernel));
+      for (const [name, fn] of [
+        ['Token', token],
+        ['Prefix', prefix],
+        ['ChunkStart', chunkStart],
+        ['Angle', angle],
+        ['ChunkState', chunkState],
+        ['StatePass', statePass],
+        ['ChunkOutput', chunkOutput],
+      ] as const) {
+        rows.push(compare(`mamba3 ${name}`, shape, 'whole op', whole, await bench(name, fn)));
+      }
+      tf.dispose([...(Object.values(t) as Tensor[]), tok, pre, starts, ang, local, states]);
+    }
+    return rows;
+  },
+});
