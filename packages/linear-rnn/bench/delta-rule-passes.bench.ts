@@ -53,7 +53,7 @@ export default defineBench({
             new DeltaRulePrepareProgram(heads, l, dk, dv, tile, false),
             [k, v, beta],
             'float32',
-            scalarUniforms('int32', [l, dv, chunks]),
+            scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(l, dk, dv, tile)),
           ),
         );
       const wu = prepare();
@@ -69,8 +69,8 @@ export default defineBench({
       const sv = statePass();
       const output = () =>
         asTensor(
-          backend.runWebGPUProgram(new DeltaRuleOutputProgram(1, heads, l, dk, dv, tile, false), [q, k, sv], 'float32', [
-            ...scalarUniforms('int32', [l, dv, ...DeltaRuleOutputProgram.layoutUniforms(l, dk, dv, tile)]),
+          backend.runWebGPUProgram(new DeltaRuleOutputProgram(1, heads, l, dv, tile, false), [q, k, sv], 'float32', [
+            ...scalarUniforms('int32', DeltaRuleOutputProgram.uniformValues(l, dk, dv, tile)),
             ...scalarUniforms('float32', [1 / Math.sqrt(dk)]),
           ]),
         );

@@ -90,7 +90,7 @@ function chunkWebGPU<I extends KernelInput>(gated: boolean) {
       new DeltaRulePrepareProgram(bh, length, dk, dv, tile, gated),
       [named.k, named.v, named.beta, ...gate],
       'float32',
-      scalarUniforms('int32', [length, dv, chunks]),
+      scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(length, dk, dv, tile)),
     );
     const sv = run(
       new DeltaRuleStateProgram(bh, length, dk, dv, tile, gated),
@@ -99,8 +99,8 @@ function chunkWebGPU<I extends KernelInput>(gated: boolean) {
       scalarUniforms('int32', [length, dv, chunks, Math.ceil(dv / tile.slice)]),
     );
     dispose(wu);
-    const output = run(new DeltaRuleOutputProgram(batch, heads, length, dk, dv, tile, gated), [named.q, named.k, ...gate, sv], 'float32', [
-      ...scalarUniforms('int32', [length, dv, ...DeltaRuleOutputProgram.layoutUniforms(length, dk, dv, tile)]),
+    const output = run(new DeltaRuleOutputProgram(batch, heads, length, dv, tile, gated), [named.q, named.k, ...gate, sv], 'float32', [
+      ...scalarUniforms('int32', DeltaRuleOutputProgram.uniformValues(length, dk, dv, tile)),
       ...scalarUniforms('float32', [attrs.scale]),
     ]);
     const { perHead } = statePassLayout(chunks, tile.chunk, dk, dv);

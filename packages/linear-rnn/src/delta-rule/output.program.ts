@@ -14,10 +14,8 @@ const HALF = 1024;
 const LANES = ['x', 'y', 'z', 'w'] as const;
 const ROWS = [0, 1, 2, 3] as const;
 
-/** Dk columns staged at a time: 32, or Dk rounded up to a vec4 when smaller. */
-function slabWidth(dk: number): number {
-  return Math.min(32, Math.ceil(dk / 4) * 4);
-}
+/** Dk columns staged at a time. */
+const SLAB = 32;
 
 /** One operand that a product multiplies the A tile by, and the registers it accumulates into. */
 interface Operand {
@@ -67,32 +65,29 @@ export class DeltaRuleOutputProgram implements WebGPUProgram {
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'length : i32, dv : i32, chunks : i32, perHead : i32, vOffset : i32, scale : f32,';
-  private readonly dk: number;
-  private readonly chunk: number;
+  uniforms = 'length : i32, dv : i32, chunks : i32, perHead : i32, vOffset : i32, dk : i32, chunk : i32, scale : f32,';
   private readonly gated: boolean;
 
-  constructor(batch: number, heads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean) {
-    this.dk = dk;
-    this.chunk = tile.chunk;
+  /** Dk and C are uniforms, not constants: one shader serves every shape (see the prepare pass). */
+  constructor(batch: number, heads: number, length: number, dv: number, tile: ChunkTile, gated: boolean) {
     this.gated = gated;
     this.variableNames = gated ? ['q', 'k', 'g', 'sv'] : ['q', 'k', 'sv'];
     this.outputShape = [batch, heads, length, dv];
-    this.shaderKey = `tessera_delta_output_v2_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}`;
+    this.shaderKey = `tessera_delta_output_v3_${gated ? 'gated' : 'plain'}`;
     const workgroups = batch * heads * Math.ceil(length / tile.chunk);
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, workgroups));
   }
 
-  /** The uniforms after length and Dv: the chunk count and the state pass's layout. */
-  static layoutUniforms(length: number, dk: number, dv: number, tile: ChunkTile): number[] {
+  /** The integer values of `uniforms`, in order (the float scale follows them). */
+  static uniformValues(length: number, dk: number, dv: number, tile: ChunkTile): number[] {
     const chunks = Math.ceil(length / tile.chunk);
     const { perHead, vOffset } = statePassLayout(chunks, tile.chunk, dk, dv);
-    return [chunks, perHead, vOffset];
+    return [length, dv, chunks, perHead, vOffset, dk, tile.chunk];
   }
 
   getUserCode(): string {
     const gated = this.gated;
-    const sk = slabWidth(this.dk);
+    const sk = SLAB;
     const sk4 = sk / 4;
     const ktCells = PAD * sk4;
     // where the phases keep their operands, in vec4s: the first half holds the Kᵀ slab, then P; the
@@ -147,8 +142,6 @@ export class DeltaRuleOutputProgram implements WebGPUProgram {
     ).join('\n      ');
     return `
   ${LINEAR_WORKGROUP_INDEX}
-  const TILE_C = ${this.chunk};
-  const HEAD_K = ${this.dk};
   const PAD = ${PAD};
   const TILES = ${TILES};
   const SLAB_K = ${sk};
@@ -160,6 +153,8 @@ export class DeltaRuleOutputProgram implements WebGPUProgram {
     let tid = i32(localIndex);
     let len = uniforms.length;
     let dv = uniforms.dv;
+    let HEAD_K = uniforms.dk;
+    let TILE_C = uniforms.chunk;
     let bh = wg / uniforms.chunks;
     let n = wg % uniforms.chunks;
     let t0 = n * TILE_C;

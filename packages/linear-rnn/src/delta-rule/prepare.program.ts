@@ -88,25 +88,29 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'length : i32, dv : i32, chunks : i32,';
-  private readonly dk: number;
-  private readonly chunk: number;
+  uniforms = 'length : i32, dv : i32, chunks : i32, dk : i32, chunk : i32,';
   private readonly gated: boolean;
 
+  /**
+   * Dk and C are uniforms, not constants: one shader serves every shape (software Vulkan, which CI
+   * runs, takes seconds to compile this one, and a shape-keyed shader would recompile per shape).
+   */
   constructor(batchHeads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean) {
-    this.dk = dk;
-    this.chunk = tile.chunk;
     this.gated = gated;
     this.variableNames = gated ? ['k', 'v', 'beta', 'g'] : ['k', 'v', 'beta'];
     const chunks = Math.ceil(length / tile.chunk);
     this.outputShape = [batchHeads, chunks, prepareBlock(tile.chunk, dk, dv, gated)];
-    this.shaderKey = `tessera_delta_prepare_v2_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}`;
+    this.shaderKey = `tessera_delta_prepare_v3_${gated ? 'gated' : 'plain'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, batchHeads * chunks));
+  }
+
+  /** The values of `uniforms`, in order. */
+  static uniformValues(length: number, dk: number, dv: number, tile: ChunkTile): number[] {
+    return [length, dv, Math.ceil(length / tile.chunk), dk, tile.chunk];
   }
 
   getUserCode(): string {
     const gated = this.gated;
-    const slabK = Math.min(CHUNK_PAD, this.dk);
     // rows i0.. of the 4×4 tile times the 64-column slab in `sa`, over the tokens t ≤ i (T is lower triangular)
     const slabProduct = `
       var y0 = vec4<f32>(0.0);
@@ -141,12 +145,9 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     const gammaAt = (t: string) => `result[out + TILE_C * (HEAD_K + dv) + ${t}]`;
     return `
   ${LINEAR_WORKGROUP_INDEX}
-  const TILE_C = ${this.chunk};
-  const HEAD_K = ${this.dk};
   const PAD = ${CHUNK_PAD};
   const TILES = ${TILES};
   const WG = ${WORKGROUP};
-  const SLAB_K = ${slabK};
   // a slab of Kᵀ [d][t] (Gram), then A [i][j], then a scaled slab of K or V [t][c] (W, U); vec4 along the last axis
   var<workgroup> sa : array<vec4<f32>, ${(CHUNK_PAD * CHUNK_PAD) / 4}>;
   // β and γ per token while the Gram matrix is built, then T [i][j]
@@ -157,6 +158,8 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     let tid = i32(localIndex);
     let len = uniforms.length;
     let dv = uniforms.dv;
+    let HEAD_K = uniforms.dk;
+    let TILE_C = uniforms.chunk;
     let bh = wg / uniforms.chunks;
     let t0 = (wg % uniforms.chunks) * TILE_C;
     let cl = min(TILE_C, len - t0);
@@ -185,19 +188,19 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     var g1 = vec4<f32>(0.0);
     var g2 = vec4<f32>(0.0);
     var g3 = vec4<f32>(0.0);
-    for (var d0 = 0; d0 < HEAD_K; d0 += SLAB_K) {
+    for (var d0 = 0; d0 < HEAD_K; d0 += PAD) {
       workgroupBarrier();
-      for (var r = 0; r < ${Math.ceil((slabK * CHUNK_PAD) / WORKGROUP)}; r++) {
+      for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
         let e = tid + r * WG;
         let t = e % PAD;
         let dd = e / PAD;
         var x = 0.0;
-        if (t < cl && dd < SLAB_K && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
-        if (dd < SLAB_K) { sa[e / 4][e & 3] = x; }
+        if (t < cl && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
+        sa[e / 4][e & 3] = x;
       }
       workgroupBarrier();
       if (tj <= ti) {
-        for (var dd = 0; dd < SLAB_K; dd++) {
+        for (var dd = 0; dd < PAD; dd++) {
           let a = sa[dd * TILES + ti];
           let b = sa[dd * TILES + tj];
           g0 += a.x * b;

@@ -1,3 +1,5 @@
+import { installHostUploads } from './host-upload.js';
+
 /**
  * Makes `navigator.gpu` exist before tfjs' WebGPU backend is imported: the backend registers itself only
  * if it finds `navigator.gpu` at import time, and static imports are hoisted, so it is imported
@@ -66,7 +68,8 @@ async function probeOnce(): Promise<GpuProbe> {
   }
   if (!adapter) return { ok: false, reason: 'no adapter (no GPU driver; on Linux install a Vulkan driver such as lavapipe)' };
   const description = describeAdapter(adapter);
-  await import('@tensorflow/tfjs-backend-webgpu');
+  const backend = await import('@tensorflow/tfjs-backend-webgpu');
+  installHostUploads(backend.WebGPUBackend);
   return { ok: true, adapter: description };
 }
 
