@@ -75,7 +75,7 @@ function gradientThrough<I extends KernelInput>(
 /**
  * The chunked forward in three passes (fla's `chunk_delta_rule_fwd`): prepare (parallel over
  * (b, h, chunk): W, U), state (sequential over chunks, parallel over (b, h, Dv slice): S_n, V'),
- * output (parallel over (b, h, chunk, row block)); then the final state is copied out.
+ * output (parallel over (b, h, chunk)); then the final state is copied out.
  */
 function chunkWebGPU<I extends KernelInput>(gated: boolean) {
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<I, DeltaKernelAttrs>): TensorInfo[] => {
