@@ -1,19 +1,10 @@
-import { philoxUniform, scalarUniforms, type Tensor, type TensorInfo, tf, type WebGPUProgram } from '@tessera/tensor-core';
-import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { philoxUniform, scalarUniforms, type Tensor, tf } from '@tessera/tensor-core';
+import { bench, type BenchRow, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
 import { deltaRule } from '../src/delta-rule/index.js';
 import { DeltaRuleOutputProgram } from '../src/delta-rule/output.program.js';
 import { DeltaRulePrepareProgram } from '../src/delta-rule/prepare.program.js';
 import { DeltaRuleStateProgram } from '../src/delta-rule/state.program.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
-
-interface ProgramBackend {
-  runWebGPUProgram(
-    program: WebGPUProgram,
-    inputs: TensorInfo[],
-    dtype: 'float32',
-    uniforms?: ReturnType<typeof scalarUniforms>,
-  ): TensorInfo;
-}
 
 function uniform(shape: number[], seed: number, lo: number, hi: number): Tensor {
   return tf.tidy(() => tf.add(tf.mul(philoxUniform(shape, { seed }), hi - lo), lo));
@@ -30,11 +21,9 @@ export default defineBench({
       log('delta-rule-passes: WebGPU only (it times single WGSL programs)');
       return [];
     }
-    const backend = tf.backend() as unknown as ProgramBackend;
     const [heads, dk, dv] = size === 'full' ? [8, 64, 64] : [2, 32, 32];
     const lengths = size === 'full' ? [4096, 16384] : [256];
     const rows: BenchRow[] = [];
-    const asTensor = (info: TensorInfo): Tensor => tf.engine().makeTensorFromTensorInfo(info);
     for (const l of lengths) {
       const shape = `1x${heads}x${l}x${dk}x${dv}`;
       const q = uniform([1, heads, l, dk], 1, -1, 1);
@@ -46,33 +35,29 @@ export default defineBench({
       const beta = uniform([1, heads, l], 4, 0.1, 0.9);
       const state = tf.zeros([1, heads, dk, dv]);
       const tile = chunkTile(heads, dk, dv, 64, l);
-      const chunks = Math.ceil(l / tile.chunk);
+      // a fresh program per call: a reused one would be recompiled every time (see runProgram)
       const prepare = () =>
-        asTensor(
-          backend.runWebGPUProgram(
-            new DeltaRulePrepareProgram(heads, l, dk, dv, tile, false),
-            [k, v, beta],
-            'float32',
-            scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(l, dk, dv, tile)),
-          ),
+        runProgram(
+          new DeltaRulePrepareProgram(heads, l, dk, dv, tile, false),
+          [k, v, beta],
+          scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(l, dk, dv, tile)),
         );
       const wu = prepare();
       const statePass = () =>
-        asTensor(
-          backend.runWebGPUProgram(
-            new DeltaRuleStateProgram(heads, l, dk, dv, tile, false),
-            [wu, k, state],
-            'float32',
-            scalarUniforms('int32', [l, dv, chunks, Math.ceil(dv / tile.slice)]),
-          ),
+        runProgram(
+          new DeltaRuleStateProgram(heads, l, dk, dv, tile, false),
+          [wu, k, state],
+          scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, tile)),
         );
       const sv = statePass();
       const output = () =>
-        asTensor(
-          backend.runWebGPUProgram(new DeltaRuleOutputProgram(1, heads, l, dv, tile, false), [q, k, sv], 'float32', [
+        runProgram(
+          new DeltaRuleOutputProgram(1, heads, l, dv, tile, false),
+          [q, k, sv],
+          [
             ...scalarUniforms('int32', DeltaRuleOutputProgram.uniformValues(l, dk, dv, tile)),
             ...scalarUniforms('float32', [1 / Math.sqrt(dk)]),
-          ]),
+          ],
         );
       log(`delta-rule passes ${shape} (C=${tile.chunk}, slice=${tile.slice})`);
       const whole = await bench('deltaRule', () => deltaRule(q, k, v, beta));

@@ -1,36 +1,9 @@
-import { philoxUniform, type ProgramUniform, type Tensor, type TensorInfo, tf, type WebGPUProgram } from '@tessera/tensor-core';
-import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { type Tensor, tf } from '@tessera/tensor-core';
+import { bench, type BenchRow, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
 import { type ChunkStageName, chunkLayout, chunkStage } from '../src/mamba3/chunk-kernel.js';
 import { mamba3 } from '../src/mamba3/index.js';
-import type { KernelTensors } from '../src/mamba3/kernel-inputs.js';
 import { mamba3ChunkOp } from '../src/mamba3/op.js';
-
-interface ProgramBackend {
-  runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], dtype: 'float32', uniforms?: ProgramUniform[]): TensorInfo;
-}
-
-/** Inputs in the layer's ranges, as bench/mamba3.bench.ts draws them (A already expanded to dt's shape). */
-function kernelInputs(b: number, h: number, l: number, p: number, n: number, seed: number): KernelTensors {
-  return tf.tidy(() => {
-    const u = (shape: number[], i: number) => philoxUniform(shape, { seed: seed * 100 + i });
-    const sym = (shape: number[], i: number) => tf.sub(u(shape, i), 0.5);
-    const nr = n / 4; // mamba_ssm's default rope_fraction 0.5: N/2 rotated dims, N/4 angles
-    return {
-      x: sym([b, h, l, p], 1),
-      dt: tf.add(tf.mul(u([b, h, l], 2), 0.1), 0.001),
-      A: tf.neg(tf.add(u([b, h, l], 3), 0.1)),
-      B: sym([b, h, l, n], 4),
-      C: sym([b, h, l, n], 5),
-      lambda: u([b, h, l], 6),
-      theta: sym([b, h, l, nr], 7),
-      D: tf.ones([h]),
-      ssm: tf.zeros([b, h, p, n]),
-      k: tf.zeros([b, h, n]),
-      v: tf.zeros([b, h, p]),
-      angle: tf.zeros([b, h, nr]),
-    };
-  });
-}
+import { kernelInputs } from './mamba3-inputs.js';
 
 /**
  * Where the WGSL chunked Mamba-3 forward spends its time: the kernel alone (the seven programs through
@@ -45,19 +18,17 @@ export default defineBench({
       log('mamba3-passes: WebGPU only (it times single WGSL programs)');
       return [];
     }
-    const backend = tf.backend() as unknown as ProgramBackend;
     const [b, h, p, n] = size === 'full' ? [1, 8, 64, 64] : [1, 2, 16, 16];
     const lengths = size === 'full' ? [4096, 16384] : [256];
     const rows: BenchRow[] = [];
-    const asTensor = (info: TensorInfo): Tensor => tf.engine().makeTensorFromTensorInfo(info);
     for (const l of lengths) {
       const shape = `B${b} H${h} L${l} P${p} N${n}`;
-      const t = kernelInputs(b, h, l, p, n, l);
+      const t = kernelInputs({ b, h, p, n }, l, l);
       const layout = chunkLayout(t, 1);
       // a fresh program per call (see chunkStage): a reused one would be recompiled every time
       const runner = (name: ChunkStageName, inputs: Tensor[]) => () => {
         const { program, uniforms } = chunkStage(layout, name);
-        return asTensor(backend.runWebGPUProgram(program, inputs, 'float32', uniforms));
+        return runProgram(program, inputs, uniforms);
       };
       // each program's inputs are the earlier programs' outputs, computed once and kept alive for the timings
       const token = runner('token', [t.dt, t.A, t.lambda]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tf } from '../src/index.js';
-import { bench, compare, formatTable, gigabytesPerSecond, gigaflopsPerSecond } from '../src/bench/index.js';
-import { describeBackends, expectNoLeaks } from '../src/testing/index.js';
+import { BackendError, flatGrid, LINEAR_WORKGROUP_INDEX, scalarUniforms, tf, type WebGPUProgram } from '../src/index.js';
+import { bench, compare, formatTable, gigabytesPerSecond, gigaflopsPerSecond, runProgram } from '../src/bench/index.js';
+import { describeBackends, expectAllClose, expectNoLeaks } from '../src/testing/index.js';
 
 describeBackends('bench', () => {
   it('times a call, reports ms per call and frees what the call returns', async () => {
@@ -30,5 +30,45 @@ describe('compare and formatTable', () => {
     const row = compare('matmul', '512', 'tf.matMul', result('tf', 2), result('ours', 1), { flops: 3e9 });
     expect(gigaflopsPerSecond(row)).toBeCloseTo(3000);
     expect(formatTable([row])).toContain('| 2.00× |  | 3000.0 |');
+  });
+});
+
+/** Doubles its input: the smallest program that shows `runProgram` wires inputs, output and uniforms. */
+class ScaleProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey = 'tessera_test_scale';
+  variableNames = ['x'];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  dispatchLayout: WebGPUProgram['dispatchLayout'];
+  dispatch: [number, number, number];
+  uniforms = 'factor : f32,';
+  size = true;
+  constructor(n: number) {
+    this.outputShape = [n];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, Math.ceil(n / 64)));
+  }
+  getUserCode(): string {
+    return `
+  ${LINEAR_WORKGROUP_INDEX}
+  fn main(index : i32) {
+    let i = i32(linearWorkgroupIndex()) * 64 + i32(localIndex);
+    if (i < uniforms.size) { result[i] = uniforms.factor * x[i]; }
+  }
+`;
+  }
+}
+
+describeBackends('runProgram', (backend) => {
+  it('runs one WGSL program and returns its output as a tensor, on webgpu only', async () => {
+    const x = tf.range(0, 100, 1, 'float32');
+    if (backend === 'webgpu') {
+      const y = runProgram(new ScaleProgram(100), [x], scalarUniforms('float32', [3]));
+      await expectAllClose(y, tf.mul(x, 3));
+      y.dispose();
+    } else {
+      expect(() => runProgram(new ScaleProgram(100), [x])).toThrow(BackendError);
+      expect(() => runProgram(new ScaleProgram(100), [x])).toThrow(`runProgram: expected the webgpu backend, received '${backend}'`);
+    }
+    x.dispose();
   });
 });

@@ -96,7 +96,7 @@ function chunkWebGPU<I extends KernelInput>(gated: boolean) {
       new DeltaRuleStateProgram(bh, length, dk, dv, tile, gated),
       [wu, named.k, named.state],
       'float32',
-      scalarUniforms('int32', [length, dv, chunks, Math.ceil(dv / tile.slice)]),
+      scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(length, dv, tile)),
     );
     dispose(wu);
     const output = run(new DeltaRuleOutputProgram(batch, heads, length, dv, tile, gated), [named.q, named.k, ...gate, sv], 'float32', [

@@ -47,6 +47,11 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
     ));
   }
 
+  /** The values of `uniforms`, in order. */
+  static uniformValues(length: number, dv: number, tile: ChunkTile): number[] {
+    return [length, dv, Math.ceil(length / tile.chunk), Math.ceil(dv / tile.slice)];
+  }
+
   getUserCode(): string {
     const { chunk: c, slice } = this.tile;
     const dk = this.dk;

@@ -1,3 +1,4 @@
 export { bench, sync, type BenchOptions, type BenchResult } from './bench.js';
 export { compare, formatTable, gigabytesPerSecond, gigaflopsPerSecond, type BenchReport, type BenchRow, type RowExtras } from './report.js';
 export { defineBench, type BenchContext, type BenchSuite } from './suite.js';
+export { runProgram } from './run-program.js';

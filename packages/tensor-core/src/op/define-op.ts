@@ -74,7 +74,7 @@ interface GenericBackend {
   write(values: TypedArray, shape: number[], dtype: DataType): object;
 }
 
-interface WebGPUBackendLike {
+export interface WebGPUBackendLike {
   runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: ProgramUniform[]): TensorInfo;
   disposeData(dataId: object): boolean;
 }
