@@ -37,6 +37,8 @@ export {
   type WebGPUProgram,
 } from './op/webgpu-program.js';
 export { vjp } from './op/vjp.js';
+export { gradientThroughReference } from './op/gradient-through-reference.js';
+export { checkOptions } from './options/index.js';
 export { deviceZeros } from './device-zeros.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, type SoftmaxOptions, softmax, splitRowChunk } from './softmax/index.js';

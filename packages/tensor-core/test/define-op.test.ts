@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineOp, flatGrid, scalarUniforms, tf, type Tensor, type WebGPUProgram } from '../src/index.js';
+import { defineOp, flatGrid, gradientThroughReference, scalarUniforms, tf, type Tensor, type WebGPUProgram } from '../src/index.js';
 import { describeBackends, expectAllClose, expectNoLeaks } from '../src/testing/index.js';
 
 /** y = a·x + 1: small enough to check every path of defineOp by hand. */
@@ -151,5 +151,62 @@ describeBackends('defineOp with several outputs', () => {
     await expectAllClose(gy, [-1, -1, -1]);
     await expectNoLeaks(() => sumDiff({ x, y }, {}));
     tf.dispose([x, y, s, d, gx, gy]);
+  });
+});
+
+/** x²·a with a host kernel whose gradient is autodiff of the reference (gradientThroughReference). */
+const scaledSquare = defineOp<'x', { a: number }>({
+  kernelName: 'TesseraTestScaledSquare',
+  inputs: ['x'],
+  reference: ({ x }, { a }) => tf.tidy(() => tf.mul(tf.square(x), a)),
+  host: ({ x }, { a }) => ({ shape: x.shape, dtype: 'float32', values: (x.values as Float32Array).map((v) => a * v * v) }),
+  hostBackends: ['cpu', 'wasm'],
+  gradient: gradientThroughReference(['x'], ({ x }, { a }) => tf.mul(tf.square(x), a)),
+});
+
+/** (x·y, x + y) with host kernels, differentiated through its reference. */
+const prodSum = defineOp<'x' | 'y', Record<string, never>, Tensor[]>({
+  kernelName: 'TesseraTestProdSum',
+  inputs: ['x', 'y'],
+  outputs: 2,
+  reference: ({ x, y }) => [tf.mul(x, y), tf.add(x, y)],
+  host: ({ x, y }) => {
+    const a = x.values as Float32Array;
+    const b = y.values as Float32Array;
+    return [
+      { shape: x.shape, dtype: 'float32', values: a.map((v, i) => v * (b[i] as number)) },
+      { shape: x.shape, dtype: 'float32', values: a.map((v, i) => v + (b[i] as number)) },
+    ];
+  },
+  hostBackends: ['cpu', 'wasm'],
+  gradient: gradientThroughReference(['x', 'y'], ({ x, y }) => [tf.mul(x, y), tf.add(x, y)]),
+});
+
+describeBackends('gradientThroughReference', () => {
+  it('gives a kernel without its own backward the gradient of its reference (one output)', async () => {
+    const x = tf.tensor1d([1, -2, 3]);
+    const g = tf.grad((t: Tensor) => tf.sum(scaledSquare({ x: t }, { a: 3 })))(x);
+    await expectAllClose(g, [6, -12, 18]);
+    await expectNoLeaks(() => tf.grad((t: Tensor) => tf.sum(scaledSquare({ x: t }, { a: 3 })))(x));
+    tf.dispose([x, g]);
+  });
+
+  it('weights each output by its cotangent (several outputs, one unused)', async () => {
+    const x = tf.tensor1d([1, 2]);
+    const y = tf.tensor1d([5, -1]);
+    // L = Σ 2·x·y + Σ 3·(x + y) → dL/dx = 2y + 3, dL/dy = 2x + 3
+    const [gx, gy] = tf.grads((a: Tensor, b: Tensor) => {
+      const [p, s] = prodSum({ x: a, y: b }, {}) as [Tensor, Tensor];
+      return tf.add(tf.sum(tf.mul(p, 2)), tf.sum(tf.mul(s, 3)));
+    })([x, y]) as [Tensor, Tensor];
+    await expectAllClose(gx, [13, 1]);
+    await expectAllClose(gy, [5, 7]);
+    // only the product reaches the loss: tfjs passes zeros for the sum
+    const [hx] = tf.grads((a: Tensor, b: Tensor) => tf.sum((prodSum({ x: a, y: b }, {}) as Tensor[])[0] as Tensor))([x, y]) as [
+      Tensor,
+      Tensor,
+    ];
+    await expectAllClose(hx, [5, -1]);
+    tf.dispose([x, y, gx, gy, hx]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { philox4x32, philoxUniform, philoxUniformArray, tf, ValueError } from '../src/index.js';
 import { mulhi32 } from '../src/philox/philox.js';
-import { describeBackends, expectNoLeaks } from '../src/testing/index.js';
+import { describeBackends, expectAllClose, expectNoLeaks } from '../src/testing/index.js';
 
 const hex = (words: Uint32Array) => Array.from(words, (w) => w.toString(16).padStart(8, '0'));
 
@@ -109,7 +109,17 @@ describeBackends('philoxUniform', () => {
     tf.dispose([t, e]);
   });
 
+  it('maps the same stream onto [low, high)', async () => {
+    const t = philoxUniform([2, 3], { seed: 7, offset: 2, low: -2, high: 3 });
+    const expected = Array.from(philoxUniformArray(6, 7, 2), (u) => -2 + 5 * u);
+    await expectAllClose(t, expected, { atol: 1e-6, rtol: 0 });
+    const values = await t.data();
+    expect(values.every((x) => x >= -2 && x < 3)).toBe(true);
+    t.dispose();
+  });
+
   it('leaks no tensors', async () => {
+    await expectNoLeaks(() => philoxUniform([3, 5], { seed: 1, low: -1, high: 1 }));
     await expectNoLeaks(() => philoxUniform([3, 5], { seed: 1 }));
     await expectNoLeaks(() => philoxUniform([17], { seed: 1, offset: 9 }));
   });
@@ -123,5 +133,11 @@ describe('philoxUniform bad input', () => {
     expect(() => philoxUniform([2], { seed: 1, offset: Number.NaN })).toThrow(/offset: .*received NaN/);
     expect(() => philoxUniform([2, -1], { seed: 1 })).toThrow(/shape\[1\]: expected an integer ≥ 0, received -1/);
     expect(() => philoxUniform([2], { seed: 1, offset: Number.MAX_SAFE_INTEGER })).toThrow(/offset: expected offset \+ size/);
+    expect(() => philoxUniform([2], { seed: 1, low: 1, high: 1 })).toThrow(
+      /high: expected a finite number > 1, received 1 \(high must exceed low\)/,
+    );
+    expect(() => philoxUniform([2], { seed: 1, lo: 0 } as never)).toThrow(
+      /opts.lo: expected one of the known options \(seed, offset, low, high\), received an unknown option \(did you mean low\?\)/,
+    );
   });
 });

@@ -28,6 +28,11 @@ export async function prepareBackends(): Promise<TestBackends> {
   available.push('wasm');
   const webgpu = await probeWebGPU();
   if (webgpu.ok) available.push('webgpu');
+  // TESSERA_TEST_BACKENDS=cpu,wasm narrows a local run (a quick loop while editing); CI never sets it
+  const only = env('TESSERA_TEST_BACKENDS')
+    ?.split(',')
+    .map((b) => b.trim());
+  if (only) available.splice(0, available.length, ...available.filter((b) => only.includes(b)));
   // tests outside describeBackends run on cpu, rather than on an uninitialised highest-priority backend
   await tf.setBackend('cpu');
   prepared = { available, webgpu, requireWebGPU: env('TESSERA_REQUIRE_WEBGPU') === '1' };
