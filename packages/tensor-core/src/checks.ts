@@ -19,6 +19,9 @@ export function checkShape(t: Tensor, spec: readonly DimSpec[], name: string, di
   if (t === null || typeof t !== 'object' || !Array.isArray((t as Tensor).shape)) {
     throw new ShapeError(`${name}: expected a tensor of shape [${formatSpec(spec)}], received ${describeValue(t)}`);
   }
+  if (t.isDisposed) {
+    throw new ValueError(`${name}: expected a live tensor, received a disposed Tensor<${t.dtype}>[${t.shape.join(', ')}]`);
+  }
   if (t.shape.length !== spec.length) {
     throw new ShapeError(
       `${name}: expected rank ${spec.length} [${formatSpec(spec)}], received rank ${t.shape.length} [${t.shape.join(', ')}]`,

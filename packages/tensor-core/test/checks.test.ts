@@ -25,6 +25,13 @@ describe('checkShape', () => {
     );
     k.dispose();
   });
+
+  it('rejects a disposed tensor by name instead of failing inside tfjs', () => {
+    const q = tf.zeros([1, 2]);
+    q.dispose();
+    expect(() => checkShape(q, ['B', 'D'], 'q')).toThrow(ValueError);
+    expect(() => checkShape(q, ['B', 'D'], 'q')).toThrow('q: expected a live tensor, received a disposed Tensor<float32>[1, 2]');
+  });
 });
 
 describe('checkDtype', () => {
