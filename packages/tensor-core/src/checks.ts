@@ -1,5 +1,6 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs-core';
 import { describeValue, DtypeError, ShapeError, ValueError } from './errors.js';
+import { checkOptions } from './options/check-options.js';
 import { tf } from './tf.js';
 
 /**
@@ -16,6 +17,8 @@ export type Dims = Record<string, number>;
  * Pass the same `dims` to later calls so that `k` must share `q`'s `B`, `H` and `L`.
  */
 export function checkShape(t: Tensor, spec: readonly DimSpec[], name: string, dims: Dims = {}): Dims {
+  if (!Array.isArray(spec))
+    throw new ValueError(`${name}: spec: expected an array of dimension names, sizes or null, received ${describeValue(spec)}`);
   if (t === null || typeof t !== 'object' || !Array.isArray((t as Tensor).shape)) {
     throw new ShapeError(`${name}: expected a tensor of shape [${formatSpec(spec)}], received ${describeValue(t)}`);
   }
@@ -48,17 +51,52 @@ export function checkShape(t: Tensor, spec: readonly DimSpec[], name: string, di
   return dims;
 }
 
+/**
+ * The most elements a tensor that Tessera allocates from a user's sizes may hold (2³¹ − 1): WGSL kernels
+ * index with 32-bit integers, and larger host arrays exhaust memory long before. Sizes are checked against
+ * it before anything is allocated.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/** Checks a shape argument (an array of non-negative integers, at most `MAX_TENSOR_ELEMENTS` in all); returns a copy. */
+export function checkSizes(shape: unknown, name: string): number[] {
+  if (!Array.isArray(shape)) throw new ShapeError(`${name}: expected an array of non-negative integers, received ${describeValue(shape)}`);
+  let size = 1;
+  shape.forEach((d, i) => {
+    checkRange(d as number, { min: 0, integer: true }, `${name}[${i}]`);
+    size *= d as number;
+  });
+  if (size > MAX_TENSOR_ELEMENTS) {
+    throw new ShapeError(`${name}: expected at most ${MAX_TENSOR_ELEMENTS} elements in all, received [${shape.join(', ')}] (${size})`);
+  }
+  return [...(shape as number[])];
+}
+
+/** Checks that `value` is a function (a callback argument). */
+export function checkFunction(value: unknown, name: string): void {
+  if (typeof value !== 'function') throw new ValueError(`${name}: expected a function, received ${describeValue(value)}`);
+}
+
+/** Checks that `value` is a live tensor. */
+export function checkLiveTensor(t: unknown, name: string): asserts t is Tensor {
+  if (!(t instanceof tf.Tensor)) throw new ValueError(`${name}: expected a tensor, received ${describeValue(t)}`);
+  if (t.isDisposed) throw new ValueError(`${name}: expected a live tensor, received a disposed Tensor<${t.dtype}>[${t.shape.join(', ')}]`);
+}
+
 function formatSpec(spec: readonly DimSpec[]): string {
   return spec.map((d) => (d === null ? '*' : String(d))).join(', ');
 }
 
 /** Checks that `t`'s dtype is one of `allowed`. */
 export function checkDtype(t: Tensor, allowed: DataType | readonly DataType[], name: string): void {
+  checkLiveTensor(t, name);
   const list = typeof allowed === 'string' ? [allowed] : allowed;
   if (!list.includes(t.dtype)) {
     throw new DtypeError(`${name}: expected dtype ${list.join(' or ')}, received ${t.dtype}`);
   }
 }
+
+const RANGE_SPEC_KEYS = ['min', 'max', 'minExclusive', 'maxExclusive', 'integer', 'hint'] as const;
 
 export interface RangeSpec {
   /** Lower bound; inclusive unless `minExclusive`. */
@@ -73,6 +111,7 @@ export interface RangeSpec {
 
 /** Checks a scalar option: finite, optionally an integer, within bounds. Returns it for chaining. */
 export function checkRange(value: number, spec: RangeSpec, name: string): number {
+  checkOptions(spec, RANGE_SPEC_KEYS, 'spec');
   const expectation = describeRange(spec);
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new ValueError(`${name}: expected ${expectation}, received ${describeValue(value)}${hintOf(spec)}`);
@@ -101,11 +140,20 @@ function describeRange(spec: RangeSpec): string {
  * Checks that every element of a float tensor is finite. Asynchronous because WebGPU in Node has no
  * synchronous readback; call it at an API entry that is itself async (samplers, generate loops).
  */
-export async function checkFinite(t: Tensor, name: string, opts: { allowNegInf?: boolean } = {}): Promise<void> {
+export async function checkFinite(t: Tensor, name: string, opts: FiniteOptions = {}): Promise<void> {
+  checkOptions(opts, FINITE_OPTIONS);
+  checkLiveTensor(t, name);
   findNonFinite(await t.data(), name, opts);
 }
 
-function findNonFinite(values: ArrayLike<number>, name: string, opts: { allowNegInf?: boolean }): void {
+export interface FiniteOptions {
+  /** Accept −∞ (masked logits). */
+  allowNegInf?: boolean;
+}
+
+const FINITE_OPTIONS = ['allowNegInf'] as const;
+
+function findNonFinite(values: ArrayLike<number>, name: string, opts: FiniteOptions): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
     if (Number.isFinite(v)) continue;
@@ -121,7 +169,9 @@ function findNonFinite(values: ArrayLike<number>, name: string, opts: { allowNeg
  * readback in Node, it checks nothing and returns false, so the caller can document that async entry
  * points (which can await `checkFinite`) are where WebGPU inputs get validated. Returns true if checked.
  */
-export function checkFiniteSync(t: Tensor, name: string, opts: { allowNegInf?: boolean } = {}): boolean {
+export function checkFiniteSync(t: Tensor, name: string, opts: FiniteOptions = {}): boolean {
+  checkOptions(opts, FINITE_OPTIONS);
+  checkLiveTensor(t, name);
   const backend = tf.getBackend();
   if (backend !== 'cpu' && backend !== 'wasm') return false;
   findNonFinite(t.dataSync(), name, opts);

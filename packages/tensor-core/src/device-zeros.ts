@@ -1,4 +1,6 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs-core';
+import { checkSizes } from './checks.js';
+import { describeValue, ValueError } from './errors.js';
 import { tf } from './tf.js';
 
 /**
@@ -9,5 +11,8 @@ import { tf } from './tf.js';
  * every zero tensor made per call.
  */
 export function deviceZeros(shape: number[], dtype: 'float32' | 'int32' = 'float32'): Tensor {
-  return tf.fill(shape, 0, dtype as DataType);
+  const sizes = checkSizes(shape, 'shape');
+  if (dtype !== 'float32' && dtype !== 'int32')
+    throw new ValueError(`dtype: expected 'float32' or 'int32', received ${describeValue(dtype)}`);
+  return tf.fill(sizes, 0, dtype as DataType);
 }

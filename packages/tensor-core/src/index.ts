@@ -9,7 +9,18 @@ export {
   TesseraError,
   ValueError,
 } from './errors.js';
-export { checkDtype, checkFinite, checkFiniteSync, checkRange, checkShape, type DimSpec, type Dims, type RangeSpec } from './checks.js';
+export {
+  checkDtype,
+  checkFinite,
+  checkFiniteSync,
+  checkRange,
+  checkShape,
+  type DimSpec,
+  type Dims,
+  type FiniteOptions,
+  MAX_TENSOR_ELEMENTS,
+  type RangeSpec,
+} from './checks.js';
 export {
   activeBackend,
   initBackend,

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { logSoftmax, philoxUniform, softmax, tf, ShapeError, DtypeError } from '../src/index.js';
-import { logSoftmaxOp, softmaxOp } from '../src/softmax/index.js';
-import { describeBackends, expectAllClose, expectNoLeaks } from '../src/testing/index.js';
+import { DtypeError, logSoftmax, philoxUniform, ShapeError, softmax, tf, ValueError } from '../src/index.js';
+import { logSoftmaxOp, softmaxOp } from '../src/softmax/op.js';
+import { badInput, describeBackends, expectAllClose, expectNoLeaks, itRejects } from '../src/testing/index.js';
 
-/** Logits with a wide range, built from the seeded RNG so every backend sees the same numbers. */
+const INF = Number.POSITIVE_INFINITY;
+const NEG_INF = Number.NEGATIVE_INFINITY;
+
+/** Logits in [−scale/2, scale/2), built from the seeded RNG so every backend sees the same numbers. */
 function logits(rows: number, cols: number, seed: number, scale = 20): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.sub(philoxUniform([rows, cols], { seed }), 0.5), scale));
+  return philoxUniform([rows, cols], { seed, low: -scale / 2, high: scale / 2 });
 }
 
 function bruteSoftmax(row: number[]): number[] {
@@ -81,12 +84,61 @@ describeBackends('softmax', (backend) => {
     x.dispose();
   });
 
-  it('keeps the batch shape of [..., V] inputs', async () => {
-    const x = logits(6, 9, 3).reshape([2, 3, 9]);
-    const y = softmax(x);
-    expect(y.shape).toEqual([2, 3, 9]);
-    await expectAllClose(tf.sum(y, -1), tf.ones([2, 3]), { atol: 1e-6 });
-    tf.dispose([x, y]);
+  it('keeps a [V] input as [V]', async () => {
+    const x = tf.tensor1d([1, 2, 3, 4]);
+    const y = softmax(x, { temperature: 2 });
+    expect(y.shape).toEqual([4]);
+    await expectAllClose(y, bruteSoftmax([0.5, 1, 1.5, 2]), { atol: 1e-6 });
+    const lp = logSoftmax(x);
+    expect(lp.shape).toEqual([4]);
+    tf.dispose([x, y, lp]);
+  });
+
+  it('gives the +∞ tokens of a row equal shares, a row with a NaN NaN, an all −∞ row NaN', async () => {
+    const x = tf.tensor2d([
+      [1, INF, NEG_INF, INF, -2],
+      [0, INF, 5, NEG_INF, 1e30],
+      [1, Number.NaN, 2, INF, 0],
+      [NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+      [1, 2, NEG_INF, 3, 4],
+    ]);
+    const rows = (await softmax(x).array()) as number[][];
+    expect(rows[0]).toEqual([0, 0.5, 0, 0.5, 0]);
+    expect(rows[1]).toEqual([0, 1, 0, 0, 0]);
+    expect(rows[2]?.every(Number.isNaN)).toBe(true);
+    expect(rows[3]?.every(Number.isNaN)).toBe(true);
+    expect(rows[4]?.[2]).toBe(0);
+    const logs = (await logSoftmax(x).array()) as number[][];
+    expect(logs[0]?.[1]).toBeCloseTo(-Math.log(2), 6);
+    expect([logs[0]?.[0], logs[0]?.[2], logs[0]?.[4]]).toEqual([NEG_INF, NEG_INF, NEG_INF]);
+    expect(logs[1]?.map((v) => v + 0)).toEqual([NEG_INF, 0, NEG_INF, NEG_INF, NEG_INF]);
+    expect(logs[2]?.every(Number.isNaN)).toBe(true);
+    expect(logs[3]?.every(Number.isNaN)).toBe(true);
+    // a temperature that overflows a finite logit to +∞ makes it a +∞ token
+    expect(Array.from(await softmax(tf.tensor1d([3e38, 1, 3e38]), { temperature: 0.5 }).data())).toEqual([0.5, 0, 0.5]);
+    // and the reference (the WASM path) follows the same rules
+    await expectAllClose(softmaxOp.reference({ x }, { temperature: 1 }), rows, { atol: 0 });
+    x.dispose();
+  });
+
+  it('applies the non-finite rules across chunks of a long row', async () => {
+    const cols = 20000;
+    const values = new Float32Array(3 * cols);
+    for (let i = 0; i < values.length; i++) values[i] = Math.sin(i);
+    // row 0: +∞ in the first and the last chunk; row 1: a NaN in the middle; row 2 finite
+    values[5] = INF;
+    values[cols - 1] = INF;
+    values[cols + 9000] = Number.NaN;
+    const x = tf.tensor2d(values, [3, cols]);
+    const p = await softmax(x).data();
+    const lp = await logSoftmax(x).data();
+    expect([p[5], p[cols - 1], p[6], p[cols - 2]]).toEqual([0.5, 0.5, 0, 0]);
+    expect(lp[5]).toBeCloseTo(-Math.log(2), 6);
+    expect(lp[6]).toBe(NEG_INF);
+    expect(Number.isNaN(p[cols] as number) && Number.isNaN(p[2 * cols - 1] as number)).toBe(true);
+    expect(Number.isNaN(lp[cols + 1] as number)).toBe(true);
+    expect(Array.from(p.subarray(2 * cols)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    x.dispose();
   });
 
   it('differentiates like the tfjs composite', async () => {
@@ -103,19 +155,91 @@ describeBackends('softmax', (backend) => {
   it('leaks no tensors, forward or backward', async () => {
     const x = logits(2, 3000, 5);
     await expectNoLeaks(() => softmax(x));
-    await expectNoLeaks(() => tf.tidy(() => logSoftmax(x.reshape([1, 2, 3000]))));
+    await expectNoLeaks(() => tf.tidy(() => logSoftmax(x.reshape([6000]))));
     await expectNoLeaks(() => tf.grad((t: tf.Tensor) => tf.sum(softmax(t)))(x));
     x.dispose();
   });
+});
 
-  if (backend === 'cpu') {
-    it('rejects bad input with the argument named', () => {
-      expect(() => softmax(tf.tensor1d([1, 2], 'int32'))).toThrow(DtypeError);
-      expect(() => softmax(tf.tensor1d([1, 2], 'int32'))).toThrow(/logits: expected dtype float32, received int32/);
-      expect(() => softmax(tf.scalar(1))).toThrow(ShapeError);
-      expect(() => softmax(tf.zeros([2, 0]))).toThrow(/logits: expected a non-empty tensor/);
-      expect(() => softmax(tf.zeros([2, 3]), { temperature: 0 })).toThrow('temperature: expected a finite number > 0, received 0');
-    });
+describe('softmax and logSoftmax: bad input', () => {
+  for (const [name, op] of [
+    ['softmax', softmax],
+    ['logSoftmax', logSoftmax],
+  ] as const) {
+    itRejects([
+      badInput({
+        name: `${name}: a non-tensor`,
+        call: () => op([1, 2] as never),
+        error: ShapeError,
+        message: 'logits: expected a tensor of shape [B, V] or [V], received [1, 2]',
+      }),
+      badInput({
+        name: `${name}: a disposed tensor`,
+        call: () => {
+          const t = tf.zeros([2, 3]);
+          t.dispose();
+          return op(t);
+        },
+        error: ValueError,
+        message: 'logits: expected a live tensor, received a disposed Tensor<float32>[2, 3]',
+      }),
+      badInput({
+        name: `${name}: a scalar`,
+        inputs: () => tf.scalar(1),
+        call: (x) => op(x),
+        error: ShapeError,
+        message: 'logits: expected shape [B, V] or [V], received rank 0 []',
+      }),
+      badInput({
+        name: `${name}: rank 3`,
+        inputs: () => tf.zeros([1, 2, 3]),
+        call: (x) => op(x),
+        error: ShapeError,
+        message: 'received rank 3 [1, 2, 3]',
+      }),
+      badInput({
+        name: `${name}: int32 logits`,
+        inputs: () => tf.tensor1d([1, 2], 'int32'),
+        call: (x) => op(x),
+        error: DtypeError,
+        message: 'logits: expected dtype float32, received int32',
+      }),
+      badInput({
+        name: `${name}: V = 0`,
+        inputs: () => tf.zeros([2, 0]),
+        call: (x) => op(x),
+        error: ShapeError,
+        message: 'logits: expected B ≥ 1 and V ≥ 1, received shape [2, 0]',
+      }),
+      badInput({
+        name: `${name}: temperature 0`,
+        inputs: () => tf.zeros([2, 3]),
+        call: (x) => op(x, { temperature: 0 }),
+        error: ValueError,
+        message: 'temperature: expected a finite number > 0, received 0 (for temperature 0 use greedy())',
+      }),
+      badInput({
+        name: `${name}: a NaN temperature`,
+        inputs: () => tf.zeros([3]),
+        call: (x) => op(x, { temperature: Number.NaN }),
+        error: ValueError,
+        message: 'temperature: expected a finite number > 0, received NaN',
+      }),
+      badInput({
+        name: `${name}: a misspelt option`,
+        inputs: () => tf.zeros([3]),
+        call: (x) => op(x, { temprature: 0.5 } as never),
+        error: ValueError,
+        message: 'opts.temprature: expected one of the known options (temperature), received an unknown option (did you mean temperature?)',
+      }),
+      badInput({
+        name: `${name}: options that are not an object`,
+        inputs: () => tf.zeros([3]),
+        call: (x) => op(x, 0.5 as never),
+        error: ValueError,
+        message: 'opts: expected an options object { temperature }, received 0.5',
+      }),
+    ]);
   }
 });
 

@@ -1,1 +1,57 @@
-export { sampleFromLogits, type SampleFromLogitsOptions } from './sample-from-logits.js';
+import { checkRange, philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { asRows, checkOptions, checkTemperature, checkTopK, checkTopP, validateLogits } from '../logits.js';
+import { type SampledIds, splitDraws } from '../sample/draws.js';
+import { checkSeed } from '../sample/options.js';
+import { checkVocab } from '../sample/sample.js';
+import { fusedSampleOp } from './fused-op.js';
+
+/** Options of `sampleFromLogits`; each filter is optional. */
+export interface SampleFromLogitsOptions {
+  /** T > 0 (default 1), applied first: z = s / T. For T → 0 use `greedy()`. */
+  temperature?: number;
+  /** Keep the k largest z (an integer in [1, V]; ties by lower token id). Omitted or V: off. */
+  topK?: number;
+  /** Nucleus mass p ∈ (0, 1] over the top-k renormalised distribution; the crossing token is kept. Omitted or 1: off. */
+  topP?: number;
+  /** Keep tokens with probability ≥ pMin · (top probability), pMin ∈ [0, 1]. Omitted or 0: off. */
+  minP?: number;
+  /** Philox stream key, a non-negative safe integer; row b draws the uniform at position offset + b. */
+  seed: number;
+  /** Stream position of row 0 (default 0). */
+  offset?: number;
+}
+
+/**
+ * Fused, sorting-free sampling from logits: temperature → top-k → top-p → min-p (Hugging Face's warper
+ * order), then one token per row by inverse CDF in token-id order over q = softmax(s/T) renormalised on
+ * the kept set, with the Philox uniform of `sample`. Same seed and offset → the same ids as the unfused
+ * path `sample(minP∘topP∘topK∘softmax(s/T), { seed, offset })`, up to float32 round-off on a knife-edge
+ * draw (a uniform within ~1e-7 of a CDF step, or a top-p cut within ~1e-7 of p).
+ *
+ * WebGPU: one workgroup per row finds the top-k and top-p thresholds by pivot search over the values
+ * (8 pivots per pass over the row, exact tie handling by (value desc, id asc)), finishing in workgroup
+ * memory once the candidates fit (select.program.ts); CPU and WASM: weighted quickselect on typed arrays.
+ * Neither sorts the vocabulary.
+ *
+ * `logits: [B, V] | [V]` float32 → `{ ids: int32 [B], logprobs: float32 [B] }` (B = 1 for `[V]`),
+ * logprob = log q(id). Synchronous: values are not read, so NaN or +∞ logits are not rejected here (the
+ * result for them is unspecified; async callers check with `assertNoNaN` first). A row whose kept set
+ * has no finite logit (all −∞) gives id −1 and logprob NaN.
+ */
+export function sampleFromLogits(logits: Tensor, opts: SampleFromLogitsOptions): SampledIds {
+  const { rows, vocab } = validateLogits(logits);
+  checkVocab(vocab, 'logits');
+  const o = checkOptions(opts, '{ temperature?, topK?, topP?, minP?, seed, offset? }');
+  const temperature = checkTemperature(o.temperature ?? 1);
+  const k = o.topK === undefined ? vocab : checkTopK(o.topK, vocab, 'topK');
+  const p = o.topP === undefined ? 1 : checkTopP(o.topP, 'topP');
+  const pMin = o.minP === undefined ? 0 : checkRange(o.minP, { min: 0, max: 1 }, 'minP');
+  const { seed, offset } = checkSeed(o, '{ temperature?, topK?, topP?, minP?, seed, offset? }');
+  const input = asRows(logits);
+  const u = philoxUniform([rows], { seed, offset });
+  const draws = fusedSampleOp({ logits: input, u }, { temperature, k: k === vocab ? 0 : k, p, pMin });
+  const out = splitDraws(draws);
+  tf.dispose([u, draws]);
+  if (input !== logits) input.dispose();
+  return out;
+}

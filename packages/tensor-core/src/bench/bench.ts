@@ -1,5 +1,10 @@
+import { checkFunction, checkRange } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import type { Tensor, TensorContainer } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
+
+const BENCH_OPTIONS = ['warmup', 'warmupMs', 'rounds', 'iterations', 'targetMs'] as const;
 
 export interface BenchOptions {
   /** Untimed calls first (pipeline compilation, allocator warm-up, GPU clocks): at least this many. Default 3. */
@@ -93,6 +98,12 @@ export async function bench(
   fn: () => TensorContainer | Promise<TensorContainer>,
   opts: BenchOptions = {},
 ): Promise<BenchResult> {
+  if (typeof name !== 'string') throw new ValueError(`name: expected a string, received ${describeValue(name)}`);
+  checkFunction(fn, 'fn');
+  checkOptions(opts, BENCH_OPTIONS);
+  for (const key of ['warmup', 'warmupMs', 'targetMs'] as const) if (opts[key] !== undefined) checkRange(opts[key], { min: 0 }, key);
+  if (opts.rounds !== undefined) checkRange(opts.rounds, { min: 1, max: 10_000, integer: true }, 'rounds');
+  if (opts.iterations !== undefined) checkRange(opts.iterations, { min: 1, max: 1_000_000, integer: true }, 'iterations');
   const { warmup = 3, warmupMs = 200, rounds = 7, targetMs = 100 } = opts;
   const warmStart = performance.now();
   for (let i = 0; i < warmup || performance.now() - warmStart < warmupMs; i++) await timeCalls(fn, 1);

@@ -1,3 +1,6 @@
+import { checkRange } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import type { BenchResult } from './bench.js';
 
 /** One line of a benchmark table: our implementation against a baseline on one workload. */
@@ -23,6 +26,13 @@ export interface RowExtras {
   flops?: number;
 }
 
+function checkResult(r: unknown, name: string): void {
+  const median = (r as { median?: unknown } | null)?.median;
+  if (typeof median !== 'number' || !(median > 0)) {
+    throw new ValueError(`${name}: expected a bench() result with a positive median, received ${describeValue(r)}`);
+  }
+}
+
 /** Pairs a baseline and our result into a row; `speedup` = baseline / ours, measured in the same run. */
 export function compare(
   workload: string,
@@ -32,6 +42,18 @@ export function compare(
   ours: BenchResult,
   extras: RowExtras = {},
 ): BenchRow {
+  for (const [value, name] of [
+    [workload, 'workload'],
+    [shape, 'shape'],
+    [baselineName, 'baselineName'],
+  ] as const) {
+    if (typeof value !== 'string') throw new ValueError(`${name}: expected a string, received ${describeValue(value)}`);
+  }
+  checkResult(baseline, 'baseline');
+  checkResult(ours, 'ours');
+  checkOptions(extras, ['bytes', 'flops'], 'extras');
+  if (extras.bytes !== undefined) checkRange(extras.bytes, { min: 0 }, 'extras.bytes');
+  if (extras.flops !== undefined) checkRange(extras.flops, { min: 0 }, 'extras.flops');
   return { workload, shape, baselineName, ours, baseline, speedup: baseline.median / ours.median, ...extras };
 }
 
@@ -48,16 +70,19 @@ function fmtMs(ms: number): string {
 
 /** Achieved GB/s of our implementation, when the row knows its bytes. */
 export function gigabytesPerSecond(row: BenchRow): number | undefined {
+  checkResult(row?.ours, 'row.ours');
   return row.bytes === undefined ? undefined : row.bytes / (row.ours.median * 1e-3) / 1e9;
 }
 
 /** Achieved GFLOP/s of our implementation, when the row knows its FLOPs. */
 export function gigaflopsPerSecond(row: BenchRow): number | undefined {
+  checkResult(row?.ours, 'row.ours');
   return row.flops === undefined ? undefined : row.flops / (row.ours.median * 1e-3) / 1e9;
 }
 
 /** A markdown table: workload, shape, ours, baseline, speedup, GB/s, GFLOP/s. */
 export function formatTable(rows: readonly BenchRow[]): string {
+  if (!Array.isArray(rows)) throw new ValueError(`rows: expected an array of compare() rows, received ${describeValue(rows)}`);
   const head = '| workload | shape | ours (ms) | baseline | baseline (ms) | speedup | ours GB/s | ours GFLOP/s |';
   const sep = '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |';
   const rate = (x: number | undefined) => (x === undefined ? '' : x.toFixed(1));

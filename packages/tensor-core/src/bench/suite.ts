@@ -1,4 +1,7 @@
 import type { BackendName } from '../backend/init-backend.js';
+import { checkFunction } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import type { BenchRow } from './report.js';
 
 export interface BenchContext {
@@ -19,5 +22,9 @@ export interface BenchSuite {
 
 /** Identity helper that types a bench file's default export. */
 export function defineBench(suite: BenchSuite): BenchSuite {
+  checkOptions(suite, ['name', 'run'], 'suite');
+  if (typeof suite.name !== 'string' || suite.name === '')
+    throw new ValueError(`suite.name: expected a non-empty string, received ${describeValue(suite.name)}`);
+  checkFunction(suite.run, 'suite.run');
   return suite;
 }

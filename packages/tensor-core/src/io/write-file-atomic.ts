@@ -1,9 +1,14 @@
+import { describeValue, ValueError } from '../errors.js';
+
 /**
  * Writes `bytes` to `path` (Node only) atomically: into a temporary file in the same directory, fsynced,
  * then renamed over `path`, so a crash or error never leaves a half-written file and an existing file at
  * `path` stays intact unless the write succeeds.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  if (typeof path !== 'string' || path === '')
+    throw new ValueError(`path: expected a non-empty file path, received ${describeValue(path)}`);
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`bytes: expected a Uint8Array, received ${describeValue(bytes)}`);
   // Imported here, not at the top, so browser bundles of tensor-core never resolve Node built-ins.
   const fs = await import('node:fs/promises');
   const { randomBytes } = await import('node:crypto');

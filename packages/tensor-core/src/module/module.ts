@@ -1,5 +1,6 @@
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { describeValue, DtypeError, ShapeError, TesseraError, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 
 export interface LoadStateDictOptions {
@@ -134,6 +135,7 @@ export abstract class Module {
     if (typeof dict !== 'object' || dict === null || Array.isArray(dict) || dict instanceof tf.Tensor) {
       throw new ValueError(`${where}: dict: expected an object of tensors by path, received ${describeValue(dict)}`);
     }
+    checkOptions(opts, ['strict'], `${where}: opts`);
     const strict = opts.strict ?? true;
     if (typeof strict !== 'boolean') throw new ValueError(`${where}: opts.strict: expected a boolean, received ${describeValue(strict)}`);
     const own = this.#walk('');

@@ -1,4 +1,7 @@
 import type { DataType, NamedAttrMap, Tensor, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
+import { checkFunction, checkRange } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 import type { ProgramUniform, WebGPUProgram } from './webgpu-program.js';
 
@@ -37,6 +40,8 @@ export interface GradientSpec<I extends string, A, R extends OpOutput = Tensor> 
    */
   grad(dy: R, saved: Tensor[], attrs: A): Partial<Record<I, () => Tensor>>;
 }
+
+const OP_SPEC_KEYS = ['kernelName', 'inputs', 'reference', 'outputs', 'host', 'hostBackends', 'webgpu', 'gradient'] as const;
 
 export interface OpSpec<I extends string, A extends object, R extends OpOutput = Tensor> {
   /** tfjs kernel name; unique across Tessera, prefixed 'Tessera'. */
@@ -82,12 +87,40 @@ export interface WebGPUBackendLike {
 /** Backends that keep tensors in host memory, readable through the generic backend interface. */
 export type HostBackend = 'cpu' | 'wasm';
 
+function checkOpSpec(spec: OpSpec<string, object, OpOutput>): void {
+  checkOptions(spec, OP_SPEC_KEYS, 'spec');
+  if (typeof spec.kernelName !== 'string' || spec.kernelName === '') {
+    throw new ValueError(`spec.kernelName: expected a non-empty string, received ${describeValue(spec.kernelName)}`);
+  }
+  const where = `defineOp(${spec.kernelName})`;
+  if (
+    !Array.isArray(spec.inputs) ||
+    spec.inputs.some((n) => typeof n !== 'string' || n === '') ||
+    new Set(spec.inputs).size !== spec.inputs.length
+  ) {
+    throw new ValueError(`${where}: spec.inputs: expected an array of distinct input names, received ${describeValue(spec.inputs)}`);
+  }
+  checkFunction(spec.reference, `${where}: spec.reference`);
+  if (spec.host !== undefined) checkFunction(spec.host, `${where}: spec.host`);
+  if (spec.webgpu !== undefined) checkFunction(spec.webgpu, `${where}: spec.webgpu`);
+  if (spec.outputs !== undefined) checkRange(spec.outputs, { min: 1, integer: true }, `${where}: spec.outputs`);
+  const backends = spec.hostBackends;
+  if (backends !== undefined && (!Array.isArray(backends) || backends.some((b) => b !== 'cpu' && b !== 'wasm'))) {
+    throw new ValueError(`${where}: spec.hostBackends: expected an array of 'cpu' and 'wasm', received ${describeValue(backends)}`);
+  }
+  if (spec.gradient !== undefined) {
+    checkOptions(spec.gradient, ['inputsToSave', 'saveOutput', 'grad'], `${where}: spec.gradient`);
+    checkFunction(spec.gradient.grad, `${where}: spec.gradient.grad`);
+  }
+}
+
 /**
  * Declares an op once: reference, typed-array kernel, WGSL kernel, gradient. Kernels are registered with
  * tfjs' own registry, so `tf.tidy`, memory accounting and `tf.grad` treat the op like a built-in one; a
  * backend with no Tessera kernel runs the reference, which autodiff differentiates directly.
  */
 export function defineOp<I extends string, A extends object, R extends OpOutput = Tensor>(spec: OpSpec<I, A, R>): Op<I, A, R> {
+  checkOpSpec(spec);
   const { kernelName } = spec;
   const host = spec.host;
   if (host) {

@@ -1,4 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
+import { checkFunction } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
 import { tf } from '../tf.js';
 import type { GradientSpec, OpOutput } from './define-op.js';
 import { vjp } from './vjp.js';
@@ -13,6 +15,10 @@ export function gradientThroughReference<I extends string, A, R extends OpOutput
   names: readonly I[],
   reference: (inputs: Record<I, Tensor>, attrs: A) => R,
 ): GradientSpec<I, A, R> {
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) {
+    throw new ValueError(`names: expected an array of input names, received ${describeValue(names)}`);
+  }
+  checkFunction(reference, 'reference');
   return {
     inputsToSave: names,
     grad: (dy, saved, attrs) => {

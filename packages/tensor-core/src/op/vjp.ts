@@ -1,4 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
+import { checkFunction, checkLiveTensor } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
 import { tf } from '../tf.js';
 
 /**
@@ -9,6 +11,12 @@ import { tf } from '../tf.js';
  * safe (under higher-order gradients the tape is shared and left untouched).
  */
 export function vjp(f: (...xs: Tensor[]) => Tensor, xs: Tensor[], dy: Tensor): Tensor[] {
+  checkFunction(f, 'f');
+  if (!Array.isArray(xs)) throw new ValueError(`xs: expected an array of tensors, received ${describeValue(xs)}`);
+  xs.forEach((x, i) => {
+    checkLiveTensor(x, `xs[${i}]`);
+  });
+  checkLiveTensor(dy, 'dy');
   const state = tf.engine().state;
   const outer = state.activeTape;
   try {

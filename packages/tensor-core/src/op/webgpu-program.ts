@@ -1,3 +1,6 @@
+import { checkRange, checkSizes, type RangeSpec } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
+
 /**
  * The shape of a program that tfjs' WebGPU backend runs (its `WebGPUProgram` interface, restated here so
  * kernels need no deep import, which Node cannot load). The backend prepends the preamble: bindings for
@@ -21,6 +24,12 @@ export interface WebGPUProgram {
 }
 
 export type UniformType = 'float32' | 'int32' | 'uint32';
+
+const UNIFORM_RANGES: Record<string, RangeSpec | undefined> = {
+  float32: {},
+  int32: { min: -(2 ** 31), max: 2 ** 31 - 1, integer: true },
+  uint32: { min: 0, max: 2 ** 32 - 1, integer: true },
+};
 export interface ProgramUniform {
   type: UniformType;
   data: number[];
@@ -39,6 +48,9 @@ export const LINEAR_WORKGROUP_INDEX = `
 
 /** A one-dimensional grid of `workgroups` workgroups, laid out as the backend expects. */
 export function flatGrid(outputShape: number[], workgroups: number): Pick<WebGPUProgram, 'dispatchLayout' | 'dispatch'> {
+  checkSizes(outputShape, 'outputShape');
+  // the backend folds a grid wider than 65535 into a second and third dimension
+  checkRange(workgroups, { min: 1, max: 65535 * 65535, integer: true }, 'workgroups');
   return { dispatchLayout: { x: outputShape.map((_, i) => i) }, dispatch: [workgroups, 1, 1] };
 }
 
@@ -48,5 +60,12 @@ export function flatGrid(outputShape: number[], workgroups: number): Pick<WebGPU
  * would shift them.
  */
 export function scalarUniforms(type: UniformType, values: readonly number[]): ProgramUniform[] {
+  const range = UNIFORM_RANGES[type];
+  if (range === undefined)
+    throw new ValueError(`type: expected one of ${Object.keys(UNIFORM_RANGES).join(', ')}, received ${describeValue(type)}`);
+  if (!Array.isArray(values)) throw new ValueError(`values: expected an array of numbers, received ${describeValue(values)}`);
+  values.forEach((v, i) => {
+    checkRange(v, range, `values[${i}]`);
+  });
   return values.map((v) => ({ type, data: [v] }));
 }

@@ -1,34 +1,9 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { checkRange } from '../checks.js';
-import { describeValue, ShapeError, ValueError } from '../errors.js';
+import { checkRange, checkSizes } from '../checks.js';
+import { ShapeError, ValueError } from '../errors.js';
 import { checkOptions } from '../options/check-options.js';
-import { defineOp } from '../op/define-op.js';
-import { scalarUniforms } from '../op/webgpu-program.js';
 import { tf } from '../tf.js';
-import { philoxUniformArray, splitWords } from './philox.js';
-import { PhiloxUniformProgram } from './uniform.program.js';
-
-interface PhiloxAttrs {
-  n: number;
-  seed: number;
-  offset: number;
-}
-
-const philoxUniformOp = defineOp<never, PhiloxAttrs>({
-  kernelName: 'TesseraPhiloxUniform',
-  inputs: [],
-  // Philox needs 32×32→64-bit products, which tfjs ops cannot express: the oracle is the scalar JS.
-  reference: (_inputs, { n, seed, offset }) => tf.tensor1d(philoxUniformArray(n, seed, offset), 'float32'),
-  // the reference is this same scalar code plus a tensor copy, so WASM runs the host kernel too
-  hostBackends: ['cpu', 'wasm'],
-  host: (_inputs, { n, seed, offset }) => ({ shape: [n], dtype: 'float32', values: philoxUniformArray(n, seed, offset) }),
-  webgpu: ({ attrs: { n, seed, offset }, run }) => {
-    const [blockLo, blockHi] = splitWords(Math.floor(offset / 4));
-    const [keyLo, keyHi] = splitWords(seed);
-    const lane0 = offset % 4;
-    return run(new PhiloxUniformProgram(n, lane0), [], 'float32', scalarUniforms('uint32', [n, lane0, blockLo, blockHi, keyLo, keyHi]));
-  },
-});
+import { philoxUniformOp } from './op.js';
 
 export interface PhiloxOptions {
   /** Stream key: a non-negative safe integer (its low and high 32-bit words form the Philox key). */
@@ -49,10 +24,7 @@ const PHILOX_OPTIONS = ['seed', 'offset', 'low', 'high'] as const;
  * Each value is a word's top 24 bits × 2⁻²⁴, mapped affinely onto [low, high). `shape → Tensor<float32>[shape]`.
  */
 export function philoxUniform(shape: readonly number[], opts: PhiloxOptions): Tensor {
-  if (!Array.isArray(shape)) throw new ShapeError(`shape: expected an array of non-negative integers, received ${describeValue(shape)}`);
-  shape.forEach((d, i) => {
-    checkRange(d, { min: 0, integer: true }, `shape[${i}]`);
-  });
+  checkSizes(shape, 'shape');
   if (opts === undefined) throw new ValueError('opts: expected { seed, offset?, low?, high? }, received undefined');
   checkOptions(opts, PHILOX_OPTIONS);
   const seed = checkRange(opts.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'seed');

@@ -1,5 +1,6 @@
 import type { Tensor, TypedArray } from '@tensorflow/tfjs-core';
 import { describeValue, DtypeError, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 import {
   DEFAULT_DTYPE,
@@ -24,6 +25,8 @@ export interface WriteSafetensorsOptions {
    */
   dtypes?: Record<string, SafetensorsDtype>;
 }
+
+const WRITE_OPTIONS = ['metadata', 'dtypes'] as const;
 
 interface Item {
   name: string;
@@ -147,7 +150,7 @@ export async function encodeSafetensors(
   opts: WriteSafetensorsOptions,
   littleEndianHost: boolean,
 ): Promise<Uint8Array> {
-  if (!isRecord(opts)) throw new ValueError(`opts: expected { metadata?, dtypes? }, received ${describeValue(opts)}`);
+  checkOptions(opts, WRITE_OPTIONS);
   const dtypes = opts.dtypes ?? {};
   if (!isRecord(dtypes)) {
     throw new ValueError(`opts.dtypes: expected an object of dtypes by tensor name, received ${describeValue(dtypes)}`);

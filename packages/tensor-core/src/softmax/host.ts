@@ -1,8 +1,9 @@
 import type { HostTensor } from '../op/define-op.js';
 
 /**
- * Row-wise (log-)softmax on typed arrays, max-subtracted, with the row sum accumulated in float64.
- * A row of all −∞ gives NaN, as the tfjs composite does. Logits are divided by `temperature` first.
+ * Row-wise (log-)softmax of z = x / T on typed arrays, max-subtracted, with the row sum accumulated in
+ * float64. Non-finite rows as `softmax` states them: a NaN makes the row NaN; m entries at +∞ get 1/m
+ * (log: −log m) and the rest 0 (−∞); an all −∞ row is NaN.
  */
 export function softmaxHost(x: HostTensor, log: boolean, temperature = 1): HostTensor {
   const [rows, cols] = x.shape as [number, number];
@@ -12,10 +13,25 @@ export function softmaxHost(x: HostTensor, log: boolean, temperature = 1): HostT
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     let max = Number.NEGATIVE_INFINITY;
+    let nan = false;
+    let infinite = 0;
     for (let c = 0; c < cols; c++) {
       const v = src[base + c] as number;
-      if (v > max || Number.isNaN(v)) max = v;
+      if (Number.isNaN(v)) nan = true;
+      else if (v === Number.POSITIVE_INFINITY) infinite++;
+      else if (v > max) max = v;
     }
+    if (nan) {
+      out.fill(Number.NaN, base, base + cols);
+      continue;
+    }
+    if (infinite > 0) {
+      const on = log ? -Math.log(infinite) : 1 / infinite;
+      const off = log ? Number.NEGATIVE_INFINITY : 0;
+      for (let c = 0; c < cols; c++) out[base + c] = src[base + c] === Number.POSITIVE_INFINITY ? on : off;
+      continue;
+    }
+    // an all −∞ row has max = −∞ and exp(−∞ − (−∞)) = NaN: the NaN row it should be
     let sum = 0;
     if (log) {
       for (let c = 0; c < cols; c++) sum += Math.exp((src[base + c] as number) - max);

@@ -1,10 +1,13 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '../op/webgpu-program.js';
+import { NON_FINITE_WGSL } from './non-finite.wgsl.js';
 import { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './online-softmax.wgsl.js';
 
 /**
- * Pass 1 of the split-row softmax: workgroup (row, chunk) reduces its chunk of `x: [R, C]` to the pair
- * (max, Σ exp(x − max)), written to `result: [R, chunks·2]`. Splitting rows across workgroups keeps
- * every SM busy for few long rows (tfjs' own kernel runs one workgroup per row).
+ * Pass 1 of the split-row softmax: workgroup (row, chunk) reduces its chunk of z = x / T (`x: [R, C]`) to
+ * the pair (max, Σ exp(z − max)) of its finite and −∞ entries, written to `result: [R, chunks·2]`.
+ * A chunk holding a NaN writes (+∞, −1), one holding m entries at +∞ (and no NaN) writes (+∞, m): a
+ * pair a finite chunk cannot produce, read by `NormalizeProgram` (NON_FINITE_WGSL). Splitting rows across
+ * workgroups keeps every SM busy for few long rows (tfjs' own kernel runs one workgroup per row).
  */
 export class RowStatsProgram implements WebGPUProgram {
   outputShape: number[];
@@ -25,6 +28,7 @@ export class RowStatsProgram implements WebGPUProgram {
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${ONLINE_SOFTMAX_WGSL}
+  ${NON_FINITE_WGSL}
   fn main(index : i32) {
     let wg = i32(linearWorkgroupIndex());
     let chunks = uniforms.chunks;
@@ -32,14 +36,33 @@ export class RowStatsProgram implements WebGPUProgram {
     let start = (wg % chunks) * uniforms.chunk;
     let end = min(start + uniforms.chunk, uniforms.cols);
     let base = row * uniforms.cols;
+    clearNonFinite();
     var st = vec2<f32>(-uniforms.INFINITY, 0.0);
+    var nan = 0u;
+    var inf = 0u;
     for (var i = start + i32(localIndex); i < end; i += WG) {
-      st = pushValue(st, x[base + i] / uniforms.temperature);
+      let v = x[base + i];
+      let z = v / uniforms.temperature;
+      if (isnan(v)) {
+        nan = 1u;
+      } else if (isPositiveInfinity(z)) {
+        inf += 1u;
+      } else {
+        st = pushValue(st, z);
+      }
     }
+    addNonFinite(nan, inf);
     st = reduceWorkgroup(st);
+    let flags = nonFinite();
     if (localIndex == 0u) {
-      result[wg * 2] = st.x;
-      result[wg * 2 + 1] = st.y;
+      var out = st;
+      if (flags.x != 0u) {
+        out = vec2<f32>(uniforms.INFINITY, -1.0);
+      } else if (flags.y != 0u) {
+        out = vec2<f32>(uniforms.INFINITY, f32(flags.y));
+      }
+      result[wg * 2] = out.x;
+      result[wg * 2 + 1] = out.y;
     }
   }
 `;

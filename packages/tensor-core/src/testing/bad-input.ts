@@ -1,5 +1,8 @@
 import type { TensorContainer } from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
+import { checkFunction } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 
 /** An error class a bad-input case expects (`ValueError`, `ShapeError`, …). */
@@ -29,6 +32,15 @@ export interface ErasedBadInputCase {
 
 /** Types one case of a table: `badInput({ name, inputs: () => ({ q }), call: ({ q }) => op(q), … })`. */
 export function badInput<T = undefined>(c: BadInputCase<T>): ErasedBadInputCase {
+  checkOptions(c, ['name', 'inputs', 'call', 'error', 'message'], 'badInput');
+  if (typeof c.name !== 'string' || c.name === '')
+    throw new ValueError(`badInput.name: expected a non-empty string, received ${describeValue(c.name)}`);
+  checkFunction(c.call, `badInput(${c.name}).call`);
+  if (c.inputs !== undefined) checkFunction(c.inputs, `badInput(${c.name}).inputs`);
+  checkFunction(c.error, `badInput(${c.name}).error`);
+  if (typeof c.message !== 'string' && !(c.message instanceof RegExp)) {
+    throw new ValueError(`badInput(${c.name}).message: expected a string or RegExp, received ${describeValue(c.message)}`);
+  }
   return {
     name: c.name,
     run: async () => {
@@ -60,5 +72,6 @@ export function badInput<T = undefined>(c: BadInputCase<T>): ErasedBadInputCase 
 
 /** One `it` per case (call inside a `describe` or `describeBackends`). */
 export function itRejects(cases: readonly ErasedBadInputCase[]): void {
+  if (!Array.isArray(cases)) throw new ValueError(`cases: expected an array of badInput() cases, received ${describeValue(cases)}`);
   for (const c of cases) it(`rejects ${c.name}`, () => c.run());
 }

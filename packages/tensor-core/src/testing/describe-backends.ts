@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { BackendName } from '../backend/init-backend.js';
+import { checkFunction } from '../checks.js';
+import { describeValue, ValueError } from '../errors.js';
+import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 import { testBackends } from './backends.js';
 
@@ -8,6 +11,8 @@ export interface DescribeBackendsOptions {
   backends?: readonly BackendName[];
 }
 
+const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
+
 let skipNoticeShown = false;
 
 /**
@@ -15,8 +20,15 @@ let skipNoticeShown = false;
  * with a visible notice when there is no adapter, or fail when TESSERA_REQUIRE_WEBGPU=1 (CI).
  */
 export function describeBackends(name: string, fn: (backend: BackendName) => void, opts: DescribeBackendsOptions = {}): void {
+  if (typeof name !== 'string') throw new ValueError(`name: expected a string, received ${describeValue(name)}`);
+  checkFunction(fn, 'fn');
+  checkOptions(opts, ['backends']);
+  const asked = opts.backends;
+  if (asked !== undefined && (!Array.isArray(asked) || asked.some((b) => !(BACKENDS as readonly string[]).includes(b)))) {
+    throw new ValueError(`opts.backends: expected an array of ${BACKENDS.join(', ')}, received ${describeValue(asked)}`);
+  }
   const { available, webgpu, requireWebGPU } = testBackends();
-  for (const backend of opts.backends ?? (['cpu', 'wasm', 'webgpu'] as const)) {
+  for (const backend of asked ?? BACKENDS) {
     const title = `${name} [${backend}]`;
     if (!available.includes(backend)) {
       if (backend === 'webgpu' && requireWebGPU) {

@@ -1,5 +1,7 @@
 import { expect } from 'vitest';
 import type { Tensor, TensorContainer, TypedArray } from '@tensorflow/tfjs-core';
+import { checkFunction, checkRange } from '../checks.js';
+import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 
 export type Numeric = Tensor | TypedArray | number | readonly unknown[];
@@ -24,6 +26,9 @@ async function toFlat(x: Numeric): Promise<{ values: ArrayLike<number>; shape?: 
  * must match exactly. The failure names the worst element, its index and both values.
  */
 export async function expectAllClose(actual: Numeric, expected: Numeric, opts: CloseOptions = {}): Promise<void> {
+  checkOptions(opts, ['atol', 'rtol', 'message']);
+  if (opts.atol !== undefined) checkRange(opts.atol, { min: 0 }, 'atol');
+  if (opts.rtol !== undefined) checkRange(opts.rtol, { min: 0 }, 'rtol');
   const { atol = 1e-5, rtol = 1e-5 } = opts;
   const a = await toFlat(actual);
   const b = await toFlat(expected);
@@ -74,6 +79,7 @@ export async function expectAllClose(actual: Numeric, expected: Numeric, opts: C
  * checks that `op` frees all of its intermediates.
  */
 export async function expectNoLeaks<T extends TensorContainer | undefined>(fn: () => T | Promise<T>): Promise<void> {
+  checkFunction(fn, 'fn');
   const before = tf.memory().numTensors;
   const result = await fn();
   if (result !== undefined) tf.dispose(result as TensorContainer);
