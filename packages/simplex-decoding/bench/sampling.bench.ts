@@ -1,19 +1,13 @@
-import { philoxUniform, softmax as rowSoftmax, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, softmax, type Tensor, tf } from '@tessera/tensor-core';
 import { type BenchRow, bench, compare, defineBench } from '@tessera/tensor-core/bench';
 import { topK, topP } from '../src/closed-forms/index.js';
+import { gatherRows } from '../src/closed-forms/support.js';
 import { sampleFromLogits } from '../src/fused/index.js';
 import { sample } from '../src/sample/index.js';
 
 const K = 50;
 const P = 0.9;
 const TEMPERATURE = 0.7;
-
-/** x[b, index[b, j]] through a flat gather (tfjs' gather with batchDims is wrong on WASM). */
-function gatherRows(x: Tensor, index: Tensor): Tensor {
-  const [rows, cols] = x.shape as [number, number];
-  const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(cols, 'int32')), [rows, 1]);
-  return tf.reshape(tf.gather(tf.reshape(x, [-1]), tf.reshape(tf.add(index, offsets), [-1])), index.shape);
-}
 
 /** The tfjs composite: tf.topk(50) of s/T → nucleus over the 50 → tf.multinomial → token ids. */
 function tfjsComposite(s: Tensor, seed: number): Tensor {
@@ -52,8 +46,8 @@ export default defineBench({
         : [[4, 8192]];
     const rows: BenchRow[] = [];
     for (const [b, v] of shapes) {
-      const s = tf.tidy(() => tf.mul(tf.sub(philoxUniform([b, v], { seed: 1 }), 0.5), 20));
-      const q = rowSoftmax(s);
+      const s = philoxUniform([b, v], { seed: 1, low: -10, high: 10 });
+      const q = softmax(s);
       const shape = `${b}x${v}`;
       const bytes = 4 * b * v;
       log(`sampleFromLogits ${shape}`);

@@ -1,6 +1,6 @@
 import { TesseraError } from '@tessera/tensor-core';
 
-/** A generation was stopped through its `AbortSignal`; `cause` carries the signal's reason. */
+/** A generation or another long loop (`mirrorAscent`) was stopped through its `AbortSignal`; `cause` carries the signal's reason. */
 export class AbortError extends TesseraError {
   override readonly name = 'AbortError';
 }

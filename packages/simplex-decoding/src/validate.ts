@@ -1,4 +1,4 @@
-import { checkDtype, checkRange, describeValue, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { checkDtype, checkRange, describeValue, ShapeError, type Tensor, ValueError } from '@tessera/tensor-core';
 
 /** What `validateLogits` learned about a logits tensor. */
 export interface LogitsInfo {
@@ -11,12 +11,15 @@ export interface LogitsInfo {
 }
 
 /**
- * Validates logits `[B, V]` or `[V]`: float32, B ≥ 1, V ≥ 1. Shape and dtype only — values live on the
- * device and cannot be read synchronously; async entry points add `assertNoNaN`.
+ * Validates logits `[B, V]` or `[V]`: a live float32 tensor, B ≥ 1, V ≥ 1. Shape and dtype only — values
+ * live on the device and cannot be read synchronously; async entry points add `checkLogitValues`.
  */
 export function validateLogits(logits: Tensor, name = 'logits'): LogitsInfo {
   if (logits === null || typeof logits !== 'object' || !Array.isArray((logits as Tensor).shape)) {
     throw new ShapeError(`${name}: expected a tensor of shape [B, V] or [V], received ${describeValue(logits)}`);
+  }
+  if (logits.isDisposed) {
+    throw new ValueError(`${name}: expected a live tensor, received a disposed Tensor<${logits.dtype}>[${logits.shape.join(', ')}]`);
   }
   const shape = logits.shape;
   if (shape.length !== 1 && shape.length !== 2) {
@@ -33,10 +36,11 @@ export function validateLogits(logits: Tensor, name = 'logits'): LogitsInfo {
 }
 
 /**
- * Rejects NaN anywhere and rows containing +Infinity (−Infinity is a masked token and stays allowed).
- * Asynchronous because WebGPU in Node has no synchronous readback.
+ * The samplers' value check (they read values back, so they can reject): NaN anywhere and +∞ are errors
+ * naming the row and token; −∞ is a masked token and stays allowed. Asynchronous because WebGPU in Node
+ * has no synchronous readback.
  */
-export async function assertNoNaN(logits: Tensor, name = 'logits'): Promise<void> {
+export async function checkLogitValues(logits: Tensor, name = 'logits'): Promise<void> {
   const { vocab } = validateLogits(logits, name);
   const values = await logits.data();
   for (let i = 0; i < values.length; i++) {
@@ -47,16 +51,6 @@ export async function assertNoNaN(logits: Tensor, name = 'logits'): Promise<void
       throw new ValueError(`${name}: expected finite values or -Infinity, received ${describeValue(x)} at row ${row}, token ${token}`);
     }
   }
-}
-
-/** Views `[V]` as `[1, V]`; a `[B, V]` tensor comes back as is (same object, caller must not dispose it twice). */
-export function asRows(logits: Tensor): tf.Tensor2D {
-  return (logits.rank === 1 ? tf.reshape(logits, [1, logits.shape[0] as number]) : logits) as tf.Tensor2D;
-}
-
-/** Undoes `asRows` on a `[B, V]` result: `[1, V]` → `[V]` when the input was unbatched. */
-export function restoreShape(q: Tensor, batched: boolean): Tensor {
-  return batched ? q : tf.reshape(q, [q.shape[q.shape.length - 1] as number]);
 }
 
 /** Temperature T: finite and > 0; T = 0 is the argmax limit, which has its own decoder. */
@@ -74,13 +68,10 @@ export function checkTopK(k: number, vocab: number, name = 'k'): number {
   return checkRange(k, { min: 1, max: vocab, integer: true, hint: `V = ${vocab}` }, name);
 }
 
-/**
- * Checks that an options argument is a plain object (decoders with a required option cannot default it)
- * and returns it; `expected` lists its fields for the message, e.g. '{ k, temperature? }'.
- */
-export function checkOptions<T extends object>(opts: T | undefined, expected: string, name = 'opts'): T {
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
-    throw new ValueError(`${name}: expected an options object ${expected}, received ${describeValue(opts)}`);
+/** Checks an optional `AbortSignal` option. */
+export function checkSignal(signal: AbortSignal | undefined, name = 'signal'): AbortSignal | undefined {
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw new ValueError(`${name}: expected an AbortSignal, received ${describeValue(signal)}`);
   }
-  return opts;
+  return signal;
 }

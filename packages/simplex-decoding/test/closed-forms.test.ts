@@ -1,22 +1,13 @@
-import { DtypeError, philoxUniform, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { entmax, epsilon, greedy, minP, softmax, sparsemax, topK, topP, typical } from '../src/closed-forms/index.js';
-import { sparsemaxBisectOp } from '../src/closed-forms/sparsemax-bisect.js';
+import { sparsemaxBisectOp } from '../src/closed-forms/op.js';
+import { entmax, epsilon, greedy, minP, softmax, sparsemax, topK, topP, typical } from '../src/index.js';
+import { NEG_INF, randomLogits, rowsOf, supportOf } from './cases.js';
 
-const NEG_INF = Number.NEGATIVE_INFINITY;
 const B = 3;
 const V = 23;
-
-/** Seeded logits in [−scale, scale): distinct values, so HF's tie handling never matters. */
-function randomLogits(rows: number, vocab: number, seed: number, scale = 3): Tensor {
-  return tf.tidy(() => tf.mul(tf.sub(philoxUniform([rows, vocab], { seed }), 0.5), 2 * scale));
-}
-
-async function rowsOf(t: Tensor): Promise<number[][]> {
-  return (await t.array()) as number[][];
-}
 
 // ---- float64 ports of Hugging Face's logits warpers (transformers/generation/logits_process.py) ----
 
@@ -120,10 +111,6 @@ async function expectRowsMatch(q: Tensor, s: Tensor, oracle: (row: number[]) => 
       if ((expected[b]?.[i] as number) === 0) expect(v, `row ${b} token ${i}`).toBe(0);
     });
   });
-}
-
-function supportOf(row: readonly number[]): number[] {
-  return row.flatMap((v, i) => (v > 0 ? [i] : []));
 }
 
 describeBackends('greedy', () => {
@@ -415,6 +402,26 @@ describeBackends('sparsemax', () => {
     s.dispose();
   });
 
+  it('tends to greedy as λ → 0, ties sharing the mass, with both methods', async () => {
+    // s/λ = 1e7·s: without the shift by the row max, the bisection bracket [max − 1, max] is below
+    // float32 resolution and every q was 0
+    const s = tf.tensor2d([
+      [0.5, 2, -1, 1.999],
+      [3, -2, 3, 1],
+    ]);
+    for (const method of ['sort', 'bisect'] as const) {
+      for (const lambda of [1e-7, 1e-30]) {
+        const q = sparsemax(s, { lambda, method });
+        expect(await rowsOf(q), `${method}, λ = ${lambda}`).toEqual([
+          [0, 1, 0, 0],
+          [0.5, 0, 0.5, 0],
+        ]);
+        q.dispose();
+      }
+    }
+    s.dispose();
+  });
+
   it('leaks nothing', async () => {
     const s = randomLogits(B, V, 8);
     await expectNoLeaks(() => sparsemax(s));
@@ -448,6 +455,30 @@ describeBackends('entmax', () => {
     const expected = softmax(s);
     await expectAllClose(q, expected, { atol: 2e-3, rtol: 0 });
     tf.dispose([s, q, expected]);
+  });
+
+  it('tends to greedy as λ → 0, ties sharing the mass', async () => {
+    const s = tf.tensor2d([
+      [0.5, 2, -1, 1.999],
+      [3, -2, 3, 1],
+    ]);
+    for (const [alpha, lambda] of [
+      [1.5, 1e-8],
+      [2, 1e-8],
+      [1.2, 1e-20],
+    ] as const) {
+      const q = entmax(s, { alpha, lambda });
+      await expectAllClose(
+        q,
+        [
+          [0, 1, 0, 0],
+          [0.5, 0, 0.5, 0],
+        ],
+        { atol: 1e-6, message: `α = ${alpha}, λ = ${lambda}` },
+      );
+      q.dispose();
+    }
+    s.dispose();
   });
 
   it('leaks nothing', async () => {
@@ -598,100 +629,5 @@ describe('closed-form properties', () => {
       }),
       { numRuns: 50 },
     );
-  });
-});
-
-describe('closed-form bad input', () => {
-  const s = () => tf.zeros([2, 4]);
-
-  it('rejects shapes other than [B, V] / [V] and non-float dtypes, in every decoder', () => {
-    const cube = tf.zeros([1, 2, 3]);
-    const ints = tf.zeros([2, 3], 'int32');
-    const calls: ((x: Tensor) => Tensor)[] = [
-      greedy,
-      (x) => softmax(x),
-      (x) => topK(x, { k: 1 }),
-      (x) => topP(x, { p: 0.5 }),
-      (x) => minP(x, { pMin: 0.1 }),
-      (x) => typical(x, { mass: 0.5 }),
-      (x) => epsilon(x, { eps: 0.1 }),
-      (x) => sparsemax(x),
-      (x) => entmax(x, { alpha: 1.5 }),
-    ];
-    for (const call of calls) {
-      expect(() => call(cube)).toThrow(ShapeError);
-      expect(() => call(cube)).toThrow(/logits: expected shape \[B, V\] or \[V\], received rank 3/);
-      expect(() => call(ints)).toThrow(DtypeError);
-    }
-    tf.dispose([cube, ints]);
-  });
-
-  it('rejects k ≤ 0, k > V and non-integer k', () => {
-    const x = s();
-    expect(() => topK(x, { k: 0 })).toThrow(/k: expected an integer ≥ 1 and ≤ 4, received 0/);
-    expect(() => topK(x, { k: 5 })).toThrow(ValueError);
-    expect(() => topK(x, { k: 2.5 })).toThrow(/received 2.5/);
-    x.dispose();
-  });
-
-  it('rejects p ∉ (0, 1]', () => {
-    const x = s();
-    expect(() => topP(x, { p: 0 })).toThrow(/p: expected a finite number > 0 and ≤ 1, received 0/);
-    expect(() => topP(x, { p: 1.01 })).toThrow(ValueError);
-    expect(() => topP(x, { p: Number.NaN })).toThrow(/received NaN/);
-    x.dispose();
-  });
-
-  it('rejects temperature ≤ 0 and says to use greedy()', () => {
-    const x = s();
-    for (const call of [
-      () => softmax(x, { temperature: 0 }),
-      () => topK(x, { k: 1, temperature: 0 }),
-      () => topP(x, { p: 0.5, temperature: 0 }),
-      () => minP(x, { pMin: 0.1, temperature: 0 }),
-      () => typical(x, { mass: 0.5, temperature: 0 }),
-      () => epsilon(x, { eps: 0.1, temperature: 0 }),
-    ]) {
-      expect(call).toThrow(/temperature: expected a finite number > 0, received 0 \(for temperature 0 use greedy\(\)\)/);
-    }
-    expect(() => softmax(x, { temperature: -1 })).toThrow(ValueError);
-    x.dispose();
-  });
-
-  it('rejects λ ≤ 0 for sparsemax and entmax (λ = 0 is greedy) and unknown methods', () => {
-    const x = s();
-    expect(() => sparsemax(x, { lambda: -1 })).toThrow(/lambda: expected a finite number > 0, received -1/);
-    expect(() => sparsemax(x, { lambda: 0 })).toThrow(/λ = 0 is greedy decoding: use greedy\(\)/);
-    expect(() => entmax(x, { alpha: 1.5, lambda: 0 })).toThrow(/use greedy\(\)/);
-    expect(() => sparsemax(x, { method: 'heap' as never })).toThrow(/method: expected 'sort' or 'bisect', received "heap"/);
-    x.dispose();
-  });
-
-  it('rejects α ≤ 1 for entmax and says to use softmax()', () => {
-    const x = s();
-    expect(() => entmax(x, { alpha: 1 })).toThrow(/alpha: expected a finite number > 1, received 1 \(α = 1 is softmax: use softmax\(\)\)/);
-    expect(() => entmax(x, { alpha: 0.5 })).toThrow(ValueError);
-    expect(() => entmax(x, { alpha: 1.5, iterations: 0 })).toThrow(/iterations: expected an integer ≥ 1 and ≤ 200, received 0/);
-    x.dispose();
-  });
-
-  it('rejects pMin ∉ [0, 1], mass ∉ (0, 1] and eps ∉ [0, 1)', () => {
-    const x = s();
-    expect(() => minP(x, { pMin: -0.1 })).toThrow(/pMin: expected a finite number ≥ 0 and ≤ 1, received -0.1/);
-    expect(() => minP(x, { pMin: 1.5 })).toThrow(ValueError);
-    expect(() => typical(x, { mass: 0 })).toThrow(/mass: expected a finite number > 0 and ≤ 1, received 0/);
-    expect(() => typical(x, { mass: 1.5 })).toThrow(ValueError);
-    expect(() => epsilon(x, { eps: 1 })).toThrow(/eps: expected a finite number ≥ 0 and < 1, received 1/);
-    expect(() => epsilon(x, { eps: -0.5 })).toThrow(ValueError);
-    x.dispose();
-  });
-
-  it('rejects a missing options object', () => {
-    const x = s();
-    expect(() => topK(x, undefined as never)).toThrow(/opts: expected an options object \{ k, temperature\? \}, received undefined/);
-    expect(() => entmax(x, null as never)).toThrow(ValueError);
-    expect(() => softmax(x, null as never)).toThrow(/opts: expected an options object \{ temperature\? \}, received null/);
-    expect(() => sparsemax(x, 2 as never)).toThrow(ValueError);
-    x.dispose();
   });
 });

@@ -1,22 +1,10 @@
-import { DtypeError, philoxUniform, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { minP, softmax, topK, topP } from '../src/closed-forms/index.js';
-import { fusedSampleOp } from '../src/fused/fused-op.js';
 import { keptPrefix } from '../src/fused/host.js';
-import { sampleFromLogits, type SampleFromLogitsOptions } from '../src/fused/index.js';
-import { sample } from '../src/sample/index.js';
-
-const NEG_INF = Number.NEGATIVE_INFINITY;
-
-function randomLogits(rows: number, vocab: number, seed: number, scale = 3): Tensor {
-  return tf.tidy(() => tf.mul(tf.sub(philoxUniform([rows, vocab], { seed }), 0.5), 2 * scale));
-}
-
-/** Logits on a grid of step 1/2: many exact ties, including across the top-k and top-p cuts. */
-function tiedLogits(rows: number, vocab: number, seed: number): Tensor {
-  return tf.tidy(() => tf.div(tf.round(tf.mul(randomLogits(rows, vocab, seed, 3), 2)), 2));
-}
+import { fusedSampleOp } from '../src/fused/op.js';
+import { minP, sample, type SampleFromLogitsOptions, sampleFromLogits, softmax, topK, topP } from '../src/index.js';
+import { INF, NEG_INF, randomLogits, tiedLogits } from './cases.js';
 
 /** The unfused path, from the public closed forms: each stage renormalises, the next reads its log. */
 function unfused(logits: Tensor, o: SampleFromLogitsOptions): { ids: Tensor; logprobs: Tensor } {
@@ -149,6 +137,39 @@ describeBackends('sampleFromLogits', () => {
     tf.dispose([logits, out.ids, out.logprobs]);
   });
 
+  it('draws the +∞ tokens alone, uniformly, before the filters (their limit), and (−1, NaN) for a NaN row', async () => {
+    // 600 tokens: top-k 500 needs the general path, the other filters finish in workgroup memory
+    const values = new Float32Array(3 * 600).map((_, i) => Math.sin(i));
+    for (const i of [3, 200, 599]) values[i] = INF;
+    values[600 + 7] = INF;
+    values[1200 + 5] = Number.NaN;
+    const logits = tf.tensor2d(values, [3, 600]);
+    // the kept +∞ tokens of row 0: ties at a cut go to the lowest ids
+    const cases: [Omit<SampleFromLogitsOptions, 'seed'>, number[]][] = [
+      [{}, [3, 200, 599]],
+      [{ topK: 2 }, [3, 200]],
+      [{ topK: 500, topP: 0.99 }, [3, 200, 599]],
+      [{ topP: 0.5, temperature: 0.3 }, [3, 200]],
+      [{ minP: 0.5 }, [3, 200, 599]],
+    ];
+    for (const [o, kept] of cases) {
+      const name = JSON.stringify(o);
+      for (let seed = 0; seed < 8; seed++) {
+        const out = sampleFromLogits(logits, { ...o, seed });
+        const ids = Array.from(await out.ids.data());
+        const logprobs = Array.from(await out.logprobs.data());
+        expect(kept, name).toContain(ids[0]);
+        expect(logprobs[0], name).toBeCloseTo(-Math.log(kept.length), 5);
+        expect(ids[1], name).toBe(7);
+        expect(logprobs[1], name).toBeCloseTo(0, 6);
+        expect(ids[2], name).toBe(-1);
+        expect(Number.isNaN(logprobs[2]), name).toBe(true);
+        tf.dispose([out.ids, out.logprobs]);
+      }
+    }
+    logits.dispose();
+  });
+
   it('agrees with its tfjs reference', async () => {
     const logits = tiedLogits(4, 500, 7);
     const attrs = { temperature: 0.8, k: 60, p: 0.9, pMin: 0.05 };
@@ -179,33 +200,5 @@ describe('keptPrefix (host top-k / top-p selection)', () => {
     const idx2 = Int32Array.from([5, 4, 3, 2, 1, 0]);
     // ranked 1, 2, 5, 4, 0, 3 with masses above 0, .3, .6, .7, .85, .95: p = 0.65 keeps 1, 2, 5
     expect(Array.from(idx2.slice(0, keptPrefix(idx2, 6, z, w, 0.65))).sort()).toEqual([1, 2, 5]);
-  });
-});
-
-describe('sampleFromLogits: bad input', () => {
-  const logits = tf.tensor2d([[1, 2, 3]]);
-  it('rejects shapes other than [B, V] or [V] and non-float dtypes', () => {
-    expect(() => sampleFromLogits(tf.zeros([1, 1, 3]), { seed: 1 })).toThrow(ShapeError);
-    expect(() => sampleFromLogits(tf.zeros([1, 1, 3]), { seed: 1 })).toThrow(/logits: expected shape \[B, V\] or \[V\]/);
-    expect(() => sampleFromLogits(tf.tensor1d([1, 2], 'int32'), { seed: 1 })).toThrow(DtypeError);
-  });
-  it('rejects temperature ≤ 0, pointing to greedy', () => {
-    expect(() => sampleFromLogits(logits, { temperature: 0, seed: 1 })).toThrow(ValueError);
-    expect(() => sampleFromLogits(logits, { temperature: 0, seed: 1 })).toThrow(
-      /temperature: expected a finite number > 0, received 0 \(for temperature 0 use greedy\(\)\)/,
-    );
-  });
-  it('rejects k outside [1, V], p outside (0, 1], pMin outside [0, 1]', () => {
-    expect(() => sampleFromLogits(logits, { topK: 0, seed: 1 })).toThrow(/topK: expected an integer ≥ 1 and ≤ 3, received 0/);
-    expect(() => sampleFromLogits(logits, { topK: 4, seed: 1 })).toThrow(/topK: .*received 4/);
-    expect(() => sampleFromLogits(logits, { topK: 1.5, seed: 1 })).toThrow(ValueError);
-    expect(() => sampleFromLogits(logits, { topP: 0, seed: 1 })).toThrow(/topP: expected a finite number > 0 and ≤ 1, received 0/);
-    expect(() => sampleFromLogits(logits, { topP: 1.5, seed: 1 })).toThrow(ValueError);
-    expect(() => sampleFromLogits(logits, { minP: -0.1, seed: 1 })).toThrow(/minP: expected a finite number ≥ 0 and ≤ 1, received -0.1/);
-  });
-  it('rejects a missing options object and bad seeds', () => {
-    expect(() => sampleFromLogits(logits, undefined as unknown as SampleFromLogitsOptions)).toThrow(ValueError);
-    expect(() => sampleFromLogits(logits, { seed: -1 })).toThrow(/seed: expected an integer ≥ 0/);
-    expect(() => sampleFromLogits(logits, { seed: 1, offset: 0.5 })).toThrow(/offset: expected an integer/);
   });
 });

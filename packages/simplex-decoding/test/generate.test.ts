@@ -1,27 +1,8 @@
-import { DtypeError, philoxUniformArray, ShapeError, tf, TesseraError, ValueError } from '@tessera/tensor-core';
-import type { Tensor } from '@tessera/tensor-core';
+import { DtypeError, ShapeError, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { AbortError, continuationSeed, generate, sampleN, type StepModel } from '../src/generate/index.js';
-import { createSampler } from '../src/sampler/index.js';
-
-const V = 8;
-
-/** A bigram model: the next-token logits are row `last token` of a fixed table; it logs every call. */
-function bigram(seed = 5): StepModel<{ calls: number }> & { table: number[][]; calls: { ids: number[]; state: unknown }[] } {
-  const flat = Array.from(philoxUniformArray(V * V, seed, 0));
-  const table = Array.from({ length: V }, (_, i) => flat.slice(i * V, (i + 1) * V).map((x) => (x - 0.5) * 6));
-  const calls: { ids: number[]; state: unknown }[] = [];
-  return {
-    table,
-    calls,
-    step(ids, state) {
-      calls.push({ ids: [...ids], state });
-      const last = ids[ids.length - 1] as number;
-      return { logits: tf.tensor1d(table[last] as number[]), state: { calls: (state?.calls ?? 0) + 1 } };
-    },
-  };
-}
+import { AbortError, continuationSeed, createSampler, generate, sampleN, type StepModel } from '../src/index.js';
+import { bigram, V } from './cases.js';
 
 async function collect(it: AsyncIterable<{ id: number; logprob: number }>): Promise<{ ids: number[]; logprobs: number[] }> {
   const ids: number[] = [];
@@ -158,26 +139,10 @@ describeBackends('sampleN', () => {
   });
 });
 
-describe('generate and sampleN bad input', () => {
-  const sampler = createSampler({});
-  const model = bigram();
-  const opts = { sampler, maxTokens: 3, seed: 1 };
+describe('generate: a model step that returns bad logits', () => {
+  const opts = { sampler: createSampler({}), maxTokens: 3, seed: 1 };
 
-  it('rejects bad arguments when called, before any model step', () => {
-    expect(() => generate(model, [0], { ...opts, maxTokens: -1 })).toThrow(/maxTokens: expected an integer ≥ 0, received -1/);
-    expect(() => generate(model, [0], { ...opts, seed: 0.5 })).toThrow(/seed: expected an integer ≥ 0/);
-    expect(() => generate(model, [], opts)).toThrow(/promptIds: expected a non-empty array of token ids/);
-    expect(() => generate(model, [0, -2], opts)).toThrow(/promptIds\[1\]: expected an integer ≥ 0, received -2/);
-    expect(() => generate({} as StepModel, [0], opts)).toThrow(/model: expected an object with step\(ids, state\)/);
-    expect(() => generate(model, [0], { ...opts, sampler: {} as typeof sampler })).toThrow(
-      /sampler: expected a sampler from createSampler/,
-    );
-    expect(() => generate(model, [0], { ...opts, stop: [1.5] })).toThrow(/stop\[0\]: expected an integer ≥ 0, received 1.5/);
-    expect(() => generate(model, [0], { ...opts, stop: 3 as unknown as number[] })).toThrow(ValueError);
-    expect(model.calls).toHaveLength(0);
-  });
-
-  it('rejects a model step that returns logits of the wrong shape, freeing them', async () => {
+  it('rejects logits of the wrong shape or dtype, freeing them', async () => {
     const before = tf.memory().numTensors;
     const wide: StepModel<undefined> = { step: () => ({ logits: tf.zeros([2, V]), state: undefined }) };
     await expect(generate(wide, [0], opts).next()).rejects.toThrow(ShapeError);
@@ -187,11 +152,12 @@ describe('generate and sampleN bad input', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('rejects a bad n or decode for sampleN', async () => {
-    await expect(sampleN(model, [0], { ...opts, n: 0 })).rejects.toThrow(/n: expected an integer ≥ 1, received 0/);
-    await expect(sampleN(model, [0], { ...opts, n: 2, decode: 'x' as unknown as () => string })).rejects.toThrow(
-      /decode: expected a function/,
+  it("rejects NaN logits naming the step's row and token, freeing them", async () => {
+    const before = tf.memory().numTensors;
+    const broken: StepModel<undefined> = { step: () => ({ logits: tf.tensor1d([0, 1, Number.NaN, 2]), state: undefined }) };
+    await expect(generate(broken, [0], opts).next()).rejects.toThrow(
+      'logits: expected finite values or -Infinity, received NaN at row 0, token 2',
     );
-    await expect(sampleN(model, [0], { ...opts, n: 2, maxTokens: -1 })).rejects.toThrow(TesseraError);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

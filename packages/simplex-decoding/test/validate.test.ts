@@ -1,7 +1,9 @@
 import { DtypeError, ShapeError, tf, ValueError } from '@tessera/tensor-core';
 import { expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { asRows, assertNoNaN, checkOptions, checkTemperature, checkTopK, checkTopP, restoreShape, validateLogits } from '../src/logits.js';
+import { asRows, nanRowsOf, restoreShape, screenRows } from '../src/rows.js';
+import { checkLogitValues, checkTemperature, checkTopK, checkTopP, validateLogits } from '../src/validate.js';
+import { INF, NEG_INF, rowsOf } from './cases.js';
 
 describe('validateLogits', () => {
   it('reads rows, vocabulary and rank from [B, V] and [V]', () => {
@@ -36,15 +38,18 @@ describe('validateLogits', () => {
     ints.dispose();
   });
 
-  it('rejects values that are not tensors', () => {
+  it('rejects values that are not tensors, and disposed tensors', () => {
     expect(() => validateLogits([1, 2] as never)).toThrow(/logits: expected a tensor of shape \[B, V\] or \[V\], received \[1, 2\]/);
+    const gone = tf.zeros([2, 3]);
+    gone.dispose();
+    expect(() => validateLogits(gone)).toThrow('logits: expected a live tensor, received a disposed Tensor<float32>[2, 3]');
   });
 });
 
-describe('assertNoNaN', () => {
+describe('checkLogitValues', () => {
   it('accepts finite values and −Infinity (masked tokens)', async () => {
     const s = tf.tensor2d([[0, Number.NEGATIVE_INFINITY, 2]]);
-    await expect(assertNoNaN(s)).resolves.toBeUndefined();
+    await expect(checkLogitValues(s)).resolves.toBeUndefined();
     s.dispose();
   });
 
@@ -53,24 +58,49 @@ describe('assertNoNaN', () => {
       [0, 1, 2],
       [3, Number.NaN, 4],
     ]);
-    await expect(assertNoNaN(s, 'scores')).rejects.toThrow(ValueError);
-    await expect(assertNoNaN(s, 'scores')).rejects.toThrow(/scores: .*received NaN at row 1, token 1/);
+    await expect(checkLogitValues(s, 'scores')).rejects.toThrow(ValueError);
+    await expect(checkLogitValues(s, 'scores')).rejects.toThrow(/scores: .*received NaN at row 1, token 1/);
     s.dispose();
   });
 
   it('rejects +Infinity', async () => {
     const s = tf.tensor1d([0, Number.POSITIVE_INFINITY]);
-    await expect(assertNoNaN(s)).rejects.toThrow(/received Infinity at row 0, token 1/);
+    await expect(checkLogitValues(s)).rejects.toThrow(/received Infinity at row 0, token 1/);
     s.dispose();
   });
 
   it('leaks nothing', async () => {
     const s = tf.tensor1d([0, 1]);
     await expectNoLeaks(async () => {
-      await assertNoNaN(s);
+      await checkLogitValues(s);
       return undefined;
     });
     s.dispose();
+  });
+});
+
+describe('screenRows', () => {
+  it('replaces a row holding +∞ by its limit and flags rows with a NaN or only −∞', async () => {
+    const z = tf.tensor2d([
+      [1, INF, NEG_INF, INF],
+      [1, Number.NaN, 0, INF],
+      [NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+      [1, NEG_INF, 2, 3],
+    ]);
+    const { z: screened, nanRows } = screenRows(z);
+    const rows = await rowsOf(screened);
+    expect(rows[0]).toEqual([NEG_INF, 0, NEG_INF, 0]);
+    expect(rows[3]).toEqual([1, NEG_INF, 2, 3]);
+    expect(Array.from(await nanRows.data())).toEqual([0, 1, 1, 0]);
+    const marked = tf.tidy(() => nanRowsOf(tf.ones([4, 4]), nanRows));
+    expect((await rowsOf(marked)).map((r) => r.every(Number.isNaN))).toEqual([false, true, true, false]);
+    tf.dispose([z, screened, nanRows, marked]);
+  });
+
+  it('leaks nothing', async () => {
+    const z = tf.tensor2d([[1, INF]]);
+    await expectNoLeaks(() => screenRows(z));
+    z.dispose();
   });
 });
 
@@ -147,19 +177,5 @@ describe('checkTopK', () => {
     expect(() => checkTopK(0, 4)).toThrow(/k: expected an integer ≥ 1 and ≤ 4, received 0 \(V = 4\)/);
     expect(() => checkTopK(5, 4)).toThrow(/received 5/);
     expect(() => checkTopK(1.5, 4)).toThrow(/received 1.5/);
-  });
-});
-
-describe('checkOptions', () => {
-  it('returns an options object', () => {
-    const opts = { k: 2 };
-    expect(checkOptions(opts, '{ k }')).toBe(opts);
-  });
-
-  it('rejects a missing or non-object argument, listing the expected fields', () => {
-    expect(() => checkOptions(undefined, '{ k, temperature? }')).toThrow(
-      /opts: expected an options object \{ k, temperature\? \}, received undefined/,
-    );
-    expect(() => checkOptions(3 as never, '{ k }')).toThrow(ValueError);
   });
 });

@@ -1,8 +1,8 @@
 import type { Tensor } from '@tessera/tensor-core';
 import { logSpaceRows } from './log-space.js';
-import type { BoundBokSettings } from './options.js';
+import type { BoundBokSettings } from './validate.js';
 import { defaultStepSize } from './step-size.js';
-import { bokTopROp, fusedTopRApplies } from './top-r-op.js';
+import { bokTopROp, fusedTopRApplies } from './op.js';
 
 /**
  * Best-of-K on rows (arXiv 2602.18292, Algorithm 1): `logits: [B, V]` → q `[B, V]`. The default

@@ -1,9 +1,8 @@
 import { logSoftmax, tf } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import type { BoundBokSettings } from './options.js';
-import { bokStepOp, type StepWeights } from './step-op.js';
+import type { BoundBokSettings } from './validate.js';
+import { bokStepOp, kthLargestOp, type StepWeights } from './op.js';
 import { defaultStepSize } from './step-size.js';
-import { kthLargestOp } from './kth-largest.js';
 
 /**
  * Tempered log-probabilities log p = logSoftmax(logits / T), `[B, V]`. They are both the KL anchor p and

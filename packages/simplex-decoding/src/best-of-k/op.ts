@@ -1,9 +1,129 @@
-import { defineOp, scalarUniforms, splitRowChunk } from '@tessera/tensor-core';
+import { defineOp, type HostTensor, scalarUniforms, type Tensor, tf } from '@tessera/tensor-core';
+import { topRWebGPU } from './kernel.js';
+import { KthLargestProgram } from './kth-largest.program.js';
 import { logSpaceRows } from './log-space.js';
 import { MAX_FUSED_R } from './radix-select.wgsl.js';
-import { chunkRecordWidth, TopRChunkProgram } from './top-r-chunk.program.js';
-import { TopRMergeProgram } from './top-r-merge.program.js';
-import { TopRWriteProgram } from './top-r-write.program.js';
+import { BokStepProgram } from './step.program.js';
+
+/*
+ * The Best-of-K ops: `kthLargestOp` (the r-th largest log-probability of each row, for the top-r
+ * weights), `bokStepOp` (one unnormalised mirror step over the whole row, the general path) and
+ * `bokTopROp` (the whole fused 'uniform-top-r' solve, WebGPU; kernel.ts dispatches its programs).
+ */
+
+interface KthAttrs {
+  k: number;
+}
+
+function kthLargestHost({ x }: Record<'x', HostTensor>, { k }: KthAttrs): HostTensor {
+  const [rows, cols] = x.shape as [number, number];
+  const src = x.values as Float32Array;
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const row = src.slice(r * cols, (r + 1) * cols).sort();
+    out[r] = row[cols - k] as number;
+  }
+  return { shape: [rows, 1], dtype: 'float32', values: out };
+}
+
+/**
+ * The k-th largest value of each row, counting repeats (as `tf.topk(x, k).values[:, k − 1]`):
+ * `x: [B, V]` float32, 1 ≤ k ≤ V → `[B, 1]`. A sort-free radix select on WebGPU, a typed-array kernel on
+ * CPU, tf.topk elsewhere. Rows containing NaN give an unspecified value.
+ */
+export const kthLargestOp = defineOp<'x', KthAttrs>({
+  kernelName: 'TesseraRowKthLargest',
+  inputs: ['x'],
+  reference: ({ x }, { k }) => tf.tidy(() => tf.slice(tf.topk(x, k).values, [0, k - 1], [-1, 1])),
+  host: kthLargestHost,
+  webgpu: ({ inputs, attrs, run }) => {
+    const [rows, cols] = inputs.x.shape as [number, number];
+    return run(new KthLargestProgram(rows), [inputs.x], 'float32', scalarUniforms('int32', [cols, attrs.k]));
+  },
+});
+
+/**
+ * How the step reads the coverage weights from its `w` input: 'uniform-top-r' takes the per-row threshold
+ * `[B, 1]` (w(v) = 1[log p(v) ≥ threshold]), 'prob' takes log p `[B, V]` (w = p; an input the shader does
+ * not read would be dropped from its bindings), 'tensor' takes the weights `[B, V]`.
+ * Deriving the built-in weights inside the pass saves a `[B, V]` tensor and a read of it per step.
+ */
+export type StepWeights = 'uniform-top-r' | 'prob' | 'tensor';
+
+export interface BokStepAttrs {
+  lambda: number;
+  /** β̄·K, the coverage gradient's scale. */
+  coverage: number;
+  /** K − 1, the exponent of (1 − q). */
+  kMinus1: number;
+  weights: StepWeights;
+}
+
+type StepInputs = 'logQ' | 'logP' | 'w' | 'eta';
+
+function weightReader(kind: StepWeights, w: Float32Array, lp: Float32Array, cols: number): (i: number) => number {
+  if (kind === 'prob') return (i) => Math.exp(w[i] as number);
+  if (kind === 'tensor') return (i) => w[i] as number;
+  return (i) => ((lp[i] as number) >= (w[Math.floor(i / cols)] as number) ? 1 : 0);
+}
+
+function bokStepHost({ logQ, logP, w, eta }: Record<StepInputs, HostTensor>, attrs: BokStepAttrs): HostTensor {
+  const { lambda, coverage, kMinus1 } = attrs;
+  const [rows, cols] = logQ.shape as [number, number];
+  const lq = logQ.values as Float32Array;
+  const lp = logP.values as Float32Array;
+  const ev = eta.values as Float32Array;
+  const weight = weightReader(attrs.weights, w.values as Float32Array, lp, cols);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < out.length; i++) {
+    const l = lq[i] as number;
+    if (l === Number.NEGATIVE_INFINITY) {
+      out[i] = l;
+      continue;
+    }
+    let g = (1 + lambda) * (lp[i] as number) - lambda * l;
+    if (coverage !== 0) g += coverage * weight(i) * (kMinus1 === 0 ? 1 : Math.exp(kMinus1 * Math.log1p(-Math.exp(l))));
+    out[i] = l + (ev[Math.floor(i / cols)] as number) * g;
+  }
+  return { shape: [rows, cols], dtype: 'float32', values: out };
+}
+
+function referenceWeights(logP: Tensor, w: Tensor, kind: StepWeights): Tensor {
+  if (kind === 'prob') return tf.exp(w);
+  if (kind === 'tensor') return w;
+  return tf.where(tf.greaterEqual(logP, w), tf.onesLike(logP), tf.zerosLike(logP));
+}
+
+/**
+ * The unnormalised Best-of-K mirror step (arXiv 2602.18292, Eqs. 21–22 in log space, s = log p, the
+ * gradient's constant dropped): y = log q + η((1 + λ) log p − λ log q + β̄K·w·(1 − q)^{K−1}), with y = −∞
+ * wherever log q = −∞, so masked tokens stay masked (0·∞ never arises). `logQ, logP: [B, V]`, `eta: [B, 1]`,
+ * `w` per `StepWeights` → y `[B, V]`; `logSoftmax(y)` completes the step. One fused pass on WebGPU and CPU;
+ * the tfjs composite below is the oracle and runs elsewhere.
+ */
+export const bokStepOp = defineOp<StepInputs, BokStepAttrs>({
+  kernelName: 'TesseraBestOfKStep',
+  inputs: ['logQ', 'logP', 'w', 'eta'],
+  reference: ({ logQ, logP, w, eta }, { lambda, coverage, kMinus1, weights }) =>
+    tf.tidy(() => {
+      let g = tf.sub(tf.mul(logP, 1 + lambda), tf.mul(logQ, lambda));
+      if (coverage !== 0) {
+        const untouched = kMinus1 === 0 ? tf.onesLike(logQ) : tf.exp(tf.mul(tf.log1p(tf.neg(tf.exp(logQ))), kMinus1));
+        g = tf.add(g, tf.mul(tf.mul(referenceWeights(logP, w, weights), coverage), untouched));
+      }
+      const outside = tf.equal(logQ, Number.NEGATIVE_INFINITY);
+      return tf.where(outside, logQ, tf.add(logQ, tf.mul(eta, g)));
+    }),
+  host: bokStepHost,
+  webgpu: ({ inputs, attrs, run }) => {
+    const [rows, cols] = inputs.logQ.shape as [number, number];
+    const uniforms = [
+      ...scalarUniforms('int32', [rows * cols, cols]),
+      ...scalarUniforms('float32', [attrs.lambda, attrs.coverage, attrs.kMinus1]),
+    ];
+    return run(new BokStepProgram(rows, cols, attrs.weights), [inputs.logQ, inputs.logP, inputs.w, inputs.eta], 'float32', uniforms);
+  },
+});
 
 /** Settings of the fused path, with the step size η resolved. */
 export interface TopRAttrs {
@@ -27,12 +147,6 @@ export const MAX_FUSED_STEPS = 16;
 export function fusedTopRApplies({ eta, lambda, steps, r }: TopRAttrs): boolean {
   return r <= MAX_FUSED_R && steps >= 1 && steps <= MAX_FUSED_STEPS && eta * lambda <= 1;
 }
-
-/**
- * The chunk lives in registers (chunk/256 floats per thread), so it is capped lower than softmax's: on the
- * H100, 256×131072 took 1.68 ms with 8192-element chunks (32 floats per thread) and 0.67 ms with 4096.
- */
-const MAX_REGISTER_CHUNK = 4096;
 
 /**
  * Best-of-K with 'uniform-top-r' weights (arXiv 2602.18292, Algorithm 1, w = 1 on the r most probable
@@ -61,31 +175,5 @@ export const bokTopROp = defineOp<'x', TopRAttrs>({
       r,
       weights: 'uniform-top-r',
     }),
-  webgpu: ({ inputs, attrs, run, dispose }) => {
-    const { x } = inputs;
-    const [rows, cols] = x.shape as [number, number];
-    const { k, lambda, betaBar, eta, steps, temperature, r } = attrs;
-    const chunk = splitRowChunk(rows, cols, MAX_REGISTER_CHUNK);
-    const chunks = Math.ceil(cols / chunk);
-    const recordWidth = chunkRecordWidth(steps, r);
-    const invT = 1 / temperature;
-    const decay = 1 - eta * lambda;
-    const gain = eta * (1 + lambda);
-    const records = run(new TopRChunkProgram(rows, chunk, chunks, steps, r), [x], 'float32', [
-      ...scalarUniforms('int32', [cols, chunks, r, steps, recordWidth]),
-      ...scalarUniforms('float32', [invT, decay, gain]),
-    ]);
-    const step = scalarUniforms('float32', [invT, lambda, eta, betaBar * k, k - 1, decay, gain]);
-    const solved = run(new TopRMergeProgram(rows, steps), [records], 'float32', [
-      ...scalarUniforms('int32', [chunks, r, steps, recordWidth]),
-      ...step,
-    ]);
-    dispose(records);
-    const q = run(new TopRWriteProgram(rows, cols, chunks), [x, solved], 'float32', [
-      ...scalarUniforms('int32', [cols, chunk, chunks, steps]),
-      ...step,
-    ]);
-    dispose(solved);
-    return q;
-  },
+  webgpu: topRWebGPU,
 });

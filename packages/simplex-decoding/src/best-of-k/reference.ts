@@ -1,6 +1,6 @@
 import { tf } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import type { BoundBokSettings } from './options.js';
+import type { BoundBokSettings } from './validate.js';
 import { defaultStepSize } from './step-size.js';
 import { coverageWeights, weightBound } from './weights.js';
 

@@ -1,6 +1,6 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
 import { LOG1M_WGSL } from './mirror-step.wgsl.js';
-import type { StepWeights } from './step-op.js';
+import type { StepWeights } from './op.js';
 
 const WORKGROUP = 256;
 

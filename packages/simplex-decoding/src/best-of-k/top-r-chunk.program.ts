@@ -1,10 +1,12 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP, type WebGPUProgram } from '@tessera/tensor-core';
+import { NON_FINITE_FLAGS_WGSL, POSITIVE_INFINITY_WGSL } from '../non-finite.wgsl.js';
 import { RADIX_SELECT_WGSL } from './radix-select.wgsl.js';
 
 /**
  * Per-chunk record of the fused top-r pass 1, `4 + J + 2r` floats: the chunk's online-softmax state
  * (max, Σ exp) of x/T, its r-th largest logit t_c, the number n of listed pairs, the J power sums, then n
- * (value, count) pairs.
+ * (value, count) pairs. A chunk holding a NaN writes the state (+∞, −1), one holding m tokens at +∞
+ * (x/T, and no NaN) writes (+∞, m) — states no finite chunk has — and the rest of its record is unused.
  */
 export function chunkRecordWidth(steps: number, r: number): number {
   return 4 + steps + 2 * r;
@@ -46,6 +48,8 @@ export class TopRChunkProgram implements WebGPUProgram {
   ${LINEAR_WORKGROUP_INDEX}
   ${ONLINE_SOFTMAX_WGSL}
   ${RADIX_SELECT_WGSL}
+  ${POSITIVE_INFINITY_WGSL}
+  ${NON_FINITE_FLAGS_WGSL}
   const PER = ${this.chunk / SOFTMAX_WORKGROUP};
   fn main(index : i32) {
     let wg = i32(linearWorkgroupIndex());
@@ -53,7 +57,10 @@ export class TopRChunkProgram implements WebGPUProgram {
     let start = (wg % uniforms.chunks) * ${this.chunk};
     let base = row * uniforms.cols;
     var values : array<f32, PER>;
+    clearNonFinite();
     var st = vec2<f32>(-uniforms.INFINITY, 0.0);
+    var nan = 0u;
+    var inf = 0u;
     for (var e = 0; e < PER; e++) {
       let i = start + e * WG + i32(localIndex);
       var v = -uniforms.INFINITY;
@@ -61,8 +68,16 @@ export class TopRChunkProgram implements WebGPUProgram {
         v = x[base + i];
       }
       values[e] = v;
-      st = pushValue(st, v * uniforms.invT);
+      let z = v * uniforms.invT;
+      if (isnan(v)) {
+        nan = 1u;
+      } else if (isPositiveInfinity(z)) {
+        inf += 1u;
+      } else {
+        st = pushValue(st, z);
+      }
     }
+    addNonFinite(nan, inf);
     var high = array<u32, 4>(0u, 0xff000000u, 0xffff0000u, 0xffffff00u);
     // Stage 0 selects the r-th largest of the 256 thread maxima, a lower bound of t_c (they are r distinct
     // logits of the chunk); stage 1 selects t_c among the logits at or above that bound only. Histogramming
@@ -138,6 +153,12 @@ export class TopRChunkProgram implements WebGPUProgram {
     }
     // at most r − 1 values exceed t_c, plus t_c itself; the clamp only guards the record against NaN keys
     let n = min(atomicLoad(&listSize), u32(uniforms.r));
+    let flags = nonFinite();
+    if (flags.x != 0u) {
+      st = vec2<f32>(uniforms.INFINITY, -1.0);
+    } else if (flags.y != 0u) {
+      st = vec2<f32>(uniforms.INFINITY, f32(flags.y));
+    }
     if (localIndex == 0u) {
       result[out] = st.x;
       result[out + 1] = st.y;

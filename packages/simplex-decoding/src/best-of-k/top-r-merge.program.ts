@@ -1,4 +1,5 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP, type WebGPUProgram } from '@tessera/tensor-core';
+import { NON_FINITE_FLAGS_WGSL, POSITIVE_INFINITY_WGSL } from '../non-finite.wgsl.js';
 import { MIRROR_STEP_WGSL } from './mirror-step.wgsl.js';
 import { RADIX_SELECT_WGSL } from './radix-select.wgsl.js';
 
@@ -20,7 +21,9 @@ function solvedWidth(steps: number): number {
  *   log Z_j = logsumexp(y + log count over R, log S_{j+1} + e_j) with e_j = (1 − ηλ)d_j + η(1 + λ) log p(x_r),
  *   then log q_{j+1} = y − log Z_j on R and d_{j+1} = e_j − log Z_j off it (d₀ = log p(x_r)), since off R
  *   log q_j = a_j (x − x_r)/T + d_j. That is logSoftmax(y) of Algorithm 1 without the V − |R| other tokens.
- * Output `[B, 3 + J]` (`solvedWidth`).
+ * Output `[B, 3 + J]` (`solvedWidth`). A row whose chunks report a NaN writes (log-sum-exp, d) =
+ * (+∞, −1), one whose chunks report m tokens at +∞ writes (+∞, m): `TopRWriteProgram` then writes a NaN
+ * row, or 1/m on the +∞ tokens (the limit, where every weighted token is alike).
  */
 export class TopRMergeProgram implements WebGPUProgram {
   outputShape: number[];
@@ -44,6 +47,8 @@ export class TopRMergeProgram implements WebGPUProgram {
   ${ONLINE_SOFTMAX_WGSL}
   ${RADIX_SELECT_WGSL}
   ${MIRROR_STEP_WGSL}
+  ${POSITIVE_INFINITY_WGSL}
+  ${NON_FINITE_FLAGS_WGSL}
 
   fn recordStart(row : i32, c : i32) -> i32 {
     return (row * uniforms.chunks + c) * uniforms.recordWidth;
@@ -55,12 +60,26 @@ export class TopRMergeProgram implements WebGPUProgram {
     let chunks = uniforms.chunks;
     let r = uniforms.r;
     let steps = uniforms.steps;
+    clearNonFinite();
     var st = vec2<f32>(-uniforms.INFINITY, 0.0);
+    var nan = 0u;
+    var inf = 0u;
     for (var c = t; c < chunks; c += WG) {
       let rs = recordStart(row, c);
-      st = combine(st, vec2<f32>(records[rs], records[rs + 1]));
+      let chunkState = vec2<f32>(records[rs], records[rs + 1]);
+      if (isPositiveInfinity(chunkState.x)) {
+        if (chunkState.y < 0.0) {
+          nan = 1u;
+        } else {
+          inf += u32(chunkState.y);
+        }
+      } else {
+        st = combine(st, chunkState);
+      }
     }
+    addNonFinite(nan, inf);
     st = reduceWorkgroup(st);
+    let flags = nonFinite();
     let lse = st.x + log(st.y);
 
     // candidate e = pair e % r of chunk e / r; pairs past the chunk's count are unused
@@ -180,6 +199,13 @@ export class TopRMergeProgram implements WebGPUProgram {
       result[out] = lse;
       result[out + 1] = threshold;
       result[out + 2] = d;
+      if (flags.x != 0u) {
+        result[out] = uniforms.INFINITY;
+        result[out + 2] = -1.0;
+      } else if (flags.y != 0u) {
+        result[out] = uniforms.INFINITY;
+        result[out + 2] = f32(flags.y);
+      }
     }
   }
 `;

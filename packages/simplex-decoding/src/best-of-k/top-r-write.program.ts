@@ -1,4 +1,5 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, SOFTMAX_WORKGROUP, type WebGPUProgram } from '@tessera/tensor-core';
+import { POSITIVE_INFINITY_WGSL } from '../non-finite.wgsl.js';
 import { MIRROR_STEP_WGSL } from './mirror-step.wgsl.js';
 
 /**
@@ -6,7 +7,8 @@ import { MIRROR_STEP_WGSL } from './mirror-step.wgsl.js';
  * from the logits `x: [B, V]` and the row's scalars `solved: [B, 3 + J]` (see `TopRMergeProgram`):
  * q = 0 on masked tokens (NaN on a row with no unmasked token, as softmax), exp(a_J·(x − x_r)/T + d_J) below x_r, and on R the J steps replayed with the
  * solved normalisers, log q_{j+1} = mirrorStep(log q_j, log p) − log Z_j — the arithmetic of the solve,
- * so both agree on every weighted token.
+ * so both agree on every weighted token. Rows the merge marked (log-sum-exp +∞) are written as the
+ * non-finite rules say: NaN for a row holding a NaN, 1/m on its m tokens at +∞ (x/T) and 0 elsewhere.
  */
 export class TopRWriteProgram implements WebGPUProgram {
   outputShape: number[];
@@ -27,6 +29,7 @@ export class TopRWriteProgram implements WebGPUProgram {
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${MIRROR_STEP_WGSL}
+  ${POSITIVE_INFINITY_WGSL}
   fn main(index : i32) {
     let wg = i32(linearWorkgroupIndex());
     let chunks = uniforms.chunks;
@@ -46,9 +49,11 @@ export class TopRWriteProgram implements WebGPUProgram {
     for (var i = start + i32(localIndex); i < end; i += ${SOFTMAX_WORKGROUP}) {
       let v = x[base + i];
       var q = 0.0;
-      if (lse == -uniforms.INFINITY) {
-        // no unmasked token: NaN, as softmax gives
+      if (lse == -uniforms.INFINITY || (isPositiveInfinity(lse) && d < 0.0)) {
+        // no unmasked token, or a NaN in the row: NaN, as softmax gives
         q = uniforms.NAN;
+      } else if (isPositiveInfinity(lse)) {
+        q = select(0.0, 1.0 / d, isPositiveInfinity(v * uniforms.invT));
       } else if (v < threshold) {
         q = exp(a * ((v - threshold) * uniforms.invT) + d);
       } else if (v != -uniforms.INFINITY) {

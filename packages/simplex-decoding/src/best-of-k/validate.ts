@@ -1,6 +1,6 @@
-import { checkDtype, checkRange, describeValue, ShapeError, ValueError } from '@tessera/tensor-core';
+import { checkDtype, checkOptions, checkRange, describeValue, ShapeError, ValueError } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import { checkTemperature } from '../logits.js';
+import { checkTemperature } from '../validate.js';
 import { BOK_PRESETS, type BokPresetName } from './presets.js';
 
 /**
@@ -21,7 +21,7 @@ export interface BestOfKOptions {
   preset?: BokPresetName;
   /** Step size η > 0; default 1/L with L the objective's relative smoothness (see `defaultStepSize`). */
   eta?: number;
-  /** Mirror-ascent steps J (integer ≥ 0); default 5, as in the paper's experiments. */
+  /** Mirror-ascent steps J (an integer in [0, `BOK_MAX_STEPS`] = [0, 1000]); default 5, as in the paper's experiments. */
   steps?: number;
   /** Coverage weights; default 'uniform-top-r'. */
   weights?: BokWeights;
@@ -48,7 +48,14 @@ export interface BokSettings {
 export interface BoundBokSettings extends BokSettings {
   r: number;
 }
-const KNOWN = new Set(['k', 'lambda', 'beta', 'preset', 'eta', 'steps', 'weights', 'r', 'temperature']);
+const BEST_OF_K_OPTIONS = ['k', 'lambda', 'beta', 'preset', 'eta', 'steps', 'weights', 'r', 'temperature'] as const;
+
+/**
+ * The most mirror-ascent steps `bestOfK` takes. The call is synchronous (it queues GPU work, or runs on
+ * the CPU at once), so its work is bounded instead of cancellable: with the default η = 1/L a handful
+ * of steps nearly solve the objective, and 1000 is far past where the iterates stop moving.
+ */
+export const BOK_MAX_STEPS = 1000;
 
 function resolveStrengths(opts: BestOfKOptions, prefix: string): { lambda: number; beta: number } {
   if (opts.preset !== undefined) {
@@ -81,6 +88,9 @@ function checkWeightTensor(weights: Tensor, prefix: string): void {
       `${prefix}weights: expected 'uniform-top-r', 'prob' or a tensor [B, V] or [V], received ${describeValue(weights)}`,
     );
   }
+  if (weights.isDisposed) {
+    throw new ValueError(`${prefix}weights: expected a live tensor, received a disposed ${describeValue(weights)}`);
+  }
   checkDtype(weights, 'float32', `${prefix}weights`);
 }
 
@@ -88,19 +98,12 @@ function checkWeightTensor(weights: Tensor, prefix: string): void {
  * Validates Best-of-K options that do not depend on the logits; `prefix` names the options object in
  * messages (e.g. 'regularizer.' inside a sampler spec). Throws `ValueError`/`DtypeError`.
  */
-export function resolveBestOfK(opts: BestOfKOptions, prefix = ''): BokSettings {
-  if (opts === null || typeof opts !== 'object') {
-    throw new ValueError(
-      `${prefix || 'options'}: expected { k, lambda, beta, ... } or { k, preset, ... }, received ${describeValue(opts)}`,
-    );
-  }
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN.has(key)) throw new ValueError(`${prefix}${key}: expected one of ${[...KNOWN].join(', ')}, received an unknown option`);
-  }
+export function resolveBestOfK(options: BestOfKOptions, prefix = ''): BokSettings {
+  const opts = checkOptions(options, BEST_OF_K_OPTIONS, prefix === '' ? 'opts' : prefix.slice(0, -1));
   const k = checkRange(opts.k, { min: 1, integer: true }, `${prefix}k`);
   const { lambda, beta } = resolveStrengths(opts, prefix);
   const eta = opts.eta === undefined ? undefined : checkRange(opts.eta, { min: 0, minExclusive: true }, `${prefix}eta`);
-  const steps = checkRange(opts.steps ?? 5, { min: 0, integer: true }, `${prefix}steps`);
+  const steps = checkRange(opts.steps ?? 5, { min: 0, max: BOK_MAX_STEPS, integer: true }, `${prefix}steps`);
   const temperature = checkTemperature(opts.temperature ?? 1, `${prefix}temperature`);
   const weights = opts.weights ?? 'uniform-top-r';
   if (typeof weights === 'string' && weights !== 'uniform-top-r' && weights !== 'prob') {

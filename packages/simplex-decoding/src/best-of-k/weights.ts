@@ -1,7 +1,7 @@
 import { tf } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import { kthLargestOp } from './kth-largest.js';
-import type { BoundBokSettings } from './options.js';
+import { kthLargestOp } from './op.js';
+import type { BoundBokSettings } from './validate.js';
 
 /**
  * Coverage weights w `[B, V]` (or a user `[V]` row, broadcast later) from the tempered log-probabilities

@@ -20,3 +20,34 @@ export function sparsemaxSort(z: Tensor): Tensor {
   const top = tf.slice(sorted, [0, 0], [-1, 1]);
   return tf.add(tf.relu(tf.sub(z, tau)), tf.sub(top, top));
 }
+
+/**
+ * Sort-free sparsemax of `z: [B, V]` in tfjs ops (the oracle of the kernels below): bisection on τ for
+ * f(τ) = Σ [z − τ]₊ − 1 (decreasing, f(max − 1) ≥ 0 ≥ f(max)), then an exact finish on the support
+ * found, τ = (Σ_{z > τ_lo} z − 1)/|{z > τ_lo}| — one Michelot step from below, which lands on the
+ * threshold of Eq. 7 once the support is right. No sort, so it scales to large V.
+ */
+export function sparsemaxBisectReference(z: Tensor, iterations: number): Tensor {
+  return tf.tidy(() => {
+    const top = tf.max(z, 1, true);
+    let lo = tf.sub(top, 1);
+    let hi = tf.clone(top);
+    for (let i = 0; i < iterations; i++) {
+      // a tidy per step: each step's [B, V] temporaries are freed at once, not at the end of the loop
+      const [nextLo, nextHi] = tf.tidy(() => {
+        const mid = tf.mul(tf.add(lo, hi), 0.5);
+        const enough = tf.greaterEqual(tf.sum(tf.relu(tf.sub(z, mid)), 1, true), 1);
+        return [tf.where(enough, mid, lo), tf.where(enough, hi, mid)];
+      });
+      tf.dispose([lo, hi]);
+      lo = nextLo as Tensor;
+      hi = nextHi as Tensor;
+    }
+    const support = tf.greater(z, lo);
+    const size = tf.sum(tf.cast(support, 'float32'), 1, true);
+    const total = tf.sum(tf.where(support, z, tf.zerosLike(z)), 1, true);
+    const tau = tf.div(tf.sub(total, 1), size);
+    // top − top: 0, or NaN for an all −∞ row (relu(NaN) is 0 on some backends, so mark the row explicitly)
+    return tf.add(tf.relu(tf.sub(z, tau)), tf.sub(top, top));
+  });
+}

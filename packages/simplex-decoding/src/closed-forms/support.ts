@@ -6,6 +6,16 @@ export function tempered(rows: Tensor, temperature: number): Tensor {
 }
 
 /**
+ * Scores `(s − max s) / λ` (`[B, V]`): shifted by the row max before the division, so the largest is 0
+ * and the rest ≤ 0 for every λ — s/λ itself overflows, or loses the threshold to float32 rounding, as λ → 0.
+ * Sparsemax and entmax are shift-invariant, so q is unchanged. An all −∞ row becomes NaN (−∞ − −∞).
+ */
+export function shiftedScores(s: Tensor, lambda: number): Tensor {
+  const shifted = tf.sub(s, tf.max(s, 1, true));
+  return lambda === 1 ? shifted : tf.div(shifted, tf.scalar(lambda, 'float32'));
+}
+
+/**
  * Entropic optimum on the face `C = {q : q(v) = 0 for v ∉ keep}`: softmax of `z` over the kept tokens
  * (`[B, V]` → `[B, V]`), exact zeros elsewhere — softmax of HF's warped scores with filter value −∞.
  */

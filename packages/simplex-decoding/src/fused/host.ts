@@ -4,13 +4,23 @@ import type { FusedAttrs } from './attrs.js';
 
 const f32 = Math.fround;
 
-/** z = s / T in float32 (T rounded to float32 first, as a tfjs scalar is), −0 folded into +0. */
-function temperedRow(values: Float32Array, temperature: number): Float32Array {
+/**
+ * z = s / T in float32 (T rounded to float32 first, as a tfjs scalar is), −0 folded into +0, under the
+ * non-finite rules of `sampleFromLogits`: null for a row holding a NaN, and a row holding +∞ replaced by
+ * its limit (0 on the +∞ tokens, −∞ elsewhere).
+ */
+function temperedRow(values: Float32Array, temperature: number): Float32Array | null {
   const t = f32(temperature);
   const z = new Float32Array(values.length);
+  let infinite = false;
   for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) return null;
     const v = temperature === 1 ? (values[i] as number) : f32((values[i] as number) / t);
     z[i] = v === 0 ? 0 : v;
+    if (v === Number.POSITIVE_INFINITY) infinite = true;
+  }
+  if (infinite) {
+    for (let i = 0; i < z.length; i++) z[i] = z[i] === Number.POSITIVE_INFINITY ? 0 : Number.NEGATIVE_INFINITY;
   }
   return z;
 }
@@ -67,7 +77,7 @@ export function keptPrefix(idx: Int32Array, n: number, z: Float32Array, weight: 
  * The fused sampler on typed arrays, same semantics as the WGSL path: temperature, top-k and top-p by
  * weighted quickselect (no full sort of the vocabulary), min-p against the top token, then the blocked
  * inverse CDF of `sample` over exp(z − max) on the kept set. `logits: [B, V]`, `u: [B]` → `[B, 2]` rows
- * (id, logprob).
+ * (id, logprob); (−1, NaN) for a row holding a NaN or only −∞.
  */
 export function fusedHost(logits: HostTensor, u: HostTensor, attrs: FusedAttrs): HostTensor {
   const [rows, vocab] = logits.shape as [number, number];
@@ -77,6 +87,11 @@ export function fusedHost(logits: HostTensor, u: HostTensor, attrs: FusedAttrs):
   const out = new Float32Array(rows * 2);
   for (let r = 0; r < rows; r++) {
     const z = temperedRow(values.subarray(r * vocab, (r + 1) * vocab), attrs.temperature);
+    if (z === null) {
+      out[2 * r] = -1;
+      out[2 * r + 1] = Number.NaN;
+      continue;
+    }
     let zmax = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < vocab; i++) zmax = Math.max(zmax, z[i] as number);
     const w = new Float32Array(vocab);

@@ -1,9 +1,11 @@
-import { checkRange, philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
-import { asRows, checkOptions, checkTemperature, checkTopK, checkTopP, validateLogits } from '../logits.js';
+import { checkOptions, checkRange, philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { asRows } from '../rows.js';
 import { type SampledIds, splitDraws } from '../sample/draws.js';
-import { checkSeed } from '../sample/options.js';
-import { checkVocab } from '../sample/sample.js';
-import { fusedSampleOp } from './fused-op.js';
+import { checkSeedAndOffset, checkVocab } from '../sample/validate.js';
+import { checkTemperature, checkTopK, checkTopP, validateLogits } from '../validate.js';
+import { fusedSampleOp } from './op.js';
+
+const SAMPLE_FROM_LOGITS_OPTIONS = ['temperature', 'topK', 'topP', 'minP', 'seed', 'offset'] as const;
 
 /** Options of `sampleFromLogits`; each filter is optional. */
 export interface SampleFromLogitsOptions {
@@ -34,19 +36,21 @@ export interface SampleFromLogitsOptions {
  * Neither sorts the vocabulary.
  *
  * `logits: [B, V] | [V]` float32 → `{ ids: int32 [B], logprobs: float32 [B] }` (B = 1 for `[V]`),
- * logprob = log q(id). Synchronous: values are not read, so NaN or +∞ logits are not rejected here (the
- * result for them is unspecified; async callers check with `assertNoNaN` first). A row whose kept set
- * has no finite logit (all −∞) gives id −1 and logprob NaN.
+ * logprob = log q(id). Non-finite logits as the closed forms treat them (README, "Non-finite logits"),
+ * the same on every backend: the tokens at +∞ (after the temperature) share the mass, then the filters
+ * apply; −∞ tokens are never drawn. Synchronous (no value is read back), so a row holding a NaN, or only
+ * −∞, cannot be rejected here: it gives id −1 and logprob NaN. `createSampler().sample` reads the logits
+ * first and rejects NaN and +∞ with the row and token named.
  */
 export function sampleFromLogits(logits: Tensor, opts: SampleFromLogitsOptions): SampledIds {
   const { rows, vocab } = validateLogits(logits);
   checkVocab(vocab, 'logits');
-  const o = checkOptions(opts, '{ temperature?, topK?, topP?, minP?, seed, offset? }');
+  const o = checkOptions(opts, SAMPLE_FROM_LOGITS_OPTIONS);
   const temperature = checkTemperature(o.temperature ?? 1);
   const k = o.topK === undefined ? vocab : checkTopK(o.topK, vocab, 'topK');
   const p = o.topP === undefined ? 1 : checkTopP(o.topP, 'topP');
   const pMin = o.minP === undefined ? 0 : checkRange(o.minP, { min: 0, max: 1 }, 'minP');
-  const { seed, offset } = checkSeed(o, '{ temperature?, topK?, topP?, minP?, seed, offset? }');
+  const { seed, offset } = checkSeedAndOffset(o.seed, o.offset);
   const input = asRows(logits);
   const u = philoxUniform([rows], { seed, offset });
   const draws = fusedSampleOp({ logits: input, u }, { temperature, k: k === vocab ? 0 : k, p, pMin });

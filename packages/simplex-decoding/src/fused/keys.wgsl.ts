@@ -1,10 +1,14 @@
+import { POSITIVE_INFINITY_WGSL } from '../non-finite.wgsl.js';
+
 /**
  * WGSL shared by the fused programs. Tempered scores z = s / T (skipped at T = 1, as the closed forms
  * do; −0 becomes +0 so that equal values get equal keys) and their order-preserving u32 keys: flipping
  * the sign bit of non-negative floats and all bits of negative ones makes unsigned order equal float
- * order, so thresholds are searched over integers and always land on a value present in the row.
+ * order, so thresholds are searched over integers and always land on a value present in the row. Also
+ * `isPositiveInfinity` and `limited` (non-finite.wgsl.ts) for rows holding +∞.
  */
 export const KEYS_WGSL = `
+  ${POSITIVE_INFINITY_WGSL}
   fn tempered(s : f32) -> f32 {
     var z = s;
     if (uniforms.temperature != 1.0) {
@@ -30,8 +34,9 @@ export const KEYS_WGSL = `
 
 /**
  * Per-row result of the selection program, int32 `[B, PARAMS]`: status (1 = drawn already, from the
- * candidates in workgroup memory), bits of max z, the cut (key, last tied id), and for drawn rows the id
- * and bits of its logprob.
+ * candidates in workgroup memory, or (−1, NaN) for a row holding a NaN), bits of max z, the cut (key,
+ * last tied id), for drawn rows the id and bits of its logprob, and whether the row holds +∞ (its scores
+ * are then `limited`: 0 on the +∞ tokens, −∞ elsewhere).
  */
 export const PARAMS = 8;
-export const PARAM = { status: 0, zmax: 1, cutKey: 2, cutId: 3, id: 4, logprob: 5 } as const;
+export const PARAM = { status: 0, zmax: 1, cutKey: 2, cutId: 3, id: 4, logprob: 5, limit: 6 } as const;

@@ -1,11 +1,13 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
+import { NON_FINITE_FLAGS_WGSL } from '../non-finite.wgsl.js';
+import { KEYS_WGSL, PARAMS } from './keys.wgsl.js';
+import { CANDIDATE_LIST_WGSL, SELECT_CAP } from './select-list.wgsl.js';
+import { PIVOT_SEARCH_WGSL, SELECT_SLOTS, SELECT_WORKGROUP } from './select-search.wgsl.js';
+import { SELECT_STAGES_WGSL } from './select-stages.wgsl.js';
 
-const WG = 256;
-/** Thresholds per pass: slot 0 re-measures the bracket's low end, slots 1…7 split the bracket in 8. */
-const SLOTS = 8;
-/** Candidates that fit in workgroup memory (key + id each); with the mass slots ≈ 12 KiB in all. */
-const CAP = 512;
+const WG = SELECT_WORKGROUP;
+const SLOTS = SELECT_SLOTS;
+const CAP = SELECT_CAP;
 
 /**
  * Sorting-free selection of the kept set of `sampleFromLogits`, one workgroup per row of `logits: [B, V]`.
@@ -19,7 +21,11 @@ const CAP = 512;
  * common case: after the first pass for top-k ≤ ~200, bracketed by the k-th largest of the 256 per-thread
  * maxima). Otherwise the search converges on the exact key and resolves ties by a pivot search over ids,
  * and writes the cut for the blocked inverse-CDF programs. Ranking is (z desc, id asc) throughout.
- * Writes int32 `[B, 8]` (keys.wgsl.ts: PARAM).
+ * The first pass also flags a row holding a NaN, drawn at once as (−1, NaN), and one holding +∞, whose
+ * scores are `limited` from then on (0 on the +∞ tokens, −∞ elsewhere): `sampleFromLogits`' rules.
+ * Writes int32 `[B, 8]` (keys.wgsl.ts: PARAM). The WGSL is assembled from named snippets:
+ * select-search.wgsl.ts (pivot search), select-list.wgsl.ts (candidates in workgroup memory) and
+ * select-stages.wgsl.ts (the stages after a search, the draw).
  */
 export class SelectProgram implements WebGPUProgram {
   outputShape: number[];
@@ -39,6 +45,7 @@ export class SelectProgram implements WebGPUProgram {
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${KEYS_WGSL}
+  ${NON_FINITE_FLAGS_WGSL}
   const WG = ${WG}u;
   const NS = ${SLOTS}u;
   const CAP = ${CAP}u;
@@ -72,6 +79,8 @@ export class SelectProgram implements WebGPUProgram {
     listMode : u32,
     listLen : u32,
     mode : u32,
+    limit : u32,
+    nan : u32,
   }
 
   var<workgroup> search : Search;
@@ -82,314 +91,14 @@ export class SelectProgram implements WebGPUProgram {
   var<workgroup> candId : array<u32, ${CAP}>;
   var<workgroup> nCand : atomic<u32>;
 
+  // z of token i, limited on a row holding +∞ (state.limit, set after pass 0)
   fn zAt(base : i32, i : i32) -> f32 {
-    return tempered(logits[base + i]);
+    return limited(tempered(logits[base + i]), state.limit != 0u);
   }
 
-
-  fn pivotAt(lo : u32, hi : u32, j : u32) -> u32 {
-    if (j == 0u) {
-      return lo;
-    }
-    let step = max((hi - lo) / NS, 1u);
-    return min(lo + j * step, hi);
-  }
-
-  fn startSearch(lo : u32, hi : u32, goalCount : u32) {
-    search = Search(lo, hi, 0u, 0u, 0.0, 0.0, 0.0, goalCount, 0u, 0u, 0u);
-  }
-
-  // mode 0: tokens by key (top-k); 1: tokens inside the top-k cut by key, weighted (top-p);
-  // 2: tokens tied at state.tieKey inside the cut, by V − 1 − id (lowest ids rank first)
-  fn searchPass(mode : u32, row : i32, st : Search) {
-    var piv : array<u32, ${SLOTS}>;
-    var cnt : array<u32, ${SLOTS}>;
-    var mass : array<f32, ${SLOTS}>;
-    for (var j = 0u; j < NS; j++) {
-      piv[j] = pivotAt(st.lo, st.hi, j);
-      cnt[j] = 0u;
-      mass[j] = 0.0;
-    }
-    let base = row * uniforms.cols;
-    let zmax = state.zmax;
-    let cutKey = state.cutKey;
-    let cutId = state.cutId;
-    let tieKey = state.tieKey;
-    for (var i = i32(localIndex); i < uniforms.cols; i += i32(WG)) {
-      let z = zAt(base, i);
-      let key = keyOf(z);
-      var sk = key;
-      var w = 1.0;
-      if (mode == 1u) {
-        if (!insideCut(key, u32(i), cutKey, cutId)) {
-          continue;
-        }
-        w = exp(z - zmax);
-      } else if (mode == 2u) {
-        if (key != tieKey || !insideCut(key, u32(i), cutKey, cutId)) {
-          continue;
-        }
-        sk = u32(uniforms.cols - 1 - i);
-      }
-      if (sk < st.lo) {
-        continue;
-      }
-      for (var j = 0u; j < NS; j++) {
-        if (sk >= piv[j]) {
-          cnt[j] += 1u;
-          mass[j] += w;
-        }
-      }
-    }
-    for (var j = 0u; j < NS; j++) {
-      atomicAdd(&sCnt[j], cnt[j]);
-      sMass[j * WG + localIndex] = mass[j];
-    }
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride = stride >> 1u) {
-      if (localIndex < stride) {
-        for (var j = 0u; j < NS; j++) {
-          sMass[j * WG + localIndex] += sMass[j * WG + localIndex + stride];
-        }
-      }
-      workgroupBarrier();
-    }
-  }
-
-  // thread 0: keep the highest pivot whose F still reaches the goal
-  fn searchUpdate(mode : u32) {
-    var st = search;
-    var cnt : array<u32, ${SLOTS}>;
-    var mass : array<f32, ${SLOTS}>;
-    for (var j = 0u; j < NS; j++) {
-      cnt[j] = atomicLoad(&sCnt[j]);
-      atomicStore(&sCnt[j], 0u);
-      mass[j] = sMass[j * WG];
-    }
-    if (mode == 1u && st.hasGoal == 0u) {
-      // slot 0 of the first pass is the mass M of the whole top-k set
-      st.goalMass = uniforms.p * mass[0];
-      st.hasGoal = 1u;
-    }
-    var a = 0u;
-    for (var j = NS - 1u; j >= 1u; j--) {
-      let meets = select(cnt[j] >= st.goalCount, mass[j] >= st.goalMass, mode == 1u);
-      if (meets) {
-        a = j;
-        break;
-      }
-    }
-    let lo = pivotAt(st.lo, st.hi, a);
-    if (a + 1u < NS) {
-      let next = pivotAt(st.lo, st.hi, a + 1u);
-      if (next > lo) {
-        st.hi = next - 1u;
-        st.cAbove = cnt[a + 1u];
-        st.mAbove = mass[a + 1u];
-      }
-    }
-    st.lo = lo;
-    st.cLo = cnt[a];
-    st.mLo = mass[a];
-    st.passes += 1u;
-    st.compact = select(0u, 1u, mode != 2u && st.cLo <= CAP);
-    search = st;
-  }
-
-  fn runSearch(mode : u32, row : i32) {
-    loop {
-      let st = workgroupUniformLoad(&search);
-      if ((st.passes > 0u && st.lo >= st.hi) || st.compact != 0u || st.passes >= 64u) {
-        break;
-      }
-      searchPass(mode, row, st);
-      if (localIndex == 0u) {
-        searchUpdate(mode);
-      }
-    }
-  }
-
-  // copies every token at or above key lo (inside the cut for mode 1) to workgroup memory
-  fn compactList(mode : u32, row : i32, lo : u32) {
-    let base = row * uniforms.cols;
-    let cutKey = state.cutKey;
-    let cutId = state.cutId;
-    for (var i = i32(localIndex); i < uniforms.cols; i += i32(WG)) {
-      let key = keyOf(zAt(base, i));
-      if (key >= lo && (mode == 0u || insideCut(key, u32(i), cutKey, cutId))) {
-        let slot = atomicAdd(&nCand, 1u);
-        if (slot < CAP) {
-          candKey[slot] = key;
-          candId[slot] = u32(i);
-        }
-      }
-    }
-    workgroupBarrier();
-    if (localIndex == 0u) {
-      state.listLen = min(atomicLoad(&nCand), CAP);
-    }
-  }
-
-  fn before(a : u32, b : u32, byId : bool) -> bool {
-    if (byId) {
-      return candId[a] < candId[b];
-    }
-    return candKey[a] > candKey[b] || (candKey[a] == candKey[b] && candId[a] < candId[b]);
-  }
-
-  // bitonic sort of the first n candidates (rank order, or id order), padded to a power of two
-  fn sortList(n : u32, byId : bool) {
-    var size = 1u;
-    while (size < n) {
-      size = size << 1u;
-    }
-    for (var i = n + localIndex; i < size; i += WG) {
-      candKey[i] = 0u;
-      candId[i] = NONE;
-    }
-    workgroupBarrier();
-    for (var k = 2u; k <= size; k = k << 1u) {
-      for (var j = k >> 1u; j > 0u; j = j >> 1u) {
-        for (var i = localIndex; i < size; i += WG) {
-          let l = i ^ j;
-          if (l > i && before(l, i, byId) == ((i & k) == 0u)) {
-            let tk = candKey[i];
-            let ti = candId[i];
-            candKey[i] = candKey[l];
-            candId[i] = candId[l];
-            candKey[l] = tk;
-            candId[l] = ti;
-          }
-        }
-        workgroupBarrier();
-      }
-    }
-  }
-
-  fn candWeight(i : u32, zmax : f32) -> f32 {
-    return exp(valueOf(candKey[i]) - zmax);
-  }
-
-  fn writeParams(row : i32, status : i32, id : i32, logprob : f32) {
-    let pb = row * ${PARAMS};
-    result[pb + ${PARAM.status}] = status;
-    result[pb + ${PARAM.zmax}] = bitcast<i32>(state.zmax);
-    result[pb + ${PARAM.cutKey}] = bitcast<i32>(state.cutKey);
-    result[pb + ${PARAM.cutId}] = bitcast<i32>(state.cutId);
-    result[pb + ${PARAM.id}] = id;
-    result[pb + ${PARAM.logprob}] = bitcast<i32>(logprob);
-    result[pb + 6] = 0;
-    result[pb + 7] = 0;
-  }
-
-  // thread 0, after a search converged on an exact key without fitting in workgroup memory: record the
-  // cut, or start the id search among the tokens tied at that key; then start the next stage
-  fn finishStage(mode : u32, st : Search) {
-    let topP = uniforms.p < 1.0;
-    let last = u32(uniforms.cols - 1);
-    var next = IDLE;
-    if (mode == 0u) {
-      state.cutKey = st.lo;
-      let need = u32(uniforms.k) - st.cAbove;
-      if (need < st.cLo - st.cAbove) {
-        state.tieKey = st.lo;
-        state.tiesFor = 0u;
-        startSearch(0u, last, need);
-        next = 2u;
-      }
-    } else if (mode == 1u) {
-      let wv = exp(valueOf(st.lo) - state.zmax);
-      let ties = st.cLo - st.cAbove;
-      let t = ceil((st.goalMass - st.mAbove) / wv);
-      let need = select(ties, u32(max(t, 1.0)), t < f32(ties));
-      if (need < ties) {
-        // the id search filters by the top-k cut, so the top-p cut replaces it only afterwards
-        state.tieKey = st.lo;
-        state.tiesFor = 1u;
-        startSearch(0u, last, need);
-        next = 2u;
-      } else {
-        state.cutId = select(NONE, state.cutId, st.lo == state.cutKey);
-        state.cutKey = st.lo;
-      }
-    } else {
-      state.cutKey = state.tieKey;
-      state.cutId = last - st.lo;
-    }
-    let topKDone = mode == 0u || (mode == 2u && state.tiesFor == 0u);
-    if (next == IDLE && topKDone && topP) {
-      startSearch(state.cutKey, keyOf(state.zmax), 0u);
-      next = 1u;
-    }
-    state.mode = next;
-  }
-
-  // thread 0, candidates sorted by rank: top-p and min-p on the list; returns the kept prefix length
-  fn keptOfList() -> u32 {
-    let zmax = state.zmax;
-    var keep = state.listLen;
-    if (uniforms.p < 1.0) {
-      var goal = search.goalMass;
-      if (state.listMode == 0u) {
-        // the list holds the top-k set first: the nucleus of its k tokens
-        keep = u32(uniforms.k);
-        var total = 0.0;
-        for (var i = 0u; i < keep; i++) {
-          total += candWeight(i, zmax);
-        }
-        goal = uniforms.p * total;
-      }
-      // walk down while the mass ranked above stays below p·M
-      var acc = 0.0;
-      var kept = 0u;
-      while (kept < keep && acc < goal) {
-        acc += candWeight(kept, zmax);
-        kept++;
-      }
-      keep = kept;
-    } else if (state.listMode == 0u) {
-      keep = u32(uniforms.k);
-    }
-    // min-p cuts the rank-ordered list where the weight (probability / top probability) drops below pMin
-    var kept = 0u;
-    while (kept < keep && candWeight(kept, zmax) >= uniforms.pMin) {
-      kept++;
-    }
-    return kept;
-  }
-
-  // thread 0, kept candidates sorted by id: the inverse CDF over them
-  fn drawFromList(row : i32, keep : u32) {
-    let zmax = state.zmax;
-    var total = 0.0;
-    for (var i = 0u; i < keep; i++) {
-      total += candWeight(i, zmax);
-    }
-    let goal = u[row] * total;
-    var acc = 0.0;
-    var pick = -1;
-    var last = -1;
-    for (var i = 0u; i < keep; i++) {
-      let w = candWeight(i, zmax);
-      if (w > 0.0) {
-        last = i32(i);
-      }
-      acc += w;
-      if (acc > goal) {
-        pick = i32(i);
-        break;
-      }
-    }
-    if (pick < 0) {
-      pick = last;
-    }
-    if (!(total > 0.0) || pick < 0) {
-      writeParams(row, 1, -1, uniforms.NAN);
-    } else {
-      writeParams(row, 1, i32(candId[pick]), (valueOf(candKey[pick]) - zmax) - log(total));
-    }
-  }
-
+  ${PIVOT_SEARCH_WGSL}
+  ${CANDIDATE_LIST_WGSL}
+  ${SELECT_STAGES_WGSL}
   fn main(index : i32) {
     let row = i32(linearWorkgroupIndex());
     let base = row * uniforms.cols;
@@ -397,14 +106,31 @@ export class SelectProgram implements WebGPUProgram {
     let topK = k > 0 && k < uniforms.cols;
 
     // pass 0: row max, and the k-th largest of the per-thread maxima as the top-k bracket's low end
-    // (k distinct tokens are at least that large)
+    // (k distinct tokens are at least that large); flags for NaN and +∞
+    clearNonFinite();
     var m = -uniforms.INFINITY;
+    var nan = 0u;
+    var inf = 0u;
     for (var i = i32(localIndex); i < uniforms.cols; i += i32(WG)) {
-      m = max(m, zAt(base, i));
+      let s = logits[base + i];
+      let z = tempered(s);
+      if (isnan(s)) {
+        nan = 1u;
+      } else if (isPositiveInfinity(z)) {
+        inf = 1u;
+      }
+      m = max(m, z);
+    }
+    addNonFinite(nan, inf);
+    workgroupBarrier();
+    let flags = nonFinite();
+    if (flags.y != 0u) {
+      // the limit's per-thread maximum: 0 where this thread saw a +∞ token, −∞ elsewhere
+      m = select(-uniforms.INFINITY, 0.0, inf != 0u);
     }
     sMass[localIndex] = m;
     if (localIndex == 0u) {
-      state = RowState(0.0, 0u, 0u, NONE, 0u, 0u, 0u, 0u, 0u, IDLE);
+      state = RowState(0.0, 0u, 0u, NONE, 0u, 0u, 0u, 0u, 0u, IDLE, select(0u, 1u, flags.y != 0u), flags.x);
       atomicStore(&nCand, 0u);
       for (var j = 0u; j < NS; j++) {
         atomicStore(&sCnt[j], 0u);
@@ -430,7 +156,9 @@ export class SelectProgram implements WebGPUProgram {
         top = max(top, sMass[j]);
       }
       state.zmax = top;
-      if (topK) {
+      if (state.nan != 0u) {
+        // no search: the row is written (−1, NaN) below
+      } else if (topK) {
         startSearch(state.bracket, keyOf(top), u32(k));
         state.mode = 0u;
       } else if (uniforms.p < 1.0) {
@@ -462,7 +190,11 @@ export class SelectProgram implements WebGPUProgram {
 
     if (workgroupUniformLoad(&state.compacted) == 0u) {
       if (localIndex == 0u) {
-        writeParams(row, 0, -1, 0.0);
+        if (state.nan != 0u) {
+          writeParams(row, 1, -1, uniforms.NAN);
+        } else {
+          writeParams(row, 0, -1, 0.0);
+        }
       }
       return;
     }

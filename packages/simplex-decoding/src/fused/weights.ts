@@ -4,7 +4,8 @@ import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
 
 /**
  * Weights of the fused sampler's general path: exp(z − max z) on the kept set (inside the row's cut and
- * at or above pMin relative to the top token), 0 elsewhere and on rows the selection program already drew.
+ * at or above pMin relative to the top token), 0 elsewhere and on rows the selection program already drew;
+ * z is `limited` on rows holding +∞, as the selection program saw it.
  */
 export function keptLogitWeights(temperature: number, pMin: number): WeightSource {
   return {
@@ -19,7 +20,7 @@ export function keptLogitWeights(temperature: number, pMin: number): WeightSourc
     if (params[pb + ${PARAM.status}] != 0) {
       return 0.0;
     }
-    let z = tempered(logits[row * uniforms.cols + i]);
+    let z = limited(tempered(logits[row * uniforms.cols + i]), params[pb + ${PARAM.limit}] != 0);
     if (!insideCut(keyOf(z), u32(i), bitcast<u32>(params[pb + ${PARAM.cutKey}]), bitcast<u32>(params[pb + ${PARAM.cutId}]))) {
       return 0.0;
     }

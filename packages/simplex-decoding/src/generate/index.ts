@@ -1,8 +1,11 @@
-import { describeValue, ShapeError } from '@tessera/tensor-core';
-import type { Tensor } from '@tessera/tensor-core';
-import { throwIfAborted } from './abort-error.js';
+import { checkRange, describeValue, philox4x32, ShapeError, type Tensor } from '@tessera/tensor-core';
+import { throwIfAborted } from '../abort-error.js';
 import type { StepModel } from './model.js';
-import { checkGenerateArgs, type GenerateOptions } from './options.js';
+import { checkGenerateArgs, checkSampleNOptions, type GenerateOptions, type SampleNOptions } from './validate.js';
+
+export { AbortError } from '../abort-error.js';
+export type { StepModel, StepResult } from './model.js';
+export { GENERATE_MAX_TOKENS, type GenerateOptions, SAMPLE_N_MAX, type SampleNOptions } from './validate.js';
 
 /** One generated token and its log-probability under the sampler's distribution q. */
 export interface GeneratedToken {
@@ -59,4 +62,49 @@ export function generate<S>(
 ): AsyncGenerator<GeneratedToken, void, undefined> {
   const isStop = checkGenerateArgs(model, promptIds, opts);
   return run(model, promptIds, opts, isStop);
+}
+
+export interface Continuation {
+  ids: number[];
+  logprobs: number[];
+  text?: string;
+}
+
+/** Fixed Philox counter word that separates seed derivation from token sampling streams. */
+const DERIVE_TAG = 0x5345_4544;
+
+/**
+ * The seed of continuation `index` of `sampleN(…, { seed })`: a Philox-4x32 block keyed by `seed` at counter
+ * `index`, folded into 53 bits. Distinct indices give unrelated streams; `generate` with this seed
+ * reproduces that one continuation.
+ */
+export function continuationSeed(seed: number, index: number): number {
+  checkRange(seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'seed');
+  checkRange(index, { min: 0, max: 0xffff_ffff, integer: true }, 'index');
+  const words = philox4x32([index, 0, 0, DERIVE_TAG], [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0]);
+  return (words[0] as number) + ((words[1] as number) & 0x1f_ffff) * 2 ** 32;
+}
+
+/**
+ * Draws `n` independent continuations of one prompt, for multi-sample pipelines (self-consistency,
+ * reranking, verifier selection), where a Best-of-K sampler with K = n pays off. Continuation i runs
+ * `generate` with `continuationSeed(seed, i)`, one after another. `signal` aborts the whole call.
+ */
+export async function sampleN<S>(model: StepModel<S>, promptIds: readonly number[], opts: SampleNOptions): Promise<Continuation[]> {
+  // every continuation shares these arguments: validate them before the first model call
+  checkGenerateArgs(model, promptIds, opts, true);
+  checkSampleNOptions(opts);
+  const { n, decode, ...rest } = opts;
+  const seeds = Array.from({ length: n }, (_, i) => continuationSeed(opts.seed, i));
+  const results: Continuation[] = [];
+  for (const seed of seeds) {
+    const ids: number[] = [];
+    const logprobs: number[] = [];
+    for await (const token of generate(model, promptIds, { ...rest, seed })) {
+      ids.push(token.id);
+      logprobs.push(token.logprob);
+    }
+    results.push(decode ? { ids, logprobs, text: decode(ids) } : { ids, logprobs });
+  }
+  return results;
 }

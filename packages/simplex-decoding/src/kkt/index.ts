@@ -1,7 +1,10 @@
 import { ShapeError, type Tensor, tf } from '@tessera/tensor-core';
-import { asRows, validateLogits } from '../logits.js';
-import { type KktObjective, validateObjective } from './objective.js';
+import { asRows, screenRows } from '../rows.js';
+import { validateLogits } from '../validate.js';
 import { regularisedScore } from './score.js';
+import { type KktObjective, validateObjective } from './validate.js';
+
+export type { KktObjective } from './validate.js';
 
 /**
  * Per-row KKT residuals of Eq. 5; each `[B]` float32, or `[]` for `[V]` inputs. A type alias (not an
@@ -27,6 +30,9 @@ export type KktResiduals = {
  * read q = 0 as the smallest normal float32 (underflowed tokens pass, see score.ts); sparsemax ∂Ω/∂q =
  * q; α-entmax ∂Ω/∂q = q^{α−1}/(α − 1); `kl` ∂Ω/∂q = 1 + log q − log p_ref with C = {p_ref > 0}. For
  * topK / topP / minP / typical / epsilon, C is recomputed from `s` with the decoder's own rule.
+ * Non-finite scores follow the decoders' rules (README, "Non-finite logits"): a row of `s` holding +∞ is
+ * certified against its limit, and a row with a NaN in `s` or a non-finite `q` (or an all −∞ row of `s`)
+ * has NaN residuals.
  */
 export function kkt(q: Tensor, s: Tensor, objective: KktObjective): KktResiduals {
   const info = validateLogits(s, 's');
@@ -34,11 +40,12 @@ export function kkt(q: Tensor, s: Tensor, objective: KktObjective): KktResiduals
   if (q.shape.join(', ') !== s.shape.join(', ')) {
     throw new ShapeError(`q: expected the shape of s [${s.shape.join(', ')}], received [${q.shape.join(', ')}]`);
   }
-  validateObjective(objective, s, info.vocab);
+  const checked = validateObjective(objective, s, info.vocab);
   return tf.tidy(() => {
     const qRows = asRows(q);
-    const sRows = asRows(s);
-    const { score, allowed } = regularisedScore(objective, sRows, qRows);
+    const { z: sRows, nanRows } = screenRows(asRows(s));
+    const undefinedRows = tf.reshape(tf.logicalOr(nanRows, tf.any(tf.logicalNot(tf.isFinite(qRows)), 1, true)), [info.rows]);
+    const { score, allowed } = regularisedScore(checked, sRows, qRows);
     const zeros = tf.zerosLike(qRows);
     const inC = allowed ?? tf.cast(tf.onesLike(qRows), 'bool');
     const outside = tf.sum(tf.where(inC, zeros, tf.abs(qRows)), 1);
@@ -49,7 +56,11 @@ export function kkt(q: Tensor, s: Tensor, objective: KktObjective): KktResiduals
     const stationarity = tf.max(tf.where(support, tf.abs(tf.sub(score, eta)), zeros), 1);
     const offSupport = tf.logicalAnd(inC, tf.logicalNot(support));
     const complementarity = tf.max(tf.where(offSupport, tf.relu(tf.sub(score, eta)), zeros), 1);
-    const shape = (t: Tensor) => (info.batched ? t : tf.reshape(t, []));
+    const nan = tf.fill([info.rows], Number.NaN, 'float32');
+    const shape = (t: Tensor) => {
+      const marked = tf.where(undefinedRows, nan, tf.reshape(t, [info.rows]));
+      return info.batched ? marked : tf.reshape(marked, []);
+    };
     return {
       feasibility: shape(feasibility),
       stationarity: shape(stationarity),

@@ -1,11 +1,7 @@
 import { type Tensor, tf } from '@tessera/tensor-core';
-import { epsilonMask } from '../closed-forms/epsilon.js';
-import { minPMask } from '../closed-forms/min-p.js';
+import { epsilonMask, minPMask, nucleusMask, topKMask, typicalMask } from '../closed-forms/masks.js';
 import { tempered } from '../closed-forms/support.js';
-import { topKMask } from '../closed-forms/top-k.js';
-import { nucleusMask } from '../closed-forms/top-p.js';
-import { typicalMask } from '../closed-forms/typical.js';
-import type { KktObjective } from './objective.js';
+import type { CheckedObjective } from './validate.js';
 
 /** The regularised score and the constraint set of one objective, both `[B, V]`. */
 export interface RegularisedScore {
@@ -30,7 +26,7 @@ function entropicScore(s: Tensor, q: Tensor, lambda: number, logReference?: Tens
 }
 
 /** r and C for `objective` on rows `s`, `q` (`[B, V]` float32, validated). */
-export function regularisedScore(objective: KktObjective, s: Tensor, q: Tensor): RegularisedScore {
+export function regularisedScore(objective: CheckedObjective, s: Tensor, q: Tensor): RegularisedScore {
   switch (objective.kind) {
     case 'greedy':
       return { score: s, allowed: null };

@@ -40,10 +40,14 @@ function lastPositive(w: Float32Array, start: number, end: number): number {
  * cumulative weight exceeds `u · Σw`, with every partial sum in the blocked order of `layout.ts`
  * (group prefix, then segment prefix inside the chosen group, then tokens inside the chosen segment).
  * Round-off can leave no prefix above the target at the top end; then the last positive token of the
- * group (or row) is taken, so a zero-weight token is never drawn. A row without positive weight (or
- * with NaN) gives `{ id: −1, logprob: NaN }`.
+ * group (or row) is taken, so a zero-weight token is never drawn. A row that is not a distribution —
+ * no positive weight, or a negative, NaN or +∞ weight — gives `{ id: −1, logprob: NaN }`.
  */
 export function blockedInverseCdf(w: Float32Array, u: number): Draw {
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i] as number;
+    if (!(v >= 0) || v === Number.POSITIVE_INFINITY) return { id: -1, logprob: Number.NaN };
+  }
   const groups = groupsFor(w.length);
   const sums = new Float32Array(groups);
   let total = 0;

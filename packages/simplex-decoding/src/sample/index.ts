@@ -1,16 +1,12 @@
-import { philoxUniform, ShapeError, type Tensor, tf } from '@tessera/tensor-core';
-import { asRows, validateLogits } from '../logits.js';
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { asRows } from '../rows.js';
+import { validateLogits } from '../validate.js';
 import { type SampledIds, splitDraws } from './draws.js';
-import { MAX_VOCAB } from './layout.js';
-import { checkSeed, type SampleOptions } from './options.js';
-import { sampleOp } from './sample-op.js';
+import { sampleOp } from './op.js';
+import { checkSampleOptions, checkVocab, type SampleOptions } from './validate.js';
 
-/** Rejects vocabularies whose ids a float32 cannot hold exactly (the kernels' output format). */
-export function checkVocab(vocab: number, name: string): void {
-  if (vocab > MAX_VOCAB) {
-    throw new ShapeError(`${name}: expected V ≤ ${MAX_VOCAB} (2^24), received V = ${vocab}`);
-  }
-}
+export type { SampledIds } from './draws.js';
+export type { SampleOptions } from './validate.js';
 
 /**
  * Draws one token per row of a distribution by inverse CDF in token-id order: with
@@ -20,14 +16,16 @@ export function checkVocab(vocab: number, name: string): void {
  * every backend, so the same seed draws the same ids on CPU, WASM and WebGPU. A zero-probability token
  * is never drawn: if round-off leaves no prefix above the target, the last positive token is taken.
  *
- * `q: [B, V] | [V]` float32, nonnegative → `{ ids: int32 [B], logprobs: float32 [B] }` (B = 1 for a `[V]`
- * input), logprob = log(q_id / Σq). A row with no positive entry (all zeros, or NaN) gives id −1 and
- * logprob NaN; values are not read back, so negative or NaN entries are not rejected here.
+ * `q: [B, V] | [V]` float32, nonnegative finite weights → `{ ids: int32 [B], logprobs: float32 [B] }`
+ * (B = 1 for a `[V]` input), logprob = log(q_id / Σq). Synchronous (no value is read back), so a row that
+ * is not a distribution — no positive entry, or a negative, NaN or +∞ entry — cannot be rejected here:
+ * it gives id −1 and logprob NaN, on every backend (README, "Non-finite logits"); `createSampler().sample`
+ * rejects such input with the row and token named.
  */
 export function sample(q: Tensor, opts: SampleOptions): SampledIds {
   const { vocab } = validateLogits(q, 'q');
   checkVocab(vocab, 'q');
-  const { seed, offset } = checkSeed(opts, '{ seed, offset? }');
+  const { seed, offset } = checkSampleOptions(opts);
   const rows = asRows(q);
   const u = philoxUniform([rows.shape[0] as number], { seed, offset });
   const draws = sampleOp({ q: rows, u }, {});

@@ -7,7 +7,7 @@ import type { WeightSource } from './weight-source.js';
  * operation): one workgroup per row; thread 0 adds the group sums left to right to find the group whose
  * prefix first exceeds u·Σw, the workgroup recomputes that group's 256 segment sums, and thread 0 walks
  * segments and then tokens. Writes `result: [B, 2]` = (id, log(w_id / Σw)); (−1, NaN) for a row without
- * positive weight.
+ * positive weight or with a group that `GroupSumsProgram` marked invalid (−1).
  */
 export class InverseCdfProgram implements WebGPUProgram {
   outputShape: number[];
@@ -59,8 +59,10 @@ export class InverseCdfProgram implements WebGPUProgram {
       var acc = 0.0;
       var found = -1;
       var lastNonEmpty = -1;
+      var badGroup = false;
       for (var g = 0; g < groups; g++) {
         let s = groupSums[row * groups + g];
+        badGroup = badGroup || s < 0.0;
         if (s > 0.0) {
           lastNonEmpty = g;
         }
@@ -77,7 +79,8 @@ export class InverseCdfProgram implements WebGPUProgram {
       chosenGroup = select(lastNonEmpty, found, found >= 0);
       prefix = select(-uniforms.INFINITY, acc, found >= 0);
       goalShared = goal;
-      total = sum;
+      // a negative total fails the check below: the row gets (−1, NaN)
+      total = select(sum, -1.0, badGroup);
     }
     workgroupBarrier();
     let group = max(chosenGroup, 0);

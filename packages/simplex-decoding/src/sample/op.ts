@@ -1,10 +1,7 @@
-import { defineOp, type HostTensor, scalarUniforms, type Tensor } from '@tessera/tensor-core';
+import { defineOp, type HostTensor, type Tensor } from '@tessera/tensor-core';
 import { blockedInverseCdf } from './blocked-cdf.js';
-import { GroupSumsProgram } from './group-sums.program.js';
-import { InverseCdfProgram } from './inverse-cdf.program.js';
-import { groupsFor } from './layout.js';
+import { sampleWebGPU } from './kernel.js';
 import { inverseCdfReference } from './reference.js';
-import { PROBABILITY_WEIGHTS } from './weight-source.js';
 
 type Attrs = Record<string, never>;
 
@@ -22,7 +19,7 @@ function sampleHost(q: HostTensor, u: HostTensor): HostTensor {
 
 /**
  * `q: [B, V]`, `u: [B]` → `[B, 2]` (id, logprob) by the blocked inverse CDF. The host kernel also runs on
- * WASM: it is the same arithmetic as the WGSL, so ids agree bit for bit on every backend.
+ * WASM: it is the same arithmetic as the WGSL (kernel.ts), so ids agree bit for bit on every backend.
  */
 export const sampleOp = defineOp<'q' | 'u', Attrs>({
   kernelName: 'TesseraSampleInverseCdf',
@@ -30,13 +27,5 @@ export const sampleOp = defineOp<'q' | 'u', Attrs>({
   reference: ({ q, u }) => inverseCdfReference(q as Tensor, u as Tensor),
   hostBackends: ['cpu', 'wasm'],
   host: ({ q, u }) => sampleHost(q, u),
-  webgpu: ({ inputs: { q, u }, run, dispose }) => {
-    const [rows, vocab] = q.shape as [number, number];
-    const groups = groupsFor(vocab);
-    const uniforms = [...scalarUniforms('int32', [vocab, groups]), ...PROBABILITY_WEIGHTS.uniformData];
-    const sums = run(new GroupSumsProgram(rows, groups, PROBABILITY_WEIGHTS), [q], 'float32', uniforms);
-    const out = run(new InverseCdfProgram(rows, PROBABILITY_WEIGHTS), [q, sums, u], 'float32', uniforms);
-    dispose(sums);
-    return out;
-  },
+  webgpu: sampleWebGPU,
 });

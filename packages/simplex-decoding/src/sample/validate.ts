@@ -1,5 +1,5 @@
-import { checkRange } from '@tessera/tensor-core';
-import { checkOptions } from '../logits.js';
+import { checkOptions, checkRange, ShapeError } from '@tessera/tensor-core';
+import { MAX_VOCAB } from './layout.js';
 
 /** Philox stream position of a draw: row b uses the uniform at stream position `offset + b` under `seed`. */
 export interface SampleOptions {
@@ -9,10 +9,23 @@ export interface SampleOptions {
   offset?: number;
 }
 
-/** Validates `{ seed, offset? }`; returns them with the default offset. */
-export function checkSeed(opts: SampleOptions | undefined, expected: string): { seed: number; offset: number } {
-  const o = checkOptions(opts, expected);
-  const seed = checkRange(o.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'seed');
-  const offset = checkRange(o.offset ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'offset');
-  return { seed, offset };
+/** Checks a seed and an offset: non-negative safe integers. */
+export function checkSeedAndOffset(seed: number, offset: number | undefined): { seed: number; offset: number } {
+  return {
+    seed: checkRange(seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'seed'),
+    offset: checkRange(offset ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'offset'),
+  };
+}
+
+/** Validates `sample`'s options; returns them with the default offset. */
+export function checkSampleOptions(opts: SampleOptions): { seed: number; offset: number } {
+  const o = checkOptions(opts, ['seed', 'offset']);
+  return checkSeedAndOffset(o.seed, o.offset);
+}
+
+/** Rejects vocabularies whose ids a float32 cannot hold exactly (the kernels' output format). */
+export function checkVocab(vocab: number, name: string): void {
+  if (vocab > MAX_VOCAB) {
+    throw new ShapeError(`${name}: expected V ≤ ${MAX_VOCAB} (2^24), received V = ${vocab}`);
+  }
 }

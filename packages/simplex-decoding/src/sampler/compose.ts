@@ -1,11 +1,10 @@
-import { tf } from '@tessera/tensor-core';
-import type { Tensor } from '@tessera/tensor-core';
-import { bindBestOfK } from '../best-of-k/options.js';
+import { softmax, type Tensor, tf } from '@tessera/tensor-core';
 import { bestOfKRows } from '../best-of-k/iterate.js';
-import { entmax, epsilon, greedy, minP, softmax, sparsemax, topK, topP, typical } from '../closed-forms/index.js';
-import { checkTopK } from '../logits.js';
+import { bindBestOfK } from '../best-of-k/validate.js';
+import { entmax, epsilon, greedy, minP, sparsemax, topK, topP, typical } from '../closed-forms/index.js';
+import { checkTopK } from '../validate.js';
 import { applyPenalties, type TokenHistory } from './penalties.js';
-import type { SamplerPlan } from './spec.js';
+import type { SamplerPlan } from './validate.js';
 
 /**
  * Restricts scores `z: [B, V]` to the support of each constraint in turn: a token survives a constraint

@@ -1,11 +1,16 @@
-import { checkRange, describeValue, tf, ValueError } from '@tessera/tensor-core';
+import { checkOptions, tf, ValueError } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import { sampleFromLogits } from '../fused/index.js';
-import { assertNoNaN, asRows, checkTopK, restoreShape, validateLogits } from '../logits.js';
+import { asRows, restoreShape } from '../rows.js';
 import { sample } from '../sample/index.js';
+import { checkSeedAndOffset } from '../sample/validate.js';
+import { checkLogitValues, checkTopK, validateLogits } from '../validate.js';
 import { composeDistribution } from './compose.js';
 import { checkTokenIds, type TokenHistory } from './penalties.js';
-import { checkSamplerSpec, type SamplerSpec } from './spec.js';
+import { checkSamplerSpec, type SamplerSpec } from './validate.js';
+
+export type { TokenHistory } from './penalties.js';
+export type { RegularizerSpec, SamplerSpec } from './validate.js';
 
 /** Where a draw comes from: the Philox stream `seed`, starting at `offset` (one uniform per row). */
 export interface SampleContext extends TokenHistory {
@@ -27,15 +32,14 @@ export interface Sampler {
   readonly fused: boolean;
   /** The distribution q `[B, V]` (or `[V]`) the sampler draws from, composed stage by stage. */
   distribution(logits: Tensor, history?: TokenHistory): Tensor;
-  /** Draws one token per row; rejects NaN and +∞ logits. */
+  /** Draws one token per row; rejects NaN and +∞ logits, naming the row and token. */
   sample(logits: Tensor, ctx: SampleContext): Promise<SampledTokens>;
 }
 
-function checkHistory(history: TokenHistory | undefined, rows: number, vocab: number, name: string): TokenHistory {
-  if (history === undefined) return {};
-  if (history === null || typeof history !== 'object') {
-    throw new ValueError(`${name}: expected { promptIds?, generatedIds? }, received ${describeValue(history)}`);
-  }
+const HISTORY_KEYS = ['promptIds', 'generatedIds'] as const;
+const CONTEXT_KEYS = ['seed', 'offset', ...HISTORY_KEYS] as const;
+
+function checkHistory(history: TokenHistory, rows: number, vocab: number): TokenHistory {
   checkTokenIds(history.promptIds, rows, vocab, 'promptIds');
   checkTokenIds(history.generatedIds, rows, vocab, 'generatedIds');
   return history;
@@ -67,27 +71,25 @@ async function readTokens(ids: Tensor, logprobs: Tensor): Promise<SampledTokens>
  * — softmax with only temperature, topK, topP and minP and no penalties — runs the fused sorting-free
  * `sampleFromLogits` kernel, which draws the same ids as the composed stages for the same seed; every other
  * spec composes the closed forms and `sample`. `{ greedy: true }` takes the argmax of the penalised logits
- * (logprob 0: q is one-hot). A row whose logits are all −∞ has no token to draw and raises `ValueError`.
+ * (logprob 0: q is one-hot). `sample` reads the logits before drawing: a NaN or a +∞ is a `ValueError`
+ * naming its row and token, and so is a row whose logits are all −∞ (no token to draw).
  */
-export function createSampler(spec: SamplerSpec): Sampler {
+export function createSampler(spec?: SamplerSpec): Sampler {
   const plan = checkSamplerSpec(spec);
   const frozen = Object.freeze({ ...spec });
 
   const distribution = (logits: Tensor, history?: TokenHistory): Tensor => {
     const { rows, vocab, batched } = validateLogits(logits);
-    const checked = checkHistory(history, rows, vocab, 'history');
+    const checked = checkHistory(checkOptions(history, HISTORY_KEYS, 'history'), rows, vocab);
     return tf.tidy(() => restoreShape(composeDistribution(asRows(logits), plan, checked), batched));
   };
 
   const draw = async (logits: Tensor, ctx: SampleContext): Promise<SampledTokens> => {
     const { rows, vocab } = validateLogits(logits);
-    if (ctx === null || typeof ctx !== 'object') {
-      throw new ValueError(`ctx: expected { seed, offset?, promptIds?, generatedIds? }, received ${describeValue(ctx)}`);
-    }
-    const seed = checkRange(ctx.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'seed');
-    const offset = checkRange(ctx.offset ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'offset');
-    const history = checkHistory(ctx, rows, vocab, 'ctx');
-    await assertNoNaN(logits);
+    const context = checkOptions(ctx, CONTEXT_KEYS, 'ctx');
+    const { seed, offset } = checkSeedAndOffset(context.seed, context.offset);
+    const history = checkHistory(context, rows, vocab);
+    await checkLogitValues(logits);
     if (plan.fused) {
       const { topP, minP, temperature } = plan;
       const topK = plan.topK === undefined ? undefined : checkTopK(plan.topK, vocab, 'spec.topK');

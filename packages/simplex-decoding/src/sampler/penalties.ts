@@ -1,6 +1,6 @@
 import { checkRange, describeValue, tf, ValueError } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import type { Penalties } from './spec.js';
+import type { Penalties } from './validate.js';
 
 /** Token ids per row: the prompt (for the repetition penalty) and the tokens generated so far. */
 export interface TokenHistory {

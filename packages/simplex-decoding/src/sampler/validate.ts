@@ -1,6 +1,6 @@
-import { checkRange, describeValue, ValueError } from '@tessera/tensor-core';
-import { type BestOfKOptions, type BokSettings, resolveBestOfK } from '../best-of-k/options.js';
-import { checkTemperature, checkTopP } from '../logits.js';
+import { checkOptions, checkRange, describeValue, ValueError } from '@tessera/tensor-core';
+import { type BestOfKOptions, type BokSettings, resolveBestOfK } from '../best-of-k/validate.js';
+import { checkTemperature, checkTopP } from '../validate.js';
 
 /** The regulariser Ω that turns the constrained scores into q (the last stage before sampling). */
 export type RegularizerSpec =
@@ -96,12 +96,16 @@ function checkRegularizer(spec: RegularizerSpec | undefined): Regularizer {
   }
   const lambdaOf = (v: number | undefined) =>
     checkRange(v ?? 1, { min: 0, minExclusive: true, hint: 'λ = 0 is greedy decoding: use { greedy: true }' }, 'spec.regularizer.lambda');
+  const keys = (known: readonly string[]) => checkOptions(spec as Record<string, unknown>, known, 'spec.regularizer');
   switch (spec.kind) {
     case 'softmax':
+      keys(['kind']);
       return { kind: 'softmax' };
     case 'sparsemax':
+      keys(['kind', 'lambda']);
       return { kind: 'sparsemax', lambda: lambdaOf(spec.lambda) };
     case 'entmax':
+      keys(['kind', 'alpha', 'lambda']);
       return {
         kind: 'entmax',
         alpha: checkRange(
@@ -128,15 +132,8 @@ function checkRegularizer(spec: RegularizerSpec | undefined): Regularizer {
 }
 
 /** Validates a sampler spec once, naming the offending field; see `SamplerSpec` for each field's range. */
-export function checkSamplerSpec(spec: SamplerSpec): SamplerPlan {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw new ValueError(`spec: expected a sampler spec object, received ${describeValue(spec)}`);
-  }
-  for (const key of Object.keys(spec)) {
-    if (!(FIELDS as readonly string[]).includes(key)) {
-      throw new ValueError(`spec.${key}: expected one of ${FIELDS.join(', ')}, received an unknown field`);
-    }
-  }
+export function checkSamplerSpec(options: SamplerSpec | undefined): SamplerPlan {
+  const spec = checkOptions(options, FIELDS, 'spec');
   if (spec.greedy !== undefined && typeof spec.greedy !== 'boolean') {
     throw new ValueError(`spec.greedy: expected a boolean, received ${describeValue(spec.greedy)}`);
   }

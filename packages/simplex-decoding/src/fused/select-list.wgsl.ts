@@ -1,0 +1,73 @@
+/** Candidates that fit in workgroup memory (key + id each); with the mass slots ≈ 12 KiB in all. */
+export const SELECT_CAP = 512;
+
+/**
+ * The candidate list of `SelectProgram` (select.program.ts): once every token at or above a key fits in
+ * `SELECT_CAP` slots, `compactList` copies them (key, id) to workgroup memory, `sortList` sorts them by a
+ * bitonic network — by rank (z desc, id asc) or by id (`before`) — and `candWeight` is a candidate's
+ * exp(z − max). Expects the program's `state`, `candKey`, `candId`, `nCand`, `zAt`, the constants `WG`,
+ * `CAP`, `NONE` and keys.wgsl.ts.
+ */
+export const CANDIDATE_LIST_WGSL = `
+  // copies every token at or above key lo (inside the cut for mode 1) to workgroup memory
+  fn compactList(mode : u32, row : i32, lo : u32) {
+    let base = row * uniforms.cols;
+    let cutKey = state.cutKey;
+    let cutId = state.cutId;
+    for (var i = i32(localIndex); i < uniforms.cols; i += i32(WG)) {
+      let key = keyOf(zAt(base, i));
+      if (key >= lo && (mode == 0u || insideCut(key, u32(i), cutKey, cutId))) {
+        let slot = atomicAdd(&nCand, 1u);
+        if (slot < CAP) {
+          candKey[slot] = key;
+          candId[slot] = u32(i);
+        }
+      }
+    }
+    workgroupBarrier();
+    if (localIndex == 0u) {
+      state.listLen = min(atomicLoad(&nCand), CAP);
+    }
+  }
+
+  fn before(a : u32, b : u32, byId : bool) -> bool {
+    if (byId) {
+      return candId[a] < candId[b];
+    }
+    return candKey[a] > candKey[b] || (candKey[a] == candKey[b] && candId[a] < candId[b]);
+  }
+
+  // bitonic sort of the first n candidates (rank order, or id order), padded to a power of two
+  fn sortList(n : u32, byId : bool) {
+    var size = 1u;
+    while (size < n) {
+      size = size << 1u;
+    }
+    for (var i = n + localIndex; i < size; i += WG) {
+      candKey[i] = 0u;
+      candId[i] = NONE;
+    }
+    workgroupBarrier();
+    for (var k = 2u; k <= size; k = k << 1u) {
+      for (var j = k >> 1u; j > 0u; j = j >> 1u) {
+        for (var i = localIndex; i < size; i += WG) {
+          let l = i ^ j;
+          if (l > i && before(l, i, byId) == ((i & k) == 0u)) {
+            let tk = candKey[i];
+            let ti = candId[i];
+            candKey[i] = candKey[l];
+            candId[i] = candId[l];
+            candKey[l] = tk;
+            candId[l] = ti;
+          }
+        }
+        workgroupBarrier();
+      }
+    }
+  }
+
+  fn candWeight(i : u32, zmax : f32) -> f32 {
+    return exp(valueOf(candKey[i]) - zmax);
+  }
+
+`;
