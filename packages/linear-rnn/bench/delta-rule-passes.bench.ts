@@ -1,14 +1,10 @@
-import { philoxUniform, scalarUniforms, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, scalarUniforms, tf } from '@tessera/tensor-core';
 import { bench, type BenchRow, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
 import { deltaRule } from '../src/delta-rule/index.js';
 import { DeltaRuleOutputProgram } from '../src/delta-rule/output.program.js';
 import { DeltaRulePrepareProgram } from '../src/delta-rule/prepare.program.js';
 import { DeltaRuleStateProgram } from '../src/delta-rule/state.program.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
-
-function uniform(shape: number[], seed: number, lo: number, hi: number): Tensor {
-  return tf.tidy(() => tf.add(tf.mul(philoxUniform(shape, { seed }), hi - lo), lo));
-}
 
 /**
  * Where the WGSL chunked delta rule spends its time: each of its passes (prepare, sequential state,
@@ -26,13 +22,13 @@ export default defineBench({
     const rows: BenchRow[] = [];
     for (const l of lengths) {
       const shape = `1x${heads}x${l}x${dk}x${dv}`;
-      const q = uniform([1, heads, l, dk], 1, -1, 1);
+      const q = philoxUniform([1, heads, l, dk], { seed: 1, low: -1, high: 1 });
       const k = tf.tidy(() => {
-        const raw = uniform([1, heads, l, dk], 2, -1, 1);
+        const raw = philoxUniform([1, heads, l, dk], { seed: 2, low: -1, high: 1 });
         return tf.div(raw, tf.norm(raw, 'euclidean', -1, true));
       });
-      const v = uniform([1, heads, l, dv], 3, -1, 1);
-      const beta = uniform([1, heads, l], 4, 0.1, 0.9);
+      const v = philoxUniform([1, heads, l, dv], { seed: 3, low: -1, high: 1 });
+      const beta = philoxUniform([1, heads, l], { seed: 4, low: 0.1, high: 0.9 });
       const state = tf.zeros([1, heads, dk, dv]);
       const tile = chunkTile(heads, dk, dv, 64, l);
       // a fresh program per call: a reused one would be recompiled every time (see runProgram)

@@ -1,15 +1,13 @@
-import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, tf } from '@tessera/tensor-core';
 import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
-import { deltaRule, deltaRuleChunked, deltaRuleReference, deltaRuleStep, deltaStepReference } from '../src/delta-rule/index.js';
+import { deltaRuleChunked } from '../src/delta-rule/chunk.js';
+import { deltaRule, deltaRuleStep } from '../src/delta-rule/index.js';
+import { deltaRuleReference, deltaStepReference } from '../src/delta-rule/reference.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
 import { gatedDeltaRule, gatedDeltaRuleStep } from '../src/gated-delta-rule/index.js';
 
 /** The recurrent reference dispatches ~10 tfjs ops per token; beyond this length one call takes minutes. */
 const MAX_RECURRENT_L = 4096;
-
-function uniform(shape: number[], seed: number, lo: number, hi: number): Tensor {
-  return tf.tidy(() => tf.add(tf.mul(philoxUniform(shape, { seed }), hi - lo), lo));
-}
 
 /**
  * FLOPs of the three-pass chunked forward per (b, h), chunk length C (a multiply-add counts 2; triangular
@@ -46,14 +44,14 @@ export default defineBench({
       const name = gated ? 'gatedDeltaRule' : 'deltaRule';
       for (const l of lengths) {
         const shape = `1x${heads}x${l}x${dk}x${dv}`;
-        const q = uniform([1, heads, l, dk], 1, -1, 1);
+        const q = philoxUniform([1, heads, l, dk], { seed: 1, low: -1, high: 1 });
         const k = tf.tidy(() => {
-          const raw = uniform([1, heads, l, dk], 2, -1, 1);
+          const raw = philoxUniform([1, heads, l, dk], { seed: 2, low: -1, high: 1 });
           return tf.div(raw, tf.norm(raw, 'euclidean', -1, true));
         });
-        const v = uniform([1, heads, l, dv], 3, -1, 1);
-        const beta = uniform([1, heads, l], 4, 0.1, 0.9);
-        const g = uniform([1, heads, l], 5, -0.1, 0);
+        const v = philoxUniform([1, heads, l, dv], { seed: 3, low: -1, high: 1 });
+        const beta = philoxUniform([1, heads, l], { seed: 4, low: 0.1, high: 0.9 });
+        const g = philoxUniform([1, heads, l], { seed: 5, low: -0.1, high: 0 });
         const state = tf.zeros([1, heads, dk, dv]);
         const inputs = { q, k, v, beta, g: gated ? g : undefined, state };
         const scale = 1 / Math.sqrt(dk);
@@ -79,20 +77,20 @@ export default defineBench({
       }
       for (const batch of [1, 64]) {
         const shape = `${batch}x${heads}x1x${dk}x${dv}`;
-        const q = uniform([batch, heads, dk], 6, -1, 1);
+        const q = philoxUniform([batch, heads, dk], { seed: 6, low: -1, high: 1 });
         const k = tf.tidy(() => {
-          const raw = uniform([batch, heads, dk], 7, -1, 1);
+          const raw = philoxUniform([batch, heads, dk], { seed: 7, low: -1, high: 1 });
           return tf.div(raw, tf.norm(raw, 'euclidean', -1, true));
         });
-        const v = uniform([batch, heads, dv], 8, -1, 1);
-        const beta = uniform([batch, heads], 9, 0.1, 0.9);
-        const g = uniform([batch, heads], 10, -0.1, 0);
-        const state = uniform([batch, heads, dk, dv], 11, -0.1, 0.1);
+        const v = philoxUniform([batch, heads, dv], { seed: 8, low: -1, high: 1 });
+        const beta = philoxUniform([batch, heads], { seed: 9, low: 0.1, high: 0.9 });
+        const g = philoxUniform([batch, heads], { seed: 10, low: -0.1, high: 0 });
+        const state = philoxUniform([batch, heads, dk, dv], { seed: 11, low: -0.1, high: 0.1 });
         const scale = 1 / Math.sqrt(dk);
         const stepName = `${name}Step`;
         log(`${stepName} ${shape}`);
         const ours = await bench(stepName, () =>
-          gated ? gatedDeltaRuleStep(q, k, v, beta, g, state) : deltaRuleStep(q, k, v, beta, state),
+          gated ? gatedDeltaRuleStep(q, k, v, beta, g, { initialState: state }) : deltaRuleStep(q, k, v, beta, { initialState: state }),
         );
         const base = await bench('tfjs step', () => deltaStepReference({ q, k, v, beta, g: gated ? g : undefined, state }, scale));
         rows.push(

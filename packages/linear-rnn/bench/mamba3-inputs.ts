@@ -16,7 +16,7 @@ export interface Shape {
 export function kernelInputs(s: Shape, l: number, seed: number): KernelTensors {
   return tf.tidy(() => {
     const u = (shape: number[], i: number) => philoxUniform(shape, { seed: seed * 100 + i });
-    const sym = (shape: number[], i: number) => tf.sub(u(shape, i), 0.5);
+    const sym = (shape: number[], i: number) => philoxUniform(shape, { seed: seed * 100 + i, low: -0.5, high: 0.5 });
     const tok = l > 0 ? [s.b, s.h, l] : [s.b, s.h];
     const nr = s.n / 4; // mamba_ssm's default rope_fraction 0.5: N/2 rotated dims, N/4 angles
     return {

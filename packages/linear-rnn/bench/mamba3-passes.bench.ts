@@ -1,6 +1,6 @@
 import { type Tensor, tf } from '@tessera/tensor-core';
 import { bench, type BenchRow, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
-import { type ChunkStageName, chunkLayout, chunkStage } from '../src/mamba3/chunk-kernel.js';
+import { type ChunkStageName, chunkLayout, chunkStage } from '../src/mamba3/kernel.js';
 import { mamba3 } from '../src/mamba3/index.js';
 import { mamba3ChunkOp } from '../src/mamba3/op.js';
 import { kernelInputs } from './mamba3-inputs.js';
@@ -46,9 +46,9 @@ export default defineBench({
       const chunkOutput = runner('chunkOutput', [t.x, t.B, t.C, ang, tok, states, t.D]);
 
       log(`mamba3 passes ${shape}`);
-      const opts = { dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.lambda, theta: t.theta, D: t.D };
+      const opts = { lambda: t.lambda, theta: t.theta, D: t.D };
       const whole = await bench('mamba3 chunk', () => {
-        const r = mamba3(t.x, opts);
+        const r = mamba3(t.x, t.dt, t.A, t.B, t.C, opts);
         return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
       });
       // the seven programs through the op, without mamba3's validation and unpacking

@@ -41,11 +41,11 @@ export default defineBench({
     for (const l of lengths) {
       const t = kernelInputs(shape, l, l);
       const name = `B${shape.b} H${shape.h} L${l} P${shape.p} N${shape.n}`;
-      const opts: Mamba3Options = { dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.lambda, theta: t.theta, D: t.D };
+      const opts: Mamba3Options = { lambda: t.lambda, theta: t.theta, D: t.D };
       const flops = chunkFlops(shape, l);
       log(`mamba3 chunk ${name}`);
       const ours = await bench('mamba3 chunk', () => {
-        const r = mamba3(t.x, opts);
+        const r = mamba3(t.x, t.dt, t.A, t.B, t.C, opts);
         return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
       });
       const composite = await bench('tfjs chunked', () => mamba3ChunkOp.reference(t, { rank: 1, chunkSize: 64 }));
@@ -74,8 +74,13 @@ export default defineBench({
       const name = `B${b} H${s.h} P${s.p} N${s.n}`;
       log(`mamba3 step ${name}`);
       const ours = await bench('mamba3Step', () => {
-        const r = mamba3Step(t.x, { dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.lambda, theta: t.theta, D: t.D }, t);
-        return [r.output, r.state.ssm, r.state.k, r.state.v, r.state.angle];
+        const r = mamba3Step(t.x, t.dt, t.A, t.B, t.C, {
+          lambda: t.lambda,
+          theta: t.theta,
+          D: t.D,
+          initialState: { ssm: t.ssm, k: t.k, v: t.v, angle: t.angle },
+        });
+        return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
       });
       const composite = await bench('tfjs step', () => mamba3StepOp.reference(t, { rank: 1, chunkSize: 1 }));
       rows.push(compare('mamba3 decode step', name, 'tfjs step', composite, ours, { flops: stepFlops(s) }));

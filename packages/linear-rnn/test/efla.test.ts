@@ -1,34 +1,14 @@
-import { philoxUniform, ShapeError, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { deltaRule } from '../src/delta-rule/index.js';
 import { efla, eflaStep, eflaStepSize } from '../src/efla/index.js';
 import { gatedDeltaRule } from '../src/gated-delta-rule/index.js';
-
-function uniform(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
-  return tf.tidy(() => tf.add(tf.mul(philoxUniform(shape, { seed }), hi - lo), lo));
-}
-
-type Case = { q: Tensor; k: Tensor; v: Tensor; beta: Tensor; g: Tensor; state: Tensor };
+import { type DeltaCase, deltaCase, slice3, tokenAt, withResets } from './cases.js';
 
 /** Raw (un-normalised) keys with norms up to ~2.5, as EFLA takes them. */
-function makeCase(b: number, h: number, l: number, dk: number, dv: number, seed: number): Case {
-  return tf.tidy(() => ({
-    q: uniform([b, h, l, dk], seed),
-    k: uniform([b, h, l, dk], seed + 1, -1.2, 1.2),
-    v: uniform([b, h, l, dv], seed + 2),
-    beta: uniform([b, h, l], seed + 3, 0.05, 0.95),
-    g: uniform([b, h, l], seed + 5, -0.7, 0),
-    state: uniform([b, h, dk, dv], seed + 4, -0.5, 0.5),
-  }));
-}
-
-function slice3(x: Tensor, start: number, size: number): Tensor {
-  return tf.slice(
-    x,
-    x.shape.map((_, i) => (i === 2 ? start : 0)),
-    x.shape.map((d, i) => (i === 2 ? size : d)),
-  );
+function makeCase(b: number, h: number, l: number, dk: number, dv: number, seed: number): DeltaCase {
+  return deltaCase(b, h, l, dk, dv, seed, { rawKeys: true });
 }
 
 describe('eflaStepSize', () => {
@@ -79,8 +59,8 @@ describeBackends('efla', () => {
       const rec = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
       await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
-      const gatedChunk = efla(c.q, c.k, c.v, c.beta, { chunkSize, gated: c.g });
-      const gatedRec = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', gated: c.g });
+      const gatedChunk = efla(c.q, c.k, c.v, c.beta, { chunkSize, g: c.g });
+      const gatedRec = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', g: c.g });
       await expectAllClose(gatedChunk.output, gatedRec.output, { atol: 1e-4, rtol: 1e-4 });
       tf.dispose([c, chunk, rec, gatedChunk, gatedRec]);
     });
@@ -92,7 +72,7 @@ describeBackends('efla', () => {
     const ours = efla(c.q, c.k, c.v, c.beta);
     const delta = deltaRule(c.q, c.k, c.v, alpha);
     await expectAllClose(ours.output, delta.output, { atol: 1e-5, rtol: 1e-5 });
-    const gated = efla(c.q, c.k, c.v, c.beta, { gated: c.g });
+    const gated = efla(c.q, c.k, c.v, c.beta, { g: c.g });
     const gdn = gatedDeltaRule(c.q, c.k, c.v, alpha, c.g);
     await expectAllClose(gated.output, gdn.output, { atol: 1e-5, rtol: 1e-5 });
     tf.dispose([c, alpha, ours, delta, gated, gdn]);
@@ -156,23 +136,39 @@ describeBackends('efla', () => {
     tf.dispose([c, big, ours, delta]);
   });
 
-  it('steps reproduce the sequence, gated or not', async () => {
+  it('chunk mode equals the recurrence with full resets (g = −∞)', async () => {
+    const c = makeCase(1, 2, 11, 8, 6, 15);
+    const g = withResets(c.g, [0, 4, 5, 13, 21]);
+    const chunk = efla(c.q, c.k, c.v, c.beta, { chunkSize: 4, g, initialState: c.state });
+    const rec = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', g, initialState: c.state });
+    const values = Array.from((await chunk.output.data()) as Float32Array);
+    expect(values.every(Number.isFinite)).toBe(true);
+    await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
+    await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+    tf.dispose([c, g, chunk, rec]);
+  });
+
+  it('steps reproduce the sequence, gated or not, and start from zeros without a state', async () => {
     const c = makeCase(1, 2, 4, 4, 3, 12);
     for (const gated of [false, true]) {
-      const whole = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state, gated: gated ? c.g : undefined });
+      const whole = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state, g: gated ? c.g : undefined });
       let state = c.state;
       const outs: Tensor[] = [];
       for (let t = 0; t < 4; t++) {
-        const at = (x: Tensor) => tf.squeeze(slice3(x, t, 1), [2]);
-        const r = eflaStep(at(c.q), at(c.k), at(c.v), at(c.beta), state, { gated: gated ? at(c.g) : undefined });
+        const at = (x: Tensor) => tokenAt(x, t);
+        const r = eflaStep(at(c.q), at(c.k), at(c.v), at(c.beta), { initialState: state, g: gated ? at(c.g) : undefined });
         outs.push(r.output);
-        state = r.state;
+        state = r.finalState;
       }
       await expectAllClose(tf.stack(outs, 2), whole.output, { atol: 1e-5, rtol: 1e-5 });
       await expectAllClose(state, whole.finalState, { atol: 1e-5, rtol: 1e-5 });
       tf.dispose([whole, outs]);
     }
-    tf.dispose(c);
+    const first = [c.q, c.k, c.v, c.beta].map((x) => tokenAt(x, 0)) as [Tensor, Tensor, Tensor, Tensor];
+    const fromZeros = eflaStep(...first);
+    const whole = efla(...([c.q, c.k, c.v, c.beta].map((x) => slice3(x, 0, 1)) as [Tensor, Tensor, Tensor, Tensor]));
+    await expectAllClose(fromZeros.output, tokenAt(whole.output, 0), { atol: 1e-5, rtol: 1e-5 });
+    tf.dispose([c, first, fromZeros, whole]);
   });
 
   it('frees every intermediate', async () => {
@@ -184,9 +180,9 @@ describeBackends('efla', () => {
       Tensor,
       Tensor,
     ];
-    await expectNoLeaks(() => efla(c.q, c.k, c.v, c.beta, { chunkSize: 2, gated: c.g, initialState: c.state }));
+    await expectNoLeaks(() => efla(c.q, c.k, c.v, c.beta, { chunkSize: 2, g: c.g, initialState: c.state }));
     await expectNoLeaks(() => efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent' }));
-    await expectNoLeaks(() => eflaStep(q, k, v, beta, c.state, { gated: g }));
+    await expectNoLeaks(() => eflaStep(q, k, v, beta, { initialState: c.state, g }));
     tf.dispose([c, q, k, v, beta, g]);
   });
 });
@@ -194,7 +190,7 @@ describeBackends('efla', () => {
 describe('efla gradients', () => {
   it('tf.grad through α and the chunked form matches finite differences', async () => {
     const c = makeCase(1, 1, 4, 3, 2, 50);
-    const w = uniform([1, 1, 4, 2], 51);
+    const w = philoxUniform([1, 1, 4, 2], { seed: 51, low: -1, high: 1 });
     const f = (k: Tensor, beta: Tensor): Tensor =>
       tf.tidy(() => {
         const r = efla(c.q, k, c.v, beta, { chunkSize: 2 });
@@ -222,18 +218,5 @@ describe('efla gradients', () => {
       }
     }
     tf.dispose([c, w, grads]);
-  });
-});
-
-describe('efla input validation', () => {
-  const c = makeCase(1, 2, 4, 3, 2, 60);
-  it('names the argument that does not match', () => {
-    expect(() => efla(c.q, c.k, c.v, tf.zeros([1, 1, 4]))).toThrow(ShapeError);
-    expect(() => efla(c.q, c.k, c.v, tf.zeros([1, 1, 4]))).toThrow(/^beta: .*\(H\)/);
-    expect(() => efla(c.q, c.k, c.v, c.beta, { gated: tf.zeros([1, 2, 5]) })).toThrow(/^g: .*\(L\)/);
-    expect(() => efla(c.q, c.k, c.v, c.beta, { chunkSize: 0 })).toThrow(/^opts\.chunkSize: /);
-    expect(() => eflaStep(tf.zeros([1, 2, 3]), tf.zeros([1, 2, 3]), tf.zeros([1, 2, 2]), tf.zeros([1, 2]), tf.zeros([1, 2, 2, 2]))).toThrow(
-      /^state: .*\(Dk\)/,
-    );
   });
 });

@@ -1,37 +1,19 @@
-import { philoxUniform, ShapeError, type Tensor, TesseraError, tf } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { deltaRule, deltaRuleChunked, gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from '../src/delta-rule/index.js';
+import { deltaRuleChunked } from '../src/delta-rule/chunk.js';
+import { deltaRule } from '../src/delta-rule/index.js';
+import { gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from '../src/delta-rule/op.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
 import { gatedDeltaRule, gatedDeltaRuleStep } from '../src/gated-delta-rule/index.js';
+import { deltaCase, slice3, tokenAt, withResets } from './cases.js';
 
-function uniform(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
-  return tf.tidy(() => tf.add(tf.mul(philoxUniform(shape, { seed }), hi - lo), lo));
-}
+const makeCase = deltaCase;
 
-type Case = { q: Tensor; k: Tensor; v: Tensor; beta: Tensor; g: Tensor; state: Tensor };
-
-/** Normalised keys, β ∈ (0, 1) and log-decays g ∈ (−0.7, 0) (decay factors 0.5 … 1). */
-function makeCase(b: number, h: number, l: number, dk: number, dv: number, seed: number): Case {
-  return tf.tidy(() => {
-    const k = uniform([b, h, l, dk], seed + 1);
-    return {
-      q: uniform([b, h, l, dk], seed),
-      k: tf.div(k, tf.norm(k, 'euclidean', -1, true)),
-      v: uniform([b, h, l, dv], seed + 2),
-      beta: uniform([b, h, l], seed + 3, 0.05, 0.95),
-      g: uniform([b, h, l], seed + 5, -0.7, 0),
-      state: uniform([b, h, dk, dv], seed + 4, -0.5, 0.5),
-    };
-  });
-}
-
-function slice3(x: Tensor, start: number, size: number): Tensor {
-  return tf.slice(
-    x,
-    x.shape.map((_, i) => (i === 2 ? start : 0)),
-    x.shape.map((d, i) => (i === 2 ? size : d)),
-  );
+/** Every value finite. */
+async function expectFinite(x: Tensor, what: string): Promise<void> {
+  const values = Array.from((await x.data()) as Float32Array);
+  expect(values.every(Number.isFinite), `${what}: every value finite`).toBe(true);
 }
 
 describeBackends('gatedDeltaRule', (backend) => {
@@ -75,6 +57,69 @@ describeBackends('gatedDeltaRule', (backend) => {
     const rec = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent' });
     await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, g, chunk, rec]);
+  });
+
+  // L = 12 in chunks of 4 ([0, 4) [4, 8) [8, 12)), per (b, h) row of 12 tokens: resets at a chunk's first
+  // token, in its middle, at its last token, twice in a row across a chunk boundary, and a finite g far
+  // below RESET_BELOW (e^g is 0 in float32 there too)
+  for (const [what, positions, finite] of [
+    ['at a chunk start, inside a chunk and at a chunk end', [4, 13, 23, 42], false],
+    ['twice in a row across a chunk boundary', [7, 8, 27, 28], false],
+    ['every token of a head', [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23], false],
+    ['at g = −200 (finite)', [4, 13, 23, 42], true],
+  ] as const) {
+    it(`chunk mode equals the recurrence with full resets (g = −∞) ${what}`, async () => {
+      const c = makeCase(2, 2, 12, 8, 6, 90);
+      const g = withResets(c.g, positions, finite ? -200 : Number.NEGATIVE_INFINITY);
+      const chunk = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4, initialState: c.state });
+      const rec = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent', initialState: c.state });
+      await expectFinite(rec.output, 'recurrent output');
+      await expectFinite(chunk.output, 'chunk output');
+      await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
+      await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([c, g, chunk, rec]);
+    });
+  }
+
+  it('a reset makes the output independent of everything before it', async () => {
+    const c = makeCase(1, 1, 10, 4, 4, 91);
+    const g = withResets(c.g, [3]);
+    const a = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4, initialState: c.state });
+    const b = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4 });
+    await expectFinite(a.output, 'output');
+    await expectAllClose(slice3(a.output, 3, 7), slice3(b.output, 3, 7), { atol: 1e-6, rtol: 1e-6 });
+    tf.dispose([c, g, a, b]);
+  });
+
+  it('a step with g = −∞ forgets its state', async () => {
+    const c = makeCase(1, 2, 1, 4, 3, 92);
+    const [q, k, v, beta] = [c.q, c.k, c.v, c.beta].map((x) => tokenAt(x, 0)) as [Tensor, Tensor, Tensor, Tensor];
+    const g = tf.fill([1, 2], Number.NEGATIVE_INFINITY);
+    const reset = gatedDeltaRuleStep(q, k, v, beta, g, { initialState: c.state });
+    const fresh = gatedDeltaRuleStep(q, k, v, beta, g);
+    await expectFinite(reset.output, 'output');
+    await expectAllClose(reset.output, fresh.output, { atol: 1e-6, rtol: 1e-6 });
+    await expectAllClose(reset.finalState, fresh.finalState, { atol: 1e-6, rtol: 1e-6 });
+    tf.dispose([c, q, k, v, beta, g, reset, fresh]);
+  });
+
+  // 8-token chunks (the test above uses 4), with the gradient of g too: 0 at a reset in both forms
+  it('trains through resets: the chunk gradient equals the recurrence gradient, finite', async () => {
+    const c = makeCase(1, 2, 10, 4, 3, 93);
+    const g = withResets(c.g, [2, 13]);
+    const w = philoxUniform([1, 2, 10, 3], { seed: 94, low: -1, high: 1 });
+    const loss = (mode: 'chunk' | 'recurrent') => (q: Tensor, k: Tensor, v: Tensor, beta: Tensor, gg: Tensor, state: Tensor) => {
+      const r = gatedDeltaRule(q, k, v, beta, gg, { mode, chunkSize: 8, initialState: state });
+      return tf.add(tf.sum(tf.mul(r.output, w)), tf.sum(r.finalState));
+    };
+    const args = [c.q, c.k, c.v, c.beta, g, c.state];
+    const gChunk = tf.grads(loss('chunk'))(args);
+    const gRec = tf.grads(loss('recurrent'))(args);
+    for (let i = 0; i < args.length; i++) {
+      await expectFinite(gChunk[i] as Tensor, `gradient ${i}`);
+      await expectAllClose(gChunk[i] as Tensor, gRec[i] as Tensor, { atol: 1e-4, rtol: 1e-3 });
+    }
+    tf.dispose([c, g, w, gChunk, gRec]);
   });
 
   it('reduces to the delta rule when g = 0', async () => {
@@ -143,7 +188,7 @@ describeBackends('gatedDeltaRule', (backend) => {
 
   it('trains through the chunk op: its gradient equals the gradient of the recurrence', async () => {
     const c = makeCase(1, 2, 6, 4, 3, 8);
-    const w = uniform([1, 2, 6, 3], 99);
+    const w = philoxUniform([1, 2, 6, 3], { seed: 99, low: -1, high: 1 });
     const loss = (mode: 'chunk' | 'recurrent') => (q: Tensor, k: Tensor, v: Tensor, beta: Tensor, g: Tensor, state: Tensor) => {
       const r = gatedDeltaRule(q, k, v, beta, g, { mode, chunkSize: 4, initialState: state });
       return tf.add(tf.sum(tf.mul(r.output, w)), tf.sum(r.finalState));
@@ -163,10 +208,10 @@ describeBackends('gatedDeltaRuleStep', () => {
     let state = c.state;
     const outs: Tensor[] = [];
     for (let t = 0; t < 5; t++) {
-      const at = (x: Tensor) => tf.squeeze(slice3(x, t, 1), [2]);
-      const r = gatedDeltaRuleStep(at(c.q), at(c.k), at(c.v), at(c.beta), at(c.g), state);
+      const at = (x: Tensor) => tokenAt(x, t);
+      const r = gatedDeltaRuleStep(at(c.q), at(c.k), at(c.v), at(c.beta), at(c.g), { initialState: state });
       outs.push(r.output);
-      state = r.state;
+      state = r.finalState;
     }
     await expectAllClose(tf.stack(outs, 2), whole.output, { atol: 1e-5, rtol: 1e-5 });
     await expectAllClose(state, whole.finalState, { atol: 1e-5, rtol: 1e-5 });
@@ -176,7 +221,8 @@ describeBackends('gatedDeltaRuleStep', () => {
   it('frees every intermediate', async () => {
     const c = makeCase(1, 2, 1, 4, 4, 41);
     const [q, k, v, beta, g] = [c.q, c.k, c.v, c.beta, c.g].map((x) => tf.squeeze(x, [2])) as [Tensor, Tensor, Tensor, Tensor, Tensor];
-    await expectNoLeaks(() => gatedDeltaRuleStep(q, k, v, beta, g, c.state));
+    await expectNoLeaks(() => gatedDeltaRuleStep(q, k, v, beta, g, { initialState: c.state }));
+    await expectNoLeaks(() => gatedDeltaRuleStep(q, k, v, beta, g));
     tf.dispose([c, q, k, v, beta, g]);
   });
 });
@@ -184,7 +230,7 @@ describeBackends('gatedDeltaRuleStep', () => {
 describe('gatedDeltaRule gradients', () => {
   it('tf.grad through the tfjs chunked form matches finite differences', async () => {
     const c = makeCase(1, 1, 5, 3, 2, 50);
-    const w = uniform([1, 1, 5, 2], 51);
+    const w = philoxUniform([1, 1, 5, 2], { seed: 51, low: -1, high: 1 });
     const f = (q: Tensor, k: Tensor, v: Tensor, beta: Tensor, g: Tensor, state: Tensor): Tensor =>
       tf.tidy(() => {
         const r = deltaRuleChunked({ q, k, v, beta, g, state }, 2, 0.6);
@@ -212,32 +258,5 @@ describe('gatedDeltaRule gradients', () => {
       }
     }
     tf.dispose([c, w, grads]);
-  });
-});
-
-describe('gatedDeltaRule input validation', () => {
-  const c = makeCase(1, 2, 4, 3, 2, 60);
-  it('rejects a g whose B, H or L does not match q', () => {
-    const call = () => gatedDeltaRule(c.q, c.k, c.v, c.beta, tf.zeros([1, 2, 3]));
-    expect(call).toThrow(ShapeError);
-    expect(call).toThrow(/^g: .*\(L\)/);
-    const step = () =>
-      gatedDeltaRuleStep(
-        tf.zeros([1, 2, 3]),
-        tf.zeros([1, 2, 3]),
-        tf.zeros([1, 2, 2]),
-        tf.zeros([1, 2]),
-        tf.zeros([2, 2]),
-        tf.zeros([1, 2, 3, 2]),
-      );
-    expect(step).toThrow(TesseraError);
-    expect(step).toThrow(/^g: .*\(B\)/);
-  });
-
-  it('rejects a non-positive chunkSize and a mismatched state', () => {
-    expect(() => gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize: -4 })).toThrow(
-      /^opts\.chunkSize: expected an integer ≥ 1, received -4/,
-    );
-    expect(() => gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { initialState: tf.zeros([1, 2, 3, 5]) })).toThrow(/^initialState: .*\(Dv\)/);
   });
 });

@@ -1,4 +1,4 @@
-import { Module, philoxUniform, philoxUniformArray, ShapeError, type Tensor, tf, type Variable } from '@tessera/tensor-core';
+import { Module, philoxUniform, philoxUniformArray, type Tensor, tf, type Variable } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Linear, RMSNorm } from '../src/layers/blocks.js';
@@ -14,13 +14,14 @@ const KINDS: [string, LayerClass][] = [
 ];
 
 function uniform(shape: number[], seed: number): Tensor {
-  return tf.tidy(() => tf.sub(tf.mul(philoxUniform(shape, { seed }), 2), 1));
+  return philoxUniform(shape, { seed, low: -1, high: 1 });
 }
 
-/** Pre-norm residual stack for the training test: embedding → [x + layer(RMSNorm(x))] × 2 → RMSNorm → head. */
+/** Pre-norm residual model for the training test: embedding → x + layer(RMSNorm(x)) → RMSNorm → head. */
 class TinyModel extends Module {
   readonly embedding: Variable;
-  readonly blocks: { norm: RMSNorm; mixer: DeltaRuleLayer }[] = [];
+  readonly mixerNorm: RMSNorm;
+  readonly mixer: DeltaRuleLayer;
   readonly norm: RMSNorm;
   readonly head: Linear;
 
@@ -28,12 +29,8 @@ class TinyModel extends Module {
     super();
     const d = opts.dModel as number;
     this.embedding = this.param('embedding', uniform([vocab, d], 1000));
-    for (let i = 0; i < 2; i++) {
-      this.blocks.push({
-        norm: this.child(`norm${i}`, new RMSNorm(d)),
-        mixer: this.child(`mixer${i}`, new Layer({ ...opts, seed: i + 1 })),
-      });
-    }
+    this.mixerNorm = this.child('mixer_norm', new RMSNorm(d));
+    this.mixer = this.child('mixer', new Layer(opts));
     this.norm = this.child('norm', new RMSNorm(d));
     this.head = this.child('head', new Linear(d, vocab, { seed: 99 }));
   }
@@ -45,7 +42,7 @@ class TinyModel extends Module {
       const [b0, l0] = tokens.shape as [number, number];
       const vocab = this.embedding.shape[0] as number;
       let x = tf.reshape(tf.matMul(tf.oneHot(tf.reshape(tokens, [-1]), vocab), this.embedding), [b0, l0, -1]);
-      for (const { norm, mixer } of this.blocks) x = tf.add(x, mixer.forward(norm.forward(x)).y);
+      x = tf.add(x, this.mixer.forward(this.mixerNorm.forward(x)).output);
       const [b, l, d] = x.shape as [number, number, number];
       return this.head.forward(this.norm.forward(tf.reshape(tf.slice(x, [0, l - 1, 0], [b, 1, d]), [b, d])));
     });
@@ -83,24 +80,28 @@ describeBackends('delta-rule layers', () => {
         const layer = new Layer({ dModel: 16, heads: 2, headDim: 8, chunkSize: 4, seed: 3 });
         const x = tf.tidy(() => tf.mul(uniform([2, 7, 16], 5), 2));
         const whole = layer.forward(x);
-        let state = layer.initialState(2);
+        let state = layer.zeroState(2);
         const ys: Tensor[] = [];
         for (let t = 0; t < 7; t++) {
-          const r = layer.step(tf.squeeze(tf.slice(x, [0, t, 0], [2, 1, 16]), [1]), state);
-          ys.push(r.y);
+          const r = layer.step(tf.squeeze(tf.slice(x, [0, t, 0], [2, 1, 16]), [1]), { initialState: state });
+          ys.push(r.output);
           tf.dispose(state);
-          state = r.state;
+          state = r.finalState;
         }
-        await expectAllClose(tf.stack(ys, 1), whole.y, { atol: 1e-4, rtol: 1e-4 });
-        await expectAllClose(state.recurrent, whole.state.recurrent, { atol: 1e-4, rtol: 1e-4 });
+        await expectAllClose(tf.stack(ys, 1), whole.output, { atol: 1e-4, rtol: 1e-4 });
+        await expectAllClose(state.recurrent, whole.finalState.recurrent, { atol: 1e-4, rtol: 1e-4 });
         const first = layer.forward(tf.slice(x, [0, 0, 0], [2, 3, 16]));
-        const second = layer.forward(tf.slice(x, [0, 3, 0], [2, 4, 16]), first.state);
-        await expectAllClose(tf.concat([first.y, second.y], 1), whole.y, { atol: 1e-4, rtol: 1e-4 });
-        const xt = tf.zeros([2, 16]);
+        const second = layer.forward(tf.slice(x, [0, 3, 0], [2, 4, 16]), { initialState: first.finalState });
+        await expectAllClose(tf.concat([first.output, second.output], 1), whole.output, { atol: 1e-4, rtol: 1e-4 });
+        // a step without a state starts from zeros, as the first step above did from zeroState
+        const xt = tf.tidy(() => tf.squeeze(tf.slice(x, [0, 0, 0], [2, 1, 16]), [1]));
+        const fresh = layer.step(xt);
+        await expectAllClose(fresh.output, ys[0] as Tensor, { atol: 1e-6, rtol: 1e-6 });
         await expectNoLeaks(() => layer.forward(x));
-        await expectNoLeaks(() => layer.forward(x, state));
-        await expectNoLeaks(() => layer.step(xt, state));
-        tf.dispose([x, whole, ys, state, first, second, xt]);
+        await expectNoLeaks(() => layer.forward(x, { initialState: state }));
+        await expectNoLeaks(() => layer.step(xt, { initialState: state }));
+        await expectNoLeaks(() => layer.step(xt));
+        tf.dispose([x, whole, ys, state, first, second, xt, fresh]);
         layer.dispose();
       });
     });
@@ -137,18 +138,6 @@ describe('delta-rule layers: parameters and validation', () => {
     for (const v of dt) expect(v >= 1e-3 * 0.999 && v <= 1e-1 * 1.001).toBe(true);
     gdn.dispose();
   });
-
-  it('reject mismatched inputs and states, naming them', () => {
-    const layer = new DeltaNet({ dModel: 16, heads: 2, headDim: 8 });
-    expect(() => layer.forward(tf.zeros([1, 3, 12]))).toThrow(ShapeError);
-    expect(() => layer.forward(tf.zeros([1, 3, 12]))).toThrow(/^x: expected dimension 2 to be 16/);
-    const state = layer.initialState(2);
-    expect(() => layer.step(tf.zeros([1, 16]), state)).toThrow(/^state\.convQ: .*\(B\)/);
-    expect(() => layer.forward(tf.zeros([2, 3, 16]), { ...state, recurrent: tf.zeros([2, 2, 8, 4]) })).toThrow(/^state\.recurrent: /);
-    expect(() => new DeltaNet({ heads: 0 })).toThrow(/^opts\.heads: expected an integer ≥ 1, received 0/);
-    tf.dispose(state);
-    layer.dispose();
-  });
 });
 
 describe('delta-rule layers learn associative recall', () => {
@@ -163,30 +152,31 @@ describe('delta-rule layers learn associative recall', () => {
   });
   // 4 (key, value) pairs over 8 keys and 8 values, then a query key: a model that cannot retrieve can at best
   // spread its guess over the 8 values, cross-entropy log 8 ≈ 2.08; below 0.5 it must be recalling the pair.
+  // One layer suffices (its short convolution puts each key beside its value) and learns in 40–80 steps
+  // of 64 sequences, a few seconds; the loop yields between steps so that a busy machine's test runner
+  // still hears from this worker.
   const [PAIRS, KEYS, VALUES] = [4, 8, 8];
   const THRESHOLD = 0.5;
+  const MAX_STEPS = 150;
   for (const [name, Layer] of KINDS) {
-    it(`a 2-layer ${name} model drives the loss from log 8 to below ${THRESHOLD}`, async () => {
+    it(`a ${name} model drives the loss from log 8 to below ${THRESHOLD}`, async () => {
       const model = new TinyModel(Layer, KEYS + VALUES, { dModel: 32, heads: 2, headDim: 16, seed: 1 });
-      const optimizer = tf.train.adam(2e-2);
-      const test = recallBatch(256, PAIRS, KEYS, VALUES, 12345);
+      const optimizer = tf.train.adam(0.04);
+      const test = recallBatch(128, PAIRS, KEYS, VALUES, 12345);
       const evalLoss = () =>
         tf.tidy(() => tf.losses.softmaxCrossEntropy(test.target, model.lastLogits(test.tokens)).dataSync()[0] as number);
-      const start = performance.now();
       const before = evalLoss();
       let step = 0;
-      while (step < 400) {
-        const batch = recallBatch(32, PAIRS, KEYS, VALUES, ++step);
+      while (step < MAX_STEPS) {
+        const batch = recallBatch(64, PAIRS, KEYS, VALUES, ++step);
         optimizer.minimize(() => tf.losses.softmaxCrossEntropy(batch.target, model.lastLogits(batch.tokens)), false, model.parameters());
         tf.dispose(batch);
-        if (step % 20 === 0 && evalLoss() < THRESHOLD) break;
+        if (step % 5 === 0 && evalLoss() < THRESHOLD) break;
+        await new Promise((resolve) => setImmediate(resolve));
       }
       const after = evalLoss();
-      console.log(
-        `${name}: loss ${before.toFixed(3)} → ${after.toFixed(3)} in ${step} steps, ${((performance.now() - start) / 1000).toFixed(1)} s`,
-      );
       expect(before).toBeGreaterThan(2);
-      expect(after).toBeLessThan(THRESHOLD);
+      expect(after, `${name}: loss ${before.toFixed(3)} → ${after.toFixed(3)} in ${step} steps`).toBeLessThan(THRESHOLD);
       tf.dispose(test);
       optimizer.dispose();
       model.dispose();

@@ -1,52 +1,11 @@
-import { philoxUniform, ShapeError, type Tensor, tf, ValueError, DtypeError } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { mamba3, type Mamba3Options, type Mamba3State, mamba3Step, mamba3ZeroState } from '../src/mamba3/index.js';
 import { chunkForward } from '../src/mamba3/chunk.js';
+import { mamba3, type Mamba3State, mamba3Step, mamba3ZeroState } from '../src/mamba3/index.js';
 import { mamba3ChunkOp, mamba3StepOp } from '../src/mamba3/op.js';
 import { recurrentReference } from '../src/mamba3/reference.js';
-
-interface Sizes {
-  b: number;
-  h: number;
-  l: number;
-  r: number;
-  p: number;
-  n: number;
-  nr: number;
-}
-
-/** Seeded inputs in the ranges the layer produces: Δ ∈ [0.05, 0.35], A ∈ [−1.7, −0.2], λ ∈ [0, 1]. */
-function inputs(s: Sizes, seed: number): { x: Tensor } & Mamba3Options {
-  return tf.tidy(() => {
-    const u = (shape: number[], i: number) => philoxUniform(shape, { seed: seed * 100 + i });
-    const sym = (shape: number[], i: number, scale: number) => tf.mul(tf.sub(u(shape, i), 0.5), 2 * scale);
-    const tokens = [s.b, s.h, s.l];
-    return {
-      x: sym([...tokens, s.r * s.p], 1, 1),
-      dt: tf.add(tf.mul(u(tokens, 2), 0.3), 0.05),
-      A: tf.neg(tf.add(tf.mul(u(tokens, 3), 1.5), 0.2)),
-      B: sym([...tokens, s.r * s.n], 4, 1),
-      C: sym([...tokens, s.r * s.n], 5, 1),
-      lambda: u(tokens, 6),
-      theta: sym([...tokens, s.nr], 7, 2),
-      D: u([s.h], 8),
-      rank: s.r,
-    };
-  });
-}
-
-function randomState(s: Sizes, seed: number): Mamba3State {
-  return tf.tidy(() => {
-    const sym = (shape: number[], i: number) => tf.sub(philoxUniform(shape, { seed: seed * 100 + 50 + i }), 0.5);
-    return {
-      ssm: sym([s.b, s.h, s.p, s.n], 1),
-      k: sym([s.b, s.h, s.r * s.n], 2),
-      v: sym([s.b, s.h, s.r * s.p], 3),
-      angle: tf.mul(philoxUniform([s.b, s.h, s.nr], { seed: seed * 100 + 60 }), 6),
-    };
-  });
-}
+import { type Mamba3Case, mamba3Case, type Mamba3Sizes, mamba3State, mamba3Tensors, stateTensors } from './cases.js';
 
 /**
  * Recorded with a line-by-line numpy port of mamba_ssm's `mamba3_siso_step_ref` (tests/ops/triton/test_mamba3_siso.py,
@@ -98,10 +57,6 @@ const MIMO_REFERENCE = {
   S: [0.161868, 0.051964, -0.226803, -0.429269],
 };
 
-function disposeAll(...items: object[]): void {
-  for (const item of items) tf.dispose(Object.values(item).filter((v): v is Tensor => v instanceof tf.Tensor));
-}
-
 async function expectStatesClose(a: Mamba3State, b: Mamba3State, atol: number): Promise<void> {
   await expectAllClose(a.ssm, b.ssm, { atol, rtol: atol, message: 'ssm' });
   await expectAllClose(a.k, b.k, { atol, rtol: atol, message: 'k' });
@@ -109,6 +64,37 @@ async function expectStatesClose(a: Mamba3State, b: Mamba3State, atol: number): 
   // compare angles on the circle: both sides wrap to [0, 2π), but at different points of the sum
   await expectAllClose(tf.cos(a.angle), tf.cos(b.angle), { atol, message: 'cos angle' });
   await expectAllClose(tf.sin(a.angle), tf.sin(b.angle), { atol, message: 'sin angle' });
+}
+
+/** Tokens [start, start + len) of every per-token tensor of a case (D and rank kept). */
+function sliceCase(c: Mamba3Case, start: number, len: number): Mamba3Case {
+  const part = (t: Tensor) => tf.slice(t, [0, 0, start], [-1, -1, len]);
+  return {
+    x: part(c.x),
+    dt: part(c.dt),
+    A: part(c.A),
+    B: part(c.B),
+    C: part(c.C),
+    opts: { ...c.opts, lambda: part(c.opts.lambda), theta: part(c.opts.theta) },
+  };
+}
+
+/** Token i of every per-token tensor of a case, without the L axis. */
+function tokenCase(c: Mamba3Case, i: number): Mamba3Case {
+  const at = (t: Tensor) => tf.squeeze(tf.slice(t, [0, 0, i], [-1, -1, 1]), [2]);
+  return {
+    x: at(c.x),
+    dt: at(c.dt),
+    A: at(c.A),
+    B: at(c.B),
+    C: at(c.C),
+    opts: { ...c.opts, lambda: at(c.opts.lambda), theta: at(c.opts.theta) },
+  };
+}
+
+/** The per-token tensors of a sliced case (its D is the parent's). */
+function ownTensors(c: Mamba3Case): Tensor[] {
+  return [c.x, c.dt, c.A, c.B, c.C, c.opts.lambda, c.opts.theta];
 }
 
 /** y_t of the rotation-free Mamba-2 recurrence (Dao & Gu 2024): S_t = e^{A_hΔ_t} S_{t−1} + Δ_t x_t B_tᵀ, y_t = S_t C_t + D x_t. */
@@ -119,7 +105,7 @@ function mamba2Recurrence(
   bk: Float32Array,
   cq: Float32Array,
   d: Float32Array,
-  s: Sizes,
+  s: Mamba3Sizes,
 ): number[] {
   const { b: nb, h: nh, l, p: np, n: nn } = s;
   const y = new Array<number>(nb * nh * l * np).fill(0);
@@ -146,21 +132,27 @@ function mamba2Recurrence(
 }
 
 describeBackends('mamba3', (backend) => {
-  const cases: [string, Sizes, number][] = [
+  const cases: [string, Mamba3Sizes, number][] = [
     ['SISO, L not a multiple of the chunk', { b: 2, h: 2, l: 11, r: 1, p: 3, n: 6, nr: 2 }, 4],
     ['MIMO rank 2, every pair rotated', { b: 1, h: 2, l: 9, r: 2, p: 2, n: 4, nr: 2 }, 4],
     ['one chunk longer than L', { b: 1, h: 1, l: 5, r: 3, p: 2, n: 2, nr: 1 }, 64],
   ];
   for (const [name, sizes, chunkSize] of cases) {
     it(`chunk agrees with the recurrence to 1e-4 (${name})`, async () => {
-      const { x, ...o } = inputs(sizes, 1);
-      const initialState = randomState(sizes, 2);
-      const chunk = mamba3(x, { ...o, chunkSize, initialState });
-      const rec = mamba3(x, { ...o, mode: 'recurrent', initialState });
+      const c = mamba3Case(sizes, 1);
+      const initialState = mamba3State(sizes, 2);
+      const chunk = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, chunkSize, initialState });
+      const rec = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode: 'recurrent', initialState });
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
       await expectStatesClose(chunk.finalState, rec.finalState, 1e-4);
-      disposeAll(o, initialState, chunk.finalState, rec.finalState);
-      tf.dispose([x, chunk.output, rec.output]);
+      tf.dispose([
+        ...mamba3Tensors(c),
+        ...stateTensors(initialState),
+        chunk.output,
+        rec.output,
+        ...stateTensors(chunk.finalState),
+        ...stateTensors(rec.finalState),
+      ]);
     });
   }
 
@@ -168,68 +160,51 @@ describeBackends('mamba3', (backend) => {
     const t = (values: number[], shape: number[]) => tf.tensor(values, shape);
     const s = SISO_REFERENCE;
     const toHeads = (u: Tensor) => tf.transpose(u, [0, 2, 1, 3]);
-    const siso = {
-      dt: t(s.DT, [1, 2, 3]),
-      A: t(s.A, [1, 2, 3]),
-      lambda: tf.sigmoid(t(s.Trap, [1, 2, 3])),
-      C: toHeads(tf.add(t(s.Q, [1, 3, 2, 4]), t(s.Qb, [2, 4]))),
-      B: toHeads(tf.add(t(s.K, [1, 3, 2, 4]), t(s.Kb, [2, 4]))),
-      theta: toHeads(t(s.Angles, [1, 3, 2, 1])),
-      D: t(s.D, [2]),
-    };
-    const xs = toHeads(t(s.V, [1, 3, 2, 2]));
+    // mamba3_siso_combined's Q, K, V, ADT = A·DT, DT, Trap, Q_bias, K_bias, Angles, D in our names: C, B, x, A, dt, λ = σ(Trap)
+    const sisoX = toHeads(t(s.V, [1, 3, 2, 2]));
+    const sisoDt = t(s.DT, [1, 2, 3]);
+    const sisoA = t(s.A, [1, 2, 3]);
+    const sisoB = toHeads(tf.add(t(s.K, [1, 3, 2, 4]), t(s.Kb, [2, 4])));
+    const sisoC = toHeads(tf.add(t(s.Q, [1, 3, 2, 4]), t(s.Qb, [2, 4])));
+    const siso = { lambda: tf.sigmoid(t(s.Trap, [1, 2, 3])), theta: toHeads(t(s.Angles, [1, 3, 2, 1])), D: t(s.D, [2]) };
     const m = MIMO_REFERENCE;
     // Q, K: [b, s, R, 1, N] plus bias [h, R, N] → [b, h, s, R·N]; x: V ⊙ MIMO_V → [b, h, s, R·P]
     const keys = (u: number[], bias: number[]) => tf.reshape(tf.add(t(u, [1, 3, 2, 2]), t(bias, [2, 2])), [1, 1, 3, 4]);
-    const mimo = {
-      dt: t(m.DT, [1, 1, 3]),
-      A: t(m.A, [1, 1, 3]),
-      lambda: tf.sigmoid(t(m.Trap, [1, 1, 3])),
-      C: keys(m.Q, m.Qb),
-      B: keys(m.K, m.Kb),
-      theta: t(m.Angles, [1, 1, 3, 1]),
-      D: t(m.D, [1]),
-      rank: 2,
-    };
-    const xm = tf.reshape(tf.mul(t(m.V, [1, 3, 1, 2]), t(m.MV, [2, 2])), [1, 1, 3, 4]);
+    const mimoX = tf.reshape(tf.mul(t(m.V, [1, 3, 1, 2]), t(m.MV, [2, 2])), [1, 1, 3, 4]);
+    const mimoDt = t(m.DT, [1, 1, 3]);
+    const mimoA = t(m.A, [1, 1, 3]);
+    const mimoB = keys(m.K, m.Kb);
+    const mimoC = keys(m.Q, m.Qb);
+    const mimo = { lambda: tf.sigmoid(t(m.Trap, [1, 1, 3])), theta: t(m.Angles, [1, 1, 3, 1]), D: t(m.D, [1]), rank: 2 };
     for (const mode of ['chunk', 'recurrent'] as const) {
-      const a = mamba3(xs, { ...siso, mode, chunkSize: 2 });
+      const a = mamba3(sisoX, sisoDt, sisoA, sisoB, sisoC, { ...siso, mode, chunkSize: 2 });
       await expectAllClose(a.output, toHeads(t(s.y, [1, 3, 2, 2])), { atol: 1e-5, rtol: 1e-5, message: `SISO y (${mode})` });
       await expectAllClose(a.finalState.ssm, s.S, { atol: 1e-5, rtol: 1e-5, message: `SISO S (${mode})` });
-      const b = mamba3(xm, { ...mimo, mode, chunkSize: 2 });
+      const b = mamba3(mimoX, mimoDt, mimoA, mimoB, mimoC, { ...mimo, mode, chunkSize: 2 });
       const y = tf.sum(tf.mul(tf.reshape(b.output, [1, 3, 2, 2]), t(m.MO, [2, 2])), 2);
       await expectAllClose(y, m.y, { atol: 1e-5, rtol: 1e-5, message: `MIMO y (${mode})` });
       await expectAllClose(b.finalState.ssm, m.S, { atol: 1e-5, rtol: 1e-5, message: `MIMO S (${mode})` });
-      disposeAll(a.finalState, b.finalState);
-      tf.dispose([a.output, b.output, y]);
+      tf.dispose([a.output, b.output, y, ...stateTensors(a.finalState), ...stateTensors(b.finalState)]);
     }
-    disposeAll(siso, mimo);
-    tf.dispose([xs, xm]);
+    tf.dispose([sisoX, sisoDt, sisoA, sisoB, sisoC, siso, mimoX, mimoDt, mimoA, mimoB, mimoC, mimo.lambda, mimo.theta, mimo.D]);
   });
 
   it('splitting a sequence and carrying the state equals one call', async () => {
     const sizes = { b: 1, h: 2, l: 10, r: 2, p: 3, n: 4, nr: 1 };
-    const { x, ...o } = inputs(sizes, 3);
-    const whole = mamba3(x, { ...o, chunkSize: 3 });
-    const part = (t: Tensor, start: number, len: number) => tf.slice(t, [0, 0, start], [-1, -1, len]);
-    const half = (start: number, len: number) => ({
-      dt: part(o.dt, start, len),
-      A: part(o.A, start, len),
-      B: part(o.B, start, len),
-      C: part(o.C, start, len),
-      lambda: part(o.lambda, start, len),
-      theta: part(o.theta, start, len),
-    });
-    const h1 = half(0, 4);
-    const h2 = half(4, 6);
-    const x1 = part(x, 0, 4);
-    const x2 = part(x, 4, 6);
-    const first = mamba3(x1, { ...h1, D: o.D, rank: 2, chunkSize: 3 });
-    const second = mamba3(x2, { ...h2, D: o.D, rank: 2, chunkSize: 3, initialState: first.finalState });
+    const c = mamba3Case(sizes, 3);
+    const whole = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, chunkSize: 3 });
+    const h1 = sliceCase(c, 0, 4);
+    const h2 = sliceCase(c, 4, 6);
+    const first = mamba3(h1.x, h1.dt, h1.A, h1.B, h1.C, { ...h1.opts, chunkSize: 3 });
+    const second = mamba3(h2.x, h2.dt, h2.A, h2.B, h2.C, { ...h2.opts, chunkSize: 3, initialState: first.finalState });
     await expectAllClose(tf.concat([first.output, second.output], 2), whole.output, { atol: 1e-5, rtol: 1e-4 });
     await expectStatesClose(second.finalState, whole.finalState, 1e-5);
-    disposeAll(o, h1, h2, first.finalState, second.finalState, whole.finalState);
-    tf.dispose([x, x1, x2, first.output, second.output, whole.output]);
+    tf.dispose([
+      ...mamba3Tensors(c),
+      ...ownTensors(h1),
+      ...ownTensors(h2),
+      ...[first, second, whole].flatMap((r) => [r.output, ...stateTensors(r.finalState)]),
+    ]);
   });
 
   it('matches the hand-worked formulas for L = 1 and L = 2', async () => {
@@ -263,94 +238,99 @@ describeBackends('mamba3', (backend) => {
     const y1 =
       weight0 * dot(bs[0] as number[], rotated) * (xs[0] as number) +
       ((lams[1] as number) * (dts[1] as number) * dot(bs[1] as number[], c1) + d) * (xs[1] as number);
-    const o = {
+    const c: Mamba3Case = {
+      x: tf.tensor(xs, [1, 1, 2, 1]),
       dt: tf.tensor(dts, [1, 1, 2]),
       A: tf.tensor(as, [1, 1, 2]),
       B: tf.tensor(bs.flat(), [1, 1, 2, 2]),
       C: tf.tensor(cs.flat(), [1, 1, 2, 2]),
-      lambda: tf.tensor(lams, [1, 1, 2]),
-      theta: tf.tensor(thetas, [1, 1, 2, 1]),
-      D: tf.tensor1d([d]),
+      opts: { lambda: tf.tensor(lams, [1, 1, 2]), theta: tf.tensor(thetas, [1, 1, 2, 1]), D: tf.tensor1d([d]) },
     };
-    const x = tf.tensor(xs, [1, 1, 2, 1]);
     for (const mode of ['chunk', 'recurrent'] as const) {
-      const two = mamba3(x, { ...o, mode });
+      const two = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode });
       await expectAllClose(two.output, [y0, y1], { atol: 1e-6, rtol: 1e-5, message: mode });
-      const x1 = tf.slice(x, [0, 0, 0], [-1, -1, 1]);
-      const first = (t: Tensor) => tf.slice(t, [0, 0, 0], [-1, -1, 1]);
-      const o1 = { dt: first(o.dt), A: first(o.A), B: first(o.B), C: first(o.C), lambda: first(o.lambda), theta: first(o.theta), D: o.D };
-      const one = mamba3(x1, { ...o1, mode });
+      const c0 = sliceCase(c, 0, 1);
+      const one = mamba3(c0.x, c0.dt, c0.A, c0.B, c0.C, { ...c0.opts, mode });
       expect(one.output.shape).toEqual([1, 1, 1, 1]);
       await expectAllClose(one.output, [y0], { atol: 1e-6, rtol: 1e-5 });
-      disposeAll(two.finalState, one.finalState, { ...o1, D: undefined });
-      tf.dispose([two.output, one.output, x1]);
+      tf.dispose([...ownTensors(c0), ...[one, two].flatMap((r) => [r.output, ...stateTensors(r.finalState)])]);
     }
-    disposeAll(o);
-    x.dispose();
+    tf.dispose(mamba3Tensors(c));
   });
 
-  it('with λ = 1 and no rotation reproduces the Mamba-2 recurrence (A per head)', async () => {
+  it('with λ = 1 and no rotation — the defaults — reproduces the Mamba-2 recurrence (A per head)', async () => {
     const sizes = { b: 2, h: 2, l: 7, r: 1, p: 3, n: 4, nr: 2 };
-    const { x, ...o } = inputs(sizes, 4);
+    const c = mamba3Case(sizes, 4);
     const A = tf.tensor1d([-0.5, -1.5]);
-    const lambda = tf.onesLike(o.lambda);
-    const theta = tf.zerosLike(o.theta);
+    const lambda = tf.onesLike(c.opts.lambda);
+    const theta = tf.zerosLike(c.opts.theta);
     const expected = mamba2Recurrence(
-      (await x.data()) as Float32Array,
-      (await o.dt.data()) as Float32Array,
+      (await c.x.data()) as Float32Array,
+      (await c.dt.data()) as Float32Array,
       (await A.data()) as Float32Array,
-      (await o.B.data()) as Float32Array,
-      (await o.C.data()) as Float32Array,
-      (await (o.D as Tensor).data()) as Float32Array,
+      (await c.B.data()) as Float32Array,
+      (await c.C.data()) as Float32Array,
+      (await c.opts.D.data()) as Float32Array,
       sizes,
     );
     for (const mode of ['chunk', 'recurrent'] as const) {
-      const out = mamba3(x, { ...o, A, lambda, theta, mode, chunkSize: 3 });
-      await expectAllClose(out.output, expected, { atol: 1e-5, rtol: 1e-4, message: mode });
-      disposeAll(out.finalState);
-      out.output.dispose();
+      const explicit = mamba3(c.x, c.dt, A, c.B, c.C, { lambda, theta, D: c.opts.D, mode, chunkSize: 3 });
+      await expectAllClose(explicit.output, expected, { atol: 1e-5, rtol: 1e-4, message: mode });
+      // λ and θ left out: the defaults are the Euler rule without rotation (one angle, which stays 0)
+      const defaults = mamba3(c.x, c.dt, A, c.B, c.C, { D: c.opts.D, mode, chunkSize: 3 });
+      await expectAllClose(defaults.output, expected, { atol: 1e-5, rtol: 1e-4, message: `${mode}, defaults` });
+      expect(defaults.finalState.angle.shape).toEqual([2, 2, 1]);
+      await expectAllClose(defaults.finalState.angle, tf.zeros([2, 2, 1]), { atol: 0 });
+      tf.dispose([...[explicit, defaults].flatMap((r) => [r.output, ...stateTensors(r.finalState)])]);
     }
-    disposeAll(o);
-    tf.dispose([x, A, lambda, theta]);
+    tf.dispose([...mamba3Tensors(c), A, lambda, theta]);
   });
 
-  it('mamba3Step over a sequence reproduces mamba3', async () => {
+  it('mamba3Step over a sequence reproduces mamba3, and starts from zeros without a state', async () => {
     const sizes = { b: 2, h: 2, l: 5, r: 2, p: 3, n: 4, nr: 1 };
-    const { x, ...o } = inputs(sizes, 5);
-    const initialState = randomState(sizes, 6);
-    const full = mamba3(x, { ...o, initialState, mode: 'recurrent' });
+    const c = mamba3Case(sizes, 5);
+    const initialState = mamba3State(sizes, 6);
+    const full = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, initialState, mode: 'recurrent' });
     let state: Mamba3State = initialState;
     const ys: Tensor[] = [];
-    const at = (t: Tensor, i: number) => tf.squeeze(tf.slice(t, [0, 0, i], [-1, -1, 1]), [2]);
     for (let i = 0; i < sizes.l; i++) {
       const step = tf.tidy(() => {
-        const r = mamba3Step(
-          at(x, i),
-          { dt: at(o.dt, i), A: at(o.A, i), B: at(o.B, i), C: at(o.C, i), lambda: at(o.lambda, i), theta: at(o.theta, i), D: o.D, rank: 2 },
-          state,
-        );
-        return { y: r.output, ...r.state };
+        const t = tokenCase(c, i);
+        const r = mamba3Step(t.x, t.dt, t.A, t.B, t.C, { ...t.opts, initialState: state });
+        return { y: r.output, ...r.finalState };
       });
-      if (state !== initialState) disposeAll(state);
+      if (state !== initialState) tf.dispose(stateTensors(state));
       state = { ssm: step.ssm, k: step.k, v: step.v, angle: step.angle };
       ys.push(step.y);
     }
     await expectAllClose(tf.stack(ys, 2), full.output, { atol: 1e-5, rtol: 1e-4 });
     await expectStatesClose(state, full.finalState, 1e-5);
-    disposeAll(o, initialState, state, full.finalState);
-    tf.dispose([x, full.output, ...ys]);
+    const t0 = tokenCase(c, 0);
+    const zero = mamba3ZeroState({ batch: 2, heads: 2, rank: 2, headDim: 3, stateDim: 4, angles: 1 });
+    const implicit = mamba3Step(t0.x, t0.dt, t0.A, t0.B, t0.C, t0.opts);
+    const explicit = mamba3Step(t0.x, t0.dt, t0.A, t0.B, t0.C, { ...t0.opts, initialState: zero });
+    await expectAllClose(implicit.output, explicit.output, { atol: 0, rtol: 0 });
+    tf.dispose([
+      ...mamba3Tensors(c),
+      ...stateTensors(initialState),
+      ...stateTensors(state),
+      ...stateTensors(zero),
+      ...ownTensors(t0),
+      ...[full, implicit, explicit].flatMap((r) => [r.output, ...stateTensors(r.finalState)]),
+      ...ys,
+    ]);
   });
 
   it('differentiates through the chunked form like the recurrence', async () => {
     const sizes = { b: 1, h: 2, l: 6, r: 2, p: 2, n: 4, nr: 2 };
-    const { x, ...o } = inputs(sizes, 7);
-    const s0 = randomState(sizes, 8);
+    const c = mamba3Case(sizes, 7);
+    const s0 = mamba3State(sizes, 8);
     const w = philoxUniform([1, 2, 6, 4], { seed: 9 });
-    const args = [x, o.dt, o.A, o.B, o.C, o.lambda, o.theta, o.D as Tensor, s0.ssm, s0.k, s0.v, s0.angle];
+    const args = [...mamba3Tensors(c), ...stateTensors(s0)];
     const loss =
       (mode: 'chunk' | 'recurrent') =>
       (...a: Tensor[]) => {
-        const [xx, dt, A, B, C, lambda, theta, D, ssm, k, v, angle] = a as [
+        const [x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle] = a as [
           Tensor,
           Tensor,
           Tensor,
@@ -364,42 +344,32 @@ describeBackends('mamba3', (backend) => {
           Tensor,
           Tensor,
         ];
-        const out = mamba3(xx, { dt, A, B, C, lambda, theta, D, rank: 2, mode, chunkSize: 4, initialState: { ssm, k, v, angle } });
+        const out = mamba3(x, dt, A, B, C, { lambda, theta, D, rank: 2, mode, chunkSize: 4, initialState: { ssm, k, v, angle } });
         return tf.addN([tf.sum(tf.mul(out.output, w)), tf.sum(tf.square(out.finalState.ssm)), tf.sum(out.finalState.k)]);
       };
     const gChunk = tf.grads(loss('chunk'))(args);
     const gRec = tf.grads(loss('recurrent'))(args);
     for (let i = 0; i < args.length; i++)
       await expectAllClose(gChunk[i] as Tensor, gRec[i] as Tensor, { atol: 1e-4, rtol: 1e-3, message: `input ${i}` });
-    disposeAll(o, s0);
-    tf.dispose([x, w, ...gChunk, ...gRec]);
+    tf.dispose([...args, w, ...gChunk, ...gRec]);
   });
 
-  it('leaks no tensors (chunk, recurrent, step, gradient)', async () => {
+  it('leaks no tensors (chunk, recurrent, step, gradient, defaults)', async () => {
     const sizes = { b: 1, h: 1, l: 4, r: 1, p: 2, n: 2, nr: 1 };
-    const { x, ...o } = inputs(sizes, 10);
-    await expectNoLeaks(() => {
-      const r = mamba3(x, o);
-      return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
-    });
-    await expectNoLeaks(() => {
-      const r = mamba3(x, { ...o, mode: 'recurrent' });
-      return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
-    });
-    await expectNoLeaks(() => tf.grad((t: Tensor) => tf.sum(mamba3(t, o).output))(x));
-    const at = (t: Tensor) => tf.squeeze(tf.slice(t, [0, 0, 0], [-1, -1, 1]), [2]);
-    const stepIn = { dt: at(o.dt), A: at(o.A), B: at(o.B), C: at(o.C), lambda: at(o.lambda), theta: at(o.theta), D: o.D };
-    const xt = at(x);
-    await expectNoLeaks(() => {
-      const r = mamba3Step(xt, stepIn);
-      return [r.output, r.state.ssm, r.state.k, r.state.v, r.state.angle];
-    });
-    disposeAll(o, stepIn);
-    tf.dispose([x, xt]);
+    const c = mamba3Case(sizes, 10);
+    const all = (r: { output: Tensor; finalState: Mamba3State }) => [r.output, ...stateTensors(r.finalState)];
+    await expectNoLeaks(() => all(mamba3(c.x, c.dt, c.A, c.B, c.C, c.opts)));
+    await expectNoLeaks(() => all(mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode: 'recurrent' })));
+    await expectNoLeaks(() => all(mamba3(c.x, c.dt, c.A, c.B, c.C)));
+    await expectNoLeaks(() => tf.grad((t: Tensor) => tf.sum(mamba3(t, c.dt, c.A, c.B, c.C, c.opts).output))(c.x));
+    const t = tokenCase(c, 0);
+    await expectNoLeaks(() => all(mamba3Step(t.x, t.dt, t.A, t.B, t.C, t.opts)));
+    await expectNoLeaks(() => all(mamba3Step(t.x, t.dt, t.A, t.B, t.C)));
+    tf.dispose([...mamba3Tensors(c), ...ownTensors(t)]);
   });
 
   if (backend === 'webgpu') {
-    const kernelCases: [string, Sizes][] = [
+    const kernelCases: [string, Mamba3Sizes][] = [
       ['several 64-token tiles', { b: 1, h: 2, l: 70, r: 1, p: 4, n: 6, nr: 2 }],
       ['rank 8 (8-token tiles), batch 2', { b: 2, h: 1, l: 11, r: 8, p: 3, n: 4, nr: 1 }],
       ['P and N wider than one 64-wide tile', { b: 1, h: 1, l: 5, r: 1, p: 66, n: 66, nr: 20 }],
@@ -409,11 +379,11 @@ describeBackends('mamba3', (backend) => {
     for (const [name, sizes] of kernelCases) {
       it(`runs the WGSL chunk kernel, equal to the tfjs chunked form (${name})`, async () => {
         expect(mamba3ChunkOp.hasKernel()).toBe(true);
-        const { x, ...o } = inputs(sizes, 11);
-        const s0 = randomState(sizes, 12);
-        const ours = mamba3(x, { ...o, initialState: s0 });
+        const c = mamba3Case(sizes, 11);
+        const s0 = mamba3State(sizes, 12);
+        const ours = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, initialState: s0 });
         const ref = tf.tidy(() => {
-          const t = { x, dt: o.dt, A: o.A, B: o.B, C: o.C, lambda: o.lambda, theta: o.theta, D: o.D as Tensor, ...s0 };
+          const t = { x: c.x, dt: c.dt, A: c.A, B: c.B, C: c.C, lambda: c.opts.lambda, theta: c.opts.theta, D: c.opts.D, ...s0 };
           const out = chunkForward(t, { rank: sizes.r, chunkSize: 16 });
           // the per-token oracle issues ~30 ops a token; the long case relies on chunkForward, checked against it above
           const recY = sizes.l <= 100 ? recurrentReference(t, sizes.r).y : undefined;
@@ -424,85 +394,62 @@ describeBackends('mamba3', (backend) => {
         await expectAllClose(ours.finalState.ssm, ref.ssm, { atol: 1e-4, rtol: 1e-4, message: 'ssm' });
         await expectAllClose(ours.finalState.k, ref.k, { atol: 1e-4, rtol: 1e-4, message: 'k' });
         await expectAllClose(tf.cos(ours.finalState.angle), tf.cos(ref.angle), { atol: 1e-4, message: 'angle' });
-        disposeAll(o, s0, ours.finalState, ref);
-        tf.dispose([x, ours.output]);
+        tf.dispose([...mamba3Tensors(c), ...stateTensors(s0), ours.output, ...stateTensors(ours.finalState), ref]);
       });
     }
 
+    /** The kernel inputs of token 0 of a case with a state (no L axis). */
+    const stepKernelInputs = (sizes: Mamba3Sizes, seed: number) => {
+      const c = mamba3Case(sizes, seed);
+      const s0 = mamba3State(sizes, seed + 1);
+      const t = tokenCase(c, 0);
+      const inputs = { x: t.x, dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.opts.lambda, theta: t.opts.theta, D: c.opts.D, ...s0 };
+      tf.dispose([c.x, c.dt, c.A, c.B, c.C, c.opts.lambda, c.opts.theta]);
+      return inputs;
+    };
+
     it('runs the WGSL step kernel, equal to the tfjs step', async () => {
       expect(mamba3StepOp.hasKernel()).toBe(true);
-      const sizes = { b: 3, h: 2, l: 1, r: 2, p: 5, n: 6, nr: 2 };
-      const { x, ...o } = inputs(sizes, 13);
-      const s0 = randomState(sizes, 14);
-      const at = (t: Tensor) => tf.squeeze(t, [2]);
-      const t = {
-        x: at(x),
-        dt: at(o.dt),
-        A: at(o.A),
-        B: at(o.B),
-        C: at(o.C),
-        lambda: at(o.lambda),
-        theta: at(o.theta),
-        D: o.D as Tensor,
-        ...s0,
-      };
+      const t = stepKernelInputs({ b: 3, h: 2, l: 1, r: 2, p: 5, n: 6, nr: 2 }, 13);
       const ours = mamba3StepOp(t, { rank: 2, chunkSize: 1 });
       const ref = mamba3StepOp.reference(t, { rank: 2, chunkSize: 1 });
       await expectAllClose(ours, ref, { atol: 1e-5, rtol: 1e-4 });
-      disposeAll(o, s0, t);
-      tf.dispose([x, ours, ref]);
+      tf.dispose([t, ours, ref]);
     });
 
     it('routes the gradient of the WGSL step through the tfjs step', async () => {
-      const sizes = { b: 2, h: 2, l: 1, r: 2, p: 3, n: 4, nr: 2 };
-      const { x, ...o } = inputs(sizes, 21);
-      const s0 = randomState(sizes, 22);
-      const at = (t: Tensor) => tf.squeeze(t, [2]);
-      const t = {
-        x: at(x),
-        dt: at(o.dt),
-        A: at(o.A),
-        B: at(o.B),
-        C: at(o.C),
-        lambda: at(o.lambda),
-        theta: at(o.theta),
-        D: o.D as Tensor,
-        ...s0,
-      };
+      const t = stepKernelInputs({ b: 2, h: 2, l: 1, r: 2, p: 3, n: 4, nr: 2 }, 21);
       const w = philoxUniform([2, 2, 6], { seed: 23 });
       const f = (op: typeof mamba3StepOp | typeof mamba3StepOp.reference) => (xx: Tensor, C: Tensor, ssm: Tensor) =>
         tf.sum(tf.mul(tf.slice(op({ ...t, x: xx, C, ssm }, { rank: 2, chunkSize: 1 }), [0, 0, 0], [-1, -1, 6]), w));
       const ours = tf.grads(f(mamba3StepOp))([t.x, t.C, t.ssm]);
       const ref = tf.grads(f(mamba3StepOp.reference))([t.x, t.C, t.ssm]);
       for (let i = 0; i < 3; i++) await expectAllClose(ours[i] as Tensor, ref[i] as Tensor, { atol: 1e-5, rtol: 1e-4 });
-      disposeAll(o, s0, t);
-      tf.dispose([x, w, ...ours, ...ref]);
+      tf.dispose([t, w, ...ours, ...ref]);
     });
 
     it('routes the gradient of the WGSL forward through the tfjs chunked form', async () => {
-      const sizes = { b: 1, h: 1, l: 6, r: 1, p: 2, n: 4, nr: 1 };
-      const { x, ...o } = inputs(sizes, 15);
+      const c = mamba3Case({ b: 1, h: 1, l: 6, r: 1, p: 2, n: 4, nr: 1 }, 15);
       const w = philoxUniform([1, 1, 6, 2], { seed: 16 });
-      const f = (mode: 'chunk' | 'recurrent') => (xx: Tensor, B: Tensor, theta: Tensor) =>
-        tf.sum(tf.mul(mamba3(xx, { ...o, B, theta, mode }).output, w));
-      const ours = tf.grads(f('chunk'))([x, o.B, o.theta]);
-      const ref = tf.grads(f('recurrent'))([x, o.B, o.theta]);
+      const f = (mode: 'chunk' | 'recurrent') => (x: Tensor, B: Tensor, theta: Tensor) =>
+        tf.sum(tf.mul(mamba3(x, c.dt, c.A, B, c.C, { ...c.opts, theta, mode }).output, w));
+      const ours = tf.grads(f('chunk'))([c.x, c.B, c.opts.theta]);
+      const ref = tf.grads(f('recurrent'))([c.x, c.B, c.opts.theta]);
       for (let i = 0; i < 3; i++) await expectAllClose(ours[i] as Tensor, ref[i] as Tensor, { atol: 1e-4, rtol: 1e-3 });
-      disposeAll(o);
-      tf.dispose([x, w, ...ours, ...ref]);
+      tf.dispose([...mamba3Tensors(c), w, ...ours, ...ref]);
     });
   }
 
   if (backend === 'cpu') {
     it('has gradients that match central finite differences', async () => {
       const sizes = { b: 1, h: 1, l: 3, r: 2, p: 2, n: 2, nr: 1 };
-      const { x, ...o } = inputs(sizes, 17);
-      const s0 = randomState(sizes, 18);
+      const c = mamba3Case(sizes, 17);
+      const s0 = mamba3State(sizes, 18);
       const w = philoxUniform([1, 1, 3, 4], { seed: 19 });
       const names = ['x', 'dt', 'A', 'B', 'C', 'lambda', 'theta', 'D', 'ssm', 'k', 'v', 'angle'] as const;
-      const args = [x, o.dt, o.A, o.B, o.C, o.lambda, o.theta, o.D as Tensor, s0.ssm, s0.k, s0.v, s0.angle];
+      const args = [...mamba3Tensors(c), ...stateTensors(s0)];
       const f = (...a: Tensor[]) => {
-        const [xx, dt, A, B, C, lambda, theta, D, ssm, k, v, angle] = a as [
+        const [x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle] = a as [
           Tensor,
           Tensor,
           Tensor,
@@ -516,7 +463,7 @@ describeBackends('mamba3', (backend) => {
           Tensor,
           Tensor,
         ];
-        const out = mamba3(xx, { dt, A, B, C, lambda, theta, D, rank: 2, chunkSize: 2, initialState: { ssm, k, v, angle } });
+        const out = mamba3(x, dt, A, B, C, { lambda, theta, D, rank: 2, chunkSize: 2, initialState: { ssm, k, v, angle } });
         return tf.addN([tf.sum(tf.mul(out.output, w)), tf.sum(tf.square(out.finalState.ssm)), tf.sum(tf.mul(out.finalState.k, 0.5))]);
       };
       const grads = tf.grads(f)(args);
@@ -525,53 +472,19 @@ describeBackends('mamba3', (backend) => {
         const base = (await (args[i] as Tensor).data()) as Float32Array;
         const numeric: number[] = [];
         for (let j = 0; j < base.length; j++) {
-          const shifted = (delta: number) => {
-            const values = base.slice();
-            values[j] = (values[j] as number) + delta;
-            const a = args.slice();
-            a[i] = tf.tensor(values, (args[i] as Tensor).shape);
-            const y = f(...a).dataSync()[0] as number;
-            (a[i] as Tensor).dispose();
-            return y;
-          };
+          const shifted = (delta: number) =>
+            tf.tidy(() => {
+              const values = base.slice();
+              values[j] = (values[j] as number) + delta;
+              const a = args.slice();
+              a[i] = tf.tensor(values, (args[i] as Tensor).shape);
+              return f(...a).dataSync()[0] as number;
+            });
           numeric.push((shifted(eps) - shifted(-eps)) / (2 * eps));
         }
         await expectAllClose(grads[i] as Tensor, numeric, { atol: 2e-3, rtol: 1e-2, message: names[i] });
       }
-      disposeAll(o, s0);
-      tf.dispose([x, w, ...grads]);
-    });
-
-    it('rejects bad input with the argument named', () => {
-      const sizes = { b: 1, h: 2, l: 4, r: 1, p: 4, n: 4, nr: 1 };
-      const { x, ...o } = inputs(sizes, 20);
-      expect(() => mamba3(x, { ...o, rank: 3 })).toThrow(ShapeError);
-      expect(() => mamba3(x, { ...o, rank: 3 })).toThrow(/rank: expected a divisor of x's last dimension R·P = 4, received 3/);
-      const x6 = tf.zeros([1, 2, 4, 6]);
-      expect(() => mamba3(x6, { ...o, rank: 3 })).toThrow(/rank: expected a divisor of B's last dimension R·N = 4, received 3/);
-      expect(() => mamba3(x, { ...o, rank: 0 })).toThrow(ValueError);
-      expect(() => mamba3(x, { ...o, rank: 1.5 })).toThrow(/rank: expected an integer/);
-      const short = tf.zeros([1, 2, 3]);
-      expect(() => mamba3(x, { ...o, dt: short })).toThrow(/dt: expected dimension 2 \(L\) to be 4/);
-      expect(() => mamba3(x, { ...o, lambda: tf.zeros([1, 3, 4]) })).toThrow(/lambda: expected dimension 1 \(H\) to be 2/);
-      expect(() => mamba3(x, { ...o, A: tf.zeros([3]) })).toThrow(/A: expected dimension 0 \(H\) to be 2/);
-      expect(() => mamba3(x, { ...o, C: tf.zeros([1, 2, 4, 6]) })).toThrow(/C: expected dimension 3 \(RN\) to be 4/);
-      expect(() => mamba3(x, { ...o, theta: tf.zeros([1, 2, 4, 3]) })).toThrow(/theta: expected 1 ≤ Nr ≤ N\/2 = 2/);
-      expect(() => mamba3(x, { ...o, B: tf.zeros([1, 2, 4, 3]), C: tf.zeros([1, 2, 4, 3]) })).toThrow(/B: expected an even state size/);
-      const empty = tf.zeros([1, 2, 4, 0]);
-      expect(() => mamba3(empty, o)).toThrow(/x: expected a non-empty tensor, received shape \[1, 2, 4, 0\]/);
-      expect(() => mamba3(x, { ...o, chunkSize: 0 })).toThrow(ValueError);
-      expect(() => mamba3(x, { ...o, chunkSize: -4 })).toThrow(/chunkSize: expected an integer ≥ 1, received -4/);
-      expect(() => mamba3(x, { ...o, mode: 'parallel' as 'chunk' })).toThrow(/mode: expected 'chunk' or 'recurrent'/);
-      expect(() => mamba3(tf.zeros([1, 2, 4, 4], 'int32'), o)).toThrow(DtypeError);
-      const state = mamba3ZeroState({ batch: 1, heads: 2, rank: 1, headDim: 4, stateDim: 2, angles: 1 });
-      expect(() => mamba3(x, { ...o, initialState: state })).toThrow(/initialState.ssm: expected dimension 3 to be 4/);
-      const at = (t: Tensor) => tf.squeeze(tf.slice(t, [0, 0, 0], [-1, -1, 1]), [2]);
-      expect(() =>
-        mamba3Step(at(x), { ...o, dt: o.dt, A: at(o.A), B: at(o.B), C: at(o.C), lambda: at(o.lambda), theta: at(o.theta) }),
-      ).toThrow(/dt: expected rank 2/);
-      disposeAll(o, state);
-      tf.dispose([x, x6, short, empty]);
+      tf.dispose([...args, w, ...grads]);
     });
   }
 });
@@ -580,22 +493,5 @@ describe('mamba3 fallback', () => {
   it('runs the tfjs forms on a backend without a Tessera kernel', () => {
     expect(mamba3ChunkOp.hasKernel('webgl')).toBe(false);
     expect(mamba3StepOp.hasKernel('cpu')).toBe(false);
-  });
-});
-
-describe('mamba3 non-finite input', () => {
-  it('is rejected where the data is host-resident (cpu), naming the argument', () => {
-    const l = 3;
-    const x = tf.tensor4d([1, Number.NaN, 0, 2, 1, 0], [1, 1, l, 2]);
-    const opts = {
-      dt: tf.fill([1, 1, l], 0.1),
-      A: tf.fill([1, 1, l], -1),
-      B: tf.ones([1, 1, l, 2]),
-      C: tf.ones([1, 1, l, 2]),
-      lambda: tf.fill([1, 1, l], 0.5),
-      theta: tf.zeros([1, 1, l, 1]),
-    };
-    expect(() => mamba3(x, opts)).toThrow(/^x: expected finite values, received NaN at flat index 1/);
-    tf.dispose([x, ...Object.values(opts)]);
   });
 });

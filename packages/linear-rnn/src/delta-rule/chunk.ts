@@ -1,4 +1,6 @@
 import { type Tensor, tf } from '@tessera/tensor-core';
+import { cumsumLast } from '../mamba3/cumsum.js';
+import { RESET_BELOW } from './reset.js';
 import type { DeltaInputs, DeltaRuleResult } from './types.js';
 
 /**
@@ -46,6 +48,8 @@ function chunkAt(x: Tensor, n: number): Tensor {
  *   A = tril(diag(β) K Kᵀ ⊙ Γ, −1),  T = (I + A)⁻¹,  W = T diag(β e^γ) K,  U = T diag(β) V,
  *   V' = U − W S,  O = s (Q ⊙ e^γ) S + (s Q Kᵀ ⊙ Γ ⊙ M) V',  S ← e^{γ_C} S + (K ⊙ e^{γ_C−γ})ᵀ V'.
  * L not a multiple of `chunkSize` is zero-padded (β = 0 and g = 0 there, so padding changes nothing).
+ * A log-decay below RESET_BELOW (−∞ included) is a reset (reset.ts): Γ, e^γ and e^{γ_C−γ} are 0 across
+ * it, as the recurrence's e^g is, instead of the NaN of −∞ − (−∞).
  */
 export function deltaRuleChunked(t: DeltaInputs, chunkSize: number, scale: number): DeltaRuleResult {
   return tf.tidy(() => {
@@ -68,13 +72,23 @@ export function deltaRuleChunked(t: DeltaInputs, chunkSize: number, scale: numbe
     let decayOut: Tensor | undefined;
     let chunkDecay: Tensor | undefined;
     if (t.g !== undefined) {
-      const gamma = tf.cumsum(toChunks(t.g, chunks, size), 2);
+      const g = toChunks(t.g, chunks, size);
+      // 1 at a reset, else 0 (NaN stays NaN); tf.step, whose gradient is 0, where a comparison has none
+      const reset = tf.step(tf.sub(RESET_BELOW, g));
+      // γ' sums the log-decays that are not resets: clamped first, so that no −∞ meets the 0 of the mask
+      const gamma = cumsumLast(tf.mul(tf.maximum(g, RESET_BELOW), tf.sub(1, reset)));
+      // the reset count tells whether one lies between two tokens
+      const count = cumsumLast(reset);
+      // 1 where two counts agree (no reset between the tokens), 0 where they differ
+      const agree = (a: Tensor, b: Tensor): Tensor => tf.sub(1, tf.minimum(tf.abs(tf.sub(a, b)), 1));
       const diff = tf.sub(tf.expandDims(gamma, 3), tf.expandDims(gamma, 2));
-      decayLower = tf.mul(tf.exp(tf.mul(diff, lower)), lower);
-      decayIn = tf.expandDims(tf.exp(gamma), 3);
+      const unbroken = agree(tf.expandDims(count, 3), tf.expandDims(count, 2));
+      decayLower = tf.mul(tf.mul(tf.exp(tf.mul(diff, lower)), lower), unbroken);
+      decayIn = tf.expandDims(tf.mul(tf.exp(gamma), agree(count, tf.zerosLike(count))), 3);
       const last = tf.slice(gamma, [0, 0, size - 1], [-1, -1, 1]);
-      decayOut = tf.expandDims(tf.exp(tf.sub(last, gamma)), 3);
-      chunkDecay = tf.exp(last);
+      const lastCount = tf.slice(count, [0, 0, size - 1], [-1, -1, 1]);
+      decayOut = tf.expandDims(tf.mul(tf.exp(tf.sub(last, gamma)), agree(lastCount, count)), 3);
+      chunkDecay = tf.mul(tf.exp(last), agree(lastCount, tf.zerosLike(lastCount)));
     }
 
     const a = tf.mul(tf.mul(beta, tf.matMul(k, k, false, true)), tf.mul(decayLower, strict));

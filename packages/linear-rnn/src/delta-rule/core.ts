@@ -1,5 +1,5 @@
 import { deviceZeros, type Tensor, tf } from '@tessera/tensor-core';
-import { deltaRuleChunkOp, deltaRuleStepOp, gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from './kernel.js';
+import { deltaRuleChunkOp, deltaRuleStepOp, gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from './op.js';
 import { deltaRuleReference } from './reference.js';
 import { MAX_KERNEL_DK } from './tile.js';
 import type { DeltaInputs, DeltaRuleResult, DeltaStepResult } from './types.js';
@@ -35,14 +35,14 @@ export function runDeltaStep(t: DeltaInputs, scale: number): DeltaStepResult {
   return tf.tidy(() => {
     const attrs = { chunkSize: 1, scale };
     const { q, k, v, beta, state } = t;
-    const [output, next] = (
+    const [output, finalState] = (
       t.g === undefined ? deltaRuleStepOp({ q, k, v, beta, state }, attrs) : gatedDeltaRuleStepOp({ q, k, v, beta, g: t.g, state }, attrs)
     ) as [Tensor, Tensor];
-    return { output, state: next };
+    return { output, finalState };
   });
 }
 
-/** The user's state, or zeros `[B, H, Dk, Dv]`. */
+/** The user's state, or zeros `[B, H, Dk, Dv]` (sizes from q's and v's last axes: sequences and steps alike). */
 export function stateOrZeros(state: Tensor | undefined, q: Tensor, v: Tensor): Tensor {
   if (state !== undefined) return state;
   const [b, h] = q.shape as [number, number];

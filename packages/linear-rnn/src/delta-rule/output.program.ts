@@ -1,4 +1,5 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
+import { RESET_BELOW_WGSL } from './reset.js';
 import { statePassLayout } from './state.program.js';
 import { CHUNK_PAD, type ChunkTile } from './tile.js';
 
@@ -51,7 +52,7 @@ const declare = (acc: string): string => ROWS.map((r) => `var ${acc}${r} = vec4<
 /**
  * The parallel output pass of the chunked (gated) delta rule (fla `chunk_fwd_o`; papers/linear_rnn.md
  * §3.2–3.3), one workgroup per (b·H + h, chunk):
- * O = s (e^γ ⊙ Q S_n + (Q Kᵀ ⊙ Γ ⊙ M) V'), with S_n and V' from the state pass.
+ * O = s (e^γ ⊙ Q S_n + (Q Kᵀ ⊙ Γ ⊙ M) V'), with S_n and V' from the state pass (decays 0 across a reset).
  * The chunk is padded to 64 rows and each of the 256 threads owns a 4×4 register tile of a 64×64
  * block; every product runs over operands staged in workgroup memory by coalesced loads.
  * P = Q Kᵀ builds over Dk slabs (alongside Q S of the first 64 columns of Dv, which reuses the staged
@@ -73,7 +74,7 @@ export class DeltaRuleOutputProgram implements WebGPUProgram {
     this.gated = gated;
     this.variableNames = gated ? ['q', 'k', 'g', 'sv'] : ['q', 'k', 'sv'];
     this.outputShape = [batch, heads, length, dv];
-    this.shaderKey = `tessera_delta_output_v3_${gated ? 'gated' : 'plain'}`;
+    this.shaderKey = `tessera_delta_output_v4_${gated ? 'gated' : 'plain'}`;
     const workgroups = batch * heads * Math.ceil(length / tile.chunk);
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, workgroups));
   }
@@ -127,14 +128,18 @@ export class DeltaRuleOutputProgram implements WebGPUProgram {
         ).join('\n        ')}
         ${ktCells % WORKGROUP === 0 ? '' : '}'}
       }`;
-    // P = Q Kᵀ ⊙ Γ ⊙ M (causal with the diagonal); Γ[i][t] = e^{γ_i − γ_t}, exponentiated only where kept
+    // P = Q Kᵀ ⊙ Γ ⊙ M (causal with the diagonal); Γ[i][t] = e^{γ'_i − γ'_t}, exponentiated only where kept,
+    // and 0 across a reset (the counts differ)
     const storeP = ROWS.map((r) => {
       const keep = `cols <= vec4<i32>(i0 + ${r})`;
-      const value = gated ? `p${r} * exp(select(vec4<f32>(0.0), vec4<f32>(gRow.${LANES[r]}) - gCol, keep${r}))` : `p${r}`;
+      const decay = `exp(select(vec4<f32>(0.0), vec4<f32>(gRow.${LANES[r]}) - gCol, keep${r}))`;
+      const value = gated ? `p${r} * select(vec4<f32>(0.0), ${decay}, vec4<f32>(cRow.${LANES[r]}) == cCol)` : `p${r}`;
       return `let keep${r} = ${keep};
       sm[${P} + (i0 + ${r}) * TILES + tj] = select(vec4<f32>(0.0), ${value}, keep${r});`;
     }).join('\n      ');
-    const decayRows = gated ? ROWS.map((r) => `o${r} *= exp(gRow.${LANES[r]});`).join('\n      ') : '';
+    const decayRows = gated
+      ? ROWS.map((r) => `o${r} *= select(0.0, exp(gRow.${LANES[r]}), cRow.${LANES[r]} == 0.0);`).join('\n      ')
+      : '';
     const store = ROWS.map(
       (r) => `if (i0 + ${r} < cl) {
         ${ROWS.map((m) => `if (c0 + j0 + ${m} < dv) { result[(row + i0 + ${r}) * dv + c0 + j0 + ${m}] = uniforms.scale * o${r}.${LANES[m]}; }`).join('\n        ')}
@@ -169,7 +174,8 @@ export class DeltaRuleOutputProgram implements WebGPUProgram {
     let cols = vec4<i32>(j0, j0 + 1, j0 + 2, j0 + 3);
     ${
       gated
-        ? `// γ, the chunk-local prefix of g (0 past the chunk), once: the raw g in sm[0..16), the prefix in sm[16..32)
+        ? `// γ', the chunk-local prefix of g (0 past the chunk), and the reset counts (reset.ts), once: the raw g
+    // in sm[0..16), γ' in sm[16..32), the counts in sm[32..48)
     if (tid < PAD) {
       var x = 0.0;
       if (tid < cl) { x = g[row + tid]; }
@@ -178,12 +184,21 @@ export class DeltaRuleOutputProgram implements WebGPUProgram {
     workgroupBarrier();
     if (tid < PAD) {
       var cum = 0.0;
-      for (var j = 0; j < PAD; j++) { cum += select(0.0, sm[j / 4][j & 3], j <= tid); }
+      var resets = 0.0;
+      for (var j = 0; j < PAD; j++) {
+        let x = sm[j / 4][j & 3];
+        let reset = x < ${RESET_BELOW_WGSL};
+        cum += select(0.0, x, j <= tid && !reset);
+        resets += select(0.0, 1.0, j <= tid && reset);
+      }
       sm[TILES + tid / 4][tid & 3] = cum;
+      sm[2 * TILES + tid / 4][tid & 3] = resets;
     }
     workgroupBarrier();
     let gRow = sm[TILES + ti];
-    let gCol = sm[TILES + tj];`
+    let gCol = sm[TILES + tj];
+    let cRow = sm[2 * TILES + ti];
+    let cCol = sm[2 * TILES + tj];`
         : ''
     }
     ${declare('p')}

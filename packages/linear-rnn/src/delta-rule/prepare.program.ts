@@ -1,13 +1,14 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
+import { RESET_BELOW_WGSL } from './reset.js';
 import { type ChunkTile, CHUNK_PAD } from './tile.js';
 
 const WORKGROUP = 256;
 /** Rows (and columns) of the 4×4 register tiles: 16 × 16 threads cover a CHUNK_PAD × CHUNK_PAD block. */
 const TILES = CHUNK_PAD / 4;
 
-/** Floats per chunk of the prepare pass's output: Wᵀ, U and, gated, γ. */
+/** Floats per chunk of the prepare pass's output: Wᵀ, U and, gated, γ' and the reset counts. */
 export function prepareBlock(chunk: number, dk: number, dv: number, gated: boolean): number {
-  return chunk * (dk + dv + (gated ? 1 : 0));
+  return chunk * (dk + dv + (gated ? 2 : 0));
 }
 
 const LANES = ['x', 'y', 'z', 'w'] as const;
@@ -78,8 +79,9 @@ function mergeLevel(s: number): string {
  * 64-column slabs of Kᵀ, W and U over 64-column slabs of K and V staged with their row scales.
  * Inputs k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta (and g) `[B, H, L]`; output `[B·H, N, prepareBlock]`:
  * per chunk Wᵀ `[Dk, C]` (the layout the state pass reads coalesced), then U `[C, Dv]`, then (gated)
- * the chunk-local cumulative log-decay γ `[C]`, so that the sequential pass needs no prefix sum; rows
- * past L are 0 (γ there repeats the last token's).
+ * the chunk-local cumulative log-decay γ' `[C]` and reset count `[C]` (reset.ts: a log-decay below
+ * RESET_BELOW, −∞ included, is counted instead of summed, and a decay across a reset is 0), so that the
+ * sequential pass needs no prefix sum; rows past L are 0 (γ' and the count there repeat the last token's).
  */
 export class DeltaRulePrepareProgram implements WebGPUProgram {
   outputShape: number[];
@@ -100,7 +102,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     this.variableNames = gated ? ['k', 'v', 'beta', 'g'] : ['k', 'v', 'beta'];
     const chunks = Math.ceil(length / tile.chunk);
     this.outputShape = [batchHeads, chunks, prepareBlock(tile.chunk, dk, dv, gated)];
-    this.shaderKey = `tessera_delta_prepare_v3_${gated ? 'gated' : 'plain'}`;
+    this.shaderKey = `tessera_delta_prepare_v4_${gated ? 'gated' : 'plain'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, batchHeads * chunks));
   }
 
@@ -143,6 +145,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
         sa[e / 4][e & 3] = x;
       }`;
     const gammaAt = (t: string) => `result[out + TILE_C * (HEAD_K + dv) + ${t}]`;
+    const countAt = (t: string) => `result[out + TILE_C * (HEAD_K + dv + 1) + ${t}]`;
     return `
   ${LINEAR_WORKGROUP_INDEX}
   const PAD = ${CHUNK_PAD};
@@ -150,7 +153,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
   const WG = ${WORKGROUP};
   // a slab of Kᵀ [d][t] (Gram), then A [i][j], then a scaled slab of K or V [t][c] (W, U); vec4 along the last axis
   var<workgroup> sa : array<vec4<f32>, ${(CHUNK_PAD * CHUNK_PAD) / 4}>;
-  // β and γ per token while the Gram matrix is built, then T [i][j]
+  // β, γ' and the reset counts per token while the Gram matrix is built, then T [i][j]
   var<workgroup> tm : array<vec4<f32>, ${(CHUNK_PAD * CHUNK_PAD) / 4}>;
 
   fn main(index : i32) {
@@ -164,7 +167,7 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     let t0 = (wg % uniforms.chunks) * TILE_C;
     let cl = min(TILE_C, len - t0);
     let row = bh * len + t0;
-    let out = wg * TILE_C * (HEAD_K + dv${gated ? ' + 1' : ''});
+    let out = wg * TILE_C * (HEAD_K + dv${gated ? ' + 2' : ''});
     let ti = tid / TILES;
     let tj = tid % TILES;
     let i0 = 4 * ti;
@@ -176,9 +179,17 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
       ${
         gated
           ? `var cum = 0.0;
-      for (var j = 0; j <= tid && j < cl; j++) { cum += g[row + j]; }
+      var resets = 0.0;
+      for (var j = 0; j <= tid && j < cl; j++) {
+        let x = g[row + j];
+        if (x < ${RESET_BELOW_WGSL}) { resets += 1.0; } else { cum += x; }
+      }
       tm[TILES + tid / 4][tid & 3] = cum;
-      if (tid < TILE_C) { ${gammaAt('tid')} = cum; }`
+      tm[2 * TILES + tid / 4][tid & 3] = resets;
+      if (tid < TILE_C) {
+        ${gammaAt('tid')} = cum;
+        ${countAt('tid')} = resets;
+      }`
           : ''
       }
     }
@@ -211,14 +222,14 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
       }
     }
     workgroupBarrier();
-    // A = tril(diag(β) K Kᵀ ⊙ Γ, −1), Γ[i][j] = e^{γ_i − γ_j}
+    // A = tril(diag(β) K Kᵀ ⊙ Γ, −1), Γ[i][j] = e^{γ'_i − γ'_j}, or 0 across a reset (the counts differ)
     {
       let bi = tm[ti];
-      ${gated ? 'let gi = tm[TILES + ti];\n      let gj = tm[TILES + tj];' : ''}
+      ${gated ? 'let gi = tm[TILES + ti];\n      let gj = tm[TILES + tj];\n      let ci = tm[2 * TILES + ti];\n      let cj = tm[2 * TILES + tj];' : ''}
       let cols = vec4<i32>(j0, j0 + 1, j0 + 2, j0 + 3);
       let gs = array<vec4<f32>, 4>(g0, g1, g2, g3);
       for (var a = 0; a < 4; a++) {
-        let v = gs[a] * bi[a]${gated ? ' * exp(vec4<f32>(gi[a]) - gj)' : ''};
+        let v = gs[a] * bi[a]${gated ? ' * select(vec4<f32>(0.0), exp(vec4<f32>(gi[a]) - gj), vec4<f32>(ci[a]) == cj)' : ''};
         sa[(i0 + a) * TILES + tj] = select(vec4<f32>(0.0), v, cols < vec4<i32>(i0 + a));
       }
     }
@@ -234,9 +245,9 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     workgroupBarrier();
     ${mergeLevel(16)}
     ${mergeLevel(32)}
-    // W = T diag(β e^γ) K, written transposed
+    // W = T diag(β e^γ) K, written transposed (e^γ is 0 from a reset on)
     for (var d0 = 0; d0 < HEAD_K; d0 += PAD) {
-      ${stageSlab('k', 'HEAD_K', 'd0', gated ? `beta[row + t] * exp(${gammaAt('t')})` : 'beta[row + t]')}
+      ${stageSlab('k', 'HEAD_K', 'd0', gated ? `beta[row + t] * select(0.0, exp(${gammaAt('t')}), ${countAt('t')} == 0.0)` : 'beta[row + t]')}
       workgroupBarrier();
       ${slabProduct}
       for (var a = 0; a < 4; a++) {

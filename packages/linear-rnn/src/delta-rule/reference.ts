@@ -14,7 +14,7 @@ export function deltaStepReference(t: DeltaInputs, scale: number): DeltaStepResu
     const u = tf.mul(tf.sub(t.v, predicted), tf.expandDims(t.beta, 2));
     const state = tf.add(decayed, tf.mul(tf.expandDims(t.k, 3), tf.expandDims(u, 2)));
     const output = tf.squeeze(tf.matMul(tf.expandDims(tf.mul(t.q, scale), 2), state), [2]);
-    return { output, state };
+    return { output, finalState: state };
   });
 }
 
@@ -41,7 +41,7 @@ export function deltaRuleReference(t: DeltaInputs, scale: number): DeltaRuleResu
         scale,
       );
       outputs.push(step.output);
-      state = step.state;
+      state = step.finalState;
     }
     return { output: tf.stack(outputs, 2), finalState: state };
   });

@@ -16,9 +16,10 @@ export function statePassLayout(chunks: number, chunk: number, dk: number, dv: n
  * The sequential pass of the chunked (gated) delta rule (fla `chunk_gated_delta_rule_fwd_h`;
  * papers/linear_rnn.md §3.2–3.3): workgroup (b·H + h, slice) owns `slice` columns of S `[Dk, Dv]` and
  * walks the chunks doing only matrix products, the WY factors coming from the prepare pass:
- * store S_n; V' = U − W S; S ← e^{γ_C} S + (K ⊙ e^{γ_C−γ})ᵀ V'. Each thread owns a vec4 of columns;
+ * store S_n; V' = U − W S; S ← e^{γ_C} S + (K ⊙ e^{γ_C−γ})ᵀ V', each decay 0 across a reset (reset.ts:
+ * the prepare pass hands over γ' and reset counts). Each thread owns a vec4 of columns;
  * the next chunk's operands are loaded into registers while the current one computes.
- * Inputs wu (the prepare pass, γ included when gated), k `[B, H, L, Dk]`, state `[B, H, Dk, Dv]`;
+ * Inputs wu (the prepare pass, γ' and counts included when gated), k `[B, H, L, Dk]`, state `[B, H, Dk, Dv]`;
  * output `[B·H, perHead]` laid out by `statePassLayout`.
  */
 export class DeltaRuleStateProgram implements WebGPUProgram {
@@ -40,7 +41,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
     this.variableNames = ['wu', 'k', 'state'];
     const chunks = Math.ceil(length / tile.chunk);
     this.outputShape = [batchHeads, statePassLayout(chunks, tile.chunk, dk, dv).perHead];
-    this.shaderKey = `tessera_delta_state_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}_${tile.slice}`;
+    this.shaderKey = `tessera_delta_state_v2_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}_${tile.slice}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(
       this.outputShape,
       batchHeads * Math.ceil(dv / tile.slice),
@@ -65,8 +66,8 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
     if (col + 3 < dv) { x.w = ${buf}[off + col + 3]; }
     return x;
   }`;
-    const block = `TILE_C * (HEAD_K + dv${this.gated ? ' + 1' : ''})`;
-    // loads of chunk m's Wᵀ, U, γ (from the prepare pass) and K into registers: issued a chunk ahead,
+    const block = `TILE_C * (HEAD_K + dv${this.gated ? ' + 2' : ''})`;
+    // loads of chunk m's Wᵀ, U, γ' and reset counts (from the prepare pass) and K into registers: issued a chunk ahead,
     // they travel while the current chunk computes, off the sequential critical path
     const fetchWu = (m: string) => `{
         let nb = (bh * chunks + ${m}) * (${block});
@@ -78,7 +79,14 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
           let e = tid + r * WG;
           if (e < TILE_C * GROUPS) { ur[r] = wuRow4(nb + HEAD_K * TILE_C + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv); }
         }
-        ${this.gated ? 'if (tid < TILE_C) { gr = wu[nb + TILE_C * (HEAD_K + dv) + tid]; }' : ''}
+        ${
+          this.gated
+            ? `if (tid < TILE_C) {
+          gr = wu[nb + TILE_C * (HEAD_K + dv) + tid];
+          cr = wu[nb + TILE_C * (HEAD_K + dv + 1) + tid];
+        }`
+            : ''
+        }
       }`;
     const fetchK = (m: string) => `{
         let kb = (bh * len + (${m}) * TILE_C) * HEAD_K;
@@ -102,6 +110,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
   var<workgroup> st : array<vec4<f32>, ${dk * (slice / 4)}>;
   var<workgroup> vn : array<vec4<f32>, ${c * (slice / 4)}>;
   var<workgroup> gs : array<f32, ${c}>;
+  var<workgroup> cs : array<f32, ${c}>;
   ${load4('wu')}
   ${load4('state')}
 
@@ -127,6 +136,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
     var kr : array<f32, BLK_PER>;
     var ur : array<vec4<f32>, U_PER>;
     var gr = 0.0;
+    var cr = 0.0;
     for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
       st[e] = stateRow4((bh * HEAD_K + e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv);
     }
@@ -143,11 +153,18 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
         let e = tid + r * WG;
         if (e < HEAD_K * TILE_C) { blk[e] = wr[r]; }
       }
-      ${this.gated ? 'if (tid < TILE_C) { gs[tid] = gr; }' : ''}
+      ${
+        this.gated
+          ? `if (tid < TILE_C) {
+        gs[tid] = gr;
+        cs[tid] = cr;
+      }`
+          : ''
+      }
       let uc = ur;
       workgroupBarrier();
       if (n + 1 < chunks) ${fetchWu('n + 1')}
-      // V' = U − W S; the state update takes V' ⊙ e^{γ_C − γ}
+      // V' = U − W S; the state update takes V' ⊙ e^{γ_C − γ} (0 where a reset follows the token)
       for (var r = 0; r < U_PER; r++) {
         let e = tid + r * WG;
         if (e < TILE_C * GROUPS) {
@@ -155,7 +172,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
           var acc = uc[r];
           for (var d = 0; d < HEAD_K; d++) { acc -= blk[d * TILE_C + i] * st[d * GROUPS + e % GROUPS]; }
           store4(vBase + (t0 + i) * dv, c0 + (e % GROUPS) * 4, dv, acc);
-          vn[e] = acc${this.gated ? ' * exp(gs[cl - 1] - gs[i])' : ''};
+          vn[e] = acc${this.gated ? ' * select(0.0, exp(gs[cl - 1] - gs[i]), cs[cl - 1] == cs[i])' : ''};
         }
       }
       workgroupBarrier();
@@ -169,7 +186,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
         let d = e / GROUPS;
         var acc = vec4<f32>(0.0);
         for (var i = 0; i < TILE_C; i++) { acc += blk[i * HEAD_K + d] * vn[i * GROUPS + e % GROUPS]; }
-        st[e] = ${this.gated ? 'exp(gs[cl - 1]) * ' : ''}st[e] + acc;
+        st[e] = ${this.gated ? 'select(0.0, exp(gs[cl - 1]), cs[cl - 1] == 0.0) * ' : ''}st[e] + acc;
       }
       workgroupBarrier();
     }

@@ -1,11 +1,14 @@
+import { RESET_BELOW_WGSL } from './reset.js';
+
 /**
  * WGSL shared by the two step programs: the delta of state column `c` of head `bh`,
- * u = β (v − e^g Sᵀ k) (papers/linear_rnn.md §3.1), into `decay` and `u`. Each program recomputes it
+ * u = β (v − e^g Sᵀ k) (papers/linear_rnn.md §3.1), into `decay` and `u`; e^g is exactly 0 for a reset
+ * (g below RESET_BELOW, −∞ included), without evaluating exp at −∞. Each program recomputes it
  * (Dk multiply-adds): the alternative, a third dispatch writing u, costs more than the arithmetic.
  */
 export function stepDelta(gated: boolean): string {
   return `
-    let decay = ${gated ? 'exp(g[bh])' : '1.0'};
+    let decay = ${gated ? `select(exp(g[bh]), 0.0, g[bh] < ${RESET_BELOW_WGSL})` : '1.0'};
     var pred = 0.0;
     for (var d = 0; d < dk; d++) { pred += k[bh * dk + d] * state[(bh * dk + d) * dv + c]; }
     let u = beta[bh] * (v[bh * dv + c] - decay * pred);`;

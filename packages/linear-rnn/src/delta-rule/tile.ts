@@ -38,8 +38,8 @@ export function chunkTile(batchHeads: number, dk: number, dv: number, chunkSize:
   let slice = 16;
   while (slice > 4 && batchHeads * Math.ceil(dv / slice) < TARGET_WORKGROUPS) slice /= 2;
   let chunk = Math.min(CHUNK_PAD, chunkSize, length);
-  // the state pass: a C×Dk block (Wᵀ, then K) beside its state slice and V' rows
-  const state = (c: number): number => c * dk + dk * slice + c * slice + c;
+  // the state pass: a C×Dk block (Wᵀ, then K) beside its state slice, V' rows, γ' and the reset counts
+  const state = (c: number): number => c * dk + dk * slice + c * slice + 2 * c;
   while (chunk > 1 && state(chunk) > WORKGROUP_FLOATS) chunk--;
   return { chunk, slice };
 }

@@ -22,16 +22,18 @@ export type DeltaRuleResult = {
 
 /** Options of the one-token decode steps. */
 export interface DeltaStepOptions {
+  /** The state before the token, `[B, H, Dk, Dv]`; zeros when absent (the start of a sequence). */
+  initialState?: Tensor;
   /** Multiplies q; default Dk^−1/2. */
   scale?: number;
 }
 
-/** What every decode step returns. */
+/** What every decode step returns: pass `finalState` back as the next step's `initialState`. */
 export type DeltaStepResult = {
   /** `[B, H, Dv]`. */
   output: Tensor;
   /** The state after the token, `[B, H, Dk, Dv]`. */
-  state: Tensor;
+  finalState: Tensor;
 };
 
 /**

@@ -1,14 +1,12 @@
-import {
-  checkDtype,
-  checkFiniteSync,
-  checkRange,
-  checkShape,
-  describeValue,
-  type Dims,
-  type Tensor,
-  ValueError,
-} from '@tessera/tensor-core';
-import type { DeltaDims, DeltaRuleOptions } from './types.js';
+import { checkDtype, checkFiniteSync, checkRange, checkShape, type Dims, type Tensor, ValueError } from '@tessera/tensor-core';
+import { checkChunkSize } from '../checks.js';
+import type { DeltaDims, DeltaRuleOptions, DeltaStepOptions } from './types.js';
+
+/** The options `deltaRule` and `gatedDeltaRule` know (checkOptions lists them on a typo). */
+export const DELTA_RULE_OPTIONS = ['mode', 'chunkSize', 'initialState', 'scale'] as const satisfies readonly (keyof DeltaRuleOptions)[];
+
+/** The options of the decode steps. */
+export const DELTA_STEP_OPTIONS = ['initialState', 'scale'] as const satisfies readonly (keyof DeltaStepOptions)[];
 
 /** Per-call tensors as the user passes them (before the state is defaulted). */
 export interface RawDeltaInputs {
@@ -28,19 +26,22 @@ export interface ResolvedOptions {
 }
 
 /**
- * Checks shapes (B, H, L, Dk, Dv bound across arguments), dtypes and, for a step (`step` true), the
- * absence of the L axis. The state argument is named `stateName` (`initialState` or `state`).
+ * Checks shapes (B, H, L, Dk, Dv bound across arguments; a disposed tensor is named too), dtypes and,
+ * for a step (`step` true), the absence of the L axis. The state is `opts.initialState` in messages,
+ * the log-decay `gate.name` (`g`, required, for the gated rule; `opts.g`, optional, for EFLA).
  */
-export function validateDeltaInputs(t: RawDeltaInputs, step: boolean, stateName: string): DeltaDims {
+export function validateDeltaInputs(t: RawDeltaInputs, step: boolean, gate?: { name: string; required: boolean }): DeltaDims {
+  const gName = gate?.name ?? 'g';
+  const stateName = 'opts.initialState';
   const seq = step ? [] : ['L'];
   const dims: Dims = {};
   checkShape(t.q, ['B', 'H', ...seq, 'Dk'], 'q', dims);
   checkShape(t.k, ['B', 'H', ...seq, 'Dk'], 'k', dims);
   checkShape(t.v, ['B', 'H', ...seq, 'Dv'], 'v', dims);
   checkShape(t.beta, ['B', 'H', ...seq], 'beta', dims);
-  if (t.g !== undefined) checkShape(t.g, ['B', 'H', ...seq], 'g', dims);
+  if (t.g !== undefined || gate?.required) checkShape(t.g as Tensor, ['B', 'H', ...seq], gName, dims);
   if (t.state !== undefined) checkShape(t.state, ['B', 'H', 'Dk', 'Dv'], stateName, dims);
-  for (const [name, x] of Object.entries({ q: t.q, k: t.k, v: t.v, beta: t.beta, g: t.g, [stateName]: t.state })) {
+  for (const [name, x] of Object.entries({ q: t.q, k: t.k, v: t.v, beta: t.beta, [gName]: t.g, [stateName]: t.state })) {
     if (x !== undefined) checkDtype(x, 'float32', name);
   }
   // NaN/Inf are caught where the data is host-resident (cpu, wasm); WebGPU has no synchronous readback,
@@ -49,7 +50,7 @@ export function validateDeltaInputs(t: RawDeltaInputs, step: boolean, stateName:
     if (x !== undefined) checkFiniteSync(x, name);
   }
   // g is a log-decay: −∞ (a full reset) is meaningful
-  if (t.g !== undefined) checkFiniteSync(t.g, 'g', { allowNegInf: true });
+  if (t.g !== undefined) checkFiniteSync(t.g, gName, { allowNegInf: true });
   for (const [name, size] of [
     ['B', dims.B],
     ['L', dims.L],
@@ -68,20 +69,13 @@ export function validateDeltaInputs(t: RawDeltaInputs, step: boolean, stateName:
   };
 }
 
-/** `opts` itself checked: an options object (or undefined, meaning defaults). */
-export function optionsObject<O extends object>(opts: O | undefined): O {
-  if (opts === undefined) return {} as O;
-  if (opts === null || typeof opts !== 'object') throw new ValueError(`opts: expected an options object, received ${describeValue(opts)}`);
-  return opts;
-}
-
 /** Checks the scalar options and fills in the defaults (chunk mode, C = 64, scale Dk^−1/2). */
 export function resolveOptions(opts: DeltaRuleOptions, dk: number): ResolvedOptions {
   const mode = opts.mode ?? 'chunk';
   if (mode !== 'chunk' && mode !== 'recurrent') {
     throw new ValueError(`opts.mode: expected 'chunk' or 'recurrent', received ${JSON.stringify(mode)}`);
   }
-  const chunkSize = checkRange(opts.chunkSize ?? 64, { min: 1, integer: true }, 'opts.chunkSize');
+  const chunkSize = checkChunkSize(opts.chunkSize, 'opts.chunkSize');
   return { mode, chunkSize, scale: resolveScale(opts.scale, dk) };
 }
 

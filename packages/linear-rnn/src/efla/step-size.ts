@@ -1,4 +1,5 @@
-import { type Tensor, tf } from '@tessera/tensor-core';
+import { checkDtype, type Tensor, tf } from '@tessera/tensor-core';
+import { checkTensor } from '../checks.js';
 
 /**
  * Below this |β‖k‖²|, (1 − e^{−x})/x comes from its Taylor series: the direct form loses
@@ -17,9 +18,13 @@ function phiSeries(x: Tensor): Tensor {
  * EFLA's exact step α = (1 − e^{−β‖k‖²}) / ‖k‖² (Lei et al. 2025, eq. 9 — papers/linear_rnn.md §2.2),
  * written α = β · φ(β‖k‖²) with φ(x) = −expm1(−x)/x, so that ‖k‖² → 0 gives the limit α = β exactly
  * and the gradient stays finite there. tfjs has no expm1, so φ switches to its series for small |x|.
- * `beta: [B, H, (L)]`, `k: [B, H, (L), Dk]` → α, shaped like `beta`.
+ * `beta: [B, H, (L)]`, `k: [B, H, (L), Dk]` (any leading shape: k's is beta's) → α, shaped like `beta`.
  */
 export function eflaStepSize(beta: Tensor, k: Tensor): Tensor {
+  const leading = checkTensor(beta, 'beta');
+  checkTensor(k, 'k', { leading });
+  checkDtype(beta, 'float32', 'beta');
+  checkDtype(k, 'float32', 'k');
   return tf.tidy(() => {
     const x = tf.mul(beta, tf.sum(tf.square(k), -1));
     // a float mask from tf.step (its gradient is zero), as tf.less has no gradient for autodiff to pass

@@ -1,28 +1,38 @@
-import { checkRange, checkShape, deviceZeros, Module, philoxUniform, ShapeError, tf } from '@tessera/tensor-core';
+import { checkDtype, checkOptions, checkRange, checkShape, deviceZeros, Module, philoxUniform, ShapeError, tf } from '@tessera/tensor-core';
 import type { Tensor, Variable } from '@tessera/tensor-core';
+import { checkBoolean, checkElements, checkSize, checkTensor } from '../checks.js';
+
+/** The largest layer seed: a layer derives up to 16 Philox streams from it, and every stream key stays a safe integer. */
+export const MAX_SEED = 2 ** 48;
 
 /** Uniform in [−bound, bound) from the seeded Philox stream, so every backend starts from the same weights. */
 function uniformInit(shape: number[], bound: number, seed: number): Tensor {
-  return tf.tidy(() => tf.mul(tf.sub(philoxUniform(shape, { seed }), 0.5), 2 * bound));
+  return philoxUniform(shape, { seed, low: -bound, high: bound });
 }
 
+/** `x: [..., dim]`, a live float32 tensor of rank ≥ 1. */
 function checkLastDim(x: Tensor, dim: number, name: string): void {
-  if (x.rank < 1 || x.shape[x.rank - 1] !== dim) {
-    throw new ShapeError(`${name}: expected shape [..., ${dim}], received [${x.shape.join(', ')}]`);
-  }
+  checkTensor(x, name, { minRank: 1, last: dim });
+  checkDtype(x, 'float32', name);
+}
+
+function checkSeed(seed: number | undefined, name: string): number {
+  return checkRange(seed ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, name);
 }
 
 export interface LinearOptions {
   /** Add a learned bias (initialised to 0). Default false, as every projection of the fla layers. */
   bias?: boolean;
-  /** Philox seed of the weight initialisation. Default 0. */
+  /** Philox seed of the weight initialisation, a non-negative safe integer. Default 0. */
   seed?: number;
 }
+
+const LINEAR_OPTIONS = ['bias', 'seed'] as const satisfies readonly (keyof LinearOptions)[];
 
 /**
  * Affine map over the last axis, `[..., in] → [..., out]`. The weight is stored `[out, in]` as PyTorch's
  * `nn.Linear` does, so state dicts move to and from fla checkpoints unchanged; it is initialised
- * U(−1/√in, 1/√in), PyTorch's default bound.
+ * U(−1/√in, 1/√in), PyTorch's default bound. `in · out` is at most MAX_TENSOR_ELEMENTS.
  */
 export class Linear extends Module {
   readonly weight: Variable;
@@ -30,13 +40,16 @@ export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
 
-  constructor(inFeatures: number, outFeatures: number, opts: LinearOptions = {}) {
+  constructor(inFeatures: number, outFeatures: number, opts?: LinearOptions) {
     super();
-    this.inFeatures = checkRange(inFeatures, { min: 1, integer: true }, 'inFeatures');
-    this.outFeatures = checkRange(outFeatures, { min: 1, integer: true }, 'outFeatures');
-    const seed = checkRange(opts.seed ?? 0, { min: 0, integer: true }, 'opts.seed');
+    this.inFeatures = checkSize(inFeatures, 'inFeatures');
+    this.outFeatures = checkSize(outFeatures, 'outFeatures');
+    const o = checkOptions(opts, LINEAR_OPTIONS);
+    const seed = checkSeed(o.seed, 'opts.seed');
+    const bias = checkBoolean(o.bias, false, 'opts.bias');
+    checkElements([outFeatures, inFeatures], 'inFeatures · outFeatures (the weight [out, in])');
     this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], 1 / Math.sqrt(inFeatures), seed));
-    this.bias = opts.bias ? this.param('bias', tf.zeros([outFeatures])) : undefined;
+    this.bias = bias ? this.param('bias', tf.zeros([outFeatures])) : undefined;
   }
 
   /** `x: [..., in] → [..., out]`. */
@@ -52,13 +65,22 @@ export class Linear extends Module {
 }
 
 export interface NormOptions {
-  /** Added to the mean square before the square root. Default 1e-5 (fla's norm_eps). */
+  /** Added to the mean square before the square root, > 0. Default 1e-5 (fla's norm_eps). */
   eps?: number;
 }
+
+const NORM_OPTIONS = ['eps'] as const satisfies readonly (keyof NormOptions)[];
 
 /** x / √(mean(x²) + eps) over the last axis, without the weight: shared by both norms. */
 function rmsNormalize(x: Tensor, eps: number): Tensor {
   return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))));
+}
+
+/** `dim` and the checked options of both norms. */
+function normConfig(dim: number, opts: NormOptions | undefined): { dim: number; eps: number } {
+  const d = checkSize(dim, 'dim');
+  const o = checkOptions(opts, NORM_OPTIONS);
+  return { dim: d, eps: checkRange(o.eps ?? 1e-5, { min: 0, minExclusive: true }, 'opts.eps') };
 }
 
 /** RMSNorm (Zhang & Sennrich 2019, eq. 4) over the last axis: `[..., D] → [..., D]`, weight initialised to 1. */
@@ -67,11 +89,10 @@ export class RMSNorm extends Module {
   readonly dim: number;
   readonly eps: number;
 
-  constructor(dim: number, opts: NormOptions = {}) {
+  constructor(dim: number, opts?: NormOptions) {
     super();
-    this.dim = checkRange(dim, { min: 1, integer: true }, 'dim');
-    this.eps = checkRange(opts.eps ?? 1e-5, { min: 0, minExclusive: true }, 'opts.eps');
-    this.weight = this.param('weight', tf.ones([dim]));
+    ({ dim: this.dim, eps: this.eps } = normConfig(dim, opts));
+    this.weight = this.param('weight', tf.ones([this.dim]));
   }
 
   /** `x: [..., D] → [..., D]`. */
@@ -90,43 +111,54 @@ export class GatedRMSNorm extends Module {
   readonly dim: number;
   readonly eps: number;
 
-  constructor(dim: number, opts: NormOptions = {}) {
+  constructor(dim: number, opts?: NormOptions) {
     super();
-    this.dim = checkRange(dim, { min: 1, integer: true }, 'dim');
-    this.eps = checkRange(opts.eps ?? 1e-5, { min: 0, minExclusive: true }, 'opts.eps');
-    this.weight = this.param('weight', tf.ones([dim]));
+    ({ dim: this.dim, eps: this.eps } = normConfig(dim, opts));
+    this.weight = this.param('weight', tf.ones([this.dim]));
   }
 
   /** `x, gate: [..., D] → [..., D]`. */
   forward(x: Tensor, gate: Tensor): Tensor {
     checkLastDim(x, this.dim, 'x');
+    checkTensor(gate, 'gate');
     if (!tf.util.arraysEqual(x.shape, gate.shape)) {
       throw new ShapeError(`gate: expected the shape of x [${x.shape.join(', ')}], received [${gate.shape.join(', ')}]`);
     }
+    checkDtype(gate, 'float32', 'gate');
     return tf.tidy(() => tf.mul(tf.mul(rmsNormalize(x, this.eps), this.weight), tf.mul(gate, tf.sigmoid(gate))));
   }
 }
 
 export interface ShortConvolutionOptions {
-  /** Kernel width. Default 4, as fla's conv_size. */
+  /** Kernel width, 1 … 64. Default 4, as fla's conv_size. */
   kernelSize?: number;
   /** Apply SiLU after the convolution (fla's activation='silu'). Default true. */
   silu?: boolean;
-  /** Philox seed of the weight initialisation. Default 0. */
+  /** Philox seed of the weight initialisation, a non-negative safe integer. Default 0. */
   seed?: number;
 }
 
-/** Output of a convolution call: the activations and the cache to pass to the next call (a tensor container). */
+const CONV_OPTIONS = ['kernelSize', 'silu', 'seed'] as const satisfies readonly (keyof ShortConvolutionOptions)[];
+
+/** Options of `ShortConvolution.forward` and `step`. */
+export interface ConvCallOptions {
+  /** The last `kernelSize − 1` inputs, `[B, kernelSize − 1, C]` (an earlier call's `finalState`); zeros when absent. */
+  initialState?: Tensor;
+}
+
+const CONV_CALL_OPTIONS = ['initialState'] as const satisfies readonly (keyof ConvCallOptions)[];
+
+/** Output of a convolution call: the activations and the state to pass to the next call (a tensor container). */
 export type ConvResult = {
   /** `[B, L, C]` (forward) or `[B, C]` (step). */
-  y: Tensor;
+  output: Tensor;
   /** The last `kernelSize − 1` inputs, `[B, kernelSize − 1, C]`, oldest first. */
-  cache: Tensor;
+  finalState: Tensor;
 };
 
 /**
  * fla's `ShortConvolution`: a causal depthwise conv1d without bias, then SiLU. Channel c at step t is
- * `Σ_j w[c, 0, j] · x[t − K + 1 + j, c]`, inputs before the sequence start being zero or the cache.
+ * `Σ_j w[c, 0, j] · x[t − K + 1 + j, c]`, inputs before the sequence start being zero or the state.
  * The weight is `[C, 1, K]` (PyTorch's depthwise `nn.Conv1d`), initialised U(−1/√K, 1/√K) like PyTorch.
  */
 export class ShortConvolution extends Module {
@@ -135,25 +167,34 @@ export class ShortConvolution extends Module {
   readonly kernelSize: number;
   readonly silu: boolean;
 
-  constructor(channels: number, opts: ShortConvolutionOptions = {}) {
+  constructor(channels: number, opts?: ShortConvolutionOptions) {
     super();
-    this.channels = checkRange(channels, { min: 1, integer: true }, 'channels');
-    this.kernelSize = checkRange(opts.kernelSize ?? 4, { min: 1, integer: true }, 'opts.kernelSize');
-    this.silu = opts.silu ?? true;
-    const seed = checkRange(opts.seed ?? 0, { min: 0, integer: true }, 'opts.seed');
+    this.channels = checkSize(channels, 'channels');
+    const o = checkOptions(opts, CONV_OPTIONS);
+    this.kernelSize = checkRange(o.kernelSize ?? 4, { min: 1, max: 64, integer: true }, 'opts.kernelSize');
+    this.silu = checkBoolean(o.silu, true, 'opts.silu');
+    const seed = checkSeed(o.seed, 'opts.seed');
+    checkElements([channels, this.kernelSize], 'channels · kernelSize (the weight [C, 1, K])');
     this.weight = this.param('weight', uniformInit([channels, 1, this.kernelSize], 1 / Math.sqrt(this.kernelSize), seed));
   }
 
-  /** A zero cache for a batch of `batch` sequences: `[B, K − 1, C]`. */
-  initialCache(batch: number): Tensor {
-    checkRange(batch, { min: 1, integer: true }, 'batch');
+  /** A zero state for a batch of `batch` sequences: `[B, K − 1, C]`. */
+  zeroState(batch: number): Tensor {
+    checkSize(batch, 'batch');
+    checkElements([batch, this.kernelSize - 1, this.channels], 'batch (the state [batch, K − 1, C])');
     return deviceZeros([batch, this.kernelSize - 1, this.channels]);
   }
 
-  /** `x: [B, L, C]`, optional `cache: [B, K − 1, C]` (zeros when absent) → `{ y: [B, L, C], cache }`. */
-  forward(x: Tensor, cache?: Tensor): ConvResult {
+  /** `x: [B, L, C]`, options `{ initialState: [B, K − 1, C] }` (zeros when absent) → `{ output: [B, L, C], finalState }`. */
+  forward(x: Tensor, opts?: ConvCallOptions): ConvResult {
+    const o = checkOptions(opts, CONV_CALL_OPTIONS);
     const dims = checkShape(x, ['B', 'L', this.channels], 'x');
-    if (cache !== undefined) checkShape(cache, ['B', this.kernelSize - 1, this.channels], 'cache', dims);
+    checkDtype(x, 'float32', 'x');
+    const cache = o.initialState;
+    if (cache !== undefined) {
+      checkShape(cache, ['B', this.kernelSize - 1, this.channels], 'opts.initialState', dims);
+      checkDtype(cache, 'float32', 'opts.initialState');
+    }
     const [batch, length] = x.shape as [number, number, number];
     const k = this.kernelSize;
     return tf.tidy(() => {
@@ -166,17 +207,18 @@ export class ShortConvolution extends Module {
         y = tf.add(y, tf.mul(tf.slice(padded, [0, j, 0], [batch, length, this.channels]), tap));
       }
       if (this.silu) y = tf.mul(y, tf.sigmoid(y));
-      return { y, cache: tf.slice(padded, [0, length, 0], [batch, k - 1, this.channels]) };
+      return { output: y, finalState: tf.slice(padded, [0, length, 0], [batch, k - 1, this.channels]) };
     });
   }
 
-  /** One token: `xt: [B, C]`, `cache: [B, K − 1, C]` → `{ y: [B, C], cache }`; equals `forward` on L = 1. */
-  step(xt: Tensor, cache: Tensor): ConvResult {
+  /** One token: `xt: [B, C]`, options `{ initialState: [B, K − 1, C] }` → `{ output: [B, C], finalState }`; equals `forward` on L = 1. */
+  step(xt: Tensor, opts?: ConvCallOptions): ConvResult {
+    const o = checkOptions(opts, CONV_CALL_OPTIONS);
     const dims = checkShape(xt, ['B', this.channels], 'xt');
-    checkShape(cache, ['B', this.kernelSize - 1, this.channels], 'cache', dims);
+    if (o.initialState !== undefined) checkShape(o.initialState, ['B', this.kernelSize - 1, this.channels], 'opts.initialState', dims);
     return tf.tidy(() => {
-      const out = this.forward(tf.expandDims(xt, 1), cache);
-      return { y: tf.squeeze(out.y, [1]), cache: out.cache };
+      const out = this.forward(tf.expandDims(xt, 1), o);
+      return { output: tf.squeeze(out.output, [1]), finalState: out.finalState };
     });
   }
 }

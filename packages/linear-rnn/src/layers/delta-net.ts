@@ -1,6 +1,19 @@
-import { checkRange, checkShape, deviceZeros, type Dims, Module, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import {
+  checkDtype,
+  checkOptions,
+  checkRange,
+  checkShape,
+  type Dims,
+  describeValue,
+  deviceZeros,
+  Module,
+  type Tensor,
+  tf,
+  ValueError,
+} from '@tessera/tensor-core';
+import { checkBoolean, checkChunkSize, checkElements, checkSize, checkTensor } from '../checks.js';
 import { deltaRule, deltaRuleStep } from '../delta-rule/index.js';
-import { GatedRMSNorm, Linear, RMSNorm, ShortConvolution } from './blocks.js';
+import { GatedRMSNorm, Linear, MAX_SEED, RMSNorm, ShortConvolution } from './blocks.js';
 
 /** Options shared by the delta-rule layers. */
 export interface DeltaLayerOptions {
@@ -20,11 +33,33 @@ export interface DeltaLayerOptions {
   allowNegEigval?: boolean;
   /** RMSNorm epsilon. Default 1e-5. */
   normEps?: number;
-  /** Chunk length of the chunked op in `forward`. Default 64. */
+  /** Chunk length of the chunked op in `forward`, 1 … 256. Default 64. */
   chunkSize?: number;
-  /** Philox seed of the initialisation. Default 0. */
+  /** Philox seed of the initialisation, an integer in [0, 2^48]. Default 0. */
   seed?: number;
 }
+
+/** The options every delta-rule layer knows (checkOptions lists them on a typo). */
+export const DELTA_LAYER_OPTIONS = [
+  'dModel',
+  'heads',
+  'headDim',
+  'expandV',
+  'convSize',
+  'useGate',
+  'allowNegEigval',
+  'normEps',
+  'chunkSize',
+  'seed',
+] as const satisfies readonly (keyof DeltaLayerOptions)[];
+
+/** The options of a layer's `forward` and `step`. */
+export interface LayerCallOptions<S> {
+  /** The state an earlier call returned as `finalState`; zeros when absent (the start of a sequence). */
+  initialState?: S;
+}
+
+const CALL_OPTIONS = ['initialState'] as const;
 
 /** A delta-rule layer's decoding state: the three conv caches and the recurrent state. */
 export type DeltaLayerState = {
@@ -41,8 +76,9 @@ export type DeltaLayerState = {
 /** What `forward` and `step` return. */
 export type DeltaLayerResult = {
   /** `[B, L, D]` (forward) or `[B, D]` (step). */
-  y: Tensor;
-  state: DeltaLayerState;
+  output: Tensor;
+  /** The state after the last token: pass it back as `initialState`. */
+  finalState: DeltaLayerState;
 };
 
 /** The per-head tensors a layer hands to its rule: q, k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta `[B, H, L]`; `x` is the layer input `[B, L, D]`. */
@@ -54,8 +90,10 @@ export interface RuleInputs {
   beta: Tensor;
 }
 
-/** fla's l2norm over the last axis: x / √(Σx² + 1e-6). */
+/** fla's l2norm over the last axis: x / √(Σx² + 1e-6). `x: [..., D]` (rank ≥ 1, float32). */
 export function l2Normalize(x: Tensor): Tensor {
+  checkTensor(x, 'x', { minRank: 1 });
+  checkDtype(x, 'float32', 'x');
   return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-6))));
 }
 
@@ -96,24 +134,36 @@ export abstract class DeltaRuleLayer extends Module {
   protected readonly oProj: Linear;
   protected readonly seed: number;
 
-  constructor(opts: DeltaLayerOptions, defaults: { expandV: number; useGate: boolean }) {
+  /**
+   * Every option is checked before any weight exists, so a bad one throws without leaking a tensor.
+   * `defaults` are the subclass's (fla's) expand_v and use_gate.
+   */
+  constructor(opts: DeltaLayerOptions | undefined, defaults: { expandV: number; useGate: boolean }) {
     super();
-    if (opts === null || typeof opts !== 'object') throw new ValueError(`opts: expected an options object, received ${String(opts)}`);
-    this.dModel = checkRange(opts.dModel ?? 64, { min: 1, integer: true }, 'opts.dModel');
-    this.heads = checkRange(opts.heads ?? 2, { min: 1, integer: true }, 'opts.heads');
-    this.headDim = checkRange(opts.headDim ?? 32, { min: 1, integer: true }, 'opts.headDim');
-    const expandV = checkRange(opts.expandV ?? defaults.expandV, { min: 0, minExclusive: true }, 'opts.expandV');
+    const o = checkOptions(opts, DELTA_LAYER_OPTIONS);
+    this.dModel = checkSize(o.dModel ?? 64, 'opts.dModel');
+    this.heads = checkSize(o.heads ?? 2, 'opts.heads');
+    this.headDim = checkSize(o.headDim ?? 32, 'opts.headDim');
+    const expandV = checkRange(o.expandV ?? defaults.expandV, { min: 0, minExclusive: true }, 'opts.expandV');
     this.valueDim = this.headDim * expandV;
     if (!Number.isInteger(this.valueDim)) {
       throw new ValueError(`opts.expandV: expected headDim · expandV to be an integer, received ${this.headDim} · ${expandV}`);
     }
-    this.convSize = checkRange(opts.convSize ?? 4, { min: 1, integer: true }, 'opts.convSize');
-    this.chunkSize = checkRange(opts.chunkSize ?? 64, { min: 1, integer: true }, 'opts.chunkSize');
-    this.seed = checkRange(opts.seed ?? 0, { min: 0, integer: true }, 'opts.seed');
-    this.allowNegEigval = opts.allowNegEigval ?? false;
-    const eps = opts.normEps ?? 1e-5;
+    this.convSize = checkRange(o.convSize ?? 4, { min: 1, max: 64, integer: true }, 'opts.convSize');
+    this.chunkSize = checkChunkSize(o.chunkSize, 'opts.chunkSize');
+    this.seed = checkRange(o.seed ?? 0, { min: 0, max: MAX_SEED, integer: true }, 'opts.seed');
+    this.allowNegEigval = checkBoolean(o.allowNegEigval, false, 'opts.allowNegEigval');
+    const useGate = checkBoolean(o.useGate, defaults.useGate, 'opts.useGate');
+    const eps = checkRange(o.normEps ?? 1e-5, { min: 0, minExclusive: true }, 'opts.normEps');
     const keyWidth = this.heads * this.headDim;
     const valueWidth = this.heads * this.valueDim;
+    for (const [what, shape] of [
+      ['q_proj/k_proj weight [H·Dk, dModel]', [keyWidth, this.dModel]],
+      ['v_proj/g_proj weight [H·Dv, dModel]', [valueWidth, this.dModel]],
+      ['the recurrent state per sequence [H, Dk, Dv]', [this.heads, this.headDim, this.valueDim]],
+    ] as const) {
+      checkElements(shape, `opts (${what})`);
+    }
     // distinct Philox seeds per weight; 16 apart leaves room for subclass parameters
     const s = this.seed * 16;
     this.qProj = this.child('q_proj', new Linear(this.dModel, keyWidth, { seed: s }));
@@ -123,7 +173,6 @@ export abstract class DeltaRuleLayer extends Module {
     this.qConv = this.child('q_conv1d', new ShortConvolution(keyWidth, { kernelSize: this.convSize, seed: s + 4 }));
     this.kConv = this.child('k_conv1d', new ShortConvolution(keyWidth, { kernelSize: this.convSize, seed: s + 5 }));
     this.vConv = this.child('v_conv1d', new ShortConvolution(valueWidth, { kernelSize: this.convSize, seed: s + 6 }));
-    const useGate = opts.useGate ?? defaults.useGate;
     this.gProj = useGate ? this.child('g_proj', new Linear(this.dModel, valueWidth, { seed: s + 7 })) : undefined;
     this.oNorm = this.child('o_norm', useGate ? new GatedRMSNorm(this.valueDim, { eps }) : new RMSNorm(this.valueDim, { eps }));
     this.oProj = this.child('o_proj', new Linear(valueWidth, this.dModel, { seed: s + 8 }));
@@ -134,63 +183,78 @@ export abstract class DeltaRuleLayer extends Module {
     return l2Normalize(k);
   }
 
-  /** The recurrence over a sequence: `{ output: [B, H, L, Dv], state: [B, H, Dk, Dv] }`. */
-  protected abstract sequence(t: RuleInputs, state: Tensor | undefined): { output: Tensor; state: Tensor };
+  /** The recurrence over a sequence: `{ output: [B, H, L, Dv], finalState: [B, H, Dk, Dv] }`. */
+  protected abstract sequence(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor };
 
-  /** One token (q, k, v `[B, H, D]`, beta `[B, H]`, x `[B, D]`): `{ output: [B, H, Dv], state }`. */
-  protected abstract token(t: RuleInputs, state: Tensor): { output: Tensor; state: Tensor };
+  /** One token (q, k, v `[B, H, D]`, beta `[B, H]`, x `[B, D]`): `{ output: [B, H, Dv], finalState }`. */
+  protected abstract token(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor };
 
-  /** A zero decoding state for `batch` sequences. */
-  initialState(batch: number): DeltaLayerState {
-    checkRange(batch, { min: 1, integer: true }, 'batch');
+  /** A zero decoding state for `batch` sequences (what `forward` and `step` start from without one). */
+  zeroState(batch: number): DeltaLayerState {
+    checkSize(batch, 'batch');
+    // every part is checked before the first is allocated
+    checkElements([batch, this.heads, this.headDim, this.valueDim], 'batch (the recurrent state [batch, H, Dk, Dv])');
+    checkElements(
+      [batch, this.convSize - 1, this.heads * Math.max(this.headDim, this.valueDim)],
+      'batch (the conv states [batch, K − 1, H·D])',
+    );
     return {
-      convQ: this.qConv.initialCache(batch),
-      convK: this.kConv.initialCache(batch),
-      convV: this.vConv.initialCache(batch),
+      convQ: this.qConv.zeroState(batch),
+      convK: this.kConv.zeroState(batch),
+      convV: this.vConv.zeroState(batch),
       recurrent: deviceZeros([batch, this.heads, this.headDim, this.valueDim]),
     };
   }
 
-  /** `x: [B, L, D]`, optional state from an earlier call (zeros when absent) → `{ y: [B, L, D], state }`. */
-  forward(x: Tensor, state?: DeltaLayerState): DeltaLayerResult {
+  /**
+   * `x: [B, L, D]`, options `{ initialState }` (a state from an earlier call; zeros when absent) →
+   * `{ output: [B, L, D], finalState }`.
+   */
+  forward(x: Tensor, opts?: LayerCallOptions<DeltaLayerState>): DeltaLayerResult {
+    const o = checkOptions(opts, CALL_OPTIONS);
     const dims = checkShape(x, ['B', 'L', this.dModel], 'x');
-    if (state !== undefined) this.checkState(state, dims);
-    return tf.tidy(() => this.run(x, state, false));
+    if (o.initialState !== undefined) this.checkState(o.initialState, dims);
+    return tf.tidy(() => this.run(x, o.initialState, false));
   }
 
-  /** One token `xt: [B, D]` → `{ y: [B, D], state }`; stepping through a sequence reproduces `forward`. */
-  step(xt: Tensor, state?: DeltaLayerState): DeltaLayerResult {
+  /**
+   * One token `xt: [B, D]`, options `{ initialState }` (zeros when absent) → `{ output: [B, D], finalState }`;
+   * stepping through a sequence reproduces `forward`.
+   */
+  step(xt: Tensor, opts?: LayerCallOptions<DeltaLayerState>): DeltaLayerResult {
+    const o = checkOptions(opts, CALL_OPTIONS);
     const dims = checkShape(xt, ['B', this.dModel], 'xt');
-    if (state !== undefined) this.checkState(state, dims);
+    if (o.initialState !== undefined) this.checkState(o.initialState, dims);
     return tf.tidy(() => {
-      const out = this.run(tf.expandDims(xt, 1), state, true);
-      return { y: tf.squeeze(out.y, [1]), state: out.state };
+      const out = this.run(tf.expandDims(xt, 1), o.initialState, true);
+      return { output: tf.squeeze(out.output, [1]), finalState: out.finalState };
     });
   }
 
   private checkState(state: DeltaLayerState, dims: Dims): void {
-    if (state === null || typeof state !== 'object') {
-      throw new ShapeError(`state: expected { convQ, convK, convV, recurrent }, received ${String(state)}`);
+    const name = 'opts.initialState';
+    if (state === null || typeof state !== 'object' || Array.isArray((state as { shape?: unknown }).shape)) {
+      throw new ValueError(`${name}: expected { convQ, convK, convV, recurrent }, received ${describeValue(state)}`);
     }
     const keyWidth = this.heads * this.headDim;
-    checkShape(state.convQ, ['B', this.convSize - 1, keyWidth], 'state.convQ', dims);
-    checkShape(state.convK, ['B', this.convSize - 1, keyWidth], 'state.convK', dims);
-    checkShape(state.convV, ['B', this.convSize - 1, this.heads * this.valueDim], 'state.convV', dims);
-    checkShape(state.recurrent, ['B', this.heads, this.headDim, this.valueDim], 'state.recurrent', dims);
+    checkShape(state.convQ, ['B', this.convSize - 1, keyWidth], `${name}.convQ`, dims);
+    checkShape(state.convK, ['B', this.convSize - 1, keyWidth], `${name}.convK`, dims);
+    checkShape(state.convV, ['B', this.convSize - 1, this.heads * this.valueDim], `${name}.convV`, dims);
+    checkShape(state.recurrent, ['B', this.heads, this.headDim, this.valueDim], `${name}.recurrent`, dims);
   }
 
   private run(x: Tensor, state: DeltaLayerState | undefined, decode: boolean): DeltaLayerResult {
     const [batch, length] = x.shape as [number, number, number];
-    const q = this.qConv.forward(this.qProj.forward(x), state?.convQ);
-    const k = this.kConv.forward(this.kProj.forward(x), state?.convK);
-    const v = this.vConv.forward(this.vProj.forward(x), state?.convV);
+    const q = this.qConv.forward(this.qProj.forward(x), { initialState: state?.convQ });
+    const k = this.kConv.forward(this.kProj.forward(x), { initialState: state?.convK });
+    const v = this.vConv.forward(this.vProj.forward(x), { initialState: state?.convV });
     let beta = tf.sigmoid(this.bProj.forward(x));
     if (this.allowNegEigval) beta = tf.mul(beta, 2);
     const inputs: RuleInputs = {
       x,
-      q: l2Normalize(toHeads(q.y, this.heads)),
-      k: this.transformKeys(toHeads(k.y, this.heads)),
-      v: toHeads(v.y, this.heads),
+      q: l2Normalize(toHeads(q.output, this.heads)),
+      k: this.transformKeys(toHeads(k.output, this.heads)),
+      v: toHeads(v.output, this.heads),
       beta: perHead(beta),
     };
     let output: Tensor;
@@ -203,13 +267,13 @@ export abstract class DeltaRuleLayer extends Module {
         v: tf.squeeze(inputs.v, [2]),
         beta: tf.squeeze(inputs.beta, [2]),
       };
-      const r = this.token(squeezed, state?.recurrent ?? deviceZeros([batch, this.heads, this.headDim, this.valueDim]));
+      const r = this.token(squeezed, state?.recurrent);
       output = tf.expandDims(r.output, 2);
-      recurrent = r.state;
+      recurrent = r.finalState;
     } else {
       const r = this.sequence(inputs, state?.recurrent);
       output = r.output;
-      recurrent = r.state;
+      recurrent = r.finalState;
     }
     // per-head norm over Dv: [B, H, L, Dv] → [B, L, H, Dv]
     const o = tf.transpose(output, [0, 2, 1, 3]);
@@ -218,7 +282,7 @@ export abstract class DeltaRuleLayer extends Module {
         ? (this.oNorm as RMSNorm).forward(o)
         : (this.oNorm as GatedRMSNorm).forward(o, tf.reshape(this.gProj.forward(x), [batch, length, this.heads, this.valueDim]));
     const y = this.oProj.forward(tf.reshape(normed, [batch, length, this.heads * this.valueDim]));
-    return { y, state: { convQ: q.cache, convK: k.cache, convV: v.cache, recurrent } };
+    return { output: y, finalState: { convQ: q.finalState, convK: k.finalState, convV: v.finalState, recurrent } };
   }
 }
 
@@ -226,19 +290,18 @@ export abstract class DeltaRuleLayer extends Module {
  * DeltaNet (Yang et al. 2024, "Parallelizing Linear Transformers with the Delta Rule over Sequence
  * Length"), as fla's `DeltaNet` layer with use_short_conv (SiLU), qk_norm 'l2' and β = σ(W_b x):
  * S_t = S_{t−1} + k_t (β_t (v_t − S_{t−1}ᵀ k_t))ᵀ, o_t = S_tᵀ q_t / √Dk, y = W_o RMSNorm(o).
- * `forward(x: [B, L, D], state?)`, `step(xt: [B, D], state)`.
+ * `forward(x: [B, L, D], { initialState })`, `step(xt: [B, D], { initialState })` → `{ output, finalState }`.
  */
 export class DeltaNet extends DeltaRuleLayer {
-  constructor(opts: DeltaLayerOptions = {}) {
+  constructor(opts?: DeltaLayerOptions) {
     super(opts, { expandV: 1, useGate: false });
   }
 
-  protected sequence(t: RuleInputs, state: Tensor | undefined): { output: Tensor; state: Tensor } {
-    const r = deltaRule(t.q, t.k, t.v, t.beta, { chunkSize: this.chunkSize, initialState: state });
-    return { output: r.output, state: r.finalState };
+  protected sequence(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor } {
+    return deltaRule(t.q, t.k, t.v, t.beta, { chunkSize: this.chunkSize, initialState });
   }
 
-  protected token(t: RuleInputs, state: Tensor): { output: Tensor; state: Tensor } {
-    return deltaRuleStep(t.q, t.k, t.v, t.beta, state);
+  protected token(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor } {
+    return deltaRuleStep(t.q, t.k, t.v, t.beta, { initialState });
   }
 }

@@ -5,10 +5,10 @@ import { DeltaRuleLayer, type DeltaLayerOptions, type RuleInputs } from './delta
 /**
  * EFLA layer (Lei, Zhang & Poria 2025): DeltaNet's body with raw (un-normalised) keys — their norm sets
  * the step — and the exact step α_t = (1 − e^{−β_t‖k_t‖²}) / ‖k_t‖² in place of β_t; queries stay
- * L2-normalised (papers/linear_rnn.md §2.3). `forward(x: [B, L, D], state?)`, `step(xt: [B, D], state)`.
+ * L2-normalised (papers/linear_rnn.md §2.3). `forward(x: [B, L, D], { initialState })`, `step(xt: [B, D], { initialState })`.
  */
 export class EFLA extends DeltaRuleLayer {
-  constructor(opts: DeltaLayerOptions = {}) {
+  constructor(opts?: DeltaLayerOptions) {
     super(opts, { expandV: 1, useGate: false });
   }
 
@@ -16,12 +16,11 @@ export class EFLA extends DeltaRuleLayer {
     return k;
   }
 
-  protected sequence(t: RuleInputs, state: Tensor | undefined): { output: Tensor; state: Tensor } {
-    const r = efla(t.q, t.k, t.v, t.beta, { chunkSize: this.chunkSize, initialState: state });
-    return { output: r.output, state: r.finalState };
+  protected sequence(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor } {
+    return efla(t.q, t.k, t.v, t.beta, { chunkSize: this.chunkSize, initialState });
   }
 
-  protected token(t: RuleInputs, state: Tensor): { output: Tensor; state: Tensor } {
-    return eflaStep(t.q, t.k, t.v, t.beta, state);
+  protected token(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor } {
+    return eflaStep(t.q, t.k, t.v, t.beta, { initialState });
   }
 }

@@ -22,11 +22,11 @@ export class GatedDeltaNet extends DeltaRuleLayer {
   readonly A_log: Variable;
   readonly dt_bias: Variable;
 
-  constructor(opts: DeltaLayerOptions = {}) {
+  constructor(opts?: DeltaLayerOptions) {
     super(opts, { expandV: 2, useGate: true });
     const s = this.seed * 16;
     this.aProj = this.child('a_proj', new Linear(this.dModel, this.heads, { seed: s + 9 }));
-    const aInit = tf.tidy(() => tf.log(tf.maximum(tf.mul(philoxUniform([this.heads], { seed: s + 10 }), A_MAX), A_FLOOR)));
+    const aInit = tf.tidy(() => tf.log(tf.maximum(philoxUniform([this.heads], { seed: s + 10, high: A_MAX }), A_FLOOR)));
     this.A_log = this.param('A_log', aInit);
     const dtInit = tf.tidy(() => {
       const u = philoxUniform([this.heads], { seed: s + 11 });
@@ -45,12 +45,11 @@ export class GatedDeltaNet extends DeltaRuleLayer {
     });
   }
 
-  protected sequence(t: RuleInputs, state: Tensor | undefined): { output: Tensor; state: Tensor } {
-    const r = gatedDeltaRule(t.q, t.k, t.v, t.beta, this.logDecay(t.x), { chunkSize: this.chunkSize, initialState: state });
-    return { output: r.output, state: r.finalState };
+  protected sequence(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor } {
+    return gatedDeltaRule(t.q, t.k, t.v, t.beta, this.logDecay(t.x), { chunkSize: this.chunkSize, initialState });
   }
 
-  protected token(t: RuleInputs, state: Tensor): { output: Tensor; state: Tensor } {
-    return gatedDeltaRuleStep(t.q, t.k, t.v, t.beta, this.logDecay(t.x), state);
+  protected token(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor } {
+    return gatedDeltaRuleStep(t.q, t.k, t.v, t.beta, this.logDecay(t.x), { initialState });
   }
 }

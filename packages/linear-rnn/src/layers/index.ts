@@ -1,4 +1,5 @@
 export {
+  type ConvCallOptions,
   type ConvResult,
   GatedRMSNorm,
   Linear,
@@ -15,8 +16,9 @@ export {
   type DeltaLayerState,
   DeltaRuleLayer,
   l2Normalize,
+  type LayerCallOptions,
   type RuleInputs,
 } from './delta-net.js';
 export { EFLA } from './efla.js';
 export { GatedDeltaNet } from './gated-delta-net.js';
-export * from './mamba3.js';
+export { Mamba3, type Mamba3Config, type Mamba3LayerResult } from './mamba3.js';

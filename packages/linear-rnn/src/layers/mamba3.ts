@@ -1,6 +1,19 @@
-import { checkRange, checkShape, Module, philoxUniform, type Tensor, tf, ValueError, type Variable } from '@tessera/tensor-core';
+import {
+  checkOptions,
+  checkRange,
+  checkShape,
+  Module,
+  philoxUniform,
+  type Tensor,
+  tf,
+  ValueError,
+  type Variable,
+} from '@tessera/tensor-core';
+import { checkChunkSize, checkElements, checkSize } from '../checks.js';
 import { mamba3, type Mamba3State, mamba3Step, mamba3ZeroState } from '../mamba3/index.js';
-import { Linear, RMSNorm } from './blocks.js';
+import { validateState } from '../mamba3/validate.js';
+import { Linear, MAX_SEED, RMSNorm } from './blocks.js';
+import type { LayerCallOptions } from './delta-net.js';
 
 export interface Mamba3Config {
   /** Model width D. Default 64. */
@@ -11,7 +24,7 @@ export interface Mamba3Config {
   headDim?: number;
   /** d_inner = expand · dModel. Default 2. */
   expand?: number;
-  /** MIMO rank R (1 = SISO). Default 1. */
+  /** MIMO rank R (1 = SISO), 1 … 64. Default 1. */
   rank?: number;
   /** Fraction of the state dims that rotate: 0.5 (mamba_ssm's default) or 1. */
   ropeFraction?: 0.5 | 1;
@@ -21,17 +34,36 @@ export interface Mamba3Config {
   dtInitFloor?: number;
   /** A ≤ −aFloor. Default 1e-4. */
   aFloor?: number;
-  /** Chunk size of the tfjs chunked form. Default 64. */
+  /** Chunk size of the tfjs chunked form, 1 … 256. Default 64. */
   chunkSize?: number;
-  /** Philox seed of every random initialisation. Default 0. */
+  /** Philox seed of every random initialisation, an integer in [0, 2^48]. Default 0. */
   seed?: number;
 }
+
+/** The options `Mamba3` knows (checkOptions lists them on a typo). */
+export const MAMBA3_CONFIG = [
+  'dModel',
+  'dState',
+  'headDim',
+  'expand',
+  'rank',
+  'ropeFraction',
+  'dtMin',
+  'dtMax',
+  'dtInitFloor',
+  'aFloor',
+  'chunkSize',
+  'seed',
+] as const satisfies readonly (keyof Mamba3Config)[];
+
+const CALL_OPTIONS = ['initialState'] as const;
 
 /** A layer's output and the state to pass to the next call. */
 export interface Mamba3LayerResult {
   /** `[B, L, D]` (forward) or `[B, D]` (step). */
-  y: Tensor;
-  state: Mamba3State;
+  output: Tensor;
+  /** The state after the last token: pass it back as `initialState`. */
+  finalState: Mamba3State;
 }
 
 /** mamba_ssm's `heavy_tail_activation`: 1 + x for x ≥ 0, 1/(1 − x) below; positive, smooth at 0. */
@@ -53,7 +85,8 @@ interface Mixed {
 
 /**
  * The Mamba-3 mixer (Lahoti et al. 2026; mamba_ssm `modules/mamba3.py`, papers/linear_rnn.md 1.2–1.5), a
- * `Module` with `forward(x: [B, L, D], state?)` and `step(xt: [B, D], state?)`.
+ * `Module` with `forward(x: [B, L, D], { initialState })` and `step(xt: [B, D], { initialState })`, both
+ * returning `{ output, finalState }`.
  * One input projection gives [z, x, B, C, dd_dt, dd_A, trap, angles] (B and C shared across heads,
  * ngroups = 1); B and C get RMSNorm over N plus a per-(head, rank) bias initialised to 1; no conv and no
  * activation on x; Δ = softplus(dd_dt + dt_bias), A = min(−heavyTail(dd_A), −aFloor), λ = σ(trap), the
@@ -88,20 +121,28 @@ export class Mamba3 extends Module {
   readonly D: Variable;
   readonly outProj: Linear;
 
-  constructor(config: Mamba3Config = {}) {
+  /**
+   * Every option is checked before any weight exists (`new Mamba3({ dtMin: 0 })` throws without leaking
+   * a tensor); `config` may be omitted, not null.
+   */
+  constructor(config?: Mamba3Config) {
     super();
-    this.dModel = checkRange(config.dModel ?? 64, { min: 1, integer: true }, 'config.dModel');
-    this.dState = checkRange(config.dState ?? 16, { min: 2, integer: true }, 'config.dState');
-    this.headDim = checkRange(config.headDim ?? 16, { min: 1, integer: true }, 'config.headDim');
-    const expand = checkRange(config.expand ?? 2, { min: 0, minExclusive: true }, 'config.expand');
-    this.rank = checkRange(config.rank ?? 1, { min: 1, max: 64, integer: true }, 'config.rank');
-    this.aFloor = checkRange(config.aFloor ?? 1e-4, { min: 0 }, 'config.aFloor');
-    this.chunkSize = checkRange(config.chunkSize ?? 64, { min: 1, integer: true }, 'config.chunkSize');
-    const seed = checkRange(config.seed ?? 0, { min: 0, integer: true }, 'config.seed');
-    const ropeFraction = config.ropeFraction ?? 0.5;
+    const c = checkOptions(config, MAMBA3_CONFIG, 'config');
+    this.dModel = checkSize(c.dModel ?? 64, 'config.dModel');
+    this.dState = checkRange(c.dState ?? 16, { min: 2, integer: true }, 'config.dState');
+    this.headDim = checkSize(c.headDim ?? 16, 'config.headDim');
+    const expand = checkRange(c.expand ?? 2, { min: 0, minExclusive: true }, 'config.expand');
+    this.rank = checkRange(c.rank ?? 1, { min: 1, max: 64, integer: true }, 'config.rank');
+    this.aFloor = checkRange(c.aFloor ?? 1e-4, { min: 0 }, 'config.aFloor');
+    this.chunkSize = checkChunkSize(c.chunkSize, 'config.chunkSize');
+    const seed = checkRange(c.seed ?? 0, { min: 0, max: MAX_SEED, integer: true }, 'config.seed');
+    const ropeFraction = c.ropeFraction ?? 0.5;
     if (ropeFraction !== 0.5 && ropeFraction !== 1) {
       throw new ValueError(`config.ropeFraction: expected 0.5 or 1, received ${String(ropeFraction)}`);
     }
+    const dtMin = checkRange(c.dtMin ?? 1e-3, { min: 0, minExclusive: true }, 'config.dtMin');
+    const dtMax = checkRange(c.dtMax ?? 1e-1, { min: dtMin, hint: 'dtMax must be at least dtMin' }, 'config.dtMax');
+    const dtFloor = checkRange(c.dtInitFloor ?? 1e-4, { min: 0 }, 'config.dtInitFloor');
     this.dInner = expand * this.dModel;
     if (!Number.isInteger(this.dInner) || this.dInner % this.headDim !== 0) {
       throw new ValueError(`config.headDim: expected a divisor of d_inner = expand·dModel = ${this.dInner}, received ${this.headDim}`);
@@ -116,8 +157,16 @@ export class Mamba3 extends Module {
     const r = this.rank;
     const h = this.heads;
     const inWidth = 2 * this.dInner + 2 * n * r + 3 * h + this.angles;
+    for (const [what, shape] of [
+      ['in_proj weight', [inWidth, this.dModel]],
+      ['out_proj weight', [this.dModel, this.dInner]],
+      ['B_bias', [h, r, n]],
+      ['the SSM state per sequence [H, P, N]', [h, this.headDim, n]],
+    ] as const) {
+      checkElements(shape, `config (${what})`);
+    }
     this.inProj = this.child('in_proj', new Linear(this.dModel, inWidth, { seed }));
-    this.dtBias = this.param('dt_bias', this.initialDtBias(config, seed + 1));
+    this.dtBias = this.param('dt_bias', this.initialDtBias(dtMin, dtMax, dtFloor, seed + 1));
     this.bBias = this.param('B_bias', tf.ones([h, r, n]));
     this.cBias = this.param('C_bias', tf.ones([h, r, n]));
     this.bNorm = this.child('B_norm', new RMSNorm(n, { eps: 1e-5 }));
@@ -132,10 +181,7 @@ export class Mamba3 extends Module {
   }
 
   /** softplus⁻¹ of Δ ~ log-uniform[dtMin, dtMax] floored at dtInitFloor: dt + log(−expm1(−dt)), as mamba_ssm. */
-  private initialDtBias(config: Mamba3Config, seed: number): Tensor {
-    const dtMin = checkRange(config.dtMin ?? 1e-3, { min: 0, minExclusive: true }, 'config.dtMin');
-    const dtMax = checkRange(config.dtMax ?? 1e-1, { min: dtMin }, 'config.dtMax');
-    const floor = checkRange(config.dtInitFloor ?? 1e-4, { min: 0 }, 'config.dtInitFloor');
+  private initialDtBias(dtMin: number, dtMax: number, floor: number, seed: number): Tensor {
     return tf.tidy(() => {
       const u = philoxUniform([this.heads], { seed });
       const dt = tf.maximum(tf.exp(tf.add(tf.mul(u, Math.log(dtMax) - Math.log(dtMin)), Math.log(dtMin))), floor);
@@ -143,11 +189,10 @@ export class Mamba3 extends Module {
     });
   }
 
-  /** A zero state for `batch` sequences. */
-  initialState(batch: number): Mamba3State {
-    checkRange(batch, { min: 1, integer: true }, 'batch');
+  /** A zero state for `batch` sequences (what `forward` and `step` start from without one). */
+  zeroState(batch: number): Mamba3State {
     return mamba3ZeroState({
-      batch,
+      batch: checkSize(batch, 'batch'),
       heads: this.heads,
       rank: this.rank,
       headDim: this.headDim,
@@ -202,41 +247,56 @@ export class Mamba3 extends Module {
     });
   }
 
-  /** `x: [B, L, D]`, optional incoming state (zeros) → `{ y: [B, L, D], state }`. Runs `mamba3` in chunk mode. */
-  forward(x: Tensor, state?: Mamba3State): Mamba3LayerResult {
-    checkShape(x, ['B', 'L', this.dModel], 'x');
+  /** The state a call passes, checked against this layer's sizes and x's batch. */
+  private checkState(state: Mamba3State | undefined, batch: number, length: number): void {
+    if (state === undefined) return;
+    const d = { batch, heads: this.heads, length, rank: this.rank, headDim: this.headDim, stateDim: this.dState, angles: this.angles };
+    validateState(state, d, 'opts.initialState');
+  }
+
+  /**
+   * `x: [B, L, D]`, options `{ initialState }` (a state from an earlier call; zeros when absent) →
+   * `{ output: [B, L, D], finalState }`. Runs `mamba3` in chunk mode.
+   */
+  forward(x: Tensor, opts?: LayerCallOptions<Mamba3State>): Mamba3LayerResult {
+    const o = checkOptions(opts, CALL_OPTIONS);
+    const dims = checkShape(x, ['B', 'L', this.dModel], 'x');
+    this.checkState(o.initialState, dims.B as number, dims.L as number);
     const out = tf.tidy(() => {
       const m = this.mix(x);
-      const r = mamba3(m.v, {
-        dt: m.dt,
-        A: m.A,
-        B: m.B,
-        C: m.C,
+      const r = mamba3(m.v, m.dt, m.A, m.B, m.C, {
         lambda: m.lambda,
         theta: m.theta,
         D: this.D,
         rank: this.rank,
         chunkSize: this.chunkSize,
-        initialState: state,
+        initialState: o.initialState,
       });
-      return { y: this.finish(r.output, m.z), ...r.finalState };
+      return { output: this.finish(r.output, m.z), ...r.finalState };
     });
-    return { y: out.y, state: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
+    return { output: out.output, finalState: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
   }
 
-  /** One token: `xt: [B, D]`, state (zeros when absent) → `{ y: [B, D], state }`; equals `forward` token by token. */
-  step(xt: Tensor, state?: Mamba3State): Mamba3LayerResult {
-    checkShape(xt, ['B', this.dModel], 'xt');
+  /**
+   * One token: `xt: [B, D]`, options `{ initialState }` (zeros when absent) → `{ output: [B, D], finalState }`;
+   * equals `forward` token by token.
+   */
+  step(xt: Tensor, opts?: LayerCallOptions<Mamba3State>): Mamba3LayerResult {
+    const o = checkOptions(opts, CALL_OPTIONS);
+    const dims = checkShape(xt, ['B', this.dModel], 'xt');
+    this.checkState(o.initialState, dims.B as number, 1);
     const out = tf.tidy(() => {
       const m = this.mix(tf.expandDims(xt, 1));
       const at = (t: Tensor) => tf.squeeze(t, [2]);
-      const r = mamba3Step(
-        at(m.v),
-        { dt: at(m.dt), A: at(m.A), B: at(m.B), C: at(m.C), lambda: at(m.lambda), theta: at(m.theta), D: this.D, rank: this.rank },
-        state,
-      );
-      return { y: tf.squeeze(this.finish(tf.expandDims(r.output, 2), m.z), [1]), ...r.state };
+      const r = mamba3Step(at(m.v), at(m.dt), at(m.A), at(m.B), at(m.C), {
+        lambda: at(m.lambda),
+        theta: at(m.theta),
+        D: this.D,
+        rank: this.rank,
+        initialState: o.initialState,
+      });
+      return { output: tf.squeeze(this.finish(tf.expandDims(r.output, 2), m.z), [1]), ...r.finalState };
     });
-    return { y: out.y, state: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
+    return { output: out.output, finalState: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
   }
 }

@@ -1,30 +1,74 @@
-import { deviceZeros, type Tensor, tf } from '@tessera/tensor-core';
+import { checkOptions, deviceZeros, ShapeError, type Tensor, tf } from '@tessera/tensor-core';
+import { checkElements, checkSize } from '../checks.js';
 import type { KernelTensors } from './kernel-inputs.js';
 import { mamba3ChunkOp, mamba3StepOp } from './op.js';
 import { unpack } from './packing.js';
 import { recurrentReference } from './reference.js';
-import type { Mamba3Dims, Mamba3Options, Mamba3Result, Mamba3State, Mamba3StepInputs, Mamba3StepResult } from './types.js';
-import { validateChunking, validateMamba3 } from './validate.js';
+import type {
+  Mamba3Dims,
+  Mamba3Options,
+  Mamba3Result,
+  Mamba3State,
+  Mamba3StateSizes,
+  Mamba3StepOptions,
+  Mamba3StepResult,
+} from './types.js';
+import { checkRank, MAMBA3_OPTIONS, MAMBA3_STEP_OPTIONS, validateChunking, validateMamba3 } from './validate.js';
+
+export type {
+  Mamba3Mode,
+  Mamba3Options,
+  Mamba3Result,
+  Mamba3State,
+  Mamba3StateSizes,
+  Mamba3StepOptions,
+  Mamba3StepResult,
+} from './types.js';
+
+const STATE_SIZES = ['batch', 'heads', 'rank', 'headDim', 'stateDim', 'angles'] as const satisfies readonly (keyof Mamba3StateSizes)[];
 
 /**
  * A zero state, the start of a sequence: `ssm: [B, H, P, N]`, `k: [B, H, R·N]`, `v: [B, H, R·P]`,
- * `angle: [B, H, Nr]` (sizes named as in `Mamba3Dims`).
+ * `angle: [B, H, Nr]` from `{ batch, heads, rank = 1, headDim: P, stateDim: N, angles: Nr }` (every size a
+ * positive integer, N even, Nr ≤ N/2, each tensor at most MAX_TENSOR_ELEMENTS).
  */
-export function mamba3ZeroState(d: Pick<Mamba3Dims, 'batch' | 'heads' | 'rank' | 'headDim' | 'stateDim' | 'angles'>): Mamba3State {
-  const { batch: b, heads: h } = d;
-  return {
-    ssm: deviceZeros([b, h, d.headDim, d.stateDim]),
-    k: deviceZeros([b, h, d.rank * d.stateDim]),
-    v: deviceZeros([b, h, d.rank * d.headDim]),
-    angle: deviceZeros([b, h, d.angles]),
-  };
+export function mamba3ZeroState(sizes: Mamba3StateSizes): Mamba3State {
+  const s = checkOptions(sizes, STATE_SIZES, 'sizes');
+  const b = checkSize(s.batch, 'sizes.batch');
+  const h = checkSize(s.heads, 'sizes.heads');
+  const r = checkRank(s.rank ?? 1, 'sizes.rank');
+  const p = checkSize(s.headDim, 'sizes.headDim');
+  const n = checkSize(s.stateDim, 'sizes.stateDim');
+  if (n % 2 !== 0) throw new ShapeError(`sizes.stateDim: expected an even state size (rotations act on pairs), received ${n}`);
+  const nr = checkSize(s.angles, 'sizes.angles');
+  if (nr > n / 2) throw new ShapeError(`sizes.angles: expected 1 ≤ angles ≤ stateDim/2 = ${n / 2}, received ${nr}`);
+  const d = { batch: b, heads: h, rank: r, headDim: p, stateDim: n, angles: nr };
+  for (const [key, shape] of Object.entries(stateShapes(d))) checkElements(shape, `sizes (the ${key} tensor)`);
+  return zeroState(d);
 }
 
-/** Everything the kernels take: A expanded to dt's shape, D defaulted to 0, a zero state if none. */
-function kernelTensors(x: Tensor, o: Mamba3StepInputs, d: Mamba3Dims, state: Mamba3State | undefined): KernelTensors {
-  const A = o.A.rank === 1 ? tf.broadcastTo(tf.reshape(o.A, o.dt.rank === 3 ? [1, d.heads, 1] : [1, d.heads]), o.dt.shape) : o.A;
-  const s = state ?? mamba3ZeroState(d);
-  return { x, dt: o.dt, A, B: o.B, C: o.C, lambda: o.lambda, theta: o.theta, D: o.D ?? deviceZeros([d.heads]), ...s };
+function stateShapes(d: Omit<Mamba3Dims, 'length'>): Record<keyof Mamba3State, number[]> {
+  const { batch: b, heads: h } = d;
+  return { ssm: [b, h, d.headDim, d.stateDim], k: [b, h, d.rank * d.stateDim], v: [b, h, d.rank * d.headDim], angle: [b, h, d.angles] };
+}
+
+/** `mamba3ZeroState` of validated sizes. */
+function zeroState(d: Omit<Mamba3Dims, 'length'>): Mamba3State {
+  const shapes = stateShapes(d);
+  return { ssm: deviceZeros(shapes.ssm), k: deviceZeros(shapes.k), v: deviceZeros(shapes.v), angle: deviceZeros(shapes.angle) };
+}
+
+/**
+ * Everything the kernels take: A expanded to dt's shape, λ = 1, θ increments 0 and D = 0 where not given,
+ * a zero state if none. Call inside a tidy (the defaults are fresh tensors).
+ */
+function kernelTensors(t: { x: Tensor; dt: Tensor; A: Tensor; B: Tensor; C: Tensor }, o: Mamba3StepOptions, d: Mamba3Dims): KernelTensors {
+  const { x, dt, B, C } = t;
+  const A = t.A.rank === 1 ? tf.broadcastTo(tf.reshape(t.A, dt.rank === 3 ? [1, d.heads, 1] : [1, d.heads]), dt.shape) : t.A;
+  const lambda = o.lambda ?? tf.fill(dt.shape, 1);
+  const theta = o.theta ?? deviceZeros([...dt.shape, d.angles]);
+  const s = o.initialState ?? zeroState(d);
+  return { x, dt, A, B, C, lambda, theta, D: o.D ?? deviceZeros([d.heads]), ssm: s.ssm, k: s.k, v: s.v, angle: s.angle };
 }
 
 /**
@@ -33,8 +77,15 @@ function kernelTensors(x: Tensor, o: Mamba3StepInputs, d: Mamba3Dims, state: Mam
  *   S_t = e^{AΔ_t} S_{t−1} + (1−λ_t)Δ_t e^{AΔ_t} Σ_r v_{t−1,r} k̃_{t−1,r}ᵀ + λ_tΔ_t Σ_r v_{t,r} k̃_{t,r}ᵀ,
  *   y_{t,r} = S_t q̃_{t,r} + D v_{t,r},   k̃ = R(θ_t) B_t, q̃ = R(θ_t) C_t, θ_t = θ_{t−1} + π·tanh(theta_t)·Δ_t.
  *
+ * Arguments: the five tensors the SSM cannot run without, positional in mamba_ssm's SSM order
+ * (`selective_scan_fn(u, delta, A, B, C)`, `mamba_chunk_scan_combined(x, dt, A, B, C)`), then
+ * `{ lambda, theta, D, rank, mode, chunkSize, initialState }`. mamba_ssm's Mamba-3 kernel
+ * `mamba3_siso_combined(Q, K, V, ADT, DT, Trap, Q_bias, K_bias, Angles, D, Z)` names the same tensors
+ * attention-style (Q = C, K = B, V = x, ADT = A·dt) and requires Trap and Angles; here λ and θ are options
+ * whose defaults (λ = 1, no rotation) make the call Mamba-2's SSD, so a Mamba-2 user's call runs as is.
+ *
  * Shapes (R = `rank`, P = head dim, N = state size, Nr ≤ N/2 rotary angles): `x: [B, H, L, R·P]`
- * (values, rank-major), `dt, lambda: [B, H, L]`, `A: [B, H, L]` or `[H]`, `B, C: [B, H, L, R·N]`,
+ * (values, rank-major), `dt: [B, H, L]`, `A: [B, H, L]` or `[H]`, `B, C: [B, H, L, R·N]`, `lambda: [B, H, L]`,
  * `theta: [B, H, L, Nr]`, `D: [H]`. Returns `output: [B, H, L, R·P]` (before the z gate) and the state
  * after the last token. 'chunk' mode runs a WGSL kernel on WebGPU and the differentiable tfjs chunked
  * form elsewhere; 'recurrent' runs the per-token reference.
@@ -48,15 +99,13 @@ function kernelTensors(x: Tensor, o: Mamba3StepInputs, d: Mamba3Dims, state: Mam
  * TileLang kernel pairs j with j + N/2); the state's `v` holds the rank-projected values (as the MIMO
  * step reference), and `k` is `[B, H, R·N]` rank-major rather than `(B, R, H, N)`.
  */
-export function mamba3(x: Tensor, opts: Mamba3Options): Mamba3Result {
-  const o = opts ?? ({} as Mamba3Options);
-  const rank = o.rank ?? 1;
-  const mode = o.mode ?? 'chunk';
-  const chunkSize = o.chunkSize ?? 64;
-  const d = validateMamba3({ x, dt: o.dt, A: o.A, B: o.B, C: o.C, lambda: o.lambda, theta: o.theta, D: o.D }, rank, false, o.initialState);
-  validateChunking(mode, chunkSize);
+export function mamba3(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, opts?: Mamba3Options): Mamba3Result {
+  const o = checkOptions(opts, MAMBA3_OPTIONS);
+  const d = validateMamba3({ x, dt, A, B, C, lambda: o.lambda, theta: o.theta, D: o.D }, o.rank, false, o.initialState);
+  const { mode, chunkSize } = validateChunking(o.mode, o.chunkSize);
+  const rank = d.rank;
   const out = tf.tidy(() => {
-    const t = kernelTensors(x, o, d, o.initialState);
+    const t = kernelTensors({ x, dt, A, B, C }, o, d);
     const parts = mode === 'recurrent' ? recurrentReference(t, rank) : unpack(mamba3ChunkOp(t, { rank, chunkSize }), d, false);
     const v = tf.squeeze(tf.slice(x, [0, 0, d.length - 1], [-1, -1, 1]), [2]);
     return { output: parts.y, ssm: parts.ssm, k: parts.k, v, angle: parts.angle };
@@ -66,16 +115,16 @@ export function mamba3(x: Tensor, opts: Mamba3Options): Mamba3Result {
 
 /**
  * One decoding step of `mamba3` (mamba_ssm's `Mamba3.step` without the projections): `x: [B, H, R·P]`,
- * `dt, lambda: [B, H]`, `A: [B, H]` or `[H]`, `B, C: [B, H, R·N]`, `theta: [B, H, Nr]`, `D: [H]`; `state`
- * defaults to zeros. Returns `output: [B, H, R·P]` and the next state. A WGSL kernel on WebGPU.
+ * `dt: [B, H]`, `A: [B, H]` or `[H]`, `B, C: [B, H, R·N]`, options `{ lambda: [B, H], theta: [B, H, Nr],
+ * D: [H], rank, initialState }` (zeros when absent). Returns `output: [B, H, R·P]` and `finalState`, the
+ * next call's `initialState`. A WGSL kernel on WebGPU.
  */
-export function mamba3Step(x: Tensor, inputs: Mamba3StepInputs, state?: Mamba3State): Mamba3StepResult {
-  const o = inputs ?? ({} as Mamba3StepInputs);
-  const rank = o.rank ?? 1;
-  const d = validateMamba3({ x, dt: o.dt, A: o.A, B: o.B, C: o.C, lambda: o.lambda, theta: o.theta, D: o.D }, rank, true, state);
+export function mamba3Step(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, opts?: Mamba3StepOptions): Mamba3StepResult {
+  const o = checkOptions(opts, MAMBA3_STEP_OPTIONS);
+  const d = validateMamba3({ x, dt, A, B, C, lambda: o.lambda, theta: o.theta, D: o.D }, o.rank, true, o.initialState);
   const out = tf.tidy(() => {
-    const parts = unpack(mamba3StepOp(kernelTensors(x, o, d, state), { rank, chunkSize: 1 }), d, true);
+    const parts = unpack(mamba3StepOp(kernelTensors({ x, dt, A, B, C }, o, d), { rank: d.rank, chunkSize: 1 }), d, true);
     return { output: parts.y, ssm: parts.ssm, k: parts.k, v: tf.clone(x), angle: parts.angle };
   });
-  return { output: out.output, state: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
+  return { output: out.output, finalState: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };
 }

@@ -7,6 +7,8 @@ import type { KernelAttrs, KernelInput } from './kernel-inputs.js';
 import { type KernelLayout, kernelLayout, layoutUniforms } from './kernel-layout.js';
 import { PrefixProgram } from './prefix.program.js';
 import { StatePassProgram } from './state-pass.program.js';
+import { StepProgram } from './step.program.js';
+import { StepPrepProgram } from './step-prep.program.js';
 import { TokenProgram } from './token.program.js';
 
 /** One WGSL program of the chunked forward and the uniforms it runs with. */
@@ -85,4 +87,18 @@ export function chunkWebGPU({ inputs, attrs, run, dispose }: WebGPUKernelContext
   dispose(ang);
   dispose(states);
   return { ...packed, shape: [layout.rows / layout.heads, layout.heads, layout.width] };
+}
+
+/** One decoding step on WebGPU: coefficients, angle and rotations (one dispatch), then the state update and read-out. */
+export function stepWebGPU({ inputs, attrs, run, dispose }: WebGPUKernelContext<KernelInput, KernelAttrs>): TensorInfo {
+  const { x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle } = inputs;
+  const [batch, heads, rp] = x.shape as [number, number, number];
+  const rank = attrs.rank;
+  const layout = kernelLayout(batch, heads, 1, rank, rp / rank, (B.shape[2] as number) / rank, theta.shape[2] as number);
+  const uniforms = layoutUniforms(layout);
+  const prepWidth = 4 + layout.angles + 2 * rank * layout.stateDim;
+  const prep = run(new StepPrepProgram(layout.rows, prepWidth), [dt, A, lambda, theta, angle, B, C], 'float32', uniforms);
+  const packed = run(new StepProgram(layout.rows, layout.width), [x, prep, D, ssm, k, v], 'float32', uniforms);
+  dispose(prep);
+  return { ...packed, shape: [batch, heads, layout.width] };
 }

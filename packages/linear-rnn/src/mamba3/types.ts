@@ -18,65 +18,74 @@ export interface Mamba3State {
   angle: Tensor;
 }
 
-/** Per-token inputs of `mamba3` besides the values `x`; shapes as documented on `mamba3`. */
-export interface Mamba3Inputs {
-  /** Δ after softplus, `[B, H, L]`, positive. */
-  dt: Tensor;
-  /** The decay rate A ≤ 0: data-dependent `[B, H, L]` (Mamba-3) or per head `[H]` (Mamba-2). */
-  A: Tensor;
-  /** Keys (mamba_ssm's K = B), after RMSNorm and bias, `[B, H, L, R·N]`. */
-  B: Tensor;
-  /** Queries (mamba_ssm's Q = C), after RMSNorm and bias, `[B, H, L, R·N]`. */
-  C: Tensor;
-  /** The trapezoid weight λ = σ(trap) ∈ [0, 1], `[B, H, L]`; λ = 1 is Mamba-2's Euler rule. */
-  lambda: Tensor;
-  /** Raw angle projections, `[B, H, L, Nr]` with 1 ≤ Nr ≤ N/2: θ_t = θ_{t−1} + π·tanh(theta_t)·Δ_t. */
-  theta: Tensor;
-  /** The skip weight per head, `[H]`; omitted means no skip. */
-  D?: Tensor;
-}
-
 export type Mamba3Mode = 'chunk' | 'recurrent';
 
-export interface Mamba3Options extends Mamba3Inputs {
-  /** MIMO rank R ≥ 1 (default 1, SISO): x, B and C hold R rank-major blocks in their last axis. */
+/**
+ * Options of `mamba3`: everything but the five tensors the SSM cannot run without (`x, dt, A, B, C`,
+ * positional). Shapes as documented on `mamba3`.
+ */
+export interface Mamba3Options {
+  /**
+   * The trapezoid weight λ = σ(trap) ∈ [0, 1], `[B, H, L]`. Default 1 everywhere: Mamba-2's
+   * exponential-Euler rule (mamba_ssm takes the logits, `Trap`, as a required argument).
+   */
+  lambda?: Tensor;
+  /**
+   * Raw angle projections, `[B, H, L, Nr]` with 1 ≤ Nr ≤ N/2: θ_t = θ_{t−1} + π·tanh(theta_t)·Δ_t. Default
+   * no rotation (θ stays at the incoming state's angle; Nr is then that state's, or 1).
+   */
+  theta?: Tensor;
+  /** The skip weight per head, `[H]`; default no skip. */
+  D?: Tensor;
+  /** MIMO rank R, 1 ≤ R ≤ 64 (default 1, SISO): x, B and C hold R rank-major blocks in their last axis. */
   rank?: number;
   /** 'chunk' (default): SSD-style chunked form (WGSL on WebGPU); 'recurrent': the per-token reference. */
   mode?: Mamba3Mode;
-  /** Tokens per chunk of the tfjs chunked form (default 64). */
+  /** Tokens per chunk of the tfjs chunked form, 1 … 256 (default 64). */
   chunkSize?: number;
+  /** The state before the first token; zeros when absent (the start of a sequence). */
   initialState?: Mamba3State;
 }
 
 export interface Mamba3Result {
   /** `[B, H, L, R·P]`: y_{t,r} = S_t q̃_{t,r} + D v_{t,r}, before any output gate. */
   output: Tensor;
+  /** The state after the last token: pass it back as `initialState`. */
   finalState: Mamba3State;
 }
 
-/** One decoding step's inputs: as `Mamba3Inputs` without the L axis. */
-export interface Mamba3StepInputs {
-  /** `[B, H]` */
-  dt: Tensor;
-  /** `[B, H]` or `[H]` */
-  A: Tensor;
-  /** `[B, H, R·N]` */
-  B: Tensor;
-  /** `[B, H, R·N]` */
-  C: Tensor;
-  /** `[B, H]` */
-  lambda: Tensor;
-  /** `[B, H, Nr]` */
-  theta: Tensor;
+/** Options of `mamba3Step`: as `Mamba3Options` without the L axis, mode and chunking. */
+export interface Mamba3StepOptions {
+  /** `[B, H]`; default 1. */
+  lambda?: Tensor;
+  /** `[B, H, Nr]`; default no rotation. */
+  theta?: Tensor;
   /** `[H]` */
   D?: Tensor;
   rank?: number;
+  /** The state before the token; zeros when absent. */
+  initialState?: Mamba3State;
 }
 
 export interface Mamba3StepResult {
   /** `[B, H, R·P]` */
   output: Tensor;
-  state: Mamba3State;
+  /** The state after the token: pass it back as the next step's `initialState`. */
+  finalState: Mamba3State;
+}
+
+/** The sizes of a zero state (`mamba3ZeroState`). */
+export interface Mamba3StateSizes {
+  batch: number;
+  heads: number;
+  /** MIMO rank R (default 1). */
+  rank?: number;
+  /** P */
+  headDim: number;
+  /** N (even). */
+  stateDim: number;
+  /** Nr, 1 ≤ Nr ≤ N/2. */
+  angles: number;
 }
 
 /** Sizes every Mamba-3 kernel works with, bound once by validation. */

@@ -1,0 +1,115 @@
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import type { Mamba3Options, Mamba3State } from '../src/mamba3/index.js';
+
+/** The tensors of a delta-rule call: q, k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta, g `[B, H, L]`, state `[B, H, Dk, Dv]`. */
+export type DeltaCase = { q: Tensor; k: Tensor; v: Tensor; beta: Tensor; g: Tensor; state: Tensor };
+
+/**
+ * Seeded delta-rule inputs: β ∈ (0.05, 0.95), log-decays g ∈ (−0.7, 0) (decay factors 0.5 … 1), a state in
+ * ±0.5. Keys are L2-normalised (as the DeltaNet layers feed them) unless `rawKeys`, which draws them in
+ * ±1.2 (norms up to ~2.5, as EFLA takes them).
+ */
+export function deltaCase(
+  b: number,
+  h: number,
+  l: number,
+  dk: number,
+  dv: number,
+  seed: number,
+  opts: { rawKeys?: boolean } = {},
+): DeltaCase {
+  return tf.tidy(() => {
+    const raw = philoxUniform([b, h, l, dk], { seed: seed + 1, low: opts.rawKeys ? -1.2 : -1, high: opts.rawKeys ? 1.2 : 1 });
+    return {
+      q: philoxUniform([b, h, l, dk], { seed, low: -1, high: 1 }),
+      k: opts.rawKeys ? raw : tf.div(raw, tf.norm(raw, 'euclidean', -1, true)),
+      v: philoxUniform([b, h, l, dv], { seed: seed + 2, low: -1, high: 1 }),
+      beta: philoxUniform([b, h, l], { seed: seed + 3, low: 0.05, high: 0.95 }),
+      g: philoxUniform([b, h, l], { seed: seed + 5, low: -0.7, high: 0 }),
+      state: philoxUniform([b, h, dk, dv], { seed: seed + 4, low: -0.5, high: 0.5 }),
+    };
+  });
+}
+
+/** Tokens [start, start + size) of a `[B, H, L, …]` tensor. */
+export function slice3(x: Tensor, start: number, size: number): Tensor {
+  return tf.slice(
+    x,
+    x.shape.map((_, i) => (i === 2 ? start : 0)),
+    x.shape.map((d, i) => (i === 2 ? size : d)),
+  );
+}
+
+/** Token t of a `[B, H, L, …]` tensor, without the L axis. */
+export function tokenAt(x: Tensor, t: number): Tensor {
+  return tf.tidy(() => tf.squeeze(slice3(x, t, 1), [2]));
+}
+
+/** `g` with `value` (default −∞, a full reset) at the given flat positions; no readback, so any backend. */
+export function withResets(g: Tensor, positions: readonly number[], value = Number.NEGATIVE_INFINITY): Tensor {
+  return tf.tidy(() => {
+    const mask = new Uint8Array(g.size);
+    for (const p of positions) mask[p] = 1;
+    return tf.where(tf.tensor(mask, g.shape, 'bool'), tf.fill(g.shape, value), g);
+  });
+}
+
+/** Sizes of a Mamba-3 case: batch, heads, length, rank, head dim P, state size N, angles Nr. */
+export interface Mamba3Sizes {
+  b: number;
+  h: number;
+  l: number;
+  r: number;
+  p: number;
+  n: number;
+  nr: number;
+}
+
+/** The positional tensors of a Mamba-3 call and its options. */
+export interface Mamba3Case {
+  x: Tensor;
+  dt: Tensor;
+  A: Tensor;
+  B: Tensor;
+  C: Tensor;
+  opts: Mamba3Options & { lambda: Tensor; theta: Tensor; D: Tensor };
+}
+
+/** Seeded inputs in the ranges the layer produces: Δ ∈ [0.05, 0.35], A ∈ [−1.7, −0.2], λ ∈ [0, 1]. */
+export function mamba3Case(s: Mamba3Sizes, seed: number): Mamba3Case {
+  return tf.tidy(() => {
+    const u = (shape: number[], i: number, low = 0, high = 1) => philoxUniform(shape, { seed: seed * 100 + i, low, high });
+    const tokens = [s.b, s.h, s.l];
+    return {
+      x: u([...tokens, s.r * s.p], 1, -1, 1),
+      dt: u(tokens, 2, 0.05, 0.35),
+      A: u(tokens, 3, -1.7, -0.2),
+      B: u([...tokens, s.r * s.n], 4, -1, 1),
+      C: u([...tokens, s.r * s.n], 5, -1, 1),
+      opts: { lambda: u(tokens, 6), theta: u([...tokens, s.nr], 7, -2, 2), D: u([s.h], 8), rank: s.r },
+    };
+  });
+}
+
+/** Every tensor of a Mamba-3 case. */
+export function mamba3Tensors(c: Mamba3Case): Tensor[] {
+  return [c.x, c.dt, c.A, c.B, c.C, c.opts.lambda, c.opts.theta, c.opts.D];
+}
+
+/** A seeded state in ±0.5 with angles in [0, 6). */
+export function mamba3State(s: Mamba3Sizes, seed: number): Mamba3State {
+  return tf.tidy(() => {
+    const sym = (shape: number[], i: number) => philoxUniform(shape, { seed: seed * 100 + 50 + i, low: -0.5, high: 0.5 });
+    return {
+      ssm: sym([s.b, s.h, s.p, s.n], 1),
+      k: sym([s.b, s.h, s.r * s.n], 2),
+      v: sym([s.b, s.h, s.r * s.p], 3),
+      angle: philoxUniform([s.b, s.h, s.nr], { seed: seed * 100 + 60, high: 6 }),
+    };
+  });
+}
+
+/** The tensors of a Mamba-3 state, for tf.dispose. */
+export function stateTensors(s: Mamba3State): Tensor[] {
+  return [s.ssm, s.k, s.v, s.angle];
+}
