@@ -4,7 +4,7 @@ import { bench, type BenchResult, type BenchRow, compare, defineBench } from '@t
 import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
 import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
-import { randomGaussians } from '../src/rasterize/random-scene.js';
+import { randomGaussians } from '../test/cases.js';
 import { rasterAttrs, type RasterAttrs } from '../src/rasterize/raster-attrs.js';
 import { rasterizePackedReference } from '../src/rasterize/reference.js';
 
@@ -39,21 +39,29 @@ function attrsFor(c: Case): RasterAttrs {
   return rasterAttrs(camera(c.width, c.height), c.width, c.height, 3, Math.min(c.count * tiles, 16 * c.count + 65536));
 }
 
-async function measure(c: Case, log: (m: string) => void, previous: Map<string, BenchResult>): Promise<BenchRow[]> {
+/** The kernel the active backend runs: WGSL on WebGPU, the typed-array port (host.ts) on cpu and wasm. */
+function kernelName(backend: string): string {
+  return backend === 'webgpu' ? 'wgsl' : 'host';
+}
+
+async function measure(c: Case, backend: string, log: (m: string) => void, previous: Map<string, BenchResult>): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  const kernel = kernelName(backend);
   const shape = `${c.width}x${c.height} N=${c.count}`;
   const g = scene(c.count);
   const inputs = inputsOf(g);
   const attrs = attrsFor(c);
   const pixels = c.width * c.height;
+  // the host kernels take a second or more at the larger sizes: time one call per round there
+  const timing = backend === 'webgpu' ? undefined : SLOW;
   log(`rasterize ${shape}`);
-  const forward = await bench('wgsl forward', () => rasterizeOp(inputs, attrs));
+  const forward = await bench(`${kernel} forward`, () => rasterizeOp(inputs, attrs), timing);
   const rendered = rasterizeOp(inputs, attrs);
   const coverage = (await tf.mean(tf.slice(rendered, [0, 0, 4], [c.height, c.width, 1])).data())[0] as number;
   log(`  mean transmittance ${coverage.toFixed(3)}${Number.isNaN(coverage) ? ' (NaN: intersection capacity exceeded)' : ''}`);
   const dy = tf.tidy(() => tf.mul(tf.onesLike(rendered), 0.5));
   const backwardInputs = { ...inputs, rendered, dy };
-  const backward = await bench('wgsl backward', () => rasterizeBackwardOp(backwardInputs, attrs));
+  const backward = await bench(`${kernel} backward`, () => rasterizeBackwardOp(backwardInputs, attrs), timing);
   // bytes: the image written once and every Gaussian's parameters read once (a floor, not the real traffic)
   const bytes = 4 * (5 * pixels + c.count * (14 + 48));
   if (c.reference) {
@@ -64,45 +72,63 @@ async function measure(c: Case, log: (m: string) => void, previous: Map<string, 
   }
   // linearity in N: the same image with ten times fewer Gaussians
   const fewer = previous.get(`${c.width}x${c.height} N=${c.count / 10}`);
-  if (fewer) rows.push(compare('rasterize forward', shape, `wgsl forward, N/10`, fewer, forward, { bytes }));
+  if (fewer) rows.push(compare('rasterize forward', shape, `${kernel} forward, N/10`, fewer, forward, { bytes }));
   // the issue's target: backward ≤ 3× forward (speedup ≥ 0.33)
-  rows.push(compare('rasterize backward', shape, 'wgsl forward', forward, backward));
+  rows.push(compare('rasterize backward', shape, `${kernel} forward`, forward, backward));
   previous.set(shape, forward);
   tf.dispose([rendered, dy]);
   g.dispose();
   return rows;
 }
 
+/** WebGPU: the issue's sizes, up to 1M Gaussians at 1080p; the dense reference only at N = 100. */
+function webgpuCases(size: 'full' | 'quick'): Case[] {
+  return size === 'full'
+    ? [
+        { width: 256, height: 256, count: 100, reference: true },
+        ...[256, 512, 1080].flatMap((h) =>
+          [1000, 10000, 100000, 1000000].map((count) => ({ width: h === 1080 ? 1920 : h, height: h, count, reference: false })),
+        ),
+      ]
+    : [
+        { width: 64, height: 64, count: 100, reference: true },
+        { width: 64, height: 64, count: 1000, reference: false },
+      ];
+}
+
 /**
- * The Gaussian rasteriser, forward and backward, on a seeded random scene (SH degree 3). Rows compare the
- * WGSL path against the dense tfjs reference where that is affordable, the forward against itself at a tenth
- * of the Gaussians (cost should grow ~linearly in N), and the backward against the forward (target ≤ 3×).
- * Full: 256², 512², 1920×1080 with 10k, 100k, 1M Gaussians (+1k for the N/10 baseline; the reference at
- * 256² with 100). Quick: 64² with 1k Gaussians (the reference with 100).
+ * cpu and wasm: the host kernels against the dense reference where it survives (N = 100: its N·h·w
+ * memory is what fails at 20k Gaussians), then the README example's 20k Gaussians at 256² (target: the
+ * forward under 2 s on one core) and its N/10 baseline.
+ */
+function hostCases(size: 'full' | 'quick'): Case[] {
+  return size === 'full'
+    ? [
+        { width: 256, height: 256, count: 100, reference: true },
+        { width: 256, height: 256, count: 2000, reference: false },
+        { width: 256, height: 256, count: 20000, reference: false },
+      ]
+    : [
+        { width: 64, height: 64, count: 100, reference: true },
+        { width: 64, height: 64, count: 1000, reference: false },
+      ];
+}
+
+/**
+ * The Gaussian rasteriser, forward and backward, on a seeded random scene (SH degree 3), on the active
+ * backend's tiled kernel (WGSL on WebGPU, host.ts on cpu and wasm). Rows compare it against the dense tfjs
+ * reference where that is affordable, the forward against itself at a tenth of the Gaussians (cost should
+ * grow ~linearly in N), and the backward against the forward (target ≤ 3×). WebGPU full: 256², 512²,
+ * 1920×1080 with 1k–1M Gaussians (the reference at 256² with 100). cpu/wasm full: 256² with 100 (and the
+ * reference), 2k and 20k. Quick: 64² with 100 (and the reference) and 1k.
  */
 export default defineBench({
   name: 'rasterize',
   async run({ backend, size, log }) {
-    if (backend !== 'webgpu') {
-      log('rasterize: the tiled kernels run on WebGPU only; elsewhere rasterize is the dense reference (nothing to compare)');
-      return [];
-    }
-    // the dense reference runs N sequential steps over the whole image: affordable at N = 100 only
-    const cases: Case[] =
-      size === 'full'
-        ? [
-            { width: 256, height: 256, count: 100, reference: true },
-            ...[256, 512, 1080].flatMap((h) =>
-              [1000, 10000, 100000, 1000000].map((count) => ({ width: h === 1080 ? 1920 : h, height: h, count, reference: false })),
-            ),
-          ]
-        : [
-            { width: 64, height: 64, count: 100, reference: true },
-            { width: 64, height: 64, count: 1000, reference: false },
-          ];
+    const cases = backend === 'webgpu' ? webgpuCases(size) : hostCases(size);
     const rows: BenchRow[] = [];
     const previous = new Map<string, BenchResult>();
-    for (const c of cases) rows.push(...(await measure(c, log, previous)));
+    for (const c of cases) rows.push(...(await measure(c, backend, log, previous)));
     return rows;
   },
 });

@@ -1,4 +1,3 @@
-import { ShapeError, ValueError } from '@tessera/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { Camera, orbitCameras } from '../src/camera/index.js';
 
@@ -49,41 +48,13 @@ describe('Camera', () => {
       expectVecClose(cam.unproject(u, v, depth), point, 1e-5);
     }
   });
+});
 
-  it('rejects a non-finite matrix entry, naming it', () => {
-    const m = [...IDENTITY];
-    m[5] = Number.NaN;
-    expect(() => identityCamera({ worldToCamera: m })).toThrow(ValueError);
-    expect(() => identityCamera({ worldToCamera: m })).toThrow(/worldToCamera\[5\]: expected a finite number, received NaN/);
-  });
-
-  it('rejects a rotation block that is scaled, sheared or a reflection', () => {
-    const scaled = [...IDENTITY];
-    scaled[0] = 2;
-    expect(() => identityCamera({ worldToCamera: scaled })).toThrow(/worldToCamera: expected its top-left 3×3 to be a proper rotation/);
-    const reflection = [...IDENTITY];
-    reflection[0] = -1;
-    expect(() => identityCamera({ worldToCamera: reflection })).toThrow(/det = -1/);
+describe('Camera rotation tolerance', () => {
+  it('accepts a rotation block within the 1e-4 tolerance', () => {
     const nearly = [...IDENTITY];
-    nearly[1] = 5e-5; // within the 1e-4 tolerance
-    expect(() => identityCamera({ worldToCamera: nearly })).not.toThrow();
-  });
-
-  it('rejects a last row other than [0, 0, 0, 1] and a matrix of the wrong length', () => {
-    const m = [...IDENTITY];
-    m[12] = 1;
-    expect(() => identityCamera({ worldToCamera: m })).toThrow(/last row to be \[0, 0, 0, 1\], received \[1, 0, 0, 1\]/);
-    expect(() => identityCamera({ worldToCamera: IDENTITY.slice(0, 12) })).toThrow(ShapeError);
-    expect(() => identityCamera({ worldToCamera: IDENTITY.slice(0, 12) })).toThrow(/worldToCamera: expected 16 numbers/);
-  });
-
-  it('rejects non-positive or non-finite intrinsics and non-integer or zero sizes, naming the field', () => {
-    expect(() => identityCamera({ fx: 0 })).toThrow(/fx: expected a finite number > 0, received 0/);
-    expect(() => identityCamera({ fy: -3 })).toThrow(/fy: expected a finite number > 0, received -3/);
-    expect(() => identityCamera({ cx: Number.POSITIVE_INFINITY })).toThrow(/cx: expected a finite number, received Infinity/);
-    expect(() => identityCamera({ width: 0 })).toThrow(/width: expected an integer ≥ 1, received 0/);
-    expect(() => identityCamera({ height: 2.5 })).toThrow(/height: expected an integer ≥ 1, received 2.5/);
-    expect(() => new Camera(null as unknown as ConstructorParameters<typeof Camera>[0])).toThrow(ValueError);
+    nearly[1] = 5e-5;
+    expect(identityCamera({ worldToCamera: nearly }).worldToCamera[1]).toBeCloseTo(5e-5, 10);
   });
 });
 
@@ -109,22 +80,6 @@ describe('Camera.fromLookAt', () => {
     const cam = Camera.fromLookAt([0, 0, -1], [0, 0, 0], [0, 1, 0], { fx: 30, width: 8, height: 6, cx: 1, cy: 2 });
     expect([cam.fx, cam.fy, cam.cx, cam.cy]).toEqual([30, 30, 1, 2]);
   });
-
-  it('rejects an up parallel to the view direction, eye = target, and ambiguous or missing intrinsics', () => {
-    const size = { width: 4, height: 4 };
-    expect(() => Camera.fromLookAt([0, 0, -1], [0, 0, 0], [0, 0, 2], { fovY: 1, ...size })).toThrow(
-      /up: expected a direction not parallel/,
-    );
-    expect(() => Camera.fromLookAt([1, 1, 1], [1, 1, 1], [0, 1, 0], { fovY: 1, ...size })).toThrow(
-      /target: expected a point different from eye/,
-    );
-    expect(() => Camera.fromLookAt([0, 0, -1], [0, 0, 0], [0, 1, 0], { fovY: 1, fx: 3, ...size })).toThrow(/either fovY or fx\/fy/);
-    expect(() => Camera.fromLookAt([0, 0, -1], [0, 0, 0], [0, 1, 0], size)).toThrow(/fovY \(radians\) or fx \(pixels\)/);
-    expect(() => Camera.fromLookAt([0, 0, -1], [0, 0, 0], [0, 1, 0], { fovY: Math.PI, ...size })).toThrow(/fovY: expected/);
-    expect(() => Camera.fromLookAt([0, Number.NaN, -1], [0, 0, 0], [0, 1, 0], { fovY: 1, ...size })).toThrow(
-      /eye\[1\]: expected a finite number/,
-    );
-  });
 });
 
 describe('Camera.toJSON / Camera.fromJSON', () => {
@@ -133,12 +88,6 @@ describe('Camera.toJSON / Camera.fromJSON', () => {
     const back = Camera.fromJSON(JSON.parse(JSON.stringify(cam)));
     expect(back.toJSON()).toEqual(cam.toJSON());
     expect(back.worldToCamera).toEqual(cam.worldToCamera);
-  });
-
-  it('rejects something that is not a camera object, and validates the fields it reads', () => {
-    expect(() => Camera.fromJSON('camera')).toThrow(/json: expected a camera object/);
-    expect(() => Camera.fromJSON([])).toThrow(ValueError);
-    expect(() => Camera.fromJSON({ ...identityCamera().toJSON(), width: -1 })).toThrow(/width: expected an integer ≥ 1/);
   });
 });
 
@@ -177,14 +126,5 @@ describe('orbitCameras', () => {
   it('accepts a single number for a square size', () => {
     const [cam] = orbitCameras(1, { radius: 1, elevation: 0, fov: 1, size: 16 });
     expect([cam!.width, cam!.height]).toEqual([16, 16]);
-  });
-
-  it('rejects a bad count, radius, elevation at a pole, field of view or size', () => {
-    expect(() => orbitCameras(0, opts)).toThrow(/n: expected an integer ≥ 1, received 0/);
-    expect(() => orbitCameras(2, { ...opts, radius: 0 })).toThrow(/radius: expected a finite number > 0/);
-    expect(() => orbitCameras(2, { ...opts, elevation: Math.PI / 2 })).toThrow(/elevation: expected/);
-    expect(() => orbitCameras(2, { ...opts, fov: 0 })).toThrow(/fov: expected/);
-    expect(() => orbitCameras(2, { ...opts, size: [0, 3] })).toThrow(/size\[0\] \(width\)/);
-    expect(() => orbitCameras(2, { ...opts, up: [0, 0, 0] })).toThrow(/up: expected a non-zero direction/);
   });
 });

@@ -1,4 +1,4 @@
-import { philoxUniform, ShapeError, type Tensor, type TesseraError, tf, ValueError } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { Camera, orbitCameras } from '../src/camera/index.js';
@@ -29,8 +29,9 @@ async function psnrs(fitted: Gaussians, truth: Gaussians, cameras: readonly Came
   return out;
 }
 
-// The fit-quality case runs on WASM: the same CPU, 2.6× faster than tfjs' plain-JS cpu backend for the
-// dense reference rasteriser's many small ops, which keeps it well under a minute.
+// The fit-quality case trains with the L1 term alone: on tfjs' plain-JS cpu backend the SSIM term's
+// convolutions cost ~4× the rest of a step, and L1 reaches the same quality bar in a few seconds (the SSIM
+// term is checked against a brute-force sum in 'fit internals', and trained with in the backend suite).
 describeBackends(
   'fitGaussians (fit quality)',
   () => {
@@ -45,16 +46,17 @@ describeBackends(
       const views = train.map((c) => render(scene.gaussians, c));
       const before = tf.memory().numTensors;
       const { gaussians, history } = await fitGaussians(views, train, {
-        steps: 240,
+        steps: 320,
         shDegree: 0,
         background: BACKGROUND,
         init: { count: 12, bounds: scene.bounds, seed: 7 },
         lr: { means: 1e-2, scales: 5e-2, rotations: 1e-2, opacity: 0.1, shDC: 5e-2 },
-        densify: { every: 50, from: 50, until: 150, maxGaussians: 32 },
+        densify: { every: 50, from: 50, until: 200, maxGaussians: 32 },
+        lossWeights: { l1: 1, dssim: 0 },
       });
       // the fit leaves exactly the returned Gaussians' five tensors behind
       expect(tf.memory().numTensors - before).toBe(5);
-      expect(history.map((h) => h.step)).toEqual(Array.from({ length: 240 }, (_, i) => i + 1));
+      expect(history.map((h) => h.step)).toEqual(Array.from({ length: 320 }, (_, i) => i + 1));
       expect(Math.max(...history.map((h) => h.count))).toBeLessThanOrEqual(32);
       const held = await psnrs(gaussians, scene.gaussians, heldOut);
       for (const p of held) expect(p, `held-out PSNR per view: ${held.map((x) => x.toFixed(2)).join(', ')}`).toBeGreaterThanOrEqual(30);
@@ -63,7 +65,7 @@ describeBackends(
       scene.gaussians.dispose();
     });
   },
-  { backends: ['wasm'] },
+  { backends: ['cpu', 'wasm'] },
 );
 
 describe('fitGaussians', () => {
@@ -191,65 +193,52 @@ describe('fitGaussians', () => {
     g.dispose();
   });
 
-  it('rejects bad input, naming the argument', async () => {
+  it('stops between steps when its AbortSignal fires, rejecting with the reason and freeing everything', async () => {
     const { g, camera, view } = densifyScene();
-    const ok: FitOptions = { steps: 1, init: { points: g } };
-    const bad = async (views: unknown, cameras: unknown, opts: unknown, error: typeof TesseraError, message: RegExp): Promise<void> => {
-      const call = fitGaussians(views as Tensor[], cameras as Camera[], opts as FitOptions);
-      await expect(call).rejects.toThrow(error);
-      await expect(fitGaussians(views as Tensor[], cameras as Camera[], opts as FitOptions)).rejects.toThrow(message);
-    };
-    const wrongSize = tf.zeros([8, 16, 3]);
-    const outside = tf.fill([16, 16, 3], 1.5);
-    const nan = tf.fill([16, 16, 3], Number.NaN);
-    const noPoints = tf.zeros([0, 3]);
-    await bad([], [], ok, ValueError, /views: expected a non-empty array/);
-    await bad([view], [camera, camera], ok, ValueError, /cameras: expected an array of 1 cameras/);
-    await bad([view], [{}], ok, ValueError, /cameras\[0\]: expected a Camera/);
-    await bad([wrongSize], [camera], ok, ShapeError, /views\[0\] \(camera 0 is 16×16\): expected dimension 0 to be 16/);
-    await bad([outside], [camera], ok, ValueError, /views\[0\]: expected values in \[0, 1\], received 768 outside it/);
-    await bad([nan], [camera], ok, ValueError, /views\[0\]: expected values in \[0, 1\]/);
-    await bad([view], [camera], { ...ok, steps: 1.5 }, ValueError, /steps: expected an integer ≥ 0, received 1.5/);
-    await bad([view], [camera], { ...ok, stpes: 3 }, ValueError, /opts: expected only the keys .*received unknown "stpes"/);
-    await bad([view], [camera], { ...ok, lr: { means: -1 } }, ValueError, /lr.means: expected a finite number ≥ 0, received -1/);
-    await bad([view], [camera], { ...ok, lr: { position: 1 } }, ValueError, /lr: expected only the keys .*"position"/);
-    await bad([view], [camera], { ...ok, densify: { every: 0 } }, ValueError, /densify.every: expected an integer ≥ 1, received 0/);
-    await bad(
-      [view],
-      [camera],
-      { ...ok, densify: { pruneOpacity: 1 } },
-      ValueError,
-      /densify.pruneOpacity: expected a finite number ≥ 0 and < 1/,
-    );
-    await bad([view], [camera], { ...ok, densify: true }, ValueError, /densify: expected false or \{/);
-    await bad(
-      [view],
-      [camera],
-      { steps: 1, init: {} },
-      ValueError,
-      /init.bounds: expected \{ min: \[x, y, z\], max: \[x, y, z\] \} when init.points is absent/,
-    );
-    await bad(
-      [view],
-      [camera],
-      { steps: 1, init: { bounds: { min: [0, 0, 0], max: [1, 0, 1] } } },
-      ValueError,
-      /init.bounds: expected min < max on every axis, received min\[1\] = 0 and max\[1\] = 0/,
-    );
-    await bad([view], [camera], { steps: 1, init: { points: g, count: 3 } }, ValueError, /init: expected either points or count\/bounds/);
-    await bad([view], [camera], { steps: 1, init: { points: noPoints } }, ShapeError, /init.points: expected at least one point/);
-    await bad([view], [camera], { steps: 1, init: { points: g, seed: -1 } }, ValueError, /init.seed: expected an integer ≥ 0/);
-    await bad([view], [camera], { ...ok, shDegree: 4 }, ValueError, /shDegree: expected an integer ≥ 0 and ≤ 3, received 4/);
-    await bad(
-      [view],
-      [camera],
-      { ...ok, background: [0, 0, 2] },
-      ValueError,
-      /background\[2\]: expected a finite number ≥ 0 and ≤ 1, received 2/,
-    );
-    await bad([view], [camera], { ...ok, lossWeights: { l1: 0, dssim: 0 } }, ValueError, /lossWeights: expected l1 \+ dssim > 0/);
-    await bad([view], [camera], { ...ok, onStep: 3 }, ValueError, /onStep: expected a function, received 3/);
-    tf.dispose([view, wrongSize, outside, nan, noPoints]);
+    const controller = new AbortController();
+    const steps: number[] = [];
+    await expectNoLeaks(async () => {
+      await expect(
+        fitGaussians([view], [camera], {
+          ...frozen(g),
+          steps: 10,
+          signal: controller.signal,
+          onStep: ({ step }) => {
+            steps.push(step);
+            if (step === 3) controller.abort(new Error('enough'));
+          },
+        }),
+      ).rejects.toThrow('enough');
+    });
+    expect(steps).toEqual([1, 2, 3]);
+    // an already aborted signal stops it before the first step
+    await expect(fitGaussians([view], [camera], { ...frozen(g), signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
+    tf.dispose([view]);
+    g.dispose();
+  });
+
+  it('yields to the event loop between steps, so timers run during a fit', async () => {
+    const { g, camera, view } = densifyScene();
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks++;
+    }, 0);
+    const seen: number[] = [];
+    try {
+      await fitGaussians([view], [camera], {
+        ...frozen(g),
+        steps: 20,
+        densify: false,
+        onStep: () => {
+          seen.push(ticks);
+        },
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    // the interval fired while the fit ran, not only after it
+    expect(seen[seen.length - 1]!).toBeGreaterThan(0);
+    tf.dispose([view]);
     g.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import { DtypeError, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { ShapeError, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { expect, it, describe } from 'vitest';
 import { Gaussians, rgbToDc, SH_C0, dcToRgb, shDegreeOf } from '../src/gaussians/index.js';
@@ -48,37 +48,6 @@ describeBackends('Gaussians', () => {
     g.dispose();
   });
 
-  it('rejects fields whose N disagree, naming the field', () => {
-    const g = numbered(3);
-    const short = tf.zeros([2]);
-    expect(() => new Gaussians({ ...g.toTensors(), opacityLogits: short })).toThrow(ShapeError);
-    expect(() => new Gaussians({ ...g.toTensors(), opacityLogits: short })).toThrow(
-      /opacityLogits: expected dimension 0 \(N\) to be 3 as bound by an earlier argument, received shape \[2\]/,
-    );
-    tf.dispose([short]);
-    g.dispose();
-  });
-
-  it('rejects a wrong trailing dimension, an SH count that is no degree 0–3, and a non-float dtype', () => {
-    const g = numbered(2);
-    const q3 = tf.zeros([2, 3]);
-    const sh2 = tf.zeros([2, 2, 3]);
-    const sh25 = tf.zeros([2, 25, 3]);
-    const intMeans = tf.zeros([2, 3], 'int32');
-    expect(() => new Gaussians({ ...g.toTensors(), quaternions: q3 })).toThrow(/quaternions: expected dimension 1 to be 4/);
-    expect(() => new Gaussians({ ...g.toTensors(), sh: sh2 })).toThrow(
-      /sh: expected dimension 1 to be \(degree \+ 1\)² .* received shape \[2, 2, 3\]/,
-    );
-    expect(() => new Gaussians({ ...g.toTensors(), sh: sh25 })).toThrow(ShapeError);
-    expect(() => new Gaussians({ ...g.toTensors(), means: intMeans })).toThrow(DtypeError);
-    expect(() => new Gaussians({ ...g.toTensors(), means: intMeans })).toThrow(/means: expected dtype float32, received int32/);
-    expect(() => new Gaussians({ ...g.toTensors(), logScales: undefined as unknown as Tensor })).toThrow(
-      /logScales: expected a float32 tensor/,
-    );
-    tf.dispose([q3, sh2, sh25, intMeans]);
-    g.dispose();
-  });
-
   it('accepts tf.Variables and frees them on dispose', () => {
     const g = numbered(2);
     const vars = Object.fromEntries(Object.entries(g.toTensors()).map(([k, t]) => [k, tf.variable(t)]));
@@ -88,14 +57,6 @@ describeBackends('Gaussians', () => {
     expect(v.count).toBe(2);
     v.dispose();
     expect(tf.memory().numTensors).toBe(before - 5);
-  });
-
-  it('rejects a disposed field', () => {
-    const g = numbered(2);
-    const t = tf.zeros([2]);
-    t.dispose();
-    expect(() => new Gaussians({ ...g.toTensors(), opacityLogits: t })).toThrow(/opacityLogits: expected a live tensor/);
-    g.dispose();
   });
 });
 
@@ -137,15 +98,6 @@ describeBackends('Gaussians.fromPoints', () => {
     points.dispose();
   });
 
-  it('rejects malformed points and colours and out-of-range options', () => {
-    expect(() => Gaussians.fromPoints([[0, 1]])).toThrow(/points\[0\]: expected 3 numbers/);
-    expect(() => Gaussians.fromPoints([[0, 1, Number.NaN]])).toThrow(/points\[0\]\[2\]: expected a finite number, received NaN/);
-    expect(() => Gaussians.fromPoints([[0, 1, 2]], { colors: [] })).toThrow(/colors: expected 1 rows to match points/);
-    expect(() => Gaussians.fromPoints([[0, 1, 2]], { opacity: 1 })).toThrow(/opacity: expected a finite number > 0 and < 1/);
-    expect(() => Gaussians.fromPoints([[0, 1, 2]], { scale: 0 })).toThrow(ValueError);
-    expect(() => Gaussians.fromPoints([[0, 1, 2]], { shDegree: 4 })).toThrow(/shDegree: expected an integer ≥ 0 and ≤ 3/);
-  });
-
   it('leaks no tensors, even when it throws', async () => {
     await expectNoLeaks(() => Gaussians.fromPoints([[0, 1, 2]], { colors: [[1, 1, 1]] }).toTensors());
     await expectNoLeaks(() => {
@@ -179,12 +131,6 @@ describeBackends('Gaussians.concat', () => {
     a.dispose();
     e.dispose();
   });
-
-  it('rejects something that is not Gaussians', () => {
-    const a = numbered(1);
-    expect(() => a.concat([{} as Gaussians])).toThrow(/others\[0\]: expected Gaussians/);
-    a.dispose();
-  });
 });
 
 describeBackends('Gaussians.prune', () => {
@@ -200,16 +146,6 @@ describeBackends('Gaussians.prune', () => {
     expect(none.count).toBe(0);
     tf.dispose([mask]);
     for (const x of [g, kept, fromArray, none]) x.dispose();
-  });
-
-  it('rejects a mask of the wrong length or type', async () => {
-    const g = numbered(3);
-    const wrong = tf.tensor1d([true, false], 'bool');
-    await expect(g.prune(wrong)).rejects.toThrow(/mask: expected dimension 0 to be 3/);
-    await expect(g.prune([true])).rejects.toThrow(/mask: expected 3 entries, received 1/);
-    await expect(g.prune(3 as unknown as boolean[])).rejects.toThrow(ValueError);
-    wrong.dispose();
-    g.dispose();
   });
 
   it('leaks no tensors', async () => {
@@ -249,14 +185,6 @@ describeBackends('Gaussians.toTensors / Gaussians.fromTensors', () => {
     expect(Object.keys(t)).toEqual(['means', 'logScales', 'quaternions', 'opacityLogits', 'sh']);
     const back = Gaussians.fromTensors(t);
     expect(back.means).toBe(g.means);
-    g.dispose();
-  });
-
-  it('rejects a record with a missing or an extra key', () => {
-    const g = numbered(1);
-    const { sh: _sh, ...rest } = g.toTensors();
-    expect(() => Gaussians.fromTensors(rest)).toThrow(/record: expected a tensor named "sh"/);
-    expect(() => Gaussians.fromTensors({ ...g.toTensors(), colors: g.sh })).toThrow(/extra keys \[colors\]/);
     g.dispose();
   });
 });

@@ -1,11 +1,14 @@
 import { expect, it } from 'vitest';
 import { philoxUniform, tf } from '@tessera/tensor-core';
-import type { Tensor } from '@tessera/tensor-core';
+import type { HostTensor, Tensor } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { Camera } from '../src/camera/index.js';
 import { Gaussians } from '../src/gaussians/index.js';
 import { rasterize, rasterizeReference } from '../src/rasterize/index.js';
-import { randomGaussians } from '../src/rasterize/random-scene.js';
+import { rasterizeBackwardHost } from '../src/rasterize/host.js';
+import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
+import { BACKWARD_INPUTS, rasterAttrs } from '../src/rasterize/raster-attrs.js';
+import { randomGaussians } from './cases.js';
 
 const FIELDS = ['means', 'logScales', 'quaternions', 'opacityLogits', 'sh'] as const;
 type Render = typeof rasterize;
@@ -70,26 +73,67 @@ describeBackends('rasterize gradient', (backend) => {
     });
   }
 
+  for (const degree of [1, 3]) {
+    const kernel = backend === 'webgpu' ? 'WGSL' : 'host';
+    it(`${kernel} backward matches autodiff of the dense reference (SH degree ${degree})`, async () => {
+      const g = randomGaussians({ count: 14, shDegree: degree, seed: 60 + degree, extent: 1, logScaleMin: -2.5, logScaleMax: -0.8 });
+      const cam = Camera.fromLookAt([0.3, -0.2, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.8, width: 22, height: 18 });
+      const fast = lossOf(rasterize, cam, 18, 22);
+      const ref = lossOf(rasterizeReference, cam, 18, 22);
+      const a = tf.grads(fast.loss)(fields(g));
+      const b = tf.grads(ref.loss)(fields(g));
+      for (let i = 0; i < FIELDS.length; i++) {
+        const scale = (await tf.max(tf.abs(b[i] as Tensor)).data())[0] as number;
+        expect(scale).toBeGreaterThan(0.1);
+        await expectAllClose(a[i] as Tensor, b[i] as Tensor, { atol: 2e-3 * scale, rtol: 1e-3, message: FIELDS[i] });
+      }
+      tf.dispose([...a, ...b]);
+      fast.dispose();
+      ref.dispose();
+      g.dispose();
+    });
+  }
+
   if (backend === 'webgpu') {
-    for (const degree of [1, 3]) {
-      it(`WGSL backward matches autodiff of the dense reference (SH degree ${degree})`, async () => {
-        const g = randomGaussians({ count: 14, shDegree: degree, seed: 60 + degree, extent: 1, logScaleMin: -2.5, logScaleMax: -0.8 });
-        const cam = Camera.fromLookAt([0.3, -0.2, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.8, width: 22, height: 18 });
-        const fast = lossOf(rasterize, cam, 18, 22);
-        const ref = lossOf(rasterizeReference, cam, 18, 22);
-        const a = tf.grads(fast.loss)(fields(g));
-        const b = tf.grads(ref.loss)(fields(g));
-        for (let i = 0; i < FIELDS.length; i++) {
-          const scale = (await tf.max(tf.abs(b[i] as Tensor)).data())[0] as number;
-          expect(scale).toBeGreaterThan(0.1);
-          await expectAllClose(a[i] as Tensor, b[i] as Tensor, { atol: 2e-3 * scale, rtol: 1e-3, message: FIELDS[i] });
-        }
-        tf.dispose([...a, ...b]);
-        fast.dispose();
-        ref.dispose();
-        g.dispose();
-      });
-    }
+    it('WGSL backward equals the host (cpu and wasm) backward', async () => {
+      const g = randomGaussians({ count: 30, shDegree: 2, seed: 77, extent: 1.5, logScaleMin: -3, logScaleMax: -0.8 });
+      const cam = Camera.fromLookAt([0.3, -0.2, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 40, height: 34 });
+      const attrs = rasterAttrs(cam, cam.width, cam.height, 2, 4096);
+      const inputs = { means: g.means, logScales: g.logScales, quaternions: g.quaternions, opacityLogits: g.opacityLogits, sh: g.sh };
+      const rendered = rasterizeOp(inputs, attrs);
+      const dy = philoxUniform(rendered.shape, { seed: 5, low: -1, high: 1 });
+      const wgsl = rasterizeBackwardOp({ ...inputs, rendered, dy }, attrs);
+      const host = {} as Record<(typeof BACKWARD_INPUTS)[number], HostTensor>;
+      const all: Record<string, Tensor> = { ...inputs, rendered, dy };
+      for (const name of BACKWARD_INPUTS) {
+        const t = all[name] as Tensor;
+        host[name] = { shape: t.shape, dtype: 'float32', values: (await t.data()) as Float32Array };
+      }
+      const expected = rasterizeBackwardHost(host, attrs);
+      const scale = Math.max(...Array.from(expected.values as Float32Array, Math.abs));
+      expect(scale).toBeGreaterThan(0.1);
+      await expectAllClose(wgsl, expected.values, { atol: 1e-5 * scale, rtol: 1e-4 });
+      tf.dispose([rendered, dy, wgsl]);
+      g.dispose();
+    });
+  } else {
+    it('differentiates 20k Gaussians at 256² (host backward, no N·h·w memory)', async () => {
+      const g = randomGaussians({ count: 20000, shDegree: 1, seed: 4, extent: 1, logScaleMin: -5, logScaleMax: -3.5 });
+      const cam = Camera.fromLookAt([0.4, -0.3, -4.5], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 256, height: 256 });
+      const { loss, dispose } = lossOf(rasterize, cam, 256, 256);
+      const grads = tf.grads(loss)(fields(g));
+      for (let i = 0; i < FIELDS.length; i++) {
+        const values = (await grads[i]!.data()) as Float32Array;
+        expect(values.every(Number.isFinite), FIELDS[i]).toBe(true);
+        expect(
+          values.some((v) => v !== 0),
+          FIELDS[i],
+        ).toBe(true);
+      }
+      tf.dispose(grads);
+      dispose();
+      g.dispose();
+    });
   }
 
   it('leaks no tensors in the backward pass', async () => {

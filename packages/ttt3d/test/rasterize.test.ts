@@ -1,58 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { ShapeError, TesseraError, tf, ValueError } from '@tessera/tensor-core';
-import type { Tensor } from '@tessera/tensor-core';
+import { expect, it } from 'vitest';
+import { tf } from '@tessera/tensor-core';
+import type { HostTensor, Tensor } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { Camera } from '../src/camera/index.js';
-import { Gaussians, SH_C0 } from '../src/gaussians/index.js';
+import { Gaussians } from '../src/gaussians/index.js';
 import { rasterize, rasterizeReference } from '../src/rasterize/index.js';
-import { randomGaussians } from '../src/rasterize/random-scene.js';
+import { rasterizeHost } from '../src/rasterize/host.js';
+import { GAUSSIAN_INPUTS, rasterAttrs } from '../src/rasterize/raster-attrs.js';
+import { type Blob, blobs, frontCamera, randomGaussians } from './cases.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 const logit = (p: number): number => Math.log(p / (1 - p));
-
-/** A camera at (0, 0, −4) looking down +z (identity rotation), principal point at a pixel centre. */
-function frontCamera(size = 32, f = 40): Camera {
-  const c = size / 2 - 0.5;
-  return new Camera({
-    fx: f,
-    fy: f,
-    cx: c,
-    cy: c,
-    width: size,
-    height: size,
-    worldToCamera: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 4, 0, 0, 0, 1],
-  });
-}
-
-interface Blob {
-  at: [number, number, number];
-  scale: number;
-  opacity: number;
-  rgb: [number, number, number];
-}
-
-/** Isotropic Gaussians with DC-only colour: each renders as colour rgb (= SH_C0·dc + 0.5). */
-function blobs(list: Blob[]): Gaussians {
-  return new Gaussians({
-    means: tf.tensor2d(
-      list.flatMap((b) => b.at),
-      [list.length, 3],
-    ),
-    logScales: tf.tensor2d(
-      list.flatMap((b) => [Math.log(b.scale), Math.log(b.scale), Math.log(b.scale)]),
-      [list.length, 3],
-    ),
-    quaternions: tf.tensor2d(
-      list.flatMap(() => [1, 0, 0, 0]),
-      [list.length, 4],
-    ),
-    opacityLogits: tf.tensor1d(list.map((b) => logit(b.opacity))),
-    sh: tf.tensor3d(
-      list.flatMap((b) => b.rgb.map((c) => (c - 0.5) / SH_C0)),
-      [list.length, 1, 3],
-    ),
-  });
-}
 
 /** Closed form of one isotropic Gaussian at the world origin seen by frontCamera: α per pixel. */
 function isotropicAlpha(size: number, f: number, scale: number, opacity: number): Float32Array {
@@ -187,28 +145,74 @@ describeBackends('rasterize', (backend) => {
     g.dispose();
   });
 
+  // cameras from several sides; extent 2 puts some Gaussians behind the camera and outside the image
+  const views: [number, number, number][] = [
+    [0.4, -0.3, -3],
+    [2.6, 0.5, 1.2],
+    [0, -2.9, 0.3],
+  ];
+  const randomView = (v: number): { g: Gaussians; cam: Camera } => ({
+    g: randomGaussians({ count: 40, shDegree: v === 2 ? 3 : v, seed: 100 + v, extent: 2, logScaleMin: -3, logScaleMax: -0.7 }),
+    cam: Camera.fromLookAt(views[v]!, [0, 0, 0], [0, 0, 1], { fovY: 1.0, width: 48 - 8 * v, height: 36 + 5 * v }),
+  });
+  views.forEach((_, v) => {
+    it(`matches the dense reference on a random scene (view ${v}, SH degree ${v === 2 ? 3 : v})`, async () => {
+      const { g, cam } = randomView(v);
+      const opts = { background: [0.2, 0.3, 0.1] };
+      const fast = rasterize(g, cam, opts);
+      const ref = rasterizeReference(g, cam, opts);
+      await expectAllClose(fast.image, ref.image, { atol: 2e-5 });
+      await expectAllClose(fast.alpha, ref.alpha, { atol: 2e-5 });
+      await expectAllClose(fast.depth, ref.depth, { atol: 2e-4, rtol: 1e-5 });
+      await disposeResult(fast);
+      await disposeResult(ref);
+      g.dispose();
+    });
+  });
+
+  it('confines a zero quaternion to its Gaussian: it is not drawn, and the others render as without it', async () => {
+    const { g, cam } = randomView(0);
+    const zeroed = new Gaussians({
+      means: tf.clone(g.means),
+      logScales: tf.clone(g.logScales),
+      quaternions: tf.tidy(() => tf.concat([tf.zeros([1, 4]), tf.slice(g.quaternions, [1, 0], [-1, 4])])),
+      opacityLogits: tf.clone(g.opacityLogits),
+      sh: tf.clone(g.sh),
+    });
+    const rest = g.select(Array.from({ length: g.count - 1 }, (_, i) => i + 1));
+    const a = rasterize(zeroed, cam);
+    const b = rasterize(rest, cam);
+    const ref = rasterizeReference(zeroed, cam);
+    for (const key of ['image', 'depth', 'alpha'] as const) {
+      expect((await a[key].data()).every(Number.isFinite), key).toBe(true);
+      await expectAllClose(a[key], b[key], { atol: 1e-6, message: key });
+      await expectAllClose(ref[key], b[key], { atol: 2e-4, message: `reference ${key}` });
+    }
+    // its gradient is zero, every other one finite
+    const grads = tf.grads((q: Tensor) => {
+      const moved = new Gaussians({ ...zeroed.toTensors(), quaternions: q });
+      return tf.sum(rasterize(moved, cam).image);
+    })([zeroed.quaternions]);
+    const dq = (await grads[0]!.data()) as Float32Array;
+    expect(Array.from(dq.subarray(0, 4))).toEqual([0, 0, 0, 0]);
+    expect(dq.every(Number.isFinite)).toBe(true);
+    tf.dispose([...grads]);
+    for (const r of [a, b, ref]) await disposeResult(r);
+    for (const x of [g, zeroed, rest]) x.dispose();
+  });
+
   if (backend === 'webgpu') {
-    // cameras from several sides; extent 2 puts some Gaussians behind the camera and outside the image
-    const views: [number, number, number][] = [
-      [0.4, -0.3, -3],
-      [2.6, 0.5, 1.2],
-      [0, -2.9, 0.3],
-    ];
-    views.forEach((eye, v) => {
-      it(`matches the dense reference on a random scene (view ${v}, SH degree ${v + 1 === 3 ? 3 : v})`, async () => {
-        const degree = v === 2 ? 3 : v;
-        const g = randomGaussians({ count: 40, shDegree: degree, seed: 100 + v, extent: 2, logScaleMin: -3, logScaleMax: -0.7 });
-        const cam = Camera.fromLookAt(eye, [0, 0, 0], [0, 0, 1], { fovY: 1.0, width: 48 - 8 * v, height: 36 + 5 * v });
-        const opts = { background: [0.2, 0.3, 0.1] };
-        const fast = rasterize(g, cam, opts);
-        const ref = rasterizeReference(g, cam, opts);
-        await expectAllClose(fast.image, ref.image, { atol: 2e-5 });
-        await expectAllClose(fast.alpha, ref.alpha, { atol: 2e-5 });
-        await expectAllClose(fast.depth, ref.depth, { atol: 2e-4, rtol: 1e-5 });
-        await disposeResult(fast);
-        await disposeResult(ref);
+    it('equals the host (cpu and wasm) kernel to 1e-5 on random scenes', async () => {
+      for (let v = 0; v < views.length; v++) {
+        const { g, cam } = randomView(v);
+        const wgsl = rasterize(g, cam);
+        const host = await hostRender(g, cam);
+        await expectAllClose(wgsl.image, host.image, { atol: 1e-5, rtol: 0, message: `view ${v} image` });
+        await expectAllClose(wgsl.alpha, host.alpha, { atol: 1e-5, rtol: 0, message: `view ${v} alpha` });
+        await expectAllClose(wgsl.depth, host.depth, { atol: 1e-5, rtol: 1e-5, message: `view ${v} depth` });
+        await disposeResult(wgsl);
         g.dispose();
-      });
+      }
     });
 
     it('marks a render whose intersections exceed maxIntersections as NaN instead of dropping splats', async () => {
@@ -231,6 +235,18 @@ describeBackends('rasterize', (backend) => {
       dMeans.dispose();
       g.dispose();
     });
+  } else {
+    it('renders 20k Gaussians at 256² (host kernel, no N·h·w memory)', async () => {
+      const g = randomGaussians({ count: 20000, shDegree: 0, seed: 3, extent: 1, logScaleMin: -5, logScaleMax: -3.5 });
+      const cam = Camera.fromLookAt([0.4, -0.3, -4.5], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 256, height: 256 });
+      const r = rasterize(g, cam);
+      const alpha = (await r.alpha.data()) as Float32Array;
+      expect(alpha.every((a) => a >= 0 && a < 1)).toBe(true);
+      // the scene covers much of the image
+      expect(alpha.reduce((s, a) => s + a, 0) / alpha.length).toBeGreaterThan(0.2);
+      await disposeResult(r);
+      g.dispose();
+    });
   }
 
   it('leaks no tensors', async () => {
@@ -242,51 +258,22 @@ describeBackends('rasterize', (backend) => {
   });
 });
 
-describe('rasterize input validation', () => {
-  const g = blobs([{ at: [0, 0, 0], scale: 0.1, opacity: 0.5, rgb: [0.5, 0.5, 0.5] }]);
-  const cam = frontCamera(16);
-
-  it('rejects a non-finite camera', () => {
-    const m = Array.from(cam.worldToCamera);
-    m[3] = Number.NaN;
-    const bad = { ...cam, width: 16, height: 16, worldToCamera: Float32Array.from(m) } as unknown as Camera;
-    expect(() => rasterize(g, bad)).toThrow(ValueError);
-    expect(() => rasterize(g, bad)).toThrow(/camera\.worldToCamera\[3\]: expected a finite number, received NaN/);
-    const noFocal = { ...cam, fx: 0, worldToCamera: cam.worldToCamera, width: 16, height: 16 } as unknown as Camera;
-    expect(() => rasterize(g, noFocal)).toThrow(/camera\.fx: expected a finite number > 0, received 0/);
-  });
-
-  it('rejects Gaussian fields whose shapes disagree', () => {
-    const mismatched = {
-      ...g,
-      means: tf.zeros([2, 3]),
-      logScales: g.logScales,
-      quaternions: g.quaternions,
-      opacityLogits: g.opacityLogits,
-      sh: g.sh,
-    } as unknown as Gaussians;
-    expect(() => rasterize(mismatched, cam)).toThrow(ShapeError);
-    expect(() => rasterize(mismatched, cam)).toThrow(/gaussians\.logScales: expected dimension 0 \(N\) to be 2/);
-    const badSh = {
-      ...g,
-      means: g.means,
-      logScales: g.logScales,
-      quaternions: g.quaternions,
-      opacityLogits: g.opacityLogits,
-      sh: tf.zeros([1, 5, 3]),
-    } as unknown as Gaussians;
-    expect(() => rasterize(badSh, cam)).toThrow(
-      /gaussians\.sh: expected \(degree \+ 1\)² = 1, 4, 9 or 16 coefficients, received shape \[1, 5, 3\]/,
-    );
-  });
-
-  it("rejects an SH degree above the Gaussians' and bad sizes, background and capacity", () => {
-    expect(() => rasterize(g, cam, { shDegree: 1 })).toThrow(/shDegree: expected an integer ≥ 0 and ≤ 0, received 1/);
-    expect(() => rasterizeReference(g, cam, { shDegree: -1 })).toThrow(ValueError);
-    expect(() => rasterize(g, cam, { width: 10.5 })).toThrow(/width: expected an integer ≥ 1, received 10.5/);
-    expect(() => rasterize(g, cam, { height: 0 })).toThrow(TesseraError);
-    expect(() => rasterize(g, cam, { background: [1, 1] })).toThrow(/background: expected 3 finite numbers/);
-    expect(() => rasterize(g, cam, { background: [1, Number.POSITIVE_INFINITY, 1] })).toThrow(/background\[1\]/);
-    expect(() => rasterize(g, cam, { maxIntersections: 0 })).toThrow(/maxIntersections: expected an integer ≥ 1, received 0/);
-  });
-});
+/** The host kernel run directly on `g`'s values read back: the cpu and wasm path, whatever the backend. */
+async function hostRender(g: Gaussians, cam: Camera): Promise<{ image: Float32Array; depth: Float32Array; alpha: Float32Array }> {
+  const inputs = {} as Record<(typeof GAUSSIAN_INPUTS)[number], HostTensor>;
+  for (const name of GAUSSIAN_INPUTS) {
+    const t = g[name];
+    inputs[name] = { shape: t.shape, dtype: 'float32', values: (await t.data()) as Float32Array };
+  }
+  const packed = rasterizeHost(inputs, rasterAttrs(cam, cam.width, cam.height, g.shDegree, 1)).values as Float32Array;
+  const pixels = cam.width * cam.height;
+  const image = new Float32Array(3 * pixels);
+  const depth = new Float32Array(pixels);
+  const alpha = new Float32Array(pixels);
+  for (let i = 0; i < pixels; i++) {
+    image.set(packed.subarray(5 * i, 5 * i + 3), 3 * i);
+    depth[i] = packed[5 * i + 3]!;
+    alpha[i] = 1 - packed[5 * i + 4]!;
+  }
+  return { image, depth, alpha };
+}

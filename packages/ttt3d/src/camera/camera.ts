@@ -1,8 +1,28 @@
-import { checkRange, describeValue, ShapeError, ValueError } from '@tessera/tensor-core';
+import { checkOptions, checkRange, describeValue, ShapeError, ValueError } from '@tessera/tensor-core';
 import { cross, dot, norm, normalize, sub, type Vec3 } from './vec3.js';
 
 /** Largest deviation from orthonormality (and of the determinant from +1) accepted in a rotation block. */
 const ROTATION_TOLERANCE = 1e-4;
+
+/** Largest image side in pixels, of a camera or a render (WebGPU's common texture limit is 8192; twice that). */
+export const MAX_IMAGE_SIDE = 16384;
+/** Largest image area in pixels, of a camera or a render: 2²⁵, so 8K UHD (7680 × 4320) fits. */
+export const MAX_IMAGE_PIXELS = 2 ** 25;
+
+/**
+ * Checks an image size against MAX_IMAGE_SIDE and MAX_IMAGE_PIXELS before anything is allocated for it;
+ * `names` are how messages refer to the two sides.
+ */
+export function checkImageSize(width: unknown, height: unknown, names: [string, string] = ['width', 'height']): [number, number] {
+  const w = checkRange(width as number, { min: 1, max: MAX_IMAGE_SIDE, integer: true }, names[0]);
+  const h = checkRange(height as number, { min: 1, max: MAX_IMAGE_SIDE, integer: true }, names[1]);
+  if (w * h > MAX_IMAGE_PIXELS) {
+    throw new ValueError(
+      `${names[0]} × ${names[1]}: expected at most ${MAX_IMAGE_PIXELS} pixels (MAX_IMAGE_PIXELS), received ${w} × ${h} = ${w * h}`,
+    );
+  }
+  return [w, h];
+}
 
 /** Everything that defines a pinhole camera; the shape of `Camera.toJSON()`. */
 export interface CameraParams {
@@ -19,6 +39,8 @@ export interface CameraParams {
   worldToCamera: ArrayLike<number>;
 }
 
+const CAMERA_KEYS = ['fx', 'fy', 'cx', 'cy', 'width', 'height', 'worldToCamera'] as const;
+
 /** Intrinsics for `Camera.fromLookAt`: a vertical field of view, or focal lengths in pixels. */
 export interface LookAtIntrinsics {
   /** Vertical field of view in radians, in (0, π); fx = fy = (height / 2) / tan(fovY / 2). */
@@ -32,6 +54,8 @@ export interface LookAtIntrinsics {
   width: number;
   height: number;
 }
+
+const LOOK_AT_KEYS = ['fovY', 'fx', 'fy', 'cx', 'cy', 'width', 'height'] as const;
 
 /** A point projected into the image: pixel coordinates and camera-space depth z. */
 export interface Projection {
@@ -109,15 +133,13 @@ export class Camera {
 
   /** Validates every field (errors name it) and copies the matrix. */
   constructor(params: CameraParams) {
-    if (params === null || typeof params !== 'object') {
-      throw new ValueError(`camera: expected { fx, fy, cx, cy, width, height, worldToCamera }, received ${describeValue(params)}`);
-    }
+    if (params === undefined) throw new ValueError(`params: expected { ${CAMERA_KEYS.join(', ')} }, received undefined`);
+    checkOptions(params, CAMERA_KEYS, 'params');
     this.fx = checkRange(params.fx, { min: 0, minExclusive: true }, 'fx');
     this.fy = checkRange(params.fy, { min: 0, minExclusive: true }, 'fy');
     this.cx = checkRange(params.cx, {}, 'cx');
     this.cy = checkRange(params.cy, {}, 'cy');
-    this.width = checkRange(params.width, { min: 1, integer: true }, 'width');
-    this.height = checkRange(params.height, { min: 1, integer: true }, 'height');
+    [this.width, this.height] = checkImageSize(params.width, params.height);
     this.worldToCamera = checkWorldToCamera(params.worldToCamera);
   }
 
@@ -129,11 +151,9 @@ export class Camera {
     const e = checkVec3(eye, 'eye');
     const t = checkVec3(target, 'target');
     const u = checkVec3(up, 'up');
-    if (intrinsics === null || typeof intrinsics !== 'object') {
-      throw new ValueError(`intrinsics: expected { fovY | fx, width, height }, received ${describeValue(intrinsics)}`);
-    }
-    const width = checkRange(intrinsics.width, { min: 1, integer: true }, 'width');
-    const height = checkRange(intrinsics.height, { min: 1, integer: true }, 'height');
+    if (intrinsics === undefined) throw new ValueError('intrinsics: expected { fovY | fx, width, height }, received undefined');
+    checkOptions(intrinsics, LOOK_AT_KEYS, 'intrinsics');
+    const [width, height] = checkImageSize(intrinsics.width, intrinsics.height);
     let fx: number;
     let fy: number;
     if (intrinsics.fovY !== undefined) {
@@ -199,7 +219,7 @@ export class Camera {
   /** Camera-space point of a world point: R p + t. */
   worldToCameraPoint(point: readonly number[]): Vec3 {
     const m = this.worldToCamera;
-    const [x, y, z] = point as Vec3;
+    const [x, y, z] = checkVec3(point, 'point');
     return [
       m[0]! * x + m[1]! * y + m[2]! * z + m[3]!,
       m[4]! * x + m[5]! * y + m[6]! * z + m[7]!,
@@ -210,15 +230,17 @@ export class Camera {
   /** World-space point of a camera-space point: Rᵀ (p_c − t). */
   cameraToWorldPoint(point: readonly number[]): Vec3 {
     const m = this.worldToCamera;
-    const x = point[0]! - m[3]!;
-    const y = point[1]! - m[7]!;
-    const z = point[2]! - m[11]!;
+    const p = checkVec3(point, 'point');
+    const x = p[0] - m[3]!;
+    const y = p[1] - m[7]!;
+    const z = p[2] - m[11]!;
     return [m[0]! * x + m[4]! * y + m[8]! * z, m[1]! * x + m[5]! * y + m[9]! * z, m[2]! * x + m[6]! * y + m[10]! * z];
   }
 
   /** World-space direction of a camera-space direction: Rᵀ d. */
-  cameraToWorldDirection(d: readonly number[]): Vec3 {
+  cameraToWorldDirection(direction: readonly number[]): Vec3 {
     const m = this.worldToCamera;
+    const d = checkVec3(direction, 'direction');
     return [
       m[0]! * d[0]! + m[4]! * d[1]! + m[8]! * d[2]!,
       m[1]! * d[0]! + m[5]! * d[1]! + m[9]! * d[2]!,
@@ -231,7 +253,7 @@ export class Camera {
    * depth ≤ 0 is behind the camera; its u, v are returned as computed (±∞ or mirrored), not clipped.
    */
   project(point: readonly number[]): Projection {
-    const [x, y, z] = this.worldToCameraPoint(checkVec3(point, 'point'));
+    const [x, y, z] = this.worldToCameraPoint(point);
     return { u: (this.fx * x) / z + this.cx, v: (this.fy * y) / z + this.cy, depth: z };
   }
 

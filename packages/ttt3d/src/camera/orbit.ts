@@ -1,5 +1,5 @@
-import { checkRange, describeValue, ValueError } from '@tessera/tensor-core';
-import { Camera, checkVec3 } from './camera.js';
+import { checkOptions, checkRange, describeValue, ValueError } from '@tessera/tensor-core';
+import { Camera, checkImageSize, checkVec3 } from './camera.js';
 import { cross, dot, norm, normalize, type Vec3 } from './vec3.js';
 
 /** Options of `orbitCameras`. */
@@ -18,16 +18,21 @@ export interface OrbitOptions {
   up?: readonly number[];
 }
 
+const ORBIT_KEYS = ['radius', 'elevation', 'fov', 'size', 'target', 'up'] as const;
+
+/** Most cameras `orbitCameras` builds. */
+export const MAX_ORBIT_CAMERAS = 100_000;
+
 /**
  * `n` cameras evenly spaced in azimuth on a circle around `target` (camera i at azimuth 2πi/n, measured
  * from the direction of +z made orthogonal to `up`, or +x when `up` is parallel to z, turning right-handed
  * about `up`), all at the same elevation and distance, looking at `target` with `up` up in the image.
+ * At most MAX_ORBIT_CAMERAS; sizes are bounded as a `Camera`'s (MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS).
  */
-export function orbitCameras(n: number, opts: OrbitOptions): Camera[] {
-  checkRange(n, { min: 1, integer: true }, 'n');
-  if (opts === null || typeof opts !== 'object') {
-    throw new ValueError(`opts: expected { radius, elevation, fov, size }, received ${describeValue(opts)}`);
-  }
+export function orbitCameras(n: number, options: OrbitOptions): Camera[] {
+  checkRange(n, { min: 1, max: MAX_ORBIT_CAMERAS, integer: true }, 'n');
+  if (options === undefined) throw new ValueError(`opts: expected { ${ORBIT_KEYS.join(', ')} }, received undefined`);
+  const opts = checkOptions(options, ORBIT_KEYS);
   const radius = checkRange(opts.radius, { min: 0, minExclusive: true }, 'radius');
   const elevation = checkRange(
     opts.elevation,
@@ -57,15 +62,7 @@ export function orbitCameras(n: number, opts: OrbitOptions): Camera[] {
 }
 
 function sizeOf(size: unknown): [number, number] {
-  if (typeof size === 'number') {
-    const s = checkRange(size, { min: 1, integer: true }, 'size');
-    return [s, s];
-  }
-  if (Array.isArray(size) && size.length === 2) {
-    return [
-      checkRange(size[0], { min: 1, integer: true }, 'size[0] (width)'),
-      checkRange(size[1], { min: 1, integer: true }, 'size[1] (height)'),
-    ];
-  }
+  if (typeof size === 'number') return checkImageSize(size, size, ['size', 'size']);
+  if (Array.isArray(size) && size.length === 2) return checkImageSize(size[0], size[1], ['size[0] (width)', 'size[1] (height)']);
   throw new ValueError(`size: expected an integer ≥ 1 or [width, height], received ${describeValue(size)}`);
 }

@@ -1,4 +1,4 @@
-import { describeValue, tf, ValueError } from '@tessera/tensor-core';
+import { checkOptions, describeValue, tf, ValueError } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import { Camera } from './camera.js';
 import { cross, normalize } from './vec3.js';
@@ -17,18 +17,22 @@ export interface PluckerOptions {
  * used by LaCT, arXiv 2505.23884, and tttLRM, arXiv 2602.20160, §3 input tokens). Computed in float64 on
  * the host, then uploaded.
  */
-export function pluckerRays(camera: Camera, opts: PluckerOptions = {}): Tensor {
+export function pluckerRays(camera: Camera, options?: PluckerOptions): Tensor {
   if (!(camera instanceof Camera)) throw new ValueError(`camera: expected a Camera, received ${describeValue(camera)}`);
-  if (opts === null || typeof opts !== 'object') throw new ValueError(`opts: expected { form? }, received ${describeValue(opts)}`);
+  const opts = checkOptions(options, ['form']);
   const form = opts.form ?? 6;
   if (form !== 6 && form !== 9) throw new ValueError(`form: expected 6 or 9, received ${describeValue(form)}`);
   const { width, height, fx, fy, cx, cy } = camera;
   const o = camera.center();
+  const r = camera.rotation();
   const out = new Float32Array(height * width * form);
   let p = 0;
   for (let j = 0; j < height; j++) {
     for (let i = 0; i < width; i++) {
-      const d = normalize(camera.cameraToWorldDirection([(i + 0.5 - cx) / fx, (j + 0.5 - cy) / fy, 1]));
+      // Rᵀ (x, y, 1): the camera-space direction through the pixel centre, in world space
+      const x = (i + 0.5 - cx) / fx;
+      const y = (j + 0.5 - cy) / fy;
+      const d = normalize([r[0]! * x + r[3]! * y + r[6]!, r[1]! * x + r[4]! * y + r[7]!, r[2]! * x + r[5]! * y + r[8]!]);
       const m = cross(o, d);
       if (form === 9) {
         out.set(o, p);

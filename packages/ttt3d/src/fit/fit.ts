@@ -29,6 +29,12 @@ export interface FitResult {
   history: FitHistoryEntry[];
 }
 
+/** Resolves after pending timers and I/O have run (setImmediate in Node, a zero timeout elsewhere). */
+function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+}
+
 /** The learning rate of each field at `step` of `steps` (the position rate decays, 3DGS' `get_expon_lr_func`). */
 function fieldRate(field: ParamField, rates: ResolvedRates, extent: number, step: number, steps: number): number {
   switch (field) {
@@ -72,7 +78,10 @@ function fieldRate(field: ParamField, rates: ResolvedRates, extent: number, step
  * removes every Gaussian, the remaining steps render the background and update nothing.
  *
  * Returns the fitted Gaussians (owned by the caller) and the per-step history; every other tensor the fit
- * made is freed, also when it throws (an `onStep` error stops the fit and is rethrown).
+ * made is freed, also when it throws (an `onStep` error stops the fit and is rethrown) or is aborted through
+ * `signal` (checked before every step; the fit then rejects with `signal.reason`). Each step yields to the
+ * event loop first, so timers, I/O and the abort run during a long fit. At most MAX_FIT_STEPS steps and
+ * MAX_FIT_GAUSSIANS Gaussians (`init.count`, `densify.maxGaussians`).
  */
 export async function fitGaussians(views: readonly Tensor[], cameras: readonly Camera[], opts: FitOptions): Promise<FitResult> {
   const settings = await resolveFitOptions(views, cameras, opts);
@@ -87,6 +96,9 @@ export async function fitGaussians(views: readonly Tensor[], cameras: readonly C
   try {
     let order: number[] = [];
     for (let step = 1; step <= settings.steps; step++) {
+      // a step is one synchronous burst of work: let timers, I/O and an abort in between
+      await yieldToEventLoop();
+      settings.signal?.throwIfAborted();
       if (order.length === 0) order = stream.permutation(views.length);
       const view = order.pop()!;
       for (const [field, opt] of optimizers) opt.setLearningRate(fieldRate(field, settings.rates, extent, step, settings.steps));

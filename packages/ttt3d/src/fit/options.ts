@@ -1,4 +1,14 @@
-import { checkDtype, checkFinite, checkRange, checkShape, describeValue, ShapeError, tf, ValueError } from '@tessera/tensor-core';
+import {
+  checkDtype,
+  checkFinite,
+  checkOptions,
+  checkRange,
+  checkShape,
+  describeValue,
+  ShapeError,
+  tf,
+  ValueError,
+} from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import { Camera } from '../camera/index.js';
 import { Gaussians, MAX_SH_DEGREE } from '../gaussians/index.js';
@@ -92,7 +102,17 @@ export interface FitOptions {
   lossWeights?: Partial<LossWeights>;
   /** Called after every step (awaited). */
   onStep?: (info: FitStepInfo) => void | Promise<void>;
+  /**
+   * Stops the fit between steps: it then rejects with `signal.reason` (a DOMException named AbortError
+   * unless a reason was given) after freeing every tensor it made.
+   */
+  signal?: AbortSignal;
 }
+
+/** Most optimisation steps a fit takes (3DGS trains for 30 000). */
+export const MAX_FIT_STEPS = 1_000_000;
+/** Most Gaussians a fit starts from (`init.count`) or densifies to (`densify.maxGaussians`): 2²⁴. */
+export const MAX_FIT_GAUSSIANS = 2 ** 24;
 
 /** Learning rates with defaults filled in. */
 export type ResolvedRates = Required<FitLearningRates>;
@@ -113,26 +133,15 @@ export interface FitSettings {
   shDegree: number;
   lossWeights: LossWeights;
   onStep: ((info: FitStepInfo) => void | Promise<void>) | undefined;
+  signal: AbortSignal | undefined;
 }
 
-const OPTION_KEYS = ['steps', 'lr', 'densify', 'init', 'background', 'shDegree', 'lossWeights', 'onStep'];
-const RATE_KEYS = ['means', 'meansFinal', 'scales', 'rotations', 'opacity', 'shDC', 'shRest'];
-const DENSIFY_KEYS = ['every', 'from', 'until', 'gradThreshold', 'maxGaussians', 'pruneOpacity', 'percentDense'];
-const INIT_KEYS = ['points', 'count', 'bounds', 'seed'];
-const LOSS_KEYS = ['l1', 'dssim'];
-
-function checkObject(value: unknown, expected: string, name: string, keys: readonly string[]): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ValueError(`${name}: expected ${expected}, received ${describeValue(value)}`);
-  }
-  const unknown = Object.keys(value).filter((k) => !keys.includes(k));
-  if (unknown.length > 0) {
-    throw new ValueError(
-      `${name}: expected only the keys ${keys.join(', ')}, received unknown ${unknown.map((k) => JSON.stringify(k)).join(', ')}`,
-    );
-  }
-  return value as Record<string, unknown>;
-}
+const OPTION_KEYS = ['steps', 'lr', 'densify', 'init', 'background', 'shDegree', 'lossWeights', 'onStep', 'signal'] as const;
+const RATE_KEYS = ['means', 'meansFinal', 'scales', 'rotations', 'opacity', 'shDC', 'shRest'] as const;
+const DENSIFY_KEYS = ['every', 'from', 'until', 'gradThreshold', 'maxGaussians', 'pruneOpacity', 'percentDense'] as const;
+const INIT_KEYS = ['points', 'count', 'bounds', 'seed'] as const;
+const BOUNDS_KEYS = ['min', 'max'] as const;
+const LOSS_KEYS = ['l1', 'dssim'] as const;
 
 function checkTriple(value: unknown, name: string, lo?: number, hi?: number): [number, number, number] {
   if ((!Array.isArray(value) && !ArrayBuffer.isView(value)) || (value as ArrayLike<unknown>).length !== 3) {
@@ -142,8 +151,8 @@ function checkTriple(value: unknown, name: string, lo?: number, hi?: number): [n
   return [0, 1, 2].map((i) => checkRange(a[i] as number, { min: lo, max: hi }, `${name}[${i}]`)) as [number, number, number];
 }
 
-function resolveRates(lr: unknown): ResolvedRates {
-  const r = checkObject(lr ?? {}, `{ ${RATE_KEYS.join(', ')} } (all optional)`, 'lr', RATE_KEYS) as FitLearningRates;
+function resolveRates(lr: FitLearningRates | undefined): ResolvedRates {
+  const r = checkOptions(lr, RATE_KEYS, 'lr');
   const rate = (v: number | undefined, fallback: number, name: string, positive = false): number =>
     v === undefined ? fallback : checkRange(v, { min: 0, minExclusive: positive }, `lr.${name}`);
   const means = rate(r.means, 1.6e-4, 'means');
@@ -160,31 +169,31 @@ function resolveRates(lr: unknown): ResolvedRates {
   };
 }
 
-function resolveDensify(densify: unknown): DensifySettings | false {
+function resolveDensify(densify: FitDensifyOptions | false | undefined): DensifySettings | false {
   if (densify === false) return false;
-  const d = checkObject(
-    densify ?? {},
-    `false or { ${DENSIFY_KEYS.join(', ')} } (all optional)`,
-    'densify',
-    DENSIFY_KEYS,
-  ) as FitDensifyOptions;
-  const int = (v: number | undefined, fallback: number, name: string, min: number): number =>
-    v === undefined ? fallback : checkRange(v, { min, integer: true }, `densify.${name}`);
+  if (densify !== undefined && (densify === null || typeof densify !== 'object')) {
+    throw new ValueError(`densify: expected false or { ${DENSIFY_KEYS.join(', ')} } (all optional), received ${describeValue(densify)}`);
+  }
+  const d = checkOptions(densify, DENSIFY_KEYS, 'densify');
+  const int = (v: number | undefined, fallback: number, name: string, min: number, max: number): number =>
+    v === undefined ? fallback : checkRange(v, { min, max, integer: true }, `densify.${name}`);
   return {
-    every: int(d.every, 100, 'every', 1),
-    from: int(d.from, 500, 'from', 0),
-    until: int(d.until, 15_000, 'until', 0),
+    every: int(d.every, 100, 'every', 1, MAX_FIT_STEPS),
+    from: int(d.from, 500, 'from', 0, MAX_FIT_STEPS),
+    until: int(d.until, 15_000, 'until', 0, MAX_FIT_STEPS),
     gradThreshold:
       d.gradThreshold === undefined ? 2e-4 : checkRange(d.gradThreshold, { min: 0, minExclusive: true }, 'densify.gradThreshold'),
-    maxGaussians: int(d.maxGaussians, 1_000_000, 'maxGaussians', 1),
+    maxGaussians: int(d.maxGaussians, 1_000_000, 'maxGaussians', 1, MAX_FIT_GAUSSIANS),
     pruneOpacity:
       d.pruneOpacity === undefined ? 0.005 : checkRange(d.pruneOpacity, { min: 0, max: 1, maxExclusive: true }, 'densify.pruneOpacity'),
     percentDense: d.percentDense === undefined ? 0.01 : checkRange(d.percentDense, { min: 0, minExclusive: true }, 'densify.percentDense'),
   };
 }
 
-function resolveInit(init: unknown): { init: ResolvedInit; seed: number } {
-  const i = checkObject(init, '{ points?, count?, bounds?, seed? }', 'init', INIT_KEYS) as FitInit;
+function resolveInit(init: FitInit | undefined): { init: ResolvedInit; seed: number } {
+  if (init === undefined)
+    throw new ValueError(`init: expected { ${INIT_KEYS.join(', ')} } (points, or count and bounds), received undefined`);
+  const i = checkOptions(init, INIT_KEYS, 'init');
   const seed = i.seed === undefined ? 0 : checkRange(i.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'init.seed');
   if (i.points !== undefined) {
     if (i.count !== undefined || i.bounds !== undefined) {
@@ -207,7 +216,7 @@ function resolveInit(init: unknown): { init: ResolvedInit; seed: number } {
   }
   if (i.bounds === undefined)
     throw new ValueError('init.bounds: expected { min: [x, y, z], max: [x, y, z] } when init.points is absent, received undefined');
-  const b = checkObject(i.bounds, '{ min: [x, y, z], max: [x, y, z] }', 'init.bounds', ['min', 'max']) as unknown as FitBounds;
+  const b: FitBounds = checkOptions(i.bounds, BOUNDS_KEYS, 'init.bounds');
   const min = checkTriple(b.min, 'init.bounds.min');
   const max = checkTriple(b.max, 'init.bounds.max');
   for (let a = 0; a < 3; a++) {
@@ -215,12 +224,12 @@ function resolveInit(init: unknown): { init: ResolvedInit; seed: number } {
       throw new ValueError(`init.bounds: expected min < max on every axis, received min[${a}] = ${min[a]} and max[${a}] = ${max[a]}`);
     }
   }
-  const count = i.count === undefined ? 10_000 : checkRange(i.count, { min: 1, integer: true }, 'init.count');
+  const count = i.count === undefined ? 10_000 : checkRange(i.count, { min: 1, max: MAX_FIT_GAUSSIANS, integer: true }, 'init.count');
   return { init: { kind: 'random', count, min, max }, seed };
 }
 
-function resolveLossWeights(w: unknown): LossWeights {
-  const o = checkObject(w ?? {}, '{ l1?, dssim? }', 'lossWeights', LOSS_KEYS) as Partial<LossWeights>;
+function resolveLossWeights(w: Partial<LossWeights> | undefined): LossWeights {
+  const o = checkOptions(w, LOSS_KEYS, 'lossWeights');
   const l1 = o.l1 === undefined ? 0.8 : checkRange(o.l1, { min: 0 }, 'lossWeights.l1');
   const dssim = o.dssim === undefined ? 0.2 : checkRange(o.dssim, { min: 0 }, 'lossWeights.dssim');
   if (l1 + dssim === 0) throw new ValueError('lossWeights: expected l1 + dssim > 0, received both 0');
@@ -251,13 +260,9 @@ export async function resolveFitOptions(views: readonly Tensor[], cameras: reado
     const c = cameras[i]!;
     checkShape(v, [c.height, c.width, 3], `${name} (camera ${i} is ${c.width}×${c.height})`);
   });
-  const o = checkObject(
-    opts,
-    '{ steps, init, lr?, densify?, background?, shDegree?, lossWeights?, onStep? }',
-    'opts',
-    OPTION_KEYS,
-  ) as unknown as FitOptions;
-  const steps = checkRange(o.steps, { min: 0, integer: true }, 'steps');
+  if (opts === undefined) throw new ValueError(`opts: expected { ${OPTION_KEYS.join(', ')} } with steps and init, received undefined`);
+  const o = checkOptions(opts, OPTION_KEYS);
+  const steps = checkRange(o.steps, { min: 0, max: MAX_FIT_STEPS, integer: true }, 'steps');
   const rates = resolveRates(o.lr);
   const densify = resolveDensify(o.densify);
   const { init, seed } = resolveInit(o.init);
@@ -269,6 +274,11 @@ export async function resolveFitOptions(views: readonly Tensor[], cameras: reado
   if (o.onStep !== undefined && typeof o.onStep !== 'function') {
     throw new ValueError(`onStep: expected a function, received ${describeValue(o.onStep)}`);
   }
+  const signal = o.signal;
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.throwIfAborted !== 'function')) {
+    throw new ValueError(`signal: expected an AbortSignal, received ${describeValue(signal)}`);
+  }
+  signal?.throwIfAborted();
   for (let i = 0; i < views.length; i++) {
     const stats = tf.tidy(() => {
       const v = views[i]!;
@@ -285,5 +295,5 @@ export async function resolveFitOptions(views: readonly Tensor[], cameras: reado
     }
   }
   if (init.kind === 'points') await checkFinite(init.points, 'init.points');
-  return { steps, rates, densify, init, seed, background, shDegree, lossWeights, onStep: o.onStep };
+  return { steps, rates, densify, init, seed, background, shDegree, lossWeights, onStep: o.onStep, signal };
 }

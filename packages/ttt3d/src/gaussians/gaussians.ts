@@ -1,4 +1,4 @@
-import { checkDtype, checkRange, checkShape, describeValue, ShapeError, tf, ValueError } from '@tessera/tensor-core';
+import { checkDtype, checkOptions, checkRange, checkShape, describeValue, ShapeError, tf, ValueError } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import { MAX_SH_DEGREE, SH_C0, shCoefficients, shDegreeOf } from './sh.js';
 
@@ -90,11 +90,15 @@ export class Gaussians {
   /** 0–3, from `sh`'s second dimension (1, 4, 9 or 16 coefficients). */
   readonly shDegree: number;
 
-  /** Validates that the fields are float32 with agreeing shapes (errors name the field) and takes ownership. */
+  /**
+   * Validates that the fields are float32 with agreeing shapes (errors name the field) and takes ownership.
+   * Values are not read (they may live on the GPU): a zero quaternion is accepted, and such a Gaussian is
+   * not drawn by `rasterize` (zero gradients), so one bad row never spoils the others.
+   */
   constructor(fields: GaussianFields) {
-    if (fields === null || typeof fields !== 'object') {
-      throw new ValueError(`fields: expected { ${GAUSSIAN_FIELDS.join(', ')} }, received ${describeValue(fields)}`);
-    }
+    if (fields === undefined) throw new ValueError(`fields: expected { ${GAUSSIAN_FIELDS.join(', ')} }, received undefined`);
+    // an unknown key is a misspelt field (or a tensor that would silently not be owned): an error
+    checkOptions(fields, GAUSSIAN_FIELDS, 'fields');
     const dims = {};
     this.means = checkField(fields.means, 'means');
     checkShape(this.means, ['N', 3], 'means', dims);
@@ -121,10 +125,8 @@ export class Gaussians {
    * Isotropic Gaussians at `points` `[N, 3]` with identity rotations, one scale and opacity for all, and
    * colour `colors` `[N, 3]` as the DC coefficient (c − 0.5) / SH_C0 (3DGS' `RGB2SH`, see `rgbToDc`). The inputs are copied.
    */
-  static fromPoints(points: Tensor | readonly (readonly number[])[], opts: FromPointsOptions = {}): Gaussians {
-    if (opts === null || typeof opts !== 'object') {
-      throw new ValueError(`opts: expected { colors?, scale?, opacity?, shDegree? }, received ${describeValue(opts)}`);
-    }
+  static fromPoints(points: Tensor | readonly (readonly number[])[], options?: FromPointsOptions): Gaussians {
+    const opts = checkOptions(options, ['colors', 'scale', 'opacity', 'shDegree']);
     const scale = checkRange(opts.scale ?? 0.01, { min: 0, minExclusive: true }, 'scale');
     const opacity = checkRange(opts.opacity ?? 0.1, { min: 0, max: 1, minExclusive: true, maxExclusive: true }, 'opacity');
     const degree = checkRange(opts.shDegree ?? 0, { min: 0, max: MAX_SH_DEGREE, integer: true }, 'shDegree');

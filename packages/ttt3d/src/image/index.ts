@@ -1,3 +1,3 @@
-export { decodePng, encodePng, type LoadPngOptions, loadPng, savePng } from './png.js';
+export { decodePng, encodePng, type LoadPngOptions, loadPng, MAX_PNG_PIXELS, savePng } from './png.js';
 export { type PsnrOptions, psnr } from './psnr.js';
 export { ssim } from './ssim.js';

@@ -1,4 +1,4 @@
-import { checkRange } from '@tessera/tensor-core';
+import { checkOptions, checkRange } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import { checkPair } from './check-image.js';
 
@@ -12,8 +12,9 @@ export interface PsnrOptions {
  * Peak signal-to-noise ratio of two images `[h, w, c]` of one shape, in dB: 10·log10(maxValue² / MSE)
  * over every element, accumulated in float64; +∞ for identical images. No clamping is applied.
  */
-export async function psnr(a: Tensor, b: Tensor, opts: PsnrOptions = {}): Promise<number> {
+export async function psnr(a: Tensor, b: Tensor, options?: PsnrOptions): Promise<number> {
   checkPair(a, b);
+  const opts = checkOptions(options, ['maxValue']);
   const maxValue = checkRange(opts.maxValue ?? 1, { min: 0, minExclusive: true }, 'maxValue');
   const [x, y] = await Promise.all([a.data(), b.data()]);
   let sum = 0;

@@ -1,6 +1,6 @@
 /**
  * The rasteriser's fixed rules (papers/ttt3d.md §4, "Forward rasterisation rules, exactly as gsplat implements
- * them"). Both the dense reference and the WGSL kernels read them from here, so the two cannot drift apart.
+ * them"). The dense reference, the host kernel and the WGSL kernels read them from here, so they cannot drift apart.
  */
 
 /** Tile edge in pixels (gsplat `tile_size`, graphdeco BLOCK_X = BLOCK_Y). */
@@ -20,6 +20,25 @@ export const MIN_ALPHA = 1 / 255;
 export const MIN_TRANSMITTANCE = 1e-4;
 /** Field-of-view margin of the Jacobian clamp: |x/z| ≤ (edge distance)/f + 0.3·tan(fov/2) (gsplat `persp_proj`). */
 export const FOV_CLAMP_MARGIN = 0.3;
+
+/**
+ * Real SH basis up to degree 3 in gsplat's evaluation order (`_eval_sh_bases_fast`, Sloan 2013 "Efficient
+ * Spherical Harmonic Evaluation"): constants written as gsplat writes them, so float32 results agree.
+ */
+export const SH_BASIS = {
+  c0: 0.2820947917738781,
+  c1: 0.48860251190292,
+  c2a: 0.5462742152960395,
+  c2b: -1.092548430592079,
+  c2c: 0.9461746957575601,
+  c2d: 0.3153915652525201,
+  c3a: -0.5900435899266435,
+  c3b: 1.445305721320277,
+  c3c: -2.285228997322329,
+  c3d: 0.4570457994644658,
+  c3e: 1.865881662950577,
+  c3f: 1.119528997770346,
+} as const;
 
 /** WGSL constants for the same rules; every program that needs them includes this block. */
 export const RASTER_CONSTANTS_WGSL = `

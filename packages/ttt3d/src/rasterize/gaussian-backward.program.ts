@@ -4,7 +4,7 @@ import { RASTER_CONSTANTS_WGSL } from './constants.js';
 import { INTERSECTIONS_WGSL } from './intersections.wgsl.js';
 import { PROJECTION_WGSL } from './projection.wgsl.js';
 import { CAMERA_UNIFORMS_WGSL } from './raster-attrs.js';
-import { SH_BASIS_WGSL } from './sh-basis.js';
+import { SH_BASIS_WGSL } from './sh-basis.wgsl.js';
 
 const WORKGROUP = 128;
 

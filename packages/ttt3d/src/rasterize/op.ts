@@ -1,15 +1,16 @@
-import { defineOp, tf } from '@tessera/tensor-core';
+import { defineOp, tf, vjp } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import { BACKWARD_INPUTS, type BackwardInput, rasterizeBackwardWebGPU } from './backward-kernel.js';
-import { GAUSSIAN_INPUTS, type GaussianInput, rasterizeWebGPU } from './forward-kernel.js';
 import { GRAD_HEAD } from './gaussian-backward.program.js';
-import type { RasterAttrs } from './raster-attrs.js';
+import { rasterizeBackwardHost, rasterizeHost } from './host.js';
+import { rasterizeBackwardWebGPU, rasterizeWebGPU } from './kernel.js';
+import { BACKWARD_INPUTS, type BackwardInput, GAUSSIAN_INPUTS, type GaussianInput, type RasterAttrs } from './raster-attrs.js';
 import { rasterizePackedReference } from './reference.js';
 
 /**
  * The backward op: vector–Jacobian product of the packed forward, all five gradients in one `[N, 11 + 3K]`
  * tensor (means, logScales, quaternions, opacity logit, SH). Its reference differentiates the dense
- * reference by autodiff — the oracle the WGSL backward is tested against.
+ * reference by autodiff — the oracle the host and WGSL backwards are tested against. cpu and wasm run the
+ * typed-array backward (host.ts), WebGPU the WGSL one (kernel.ts); both replay the forward's tile lists.
  */
 export const rasterizeBackwardOp = defineOp<BackwardInput, RasterAttrs>({
   kernelName: 'TesseraRasterizeGaussiansGrad',
@@ -17,12 +18,20 @@ export const rasterizeBackwardOp = defineOp<BackwardInput, RasterAttrs>({
   reference: ({ means, logScales, quaternions, opacityLogits, sh, dy }, attrs) =>
     tf.tidy(() => {
       const n = means.shape[0] as number;
-      const vjp = tf.grads((m: Tensor, l: Tensor, q: Tensor, o: Tensor, s: Tensor) =>
-        tf.sum(tf.mul(rasterizePackedReference({ means: m, logScales: l, quaternions: q, opacityLogits: o, sh: s }, attrs), dy)),
-      );
-      const [dm, dl, dq, dop, dsh] = vjp([means, logScales, quaternions, opacityLogits, sh]) as [Tensor, Tensor, Tensor, Tensor, Tensor];
+      const packed = (m: Tensor, l: Tensor, q: Tensor, o: Tensor, s: Tensor): Tensor =>
+        rasterizePackedReference({ means: m, logScales: l, quaternions: q, opacityLogits: o, sh: s }, attrs);
+      const [dm, dl, dq, dop, dsh] = vjp(packed, [means, logScales, quaternions, opacityLogits, sh], dy) as [
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+      ];
       return tf.concat([dm, dl, dq, tf.reshape(dop, [n, 1]), tf.reshape(dsh, [n, -1])], 1);
     }),
+  // the reference is O(N·h·w) memory: at 20k Gaussians and 256² it exhausts the heap, so wasm runs it too
+  hostBackends: ['cpu', 'wasm'],
+  host: rasterizeBackwardHost,
   webgpu: rasterizeBackwardWebGPU,
 });
 
@@ -41,13 +50,16 @@ function unpackGradients(packed: Tensor, sh: Tensor): Record<GaussianInput, () =
 
 /**
  * The rasteriser op: Gaussian tensors → `[h, w, 5]` (premultiplied colour, expected depth, transmittance).
- * WebGPU runs the tiled WGSL kernels, with the WGSL backward registered as its gradient; other backends run
- * the dense reference, which autodiff differentiates.
+ * Every backend runs the tiled algorithm — WebGPU the WGSL kernels, cpu and wasm the typed-array port in
+ * host.ts — with the matching backward registered as its gradient. The dense reference (O(N·h·w) memory)
+ * is the oracle only.
  */
 export const rasterizeOp = defineOp<GaussianInput, RasterAttrs>({
   kernelName: 'TesseraRasterizeGaussians',
   inputs: GAUSSIAN_INPUTS,
   reference: (inputs, attrs) => rasterizePackedReference(inputs, attrs),
+  hostBackends: ['cpu', 'wasm'],
+  host: rasterizeHost,
   webgpu: rasterizeWebGPU,
   gradient: {
     inputsToSave: GAUSSIAN_INPUTS,

@@ -2,14 +2,15 @@ import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/t
 import { RASTER_CONSTANTS_WGSL } from './constants.js';
 import { PRE_LAYOUT_WGSL, PROJECTION_WGSL } from './projection.wgsl.js';
 import { CAMERA_UNIFORMS_WGSL } from './raster-attrs.js';
-import { SH_BASIS_WGSL } from './sh-basis.js';
+import { SH_BASIS_WGSL } from './sh-basis.wgsl.js';
 
 const WORKGROUP = 128;
 
 /**
  * Per Gaussian (one thread each): projection, dilated 2D covariance and conic, per-axis radius, tile
  * rectangle and tile count, opacity and SH colour (papers/ttt3d.md §3 steps 1–7, §4). Writes `[N, 16]`
- * floats laid out as PRE_* in projection.wgsl.ts; a culled Gaussian gets count 0.
+ * floats laid out as PRE_* in projection.wgsl.ts; a culled Gaussian (outside the depth range or the image,
+ * a singular 2D covariance, or a zero quaternion) gets count 0.
  */
 export class PreprocessProgram implements WebGPUProgram {
   outputShape: number[];
@@ -44,7 +45,10 @@ export class PreprocessProgram implements WebGPUProgram {
     let p = toCamera(mean);
     if (!inDepthRange(p.z)) { cull(i); return; }
     let q = loadQuat(i);
-    let rot = quatRotation(q / length(q));
+    let qLen = length(q);
+    // a zero quaternion has no rotation: the Gaussian is not drawn (and gets no gradient)
+    if (!(qLen > 0.0)) { cull(i); return; }
+    let rot = quatRotation(q / qLen);
     let s = loadScale(i);
     let m = rot * mat3x3<f32>(vec3<f32>(s.x, 0.0, 0.0), vec3<f32>(0.0, s.y, 0.0), vec3<f32>(0.0, 0.0, s.z));
     let w = viewRotation();

@@ -1,6 +1,14 @@
 import type { ProgramUniform } from '@tessera/tensor-core';
 import { FOV_CLAMP_MARGIN, TILE_SIZE } from './constants.js';
 
+/** Input names of the rasteriser op, in call order (gsplat's: means, quats, scales, opacities, colours). */
+export const GAUSSIAN_INPUTS = ['means', 'logScales', 'quaternions', 'opacityLogits', 'sh'] as const;
+export type GaussianInput = (typeof GAUSSIAN_INPUTS)[number];
+
+/** Inputs of the backward op: the Gaussians, the forward's packed output, and its upstream gradient. */
+export const BACKWARD_INPUTS = [...GAUSSIAN_INPUTS, 'rendered', 'dy'] as const;
+export type BackwardInput = (typeof BACKWARD_INPUTS)[number];
+
 /**
  * Everything the rasteriser op needs besides the Gaussian tensors: the camera flattened to numbers (tfjs
  * kernel attributes must be plain data), the image size and tile grid, the SH degree to evaluate, and the

@@ -1,8 +1,7 @@
 import { tf } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import { EPS_2D, FAR_PLANE, NEAR_PLANE, RADIUS_SIGMAS, TILE_SIZE } from './constants.js';
+import { EPS_2D, FAR_PLANE, NEAR_PLANE, RADIUS_SIGMAS, SH_BASIS, TILE_SIZE } from './constants.js';
 import { fovLimits, type RasterAttrs, tileGrid } from './raster-attrs.js';
-import { SH_BASIS } from './sh-basis.js';
 
 /** The Gaussian tensors the op takes, by name. */
 export interface RasterInputs {
@@ -25,7 +24,7 @@ export interface Projected {
   /** `[N, 3]`, max(SH + 0.5, 0). */
   color: Tensor;
   depth: Tensor;
-  /** 1 where inside (near, far), det > 0, and the box [mean ± r] touches the image, else 0. */
+  /** 1 where inside (near, far), the quaternion is non-zero, det > 0, and the box [mean ± r] touches the image, else 0. */
   valid: Tensor;
   /** Tile rectangle [x0, x1) × [y0, y1) (integral floats), already clamped to the grid. */
   tileX0: Tensor;
@@ -112,8 +111,12 @@ export function projectReference(inputs: RasterInputs, attrs: RasterAttrs): Proj
   const inDepth = tf.mul(above(tf.sub(zRaw, NEAR_PLANE)), above(tf.sub(FAR_PLANE, zRaw)));
   const z = tf.where(tf.cast(inDepth, 'bool'), zRaw, tf.onesLike(zRaw));
 
-  // Σ = M Mᵀ, M = R diag(s), R from the normalised (w, x, y, z) quaternion
-  const q = tf.div(inputs.quaternions, tf.norm(inputs.quaternions, 'euclidean', 1, true));
+  // Σ = M Mᵀ, M = R diag(s), R from the normalised (w, x, y, z) quaternion. A zero quaternion culls its
+  // Gaussian; it is replaced by the identity first, so that no 0/0 reaches the image or the gradient.
+  const squaredNorm = tf.sum(tf.square(inputs.quaternions), 1, true);
+  const quatOk = above(squaredNorm);
+  const safeQuat = tf.where(tf.cast(quatOk, 'bool'), inputs.quaternions, tf.tensor2d([[1, 0, 0, 0]]));
+  const q = tf.div(safeQuat, tf.sqrt(tf.sum(tf.square(safeQuat), 1, true)));
   const [qw, qx, qy, qz] = tf.unstack(q, 1) as [Tensor, Tensor, Tensor, Tensor];
   const two = (a: Tensor, b: Tensor): Tensor => tf.mul(2, tf.mul(a, b));
   const rot = tf.reshape(
@@ -176,7 +179,7 @@ export function projectReference(inputs: RasterInputs, attrs: RasterAttrs): Proj
     tf.mul(above(tf.add(u, rx)), above(tf.sub(attrs.width, tf.sub(u, rx)))),
     tf.mul(above(tf.add(v, ry)), above(tf.sub(attrs.height, tf.sub(v, ry)))),
   );
-  const valid = tf.mul(tf.mul(inDepth, detOk), inside);
+  const valid = tf.mul(tf.mul(tf.mul(inDepth, detOk), inside), tf.reshape(quatOk, [n]));
   const tileRange = (center: Tensor, radius: Tensor, tiles: number): [Tensor, Tensor] => {
     const tc = tf.div(center, TILE_SIZE);
     const tr = tf.div(radius, TILE_SIZE);

@@ -1,21 +1,4 @@
-/**
- * Real SH basis up to degree 3 in gsplat's evaluation order (`_eval_sh_bases_fast`, Sloan 2013 "Efficient
- * Spherical Harmonic Evaluation"): constants written as gsplat writes them, so float32 results agree.
- */
-export const SH_BASIS = {
-  c0: 0.2820947917738781,
-  c1: 0.48860251190292,
-  c2a: 0.5462742152960395,
-  c2b: -1.092548430592079,
-  c2c: 0.9461746957575601,
-  c2d: 0.3153915652525201,
-  c3a: -0.5900435899266435,
-  c3b: 1.445305721320277,
-  c3c: -2.285228997322329,
-  c3d: 0.4570457994644658,
-  c3e: 1.865881662950577,
-  c3f: 1.119528997770346,
-} as const;
+import { SH_BASIS } from './constants.js';
 
 /**
  * WGSL: `shBasis(d)` fills the 16 basis values at the unit direction d (unused entries are never read),

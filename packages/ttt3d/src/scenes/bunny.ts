@@ -1,12 +1,12 @@
-import { checkRange, describeValue, ValueError } from '@tessera/tensor-core';
+import { checkOptions } from '@tessera/tensor-core';
 import mesh from 'bunny';
 import { cross, dot, norm, normalize, sub, type Vec3 } from '../camera/vec3.js';
 import { type Scene, sceneFromArrays } from './scene.js';
-import { checkSeed, type SurfacePoint, surfaceDiscs, UniformStream } from './surface.js';
+import { checkSceneCount, checkSeed, type SurfacePoint, surfaceDiscs, UniformStream } from './surface.js';
 
 /** Options of `bunny`. */
 export interface BunnyOptions {
-  /** Number of surface Gaussians; default 5000. */
+  /** Number of surface Gaussians, at most MAX_SCENE_GAUSSIANS; default 5000. */
   n?: number;
   /** Philox seed of the surface sampling (non-negative integer); default 0. */
   seed?: number;
@@ -70,9 +70,9 @@ function search(cumulative: Float64Array, x: number): number {
  * discs in the face's plane. Colour is a clay albedo with baked Lambert shading (light from above-front).
  * Uses the seeded Philox stream, so it is deterministic for a seed.
  */
-export function bunny(opts: BunnyOptions = {}): Scene {
-  if (opts === null || typeof opts !== 'object') throw new ValueError(`opts: expected { n?, seed? }, received ${describeValue(opts)}`);
-  const n = checkRange(opts.n ?? 5000, { min: 1, integer: true }, 'n');
+export function bunny(options?: BunnyOptions): Scene {
+  const opts = checkOptions(options, ['n', 'seed']);
+  const n = checkSceneCount(opts.n ?? 5000);
   const seed = checkSeed(opts.seed ?? 0);
   const { corners, normals, cumulative } = triangles();
   const total = cumulative[cumulative.length - 1]!;

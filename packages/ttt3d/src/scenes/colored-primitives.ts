@@ -1,13 +1,13 @@
-import { checkRange, describeValue, ValueError } from '@tessera/tensor-core';
+import { checkOptions } from '@tessera/tensor-core';
 import type { Vec3 } from '../camera/vec3.js';
 import { type Scene, sceneFromArrays } from './scene.js';
-import { checkSeed, concatArrays, type SurfacePoint, sphereDirection, surfaceDiscs, UniformStream } from './surface.js';
+import { checkSceneCount, checkSeed, concatArrays, type SurfacePoint, sphereDirection, surfaceDiscs, UniformStream } from './surface.js';
 
 /** Options of `coloredPrimitives`. */
 export interface ColoredPrimitivesOptions {
   /** Philox seed (non-negative integer); default 0. */
   seed?: number;
-  /** Total number of surface Gaussians, shared by area; default 3000. */
+  /** Total number of surface Gaussians, shared by area, at most MAX_SCENE_GAUSSIANS; default 3000. */
   n?: number;
 }
 
@@ -64,10 +64,10 @@ function sample(p: Primitive, u: Float32Array): SurfacePoint[] {
  * seeded Philox stream; the `n` Gaussians are shared in proportion to surface area. Within about ±0.9.
  * Deterministic for a seed.
  */
-export function coloredPrimitives(opts: ColoredPrimitivesOptions = {}): Scene {
-  if (opts === null || typeof opts !== 'object') throw new ValueError(`opts: expected { seed?, n? }, received ${describeValue(opts)}`);
+export function coloredPrimitives(options?: ColoredPrimitivesOptions): Scene {
+  const opts = checkOptions(options, ['seed', 'n']);
   const seed = checkSeed(opts.seed ?? 0);
-  const n = checkRange(opts.n ?? 3000, { min: 1, integer: true }, 'n');
+  const n = checkSceneCount(opts.n ?? 3000);
   const rng = new UniformStream(seed);
   const kinds = ['sphere', 'cube', 'sphere', 'cube'] as const;
   const prims: Primitive[] = kinds.map((kind, i) => {

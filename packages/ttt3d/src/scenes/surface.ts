@@ -7,6 +7,17 @@ const DISC_THICKNESS = 0.1;
 /** Opacity of every surface disc. */
 const DISC_OPACITY = 0.9;
 
+/**
+ * Most Gaussians a procedural scene builds (`n`): each sample is built on the host as JavaScript objects
+ * before upload, so the count is bounded before anything is allocated.
+ */
+export const MAX_SCENE_GAUSSIANS = 2_000_000;
+
+/** Checks the `n` option of a scene: an integer in [1, MAX_SCENE_GAUSSIANS]. */
+export function checkSceneCount(n: number): number {
+  return checkRange(n, { min: 1, max: MAX_SCENE_GAUSSIANS, integer: true }, 'n');
+}
+
 /** Checks the `seed` option of a scene: a non-negative safe integer (a Philox key). */
 export function checkSeed(seed: number): number {
   return checkRange(seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, 'seed');

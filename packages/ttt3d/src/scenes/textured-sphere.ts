@@ -1,11 +1,11 @@
-import { checkRange, describeValue, ValueError } from '@tessera/tensor-core';
+import { checkOptions } from '@tessera/tensor-core';
 import type { Vec3 } from '../camera/vec3.js';
 import { type Scene, sceneFromArrays } from './scene.js';
-import { checkSeed, type SurfacePoint, sphereDirection, surfaceDiscs, UniformStream } from './surface.js';
+import { checkSceneCount, checkSeed, type SurfacePoint, sphereDirection, surfaceDiscs, UniformStream } from './surface.js';
 
 /** Options of `texturedSphere`. */
 export interface TexturedSphereOptions {
-  /** Number of surface Gaussians; default 2000. */
+  /** Number of surface Gaussians, at most MAX_SCENE_GAUSSIANS; default 2000. */
   n?: number;
   /** Philox seed for the sample positions (non-negative integer); default 0. */
   seed?: number;
@@ -20,9 +20,9 @@ const COOL: Vec3 = [0.1, 0.3, 0.8];
  * textured with an 8 × 4 longitude–latitude checkerboard of orange and blue, tinted 20% by the normal
  * (0.5 + 0.5·n) so that every view looks different. Deterministic for a seed.
  */
-export function texturedSphere(opts: TexturedSphereOptions = {}): Scene {
-  if (opts === null || typeof opts !== 'object') throw new ValueError(`opts: expected { n?, seed? }, received ${describeValue(opts)}`);
-  const n = checkRange(opts.n ?? 2000, { min: 1, integer: true }, 'n');
+export function texturedSphere(options?: TexturedSphereOptions): Scene {
+  const opts = checkOptions(options, ['n', 'seed']);
+  const n = checkSceneCount(opts.n ?? 2000);
   const seed = checkSeed(opts.seed ?? 0);
   const u = new UniformStream(seed).next(2 * n);
   const points: SurfacePoint[] = [];
