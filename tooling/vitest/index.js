@@ -34,6 +34,13 @@ export function tesseraVitestConfig(configUrl, overrides = {}) {
       setupFiles: [join(here, 'setup.js')],
       testTimeout: 120_000,
       hookTimeout: 120_000,
+      // One process per test file (tfjs' engine, kernel registry and WebGPU device are process-global),
+      // at most two at a time. Measured on 2 cores, lavapipe's shader cache cold: linear-rnn's tests
+      // cost the same CPU time in one shared process as in two isolated ones (~195 s; compiling WGSL
+      // dominates), so a second worker halves the wall time and, beside five busy processes, takes
+      // 4/7 of the machine instead of 1/3; a single test's wall time grows only from 3× to 3.5× its
+      // idle time. What fails under load is a single long synchronous stretch (setup.js names them),
+      // which no pool setting removes.
       pool: 'forks',
       poolOptions: { forks: { maxForks: 2, minForks: 1 } },
       reporters,

@@ -1,61 +1,84 @@
-import { type BackendPreference, describeValue, ValueError } from '@tessera/tensor-core';
+import { Argument, Command, CommanderError, Option } from 'commander';
 
 export const PARTS = ['core'] as const;
 export type Part = (typeof PARTS)[number];
 
+const BACKENDS = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendArg = (typeof BACKENDS)[number];
+
 export interface CliArgs {
-  backend: BackendPreference;
+  backend: BackendArg;
   parts: Part[];
   seed: number;
   json: boolean;
-  help: boolean;
 }
 
-export const HELP = `tessera-demo [part...] [options]
+/** What parsing the command line produced: arguments to run with, help text to print, or a usage error. */
+export type Parsed = { kind: 'run'; args: CliArgs } | { kind: 'help'; text: string } | { kind: 'usage'; message: string };
 
-Runs the Tessera reference app on its embedded defaults: every part, or the parts named.
-
-Parts:
-  core        backend start-up, softmax/log-softmax kernels, Philox draws, safetensors round trip
-
-Options:
-  --backend B   auto (default) | webgpu | wasm | cpu; TESSERA_BACKEND overrides
-  --seed N      seed for every random draw (default 0)
-  --json        print the results as JSON instead of text
-  -h, --help    this text
-`;
-
-const BACKENDS: readonly string[] = ['auto', 'webgpu', 'wasm', 'cpu'];
-
-/** Parses the command line; unknown options and parts are errors naming them. */
-export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { backend: 'auto', parts: [], seed: 0, json: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new ValueError(`${a}: expected a value, received nothing`);
-      return v;
-    };
-    if (a === '--') continue;
-    if (a === '-h' || a === '--help') args.help = true;
-    else if (a === '--json') args.json = true;
-    else if (a === '--backend') {
-      const b = next();
-      if (!BACKENDS.includes(b)) throw new ValueError(`--backend: expected one of ${BACKENDS.join(', ')}, received ${describeValue(b)}`);
-      args.backend = b as BackendPreference;
-    } else if (a === '--seed') {
-      const raw = next();
-      const seed = Number(raw);
-      if (!Number.isSafeInteger(seed) || seed < 0) {
-        throw new ValueError(`--seed: expected a non-negative integer, received ${describeValue(raw)}`);
-      }
-      args.seed = seed;
-    } else if (a.startsWith('-'))
-      throw new ValueError(`option: expected one of --backend, --seed, --json, --help, received ${describeValue(a)}`);
-    else if ((PARTS as readonly string[]).includes(a)) args.parts.push(a as Part);
-    else throw new ValueError(`part: expected one of ${PARTS.join(', ')}, received ${describeValue(a)}`);
+function parseSeed(raw: string): number {
+  const seed = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(seed) || seed < 0) {
+    throw new CommanderError(2, 'tessera.seed', `option '--seed <n>': expected a non-negative integer, received "${raw}"`);
   }
-  if (args.parts.length === 0) args.parts = [...PARTS];
-  return args;
+  return seed;
+}
+
+/** The command line's grammar (commander). A fresh one per parse: commander keeps parsed state. */
+function program(out: (text: string) => void): Command {
+  return new Command('tessera-demo')
+    .description('Runs the Tessera reference app on its embedded defaults: every part, or the parts named.')
+    .addArgument(
+      new Argument('[part...]', 'parts to run (default: all): core = backend start-up, softmax, Philox, safetensors').choices(PARTS),
+    )
+    .addOption(
+      new Option('--backend <name>', 'the tfjs backend (TESSERA_BACKEND overrides it)')
+        .choices(BACKENDS)
+        .default('auto' satisfies BackendArg),
+    )
+    .addOption(new Option('--seed <n>', 'seed for every random draw').argParser(parseSeed).default(0))
+    .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
+    .helpOption('-h, --help', 'show this help')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 every part passed its checks, 1 a part did not,\n2 bad usage (including a backend this machine cannot start).',
+    )
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: () => {}, outputError: () => {} });
+}
+
+/** The help text. */
+export function helpText(): string {
+  let text = '';
+  program((t) => {
+    text += t;
+  }).outputHelp();
+  return text.trimEnd();
+}
+
+/** Parses `argv` (the user's arguments, without node and the script); never exits the process. */
+export function parseArgs(argv: readonly string[]): Parsed {
+  let help = '';
+  const cmd = program((text) => {
+    help += text;
+  });
+  try {
+    cmd.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { kind: 'help', text: help.trimEnd() };
+    return { kind: 'usage', message: e.message.replace(/^error: /, '') };
+  }
+  const opts = cmd.opts<{ backend: BackendArg; seed: number; json?: boolean }>();
+  const named = cmd.processedArgs[0] as Part[] | undefined;
+  return {
+    kind: 'run',
+    args: {
+      backend: opts.backend,
+      seed: opts.seed,
+      json: opts.json === true,
+      parts: named && named.length > 0 ? [...new Set(named)] : [...PARTS],
+    },
+  };
 }

@@ -1,37 +1,47 @@
-import { initBackend, tf, TesseraError } from '@tessera/tensor-core';
-import { HELP, parseArgs } from './args.js';
+import { initBackend, TesseraError } from '@tessera/tensor-core';
+import { parseArgs } from './args.js';
 import { formatCore, runCore } from './parts/core.js';
 
 export interface Io {
-  out(line: string): void;
-  err(line: string): void;
+  /** The results: text, or JSON with --json. */
+  out(text: string): void;
+  /** Progress, notices and errors. */
+  err(text: string): void;
 }
 
 const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
 /** The CLI: returns the process exit code (0 ok, 1 a part failed its own checks, 2 bad usage). */
 export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {
-  let args: ReturnType<typeof parseArgs>;
+  const parsed = parseArgs(argv);
+  if (parsed.kind === 'help') {
+    io.out(parsed.text);
+    return 0;
+  }
+  if (parsed.kind === 'usage') {
+    io.err(`tessera-demo: ${parsed.message} (see --help)`);
+    return 2;
+  }
+  const { args } = parsed;
+  // with --json, stdout is the JSON document alone: everything else goes to stderr
+  const say = args.json ? io.err : io.out;
+  let backend: Awaited<ReturnType<typeof initBackend>>;
   try {
-    args = parseArgs(argv);
+    backend = await initBackend(args.backend);
   } catch (e) {
+    // a backend name the user gave (--backend, TESSERA_BACKEND) that is wrong or cannot start here
     if (e instanceof TesseraError) {
-      io.err(`tessera-demo: ${e.message}\n\n${HELP}`);
+      io.err(`tessera-demo: ${e.message}`);
       return 2;
     }
     throw e;
   }
-  if (args.help) {
-    io.out(HELP);
-    return 0;
-  }
-  tf.env().set('PROD', true);
-  const backend = await initBackend(args.backend);
+  say(`backend: ${backend.name}${backend.adapter ? ` (${backend.adapter})` : ''} — ${backend.reason}`);
   const results: Record<string, unknown> = { backend };
-  if (!args.json) io.out(`backend: ${backend.name}${backend.adapter ? ` (${backend.adapter})` : ''} — ${backend.reason}`);
   let ok = true;
   for (const part of args.parts) {
     if (part === 'core') {
+      if (args.json) say('[core] running');
       const r = await runCore(args.seed);
       results.core = r;
       ok &&= r.safetensorsRoundTrip && Math.abs(r.probabilitySum - 1) < 1e-5;

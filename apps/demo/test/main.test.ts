@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
-import { parseArgs } from '../src/args.js';
+import { helpText, parseArgs } from '../src/args.js';
 import { DEFAULT_LOGITS, runCore } from '../src/parts/core.js';
 import { describeBackends, expectNoLeaks } from '@tessera/tensor-core/testing';
 
@@ -12,33 +12,86 @@ function capture() {
 
 describe('parseArgs', () => {
   it('defaults to every part on the auto backend', () => {
-    expect(parseArgs([])).toMatchObject({ backend: 'auto', parts: ['core'], seed: 0, json: false });
+    expect(parseArgs([])).toEqual({ kind: 'run', args: { backend: 'auto', parts: ['core'], seed: 0, json: false } });
+  });
+  it('takes options as separate or =-joined values, and parts', () => {
+    expect(parseArgs(['--backend=cpu', '--seed', '7', '--json', 'core'])).toEqual({
+      kind: 'run',
+      args: { backend: 'cpu', parts: ['core'], seed: 7, json: true },
+    });
+    expect(parseArgs(['core', '--backend', 'wasm', '--seed=3'])).toMatchObject({ args: { backend: 'wasm', seed: 3 } });
   });
   it('names the bad option or value', () => {
-    expect(() => parseArgs(['--backend', 'tpu'])).toThrow(/--backend: expected one of auto, webgpu, wasm, cpu, received "tpu"/);
-    expect(() => parseArgs(['--seed', '-3'])).toThrow(/--seed: expected a non-negative integer, received "-3"/);
-    expect(() => parseArgs(['--frobnicate'])).toThrow(/received "--frobnicate"/);
-    expect(() => parseArgs(['nope'])).toThrow(/part: expected one of core, received "nope"/);
+    expect(parseArgs(['--backend', 'tpu'])).toEqual({
+      kind: 'usage',
+      message: "option '--backend <name>' argument 'tpu' is invalid. Allowed choices are auto, webgpu, wasm, cpu.",
+    });
+    expect(parseArgs(['--seed', '-3'])).toMatchObject({
+      kind: 'usage',
+      message: expect.stringMatching(/--seed.*non-negative integer, received "-3"/),
+    });
+    expect(parseArgs(['--seed', '1.5'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/received "1.5"/) });
+    expect(parseArgs(['--frobnicate'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/unknown option '--frobnicate'/) });
+    expect(parseArgs(['--jsn'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/Did you mean --json\?/) });
+    expect(parseArgs(['nope'])).toMatchObject({
+      kind: 'usage',
+      message: expect.stringMatching(/'nope' is invalid for argument 'part'. Allowed choices are core/),
+    });
+    expect(parseArgs(['--backend'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/--backend <name>' argument missing/) });
+  });
+  it('returns the help text for -h and --help', () => {
+    for (const flag of ['-h', '--help']) {
+      const parsed = parseArgs([flag]);
+      expect(parsed.kind).toBe('help');
+      expect(parsed.kind === 'help' && parsed.text).toBe(helpText());
+    }
+    expect(helpText()).toMatch(/Usage: tessera-demo \[options\] \[part\.\.\.\]/);
+    expect(helpText()).toMatch(/--backend <name>/);
+    expect(helpText()).toMatch(/Exit codes: 0/);
   });
 });
 
 describe('main', () => {
-  it('prints help', async () => {
+  const saved = process.env.TESSERA_BACKEND;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TESSERA_BACKEND;
+    else process.env.TESSERA_BACKEND = saved;
+  });
+
+  it('prints help on stdout and exits 0', async () => {
     const c = capture();
     expect(await main(['--help'], c.io)).toBe(0);
-    expect(c.out.join('\n')).toMatch(/tessera-demo \[part\.\.\.\]/);
+    expect(c.out.join('\n')).toMatch(/Usage: tessera-demo/);
+    expect(c.err).toEqual([]);
   });
-  it('exits 2 with the message on bad usage', async () => {
+  it('exits 2 with one line naming the option on bad usage', async () => {
     const c = capture();
     expect(await main(['--backend', 'tpu'], c.io)).toBe(2);
-    expect(c.err.join('\n')).toMatch(/--backend: expected/);
+    expect(c.out).toEqual([]);
+    expect(c.err).toHaveLength(1);
+    expect(c.err[0]).toMatch(/^tessera-demo: option '--backend <name>' argument 'tpu' is invalid.*\(see --help\)$/);
   });
-  it('runs the core part on the cpu backend and reports JSON', async () => {
+  it('exits 2 with one line when TESSERA_BACKEND names no backend', async () => {
+    process.env.TESSERA_BACKEND = 'bogus';
     const c = capture();
-    expect(await main(['--backend', 'cpu', '--json'], c.io)).toBe(0);
-    const report = JSON.parse(c.out.join('\n'));
+    expect(await main([], c.io)).toBe(2);
+    expect(c.err).toEqual(['tessera-demo: TESSERA_BACKEND: expected one of auto, webgpu, wasm, cpu, received "bogus"']);
+  });
+  it('runs the core part on the cpu backend; with --json, stdout is one JSON document and progress goes to stderr', async () => {
+    delete process.env.TESSERA_BACKEND;
+    const c = capture();
+    expect(await main(['--backend=cpu', '--json'], c.io)).toBe(0);
+    expect(c.out).toHaveLength(1);
+    const report = JSON.parse(c.out[0] as string);
     expect(report.backend.name).toBe('cpu');
     expect(report.core.safetensorsRoundTrip).toBe(true);
+    expect(c.err.join('\n')).toMatch(/^backend: cpu/);
+  });
+  it('prints the text report on stdout without --json', async () => {
+    delete process.env.TESSERA_BACKEND;
+    const c = capture();
+    expect(await main(['core', '--backend', 'cpu'], c.io)).toBe(0);
+    expect(c.out.join('\n')).toMatch(/^backend: cpu[\s\S]*\[core\][\s\S]*round trip identical/);
   });
 });
 

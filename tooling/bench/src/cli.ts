@@ -1,40 +1,14 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchSuite } from '@tessera/tensor-core/bench';
 import { register } from 'tsx/esm/api';
+import { benchFiles, packageDirs, workspaceRoot } from './discover.js';
 import { parseArgs, runSuites } from './run-suites.js';
 
 const HELP = `tessera-bench [dirs...] [--backend auto|webgpu|wasm|cpu] [--size full|quick] [--filter NAME] [--json FILE]
 
 Runs every bench/*.bench.ts of the given package directories (default: every package of the
 workspace) on one backend and prints workload, shape, ours, baseline and speedup.`;
-
-function workspaceRoot(from: string): string {
-  let dir = resolve(from);
-  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('tessera-bench: run inside the Tessera workspace');
-    dir = up;
-  }
-  return dir;
-}
-
-function packageDirs(root: string): string[] {
-  return ['packages', 'apps']
-    .map((group) => join(root, group))
-    .filter((g) => existsSync(g))
-    .flatMap((g) => readdirSync(g).map((d) => join(g, d)));
-}
-
-function benchFiles(dir: string): string[] {
-  const b = join(dir, 'bench');
-  if (!existsSync(b)) return [];
-  return readdirSync(b)
-    .filter((f) => f.endsWith('.bench.ts'))
-    .sort()
-    .map((f) => join(b, f));
-}
 
 const args = parseArgs(process.argv.slice(2));
 if (args.help) {
