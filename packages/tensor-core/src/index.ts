@@ -51,6 +51,7 @@ export { vjp } from './op/vjp.js';
 export { gradientThroughReference } from './op/gradient-through-reference.js';
 export { checkOptions } from './options/index.js';
 export { deviceZeros } from './device-zeros.js';
+export { warmUpWebGPU } from './backend/warm-up.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, type SoftmaxOptions, softmax, splitRowChunk } from './softmax/index.js';
 export { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './softmax/online-softmax.wgsl.js';
