@@ -1,0 +1,120 @@
+import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { attention, BlockMask, blockScores, blockSparseAttention, hybridMask } from '../src/index.js';
+
+/** The tfjs composite materialises B·H·L² floats; beyond this length one buffer exceeds what WebGPU binds. */
+const MAX_COMPOSITE_L = 4096;
+const SPARSITIES = [0, 0.5, 0.9, 0.95];
+
+/** softmax(QKᵀ/√d) V as tfjs composes it. */
+function composite(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  return tf.tidy(() => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(q.shape[3] as number))), v));
+}
+
+/** A random block mask keeping about 1 − sparsity of the blocks, and always the diagonal block (no empty rows). */
+function randomMask(b: number, h: number, l: number, bq: number, bk: number, sparsity: number, seed: number): BlockMask {
+  const nq = Math.ceil(l / bq);
+  const nk = Math.ceil(l / bk);
+  const dense = tf.tidy(() => {
+    const keep = tf.less(philoxUniform([b, h, nq, nk], { seed }), 1 - sparsity);
+    const diagonal = tf.equal(
+      tf.reshape(tf.floorDiv(tf.mul(tf.range(0, nq, 1, 'int32'), bq), bk), [1, 1, nq, 1]),
+      tf.reshape(tf.range(0, nk, 1, 'int32'), [1, 1, 1, nk]),
+    );
+    return tf.logicalOr(keep, diagonal);
+  });
+  const mask = BlockMask.fromDense(dense, { blockSize: [bq, bk] });
+  dense.dispose();
+  return mask;
+}
+
+/** 4·L²·D per head (QKᵀ and PV, a multiply-add counting 2), scaled by the kept fraction. */
+function flops(h: number, l: number, d: number, density = 1): number {
+  return 4 * h * l * l * d * density;
+}
+
+/**
+ * Dense attention (our flash kernel against the tfjs composite), block-sparse attention at sparsity
+ * 0/50/90/95% against our dense kernel, mask construction (blockScores + hybridMask) against the sparse
+ * kernel it feeds, and forward + backward for dense and 95% sparse. B = 1, H = 8, D = 64,
+ * L ∈ {4096, 16384, 65536} on the GPU (the issue's shapes); H = 2, D = 32, L ∈ {256, 512} elsewhere.
+ */
+export default defineBench({
+  name: 'sparse-attention',
+  async run({ size, log }) {
+    const [heads, d] = size === 'full' ? [8, 64] : [2, 32];
+    const lengths = size === 'full' ? [4096, 16384, 65536] : [256, 512];
+    const [bq, bk] = size === 'full' ? [128, 64] : [64, 32];
+    const rows: BenchRow[] = [];
+    for (const l of lengths) {
+      const shape = `1x${heads}x${l}x${d}`;
+      const q = philoxUniform([1, heads, l, d], { seed: 1, low: -1, high: 1 });
+      const k = philoxUniform([1, heads, l, d], { seed: 2, low: -1, high: 1 });
+      const v = philoxUniform([1, heads, l, d], { seed: 3, low: -1, high: 1 });
+      const w = philoxUniform([1, heads, l, d], { seed: 4, low: -1, high: 1 });
+      const slow = { warmup: 1, warmupMs: 0, rounds: l >= 65536 ? 3 : 5 };
+      log(`dense ${shape}`);
+      const dense = await bench('attention', () => attention(q, k, v), slow);
+      if (l <= MAX_COMPOSITE_L) {
+        const base = await bench('tfjs composite', () => composite(q, k, v), slow);
+        rows.push(compare('attention (dense flash)', shape, 'tfjs composite', base, dense, { flops: flops(heads, l, d) }));
+      }
+      let sparse95 = dense;
+      for (const s of SPARSITIES) {
+        const mask = randomMask(1, heads, l, bq, bk, s, 10 + l);
+        const density = 1 - ((await mask.sparsity.data())[0] as number);
+        log(`block-sparse ${shape} sparsity ${s} (achieved ${(1 - density).toFixed(3)})`);
+        const ours = await bench(`blockSparseAttention ${s}`, () => blockSparseAttention(q, k, v, mask), slow);
+        rows.push(
+          compare(`blockSparseAttention (${Math.round(s * 100)}%)`, shape, 'our dense flash', dense, ours, {
+            flops: flops(heads, l, d, density),
+          }),
+        );
+        if (s === 0.95) sparse95 = ours;
+        mask.dispose();
+      }
+      log(`mask construction ${shape}`);
+      const masking = await bench(
+        'blockScores + hybridMask',
+        () => {
+          const scores = blockScores(q, k, { bq, bk });
+          const mask = hybridMask(scores, { bq, bk });
+          scores.dispose();
+          return [mask.kvNumBlocks, mask.kvIndices, mask.qNumBlocks, mask.qIndices, mask.sparsity];
+        },
+        slow,
+      );
+      rows.push(compare('mask (blockScores + hybridMask)', shape, 'blockSparseAttention 95%', sparse95, masking));
+
+      log(`forward + backward ${shape}`);
+      // the output's cotangent is given: tf.sum's own gradient would upload a host-made tensor of ones as
+      // large as the output (tens of ms at L = 16384), which is tfjs' cost, not attention's
+      const grads = (f: (a: Tensor, b: Tensor, c: Tensor) => Tensor) => () =>
+        tf.grads((a: Tensor, b: Tensor, c: Tensor) => f(a, b, c))([q, k, v], w);
+      const denseBwd = await bench(
+        'attention fwd+bwd',
+        grads((a, b, c) => attention(a, b, c)),
+        slow,
+      );
+      if (l <= MAX_COMPOSITE_L) {
+        const base = await bench('tfjs composite fwd+bwd', grads(composite), slow);
+        rows.push(compare('attention fwd+bwd', shape, 'tfjs composite fwd+bwd', base, denseBwd, { flops: 3.5 * flops(heads, l, d) }));
+      }
+      const mask = randomMask(1, heads, l, bq, bk, 0.95, 20 + l);
+      const density = 1 - ((await mask.sparsity.data())[0] as number);
+      const sparseBwd = await bench(
+        'blockSparseAttention 95% fwd+bwd',
+        grads((a, b, c) => blockSparseAttention(a, b, c, mask)),
+        slow,
+      );
+      rows.push(
+        compare('blockSparseAttention (95%) fwd+bwd', shape, 'our dense fwd+bwd', denseBwd, sparseBwd, {
+          flops: 3.5 * flops(heads, l, d, density),
+        }),
+      );
+      mask.dispose();
+      tf.dispose([q, k, v, w]);
+    }
+    return rows;
+  },
+});

@@ -1,0 +1,79 @@
+import { type Tensor, TesseraError, tf } from '@tessera/tensor-core';
+import { blockMaskFromLists } from '../flash/reference.js';
+import { compactOp } from './op.js';
+import { checkFromDense, type FromDenseOptions } from './validate.js';
+
+/**
+ * A block-sparse attention mask in PyTorch FlexAttention's layout (`torch.nn.attention.flex_attention.
+ * BlockMask`), the one mask type of every mask builder and kernel here. For each (batch, head, query
+ * block i): `kvNumBlocks[b, h, i]` key blocks are kept, listed in ascending order in the first entries
+ * of `kvIndices[b, h, i, :]` (absolute block indices; the rest of the row is −1). `qNumBlocks` /
+ * `qIndices` hold the transpose — for each key block, the query blocks keeping it — which the backward
+ * walks. Query block i covers positions [i·bq, (i + 1)·bq), key block j [j·bk, (j + 1)·bk); the last block
+ * of a sequence may be short. All tensors are int32 and live on the device that built them.
+ *
+ * A BlockMask owns its tensors: `dispose()` frees them.
+ */
+export class BlockMask {
+  /** `[B, H, Nq]` int32: kept key blocks per query block. */
+  readonly kvNumBlocks: Tensor;
+  /** `[B, H, Nq, Nk]` int32: kept key block indices, ascending, then −1. */
+  readonly kvIndices: Tensor;
+  /** `[B, H, Nk]` int32: query blocks keeping each key block. */
+  readonly qNumBlocks: Tensor;
+  /** `[B, H, Nk, Nq]` int32: those query block indices, ascending, then −1. */
+  readonly qIndices: Tensor;
+  /** `[bq, bk]`: positions per query block and per key block. */
+  readonly blockSize: readonly [number, number];
+  /** Fraction of (query block, key block) pairs dropped, over all B·H·Nq·Nk pairs (as FlexAttention's `sparsity()`, as a fraction): a float32 scalar. */
+  readonly sparsity: Tensor;
+  #disposed = false;
+
+  private constructor(lists: Tensor[], blockSize: readonly [number, number]) {
+    const [kvIndices, kvNumBlocks, qIndices, qNumBlocks] = lists as [Tensor, Tensor, Tensor, Tensor];
+    this.kvIndices = kvIndices;
+    this.kvNumBlocks = kvNumBlocks;
+    this.qIndices = qIndices;
+    this.qNumBlocks = qNumBlocks;
+    this.blockSize = Object.freeze([blockSize[0], blockSize[1]]) as readonly [number, number];
+    this.sparsity = tf.tidy(() => tf.sub(1, tf.div(tf.sum(tf.cast(kvNumBlocks, 'float32')), kvIndices.size)));
+  }
+
+  /**
+   * Builds a mask from a dense block mask `[B, H, Nq, Nk]` (bool, or int32 with nonzero = kept), on the
+   * device that holds it (a WGSL compaction on WebGPU). `blockSize` defaults to [128, 64]. The dense
+   * tensor is not taken over.
+   */
+  static fromDense(dense: Tensor, opts?: FromDenseOptions): BlockMask {
+    const blockSize = checkFromDense(dense, opts);
+    const lists = tf.tidy(() => compactOp({ mask: dense.dtype === 'int32' ? dense : tf.cast(dense, 'int32') }, {}));
+    return new BlockMask(lists, blockSize);
+  }
+
+  /** `[B, H, Nq, Nk]`: the grid of blocks. */
+  get shape(): [number, number, number, number] {
+    return this.kvIndices.shape as [number, number, number, number];
+  }
+
+  /** Whether `dispose()` has run. */
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** The dense block mask `[B, H, Nq, Nk]`, int32 1 = kept (FlexAttention's `to_dense()`); a new tensor. */
+  toDense(): Tensor {
+    this.#checkLive('toDense');
+    return tf.tidy(() => tf.cast(blockMaskFromLists(this.kvNumBlocks, this.kvIndices, this.shape[3]), 'int32'));
+  }
+
+  /** Frees the mask's tensors. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    tf.dispose([this.kvNumBlocks, this.kvIndices, this.qNumBlocks, this.qIndices, this.sparsity]);
+  }
+
+  #checkLive(method: string): void {
+    if (this.#disposed) throw new TesseraError(`BlockMask.${method}: the mask was disposed`);
+  }
+}

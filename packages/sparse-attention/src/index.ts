@@ -1,0 +1,18 @@
+export { type AttentionOptions, attention, attentionWithLse } from './attention/index.js';
+export { BlockMask, type FromDenseOptions } from './block-mask/index.js';
+export { type BlockSparseAttentionOptions, blockSparseAttention } from './block-sparse/index.js';
+export {
+  type BlockScoresOptions,
+  blockScores,
+  type HybridMaskOptions,
+  hybridMask,
+  type SpargeV1MaskOptions,
+  spargeV1Mask,
+  type TopKMaskOptions,
+  topKMask,
+  type TopPMaskOptions,
+  topPMask,
+} from './masks/index.js';
+export { type TwilightMaskOptions, twilightMask } from './twilight/index.js';
+export { type SpargeAttentionOptions, type SpargeAttentionResult, spargeAttention } from './sparge-attention/index.js';
+export { type AttentionMode, SparseAttention, type SparseAttentionLayerOptions, type SparseAttentionOutput } from './layers/index.js';

@@ -1,0 +1,1 @@
+export { type AttentionMode, SparseAttention, type SparseAttentionLayerOptions, type SparseAttentionOutput } from './sparse-attention.js';

@@ -1,0 +1,90 @@
+import { tf } from '@tessera/tensor-core';
+import { describeBackends, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { expect, it } from 'vitest';
+import { BlockMask } from '../src/index.js';
+import { compactOp } from '../src/block-mask/index.js';
+import { randomBlockMask } from './cases.js';
+
+/** FlexAttention's lists, by hand: ascending kept indices, −1 after, and counts, for rows and columns. */
+function lists(dense: number[], b: number, h: number, nq: number, nk: number) {
+  const kvIdx: number[] = [];
+  const kvNum: number[] = [];
+  const qIdx: number[] = [];
+  const qNum: number[] = [];
+  for (let bh = 0; bh < b * h; bh++) {
+    for (let i = 0; i < nq; i++) {
+      const row = [...Array(nk).keys()].filter((j) => dense[(bh * nq + i) * nk + j] !== 0);
+      kvNum.push(row.length);
+      kvIdx.push(...row, ...new Array(nk - row.length).fill(-1));
+    }
+    for (let j = 0; j < nk; j++) {
+      const col = [...Array(nq).keys()].filter((i) => dense[(bh * nq + i) * nk + j] !== 0);
+      qNum.push(col.length);
+      qIdx.push(...col, ...new Array(nq - col.length).fill(-1));
+    }
+  }
+  return { kvIdx, kvNum, qIdx, qNum };
+}
+
+describeBackends('BlockMask', (backend) => {
+  it('runs the compaction kernel on every backend (WGSL on webgpu, typed arrays on cpu and wasm)', () => {
+    expect(compactOp.hasKernel()).toBe(true);
+    expect(backend).toBeDefined();
+  });
+
+  it('fromDense writes FlexAttention lists: ascending kept indices, −1 padding, counts, and the transpose', async () => {
+    const [b, h, nq, nk] = [2, 3, 5, 7];
+    const dense = randomBlockMask([b, h, nq, nk], 3, 0.4);
+    const mask = BlockMask.fromDense(dense, { blockSize: [16, 8] });
+    const want = lists(Array.from(await dense.data()), b, h, nq, nk);
+    expect(Array.from(await mask.kvIndices.data())).toEqual(want.kvIdx);
+    expect(Array.from(await mask.kvNumBlocks.data())).toEqual(want.kvNum);
+    expect(Array.from(await mask.qIndices.data())).toEqual(want.qIdx);
+    expect(Array.from(await mask.qNumBlocks.data())).toEqual(want.qNum);
+    expect(mask.kvIndices.shape).toEqual([b, h, nq, nk]);
+    expect(mask.qIndices.shape).toEqual([b, h, nk, nq]);
+    expect(mask.kvIndices.dtype).toBe('int32');
+    expect(mask.blockSize).toEqual([16, 8]);
+    const kept = want.kvNum.reduce((x, y) => x + y, 0);
+    expect((await mask.sparsity.data())[0]).toBeCloseTo(1 - kept / (b * h * nq * nk), 6);
+    const back = mask.toDense();
+    expect(back.dtype).toBe('int32');
+    expect(Array.from(await back.data())).toEqual(Array.from(await dense.data()));
+    tf.dispose([dense, back]);
+    mask.dispose();
+    expect(mask.isDisposed).toBe(true);
+  });
+
+  // on webgpu the kernel is checked against the hand-built lists above; the tfjs reference is the CPU oracle
+  it.skipIf(backend === 'webgpu')('the tfjs reference of the compaction agrees with the kernel', async () => {
+    const dense = randomBlockMask([1, 2, 6, 9], 8, 0.5);
+    const ours = compactOp({ mask: dense }, {});
+    const ref = compactOp.reference({ mask: dense }, {});
+    for (let i = 0; i < 4; i++)
+      expect(Array.from(await (ours[i] as tf.Tensor).data())).toEqual(Array.from(await (ref[i] as tf.Tensor).data()));
+    tf.dispose([dense, ours, ref]);
+  });
+
+  it('accepts bool masks, defaults the block size to [128, 64], and handles empty and full rows', async () => {
+    const dense = tf.tensor4d([1, 1, 1, 0, 0, 0], [1, 1, 2, 3], 'bool');
+    const mask = BlockMask.fromDense(dense);
+    expect(mask.blockSize).toEqual([128, 64]);
+    expect(Array.from(await mask.kvNumBlocks.data())).toEqual([3, 0]);
+    expect(Array.from(await mask.kvIndices.data())).toEqual([0, 1, 2, -1, -1, -1]);
+    expect(Array.from(await mask.qNumBlocks.data())).toEqual([1, 1, 1]);
+    expect((await mask.sparsity.data())[0]).toBeCloseTo(0.5, 6);
+    mask.dispose();
+    dense.dispose();
+  });
+
+  it('leaks no tensors: fromDense + dispose, toDense', async () => {
+    const dense = randomBlockMask([1, 1, 4, 4], 1, 0.5);
+    await expectNoLeaks(() => {
+      const mask = BlockMask.fromDense(dense, { blockSize: [4, 4] });
+      const d = mask.toDense();
+      mask.dispose();
+      return d;
+    });
+    dense.dispose();
+  });
+});

@@ -1,0 +1,177 @@
+import { tf } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { describe, expect, it } from 'vitest';
+import { blockScores, blockSparseAttention, hybridMask, topKMask, topPMask } from '../src/index.js';
+import { selectOp } from '../src/masks/op.js';
+import { qkv, uniform } from './cases.js';
+
+/** Mean-pooled block probabilities by hand (float64): the oracle of blockScores. */
+async function bruteScores(q: tf.Tensor, k: tf.Tensor, bq: number, bk: number, scale: number, causal: boolean): Promise<number[]> {
+  const [B, H, L, D] = q.shape as [number, number, number, number];
+  const Lk = k.shape[2] as number;
+  const [qa, ka] = await Promise.all([q.data(), k.data()]);
+  const pool = (a: ArrayLike<number>, bh: number, len: number, size: number, i: number): number[] => {
+    const out = new Array<number>(D).fill(0);
+    const end = Math.min((i + 1) * size, len);
+    for (let t = i * size; t < end; t++) for (let d = 0; d < D; d++) out[d] = (out[d] as number) + (a[(bh * len + t) * D + d] as number);
+    return out.map((x) => x / (end - i * size));
+  };
+  const nq = Math.ceil(L / bq);
+  const nk = Math.ceil(Lk / bk);
+  const out: number[] = [];
+  for (let bh = 0; bh < B * H; bh++) {
+    for (let i = 0; i < nq; i++) {
+      const qi = pool(qa, bh, L, bq, i);
+      const s = [...Array(nk).keys()].map((j) => {
+        if (causal && j * bk > Math.min((i + 1) * bq, L) - 1) return Number.NEGATIVE_INFINITY;
+        const kj = pool(ka, bh, Lk, bk, j);
+        return scale * qi.reduce((acc, x, d) => acc + x * (kj[d] as number), 0);
+      });
+      const m = Math.max(...s);
+      const e = s.map((x) => Math.exp(x - m));
+      const z = e.reduce((a, b) => a + b, 0);
+      out.push(...e.map((x) => x / z));
+    }
+  }
+  return out;
+}
+
+/** The selection rules by hand: sort (score desc, index asc), running mass. */
+function bruteSelect(row: number[], k: number, pBefore: number, pThrough: number): number[] {
+  const order = row.map((_, j) => j).sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);
+  const keep = new Array<number>(row.length).fill(0);
+  let before = 0;
+  order.forEach((j, rank) => {
+    const s = row[j] as number;
+    if (s > 0 && (rank < k || before < pBefore || before + s <= pThrough)) keep[j] = 1;
+    before += s;
+  });
+  return keep;
+}
+
+describeBackends('blockScores', () => {
+  for (const [l, bq, bk, causal] of [
+    [40, 16, 8, false],
+    [45, 16, 8, true],
+    [37, 10, 6, true],
+  ] as const) {
+    it(`equals mean-pooled softmax by hand (L ${l}, blocks ${bq}×${bk}${causal ? ', causal' : ''})`, async () => {
+      const { q, k } = qkv(1, 2, l, l, 8, l + bq, 3);
+      const scores = blockScores(q, k, { bq, bk, causal, scale: 0.5 });
+      expect(scores.shape).toEqual([1, 2, Math.ceil(l / bq), Math.ceil(l / bk)]);
+      await expectAllClose(scores, await bruteScores(q, k, bq, bk, 0.5, causal), { atol: 1e-5, rtol: 1e-4 });
+      tf.dispose([q, k, scores]);
+    });
+  }
+
+  it('defaults to 128 × 64 blocks and a D^-1/2 scale; leaks nothing', async () => {
+    const { q, k } = qkv(1, 1, 200, 200, 16, 1);
+    const scores = blockScores(q, k);
+    expect(scores.shape).toEqual([1, 1, 2, 4]);
+    await expectAllClose(scores, await bruteScores(q, k, 128, 64, 0.25, false), { atol: 1e-5, rtol: 1e-4 });
+    await expectNoLeaks(() => blockScores(q, k, { causal: true }));
+    tf.dispose([q, k, scores]);
+  });
+});
+
+describeBackends('block selection (hybridMask, topKMask, topPMask)', () => {
+  const rows = 6;
+  const nk = 13;
+  const makeScores = () => tf.tidy(() => tf.reshape(tf.softmax(tf.mul(uniform([rows, nk], 21), 3)), [1, 2, 3, nk]));
+
+  for (const [name, build, rule] of [
+    ['hybridMask', (s: tf.Tensor) => hybridMask(s, { topK: 0.1, topP: 0.5, bq: 4, bk: 2 }), [2, 0.5, -1]],
+    ['hybridMask defaults (k 0.03, p 0.2)', (s: tf.Tensor) => hybridMask(s, { bq: 4, bk: 2 }), [1, 0.2, -1]],
+    ['topKMask', (s: tf.Tensor) => topKMask(s, { topK: 0.3, bq: 4, bk: 2 }), [4, 0, -1]],
+    ['topPMask', (s: tf.Tensor) => topPMask(s, { topP: 0.7, bq: 4, bk: 2 }), [0, 0.7, -1]],
+  ] as const) {
+    it(`${name} keeps what the rule keeps, by hand`, async () => {
+      const scores = makeScores();
+      const mask = build(scores);
+      const data = Array.from(await scores.data());
+      const want: number[] = [];
+      for (let r = 0; r < rows; r++) want.push(...bruteSelect(data.slice(r * nk, (r + 1) * nk), rule[0], rule[1], rule[2]));
+      const got = mask.toDense();
+      expect(Array.from(await got.data())).toEqual(want);
+      expect(mask.blockSize).toEqual([4, 2]);
+      tf.dispose([scores, got]);
+      mask.dispose();
+    });
+  }
+
+  it('the union is the union of the two single rules', async () => {
+    const scores = makeScores();
+    const union = hybridMask(scores, { topK: 0.2, topP: 0.4, bq: 1, bk: 1 });
+    const k = topKMask(scores, { topK: 0.2, bq: 1, bk: 1 });
+    const p = topPMask(scores, { topP: 0.4, bq: 1, bk: 1 });
+    const [u, a, b] = await Promise.all([union.toDense().data(), k.toDense().data(), p.toDense().data()]);
+    expect(Array.from(u)).toEqual(Array.from(a).map((x, i) => Math.max(x, b[i] as number)));
+    tf.dispose(scores);
+    for (const m of [union, k, p]) m.dispose();
+  });
+
+  it('breaks ties by the lower block index and never keeps a block of score 0', async () => {
+    // causal-style row: two tied leaders, a zero tail
+    const scores = tf.tensor4d([0.25, 0.25, 0.2, 0.2, 0.1, 0, 0, 0], [1, 1, 1, 8]);
+    const top3 = topKMask(scores, { topK: 3 / 8, bq: 1, bk: 1 });
+    expect(Array.from(await top3.toDense().data())).toEqual([1, 1, 1, 0, 0, 0, 0, 0]);
+    const all = topKMask(scores, { topK: 1, bq: 1, bk: 1 });
+    expect(Array.from(await all.toDense().data())).toEqual([1, 1, 1, 1, 1, 0, 0, 0]);
+    // p = 0.5 is reached exactly by the two leaders: the smallest set reaching p
+    const half = topPMask(scores, { topP: 0.5, bq: 1, bk: 1 });
+    expect(Array.from(await half.toDense().data())).toEqual([1, 1, 0, 0, 0, 0, 0, 0]);
+    const p1 = topPMask(scores, { topP: 1, bq: 1, bk: 1 });
+    expect(Array.from(await p1.toDense().data())).toEqual([1, 1, 1, 1, 1, 0, 0, 0]);
+    tf.dispose(scores);
+    for (const m of [top3, all, half, p1]) m.dispose();
+  });
+
+  it('top-p fails on skewed rows where top-k does not, and the union keeps both (papers/sparse.md A.4)', async () => {
+    const scores = tf.tensor4d([0.6, 0.2, 0.1, 0.05, 0.05], [1, 1, 1, 5]);
+    const p = topPMask(scores, { topP: 0.6, bq: 1, bk: 1 });
+    const u = hybridMask(scores, { topK: 0.6, topP: 0.6, bq: 1, bk: 1 });
+    expect(Array.from(await p.toDense().data())).toEqual([1, 0, 0, 0, 0]);
+    expect(Array.from(await u.toDense().data())).toEqual([1, 1, 1, 0, 0]);
+    tf.dispose(scores);
+    p.dispose();
+    u.dispose();
+  });
+
+  it('leaks no tensors, and a mask built under tf.grads is a constant for the gradient', async () => {
+    const scores = makeScores();
+    await expectNoLeaks(() => {
+      hybridMask(scores, { bq: 1, bk: 1 }).dispose();
+      return undefined;
+    });
+    // a mask built from the differentiated q inside tf.grads is a constant: the gradient exists and is
+    // the one of attention under that fixed mask
+    const { q, k, v } = qkv(1, 1, 8, 8, 4, 3, 3);
+    const opts = { topK: 0.5, topP: 0.5, bq: 4, bk: 4 };
+    // the BlockMask's tensors, made inside tf.grads, are freed with its scope like any intermediate
+    const [dq] = tf.grads((a: tf.Tensor) => blockSparseAttention(a, k, v, hybridMask(blockScores(a, k, { bq: 4, bk: 4 }), opts)))([q]);
+    const scoresQ = blockScores(q, k, { bq: 4, bk: 4 });
+    const fixed = hybridMask(scoresQ, opts);
+    const [ref] = tf.grads((a: tf.Tensor) => blockSparseAttention(a, k, v, fixed))([q]);
+    await expectAllClose(dq as tf.Tensor, ref as tf.Tensor, { atol: 1e-6, rtol: 1e-5 });
+    fixed.dispose();
+    scoresQ.dispose();
+    tf.dispose([dq, ref]);
+    tf.dispose([scores, q, k, v]);
+  });
+});
+
+describe('block selection oracle', () => {
+  it('the tfjs reference of the selection agrees with the typed-array kernel (cpu)', async () => {
+    const s = tf.tidy(() => tf.softmax(tf.mul(uniform([5, 17], 4), 2)));
+    for (const attrs of [
+      { k: 3, pBefore: 0.4, pThrough: -1 },
+      { k: 1, pBefore: 0, pThrough: 0.7 },
+    ]) {
+      const a = selectOp({ scores: s }, attrs);
+      const b = selectOp.reference({ scores: s }, attrs);
+      expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+      tf.dispose([a, b]);
+    }
+    s.dispose();
+  });
+});
