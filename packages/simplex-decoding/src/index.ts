@@ -54,7 +54,6 @@ export {
   type TokenHistory,
 } from './sampler/index.js';
 export {
-  AbortError,
   type Continuation,
   continuationSeed,
   GENERATE_MAX_TOKENS,

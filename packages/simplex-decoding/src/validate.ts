@@ -67,11 +67,3 @@ export function checkTopP(p: number, name = 'p'): number {
 export function checkTopK(k: number, vocab: number, name = 'k'): number {
   return checkRange(k, { min: 1, max: vocab, integer: true, hint: `V = ${vocab}` }, name);
 }
-
-/** Checks an optional `AbortSignal` option. */
-export function checkSignal(signal: AbortSignal | undefined, name = 'signal'): AbortSignal | undefined {
-  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
-    throw new ValueError(`${name}: expected an AbortSignal, received ${describeValue(signal)}`);
-  }
-  return signal;
-}

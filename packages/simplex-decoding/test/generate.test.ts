@@ -1,7 +1,7 @@
-import { DtypeError, ShapeError, type Tensor, tf } from '@tessera/tensor-core';
+import { DtypeError, ShapeError, type Tensor, tf, AbortError } from '@tessera/tensor-core';
 import { describeBackends, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { AbortError, continuationSeed, createSampler, generate, sampleN, type StepModel } from '../src/index.js';
+import { continuationSeed, createSampler, generate, sampleN, type StepModel } from '../src/index.js';
 import { bigram, V } from './cases.js';
 
 async function collect(it: AsyncIterable<{ id: number; logprob: number }>): Promise<{ ids: number[]; logprobs: number[] }> {

@@ -1,7 +1,7 @@
-import { softmax, type Tensor, tf } from '@tessera/tensor-core';
+import { softmax, type Tensor, tf, AbortError } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
-import { AbortError, mirrorAscent } from '../src/index.js';
+import { mirrorAscent } from '../src/index.js';
 import { randomLogits } from './cases.js';
 
 /** Seeded scores in [−3, 3). */

@@ -53,3 +53,12 @@ export function describeValue(value: unknown): string {
   }
   return String(value);
 }
+
+/**
+ * A long loop (a generation, a fit, an optimisation) was stopped through its `AbortSignal`; `cause`
+ * carries the signal's reason. Named 'AbortError', as the DOM's, so `err.name === 'AbortError'` checks
+ * that handle `fetch` aborts handle these too.
+ */
+export class AbortError extends TesseraError {
+  override readonly name = 'AbortError';
+}

@@ -1,6 +1,7 @@
 export { tf } from './tf.js';
 export type { DataType, NamedAttrMap, Rank, Tensor, TensorContainer, TensorInfo, TypedArray, Variable } from './tf.js';
 export {
+  AbortError,
   BackendError,
   DtypeError,
   describeValue,
@@ -50,6 +51,7 @@ export {
 export { vjp } from './op/vjp.js';
 export { gradientThroughReference } from './op/gradient-through-reference.js';
 export { checkOptions } from './options/index.js';
+export { checkSignal, throwIfAborted } from './abort.js';
 export { deviceZeros } from './device-zeros.js';
 export { warmUpWebGPU } from './backend/warm-up.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { describeBackends } from '../src/testing/index.js';
-import { checkDtype, checkFinite, checkFiniteSync, checkRange, checkShape, DtypeError, ShapeError, tf, ValueError } from '../src/index.js';
+import {
+  AbortError,
+  checkDtype,
+  checkFinite,
+  checkFiniteSync,
+  checkRange,
+  checkShape,
+  checkSignal,
+  DtypeError,
+  ShapeError,
+  TesseraError,
+  tf,
+  throwIfAborted,
+  ValueError,
+} from '../src/index.js';
 
 describe('checkShape', () => {
   it('binds named dimensions across arguments', () => {
@@ -80,5 +94,37 @@ describeBackends('checkFiniteSync', (backend) => {
       ok.dispose();
     }
     t.dispose();
+  });
+});
+
+describe('checkSignal and throwIfAborted', () => {
+  it('accepts an AbortSignal or nothing, and names anything else', () => {
+    const controller = new AbortController();
+    expect(checkSignal(controller.signal)).toBe(controller.signal);
+    expect(checkSignal(undefined)).toBeUndefined();
+    expect(() => checkSignal('stop' as unknown as AbortSignal, 'opts.signal')).toThrow(
+      'opts.signal: expected an AbortSignal, received "stop"',
+    );
+  });
+
+  it('throws an AbortError carrying the reason once the signal fires', () => {
+    const controller = new AbortController();
+    expect(() => throwIfAborted(controller.signal, 'before step 1')).not.toThrow();
+    expect(() => throwIfAborted(undefined, 'before step 1')).not.toThrow();
+    const reason = new Error('enough');
+    controller.abort(reason);
+    let thrown: unknown;
+    try {
+      throwIfAborted(controller.signal, 'before step 2');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(AbortError);
+    expect(thrown).toBeInstanceOf(TesseraError);
+    expect(thrown).toMatchObject({
+      name: 'AbortError',
+      message: 'signal: expected not aborted, received an abort before step 2',
+      cause: reason,
+    });
   });
 });

@@ -1,9 +1,7 @@
-import { checkRange, describeValue, philox4x32, ShapeError, type Tensor } from '@tessera/tensor-core';
-import { throwIfAborted } from '../abort-error.js';
+import { checkRange, describeValue, philox4x32, ShapeError, type Tensor, throwIfAborted } from '@tessera/tensor-core';
 import type { StepModel } from './model.js';
 import { checkGenerateArgs, checkSampleNOptions, type GenerateOptions, type SampleNOptions } from './validate.js';
 
-export { AbortError } from '../abort-error.js';
 export type { StepModel, StepResult } from './model.js';
 export { GENERATE_MAX_TOKENS, type GenerateOptions, SAMPLE_N_MAX, type SampleNOptions } from './validate.js';
 

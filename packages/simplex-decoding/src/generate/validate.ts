@@ -1,6 +1,5 @@
-import { checkOptions, checkRange, describeValue, ValueError } from '@tessera/tensor-core';
+import { checkOptions, checkRange, describeValue, ValueError, checkSignal } from '@tessera/tensor-core';
 import type { Sampler } from '../sampler/index.js';
-import { checkSignal } from '../validate.js';
 import type { StepModel } from './model.js';
 
 export interface GenerateOptions {

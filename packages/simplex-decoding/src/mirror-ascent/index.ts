@@ -1,5 +1,4 @@
-import { checkDtype, describeValue, logSoftmax, ShapeError, type Tensor, tf } from '@tessera/tensor-core';
-import { throwIfAborted } from '../abort-error.js';
+import { checkDtype, describeValue, logSoftmax, ShapeError, type Tensor, tf, throwIfAborted } from '@tessera/tensor-core';
 import { mirrorStep } from './step.js';
 import { checkSimplexStart, type MirrorAscentOptions, validateMirrorAscent } from './validate.js';
 

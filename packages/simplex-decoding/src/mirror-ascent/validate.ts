@@ -1,5 +1,14 @@
-import { checkDtype, checkOptions, checkRange, describeValue, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
-import { checkSignal } from '../validate.js';
+import {
+  checkDtype,
+  checkOptions,
+  checkRange,
+  describeValue,
+  ShapeError,
+  type Tensor,
+  tf,
+  ValueError,
+  checkSignal,
+} from '@tessera/tensor-core';
 
 /** Options of `mirrorAscent`. */
 export interface MirrorAscentOptions {

@@ -1,4 +1,4 @@
-import { tf } from '@tessera/tensor-core';
+import { tf, throwIfAborted } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import type { Camera } from '../camera/index.js';
 import { Gaussians } from '../gaussians/index.js';
@@ -79,7 +79,7 @@ function fieldRate(field: ParamField, rates: ResolvedRates, extent: number, step
  *
  * Returns the fitted Gaussians (owned by the caller) and the per-step history; every other tensor the fit
  * made is freed, also when it throws (an `onStep` error stops the fit and is rethrown) or is aborted through
- * `signal` (checked before every step; the fit then rejects with `signal.reason`). Each step yields to the
+ * `signal` (checked before every step; the fit then rejects with tensor-core's `AbortError`, its `cause` the signal's reason). Each step yields to the
  * event loop first, so timers, I/O and the abort run during a long fit. At most MAX_FIT_STEPS steps and
  * MAX_FIT_GAUSSIANS Gaussians (`init.count`, `densify.maxGaussians`).
  */
@@ -98,7 +98,7 @@ export async function fitGaussians(views: readonly Tensor[], cameras: readonly C
     for (let step = 1; step <= settings.steps; step++) {
       // a step is one synchronous burst of work: let timers, I/O and an abort in between
       await yieldToEventLoop();
-      settings.signal?.throwIfAborted();
+      throwIfAborted(settings.signal, `before step ${step}`);
       if (order.length === 0) order = stream.permutation(views.length);
       const view = order.pop()!;
       for (const [field, opt] of optimizers) opt.setLearningRate(fieldRate(field, settings.rates, extent, step, settings.steps));

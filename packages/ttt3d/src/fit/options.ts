@@ -8,6 +8,8 @@ import {
   ShapeError,
   tf,
   ValueError,
+  checkSignal,
+  throwIfAborted,
 } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import { Camera } from '../camera/index.js';
@@ -103,8 +105,8 @@ export interface FitOptions {
   /** Called after every step (awaited). */
   onStep?: (info: FitStepInfo) => void | Promise<void>;
   /**
-   * Stops the fit between steps: it then rejects with `signal.reason` (a DOMException named AbortError
-   * unless a reason was given) after freeing every tensor it made.
+   * Stops the fit between steps: it then rejects with tensor-core's `AbortError` (its `cause` the
+   * signal's reason) after freeing every tensor it made.
    */
   signal?: AbortSignal;
 }
@@ -275,10 +277,8 @@ export async function resolveFitOptions(views: readonly Tensor[], cameras: reado
     throw new ValueError(`onStep: expected a function, received ${describeValue(o.onStep)}`);
   }
   const signal = o.signal;
-  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.throwIfAborted !== 'function')) {
-    throw new ValueError(`signal: expected an AbortSignal, received ${describeValue(signal)}`);
-  }
-  signal?.throwIfAborted();
+  checkSignal(signal);
+  throwIfAborted(signal, 'before step 0');
   for (let i = 0; i < views.length; i++) {
     const stats = tf.tidy(() => {
       const v = views[i]!;
