@@ -2,7 +2,10 @@ import { AbortError, describeValue, ValueError } from './errors.js';
 
 /** Checks an optional `AbortSignal` option (the one check of every function that takes `signal`). */
 export function checkSignal(signal: AbortSignal | undefined, name = 'signal'): AbortSignal | undefined {
-  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+  if (
+    signal !== undefined &&
+    (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')
+  ) {
     throw new ValueError(`${name}: expected an AbortSignal, received ${describeValue(signal)}`);
   }
   return signal;
