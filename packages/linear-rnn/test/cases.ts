@@ -1,5 +1,60 @@
-import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf, warmUpWebGPU } from '@tessera/tensor-core';
 import type { Mamba3Options, Mamba3State } from '../src/mamba3/index.js';
+
+/**
+ * Runs `fn` once the WebGPU pipelines it creates exist, and returns what it returns. On webgpu,
+ * `warmUpWebGPU` first creates them on Dawn's threads, for `fn` and for `check` (the ops that the test's
+ * assertions apply to the result before reading it back: a tf.concat, a tf.stack …); then `fn` runs and
+ * this waits, asleep, until the GPU is done. On cpu and wasm it only runs `fn`.
+ *
+ * With lavapipe and a cold shader cache, LLVM compiles a kernel when it is first dispatched, on the
+ * driver's queue thread, for seconds to a minute. A pipeline created synchronously meanwhile (tfjs
+ * compiles a new op on its first run) waits for that compile and stalls the event loop; vitest's worker
+ * RPC gives up after 60 s of it. `fn` and `check` must be synchronous, read nothing back and assign no
+ * variables.
+ */
+export async function warmThenRun<T>(fn: () => T, check?: (result: T) => unknown): Promise<T> {
+  await warmUpWebGPU(() => {
+    const result = fn();
+    check?.(result);
+  });
+  const result = fn();
+  await settleWebGPU();
+  return result;
+}
+
+/** What `settleWebGPU` uses of tfjs' WebGPU backend (public methods of its class, as tensor-core's bench `sync`). */
+interface QueueBackend {
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  device: { queue: { onSubmittedWorkDone(): Promise<void> } };
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * On webgpu, submits what tfjs has recorded and waits until the GPU has run it, asleep 100 ms at a time
+ * and turning the event loop in between (so that vitest's RPC is answered). Awaiting the GPU through
+ * Dawn (a readback, onSubmittedWorkDone) keeps the main thread polling at a full core; next to lavapipe
+ * compiling a kernel on a busy two-core machine, that made the compile take two to three times longer.
+ */
+async function settleWebGPU(): Promise<void> {
+  if (tf.getBackend() !== 'webgpu') return;
+  const backend = tf.backend() as unknown as QueueBackend;
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+  let done = false;
+  const idle = backend.device.queue.onSubmittedWorkDone().finally(() => {
+    done = true;
+  });
+  while (!done) {
+    Atomics.wait(sleepCell, 0, 0, 100);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await idle;
+}
 
 /** The tensors of a delta-rule call: q, k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta, g `[B, H, L]`, state `[B, H, Dk, Dv]`. */
 export type DeltaCase = { q: Tensor; k: Tensor; v: Tensor; beta: Tensor; g: Tensor; state: Tensor };

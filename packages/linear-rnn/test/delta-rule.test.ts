@@ -6,7 +6,7 @@ import { deltaRule, deltaRuleStep } from '../src/delta-rule/index.js';
 import { deltaRuleChunkOp, deltaRuleStepOp } from '../src/delta-rule/op.js';
 import { deltaRuleReference } from '../src/delta-rule/reference.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
-import { deltaCase, slice3, tokenAt } from './cases.js';
+import { deltaCase, slice3, tokenAt, warmThenRun } from './cases.js';
 
 const makeCase = deltaCase;
 
@@ -24,8 +24,10 @@ describeBackends('deltaRule', (backend) => {
   ] as const) {
     it(`chunked form agrees with the recurrence (L = ${l}, chunkSize ${chunkSize}) from a given state`, async () => {
       const c = makeCase(2, 2, l, 8, 6, 10 * l + chunkSize);
-      const chunk = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state });
-      const rec = deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: deltaRule(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state }),
+        rec: deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state }),
+      }));
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
       await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
       tf.dispose([c, chunk, rec]);
@@ -35,8 +37,10 @@ describeBackends('deltaRule', (backend) => {
   it('the tfjs chunked form agrees with the recurrence with Dk ≠ Dv and a chunk that does not divide L', async () => {
     const c = makeCase(1, 3, 13, 4, 10, 7);
     const scale = 0.7;
-    const chunk = deltaRuleChunked({ ...c, g: undefined }, 5, scale);
-    const rec = deltaRuleReference({ ...c, g: undefined }, scale);
+    const { chunk, rec } = await warmThenRun(() => ({
+      chunk: deltaRuleChunked({ ...c, g: undefined }, 5, scale),
+      rec: deltaRuleReference({ ...c, g: undefined }, scale),
+    }));
     await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
     await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, chunk, rec]);
@@ -51,8 +55,10 @@ describeBackends('deltaRule', (backend) => {
   ] as const) {
     it(`chunked form agrees with the recurrence for B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv}`, async () => {
       const c = makeCase(b, h, l, dk, dv, dk + dv);
-      const chunk = deltaRule(c.q, c.k, c.v, c.beta, { initialState: c.state });
-      const rec = deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: deltaRule(c.q, c.k, c.v, c.beta, { initialState: c.state }),
+        rec: deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state }),
+      }));
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
       await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
       tf.dispose([c, chunk, rec]);
@@ -71,8 +77,10 @@ describeBackends('deltaRule', (backend) => {
     it(`chunked form with tile ${JSON.stringify(tile)} agrees with the recurrence (B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv})`, async () => {
       expect(chunkTile(b * h, dk, dv, chunkSize, l)).toEqual(tile);
       const c = makeCase(b, h, l, dk, dv, l + dv);
-      const chunk = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state });
-      const oracle = deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+      const { chunk, oracle } = await warmThenRun(() => ({
+        chunk: deltaRule(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state }),
+        oracle: deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state }),
+      }));
       await expectAllClose(chunk.output, oracle.output, { atol: 1e-4, rtol: 1e-4 });
       await expectAllClose(chunk.finalState, oracle.finalState, { atol: 1e-4, rtol: 1e-4 });
       tf.dispose([c, chunk, oracle]);
@@ -81,11 +89,17 @@ describeBackends('deltaRule', (backend) => {
 
   it('splitting a sequence in two and carrying the state equals one call', async () => {
     const c = makeCase(1, 2, 20, 8, 8, 3);
-    const whole = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 8 });
     const parts = (start: number, size: number) =>
       [c.q, c.k, c.v, c.beta].map((x) => slice3(x, start, size)) as [Tensor, Tensor, Tensor, Tensor];
-    const first = deltaRule(...parts(0, 9), { chunkSize: 8 });
-    const second = deltaRule(...parts(9, 11), { chunkSize: 8, initialState: first.finalState });
+    const { whole, first, second } = await warmThenRun(
+      () => {
+        const whole = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 8 });
+        const first = deltaRule(...parts(0, 9), { chunkSize: 8 });
+        const second = deltaRule(...parts(9, 11), { chunkSize: 8, initialState: first.finalState });
+        return { whole, first, second };
+      },
+      (r) => tf.concat([r.first.output, r.second.output], 2),
+    );
     await expectAllClose(tf.concat([first.output, second.output], 2), whole.output, { atol: 1e-4, rtol: 1e-4 });
     await expectAllClose(second.finalState, whole.finalState, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, whole, first, second]);
@@ -106,16 +120,13 @@ describeBackends('deltaRule', (backend) => {
     const v = tf.tensor4d([...v1, ...v2], [1, 1, 2, 1]);
     const beta = tf.tensor3d([b1, b2], [1, 1, 2]);
     for (const mode of ['chunk', 'recurrent'] as const) {
-      const one = deltaRule(
-        tf.slice(q, 0, [1, 1, 1, 2]),
-        tf.slice(k, 0, [1, 1, 1, 2]),
-        tf.slice(v, 0, [1, 1, 1, 1]),
-        tf.slice(beta, 0, [1, 1, 1]),
-        { mode },
+      const first = (x: Tensor, size: number[]) => tf.slice(x, 0, size);
+      const one = await warmThenRun(() =>
+        deltaRule(first(q, [1, 1, 1, 2]), first(k, [1, 1, 1, 2]), first(v, [1, 1, 1, 1]), first(beta, [1, 1, 1]), { mode }),
       );
       await expectAllClose(one.output, [o1], { atol: 1e-6 });
       await expectAllClose(one.finalState, S1, { atol: 1e-6 });
-      const two = deltaRule(q, k, v, beta, { mode });
+      const two = await warmThenRun(() => deltaRule(q, k, v, beta, { mode }));
       await expectAllClose(two.output, [o1, o2], { atol: 1e-6 });
       await expectAllClose(two.finalState, S2, { atol: 1e-6 });
       tf.dispose([one, two]);
@@ -147,8 +158,7 @@ describeBackends('deltaRule', (backend) => {
       return tf.add(tf.sum(tf.mul(r.output, w)), tf.sum(tf.mul(r.finalState, ws)));
     };
     const args = [c.q, c.k, c.v, c.beta, c.state];
-    const gChunk = tf.grads(loss('chunk'))(args);
-    const gRec = tf.grads(loss('recurrent'))(args);
+    const { gChunk, gRec } = await warmThenRun(() => ({ gChunk: tf.grads(loss('chunk'))(args), gRec: tf.grads(loss('recurrent'))(args) }));
     for (let i = 0; i < args.length; i++) await expectAllClose(gChunk[i] as Tensor, gRec[i] as Tensor, { atol: 1e-4, rtol: 1e-3 });
     tf.dispose([c, w, ws, gChunk, gRec]);
   });

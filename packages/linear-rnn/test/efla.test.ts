@@ -1,10 +1,10 @@
-import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf, warmUpWebGPU } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { deltaRule } from '../src/delta-rule/index.js';
 import { efla, eflaStep, eflaStepSize } from '../src/efla/index.js';
 import { gatedDeltaRule } from '../src/gated-delta-rule/index.js';
-import { type DeltaCase, deltaCase, slice3, tokenAt, withResets } from './cases.js';
+import { type DeltaCase, deltaCase, slice3, tokenAt, warmThenRun, withResets } from './cases.js';
 
 /** Raw (un-normalised) keys with norms up to ~2.5, as EFLA takes them. */
 function makeCase(b: number, h: number, l: number, dk: number, dv: number, seed: number): DeltaCase {
@@ -55,12 +55,16 @@ describeBackends('efla', () => {
   ] as const) {
     it(`chunked form agrees with the recurrence on raw keys (L = ${l}, chunkSize ${chunkSize})`, async () => {
       const c = makeCase(1, 2, l, 8, 6, 10 * l + chunkSize);
-      const chunk = efla(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state });
-      const rec = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state });
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: efla(c.q, c.k, c.v, c.beta, { chunkSize, initialState: c.state }),
+        rec: efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state }),
+      }));
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
       await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
-      const gatedChunk = efla(c.q, c.k, c.v, c.beta, { chunkSize, g: c.g });
-      const gatedRec = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', g: c.g });
+      const { gatedChunk, gatedRec } = await warmThenRun(() => ({
+        gatedChunk: efla(c.q, c.k, c.v, c.beta, { chunkSize, g: c.g }),
+        gatedRec: efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', g: c.g }),
+      }));
       await expectAllClose(gatedChunk.output, gatedRec.output, { atol: 1e-4, rtol: 1e-4 });
       tf.dispose([c, chunk, rec, gatedChunk, gatedRec]);
     });
@@ -103,9 +107,9 @@ describeBackends('efla', () => {
     const beta = tf.tensor3d([b1, b2], [1, 1, 2]);
     for (const mode of ['chunk', 'recurrent'] as const) {
       const first = (x: Tensor) => slice3(x, 0, 1);
-      const one = efla(first(q), first(k), first(v), first(beta), { mode });
+      const one = await warmThenRun(() => efla(first(q), first(k), first(v), first(beta), { mode }));
       await expectAllClose(one.output, [o1], { atol: 1e-5, rtol: 1e-5 });
-      const two = efla(q, k, v, beta, { mode });
+      const two = await warmThenRun(() => efla(q, k, v, beta, { mode }));
       await expectAllClose(two.output, [o1, o2], { atol: 1e-5, rtol: 1e-5 });
       await expectAllClose(two.finalState, S2, { atol: 1e-5, rtol: 1e-5 });
       tf.dispose([one, two]);
@@ -115,11 +119,17 @@ describeBackends('efla', () => {
 
   it('splitting a sequence in two and carrying the state equals one call', async () => {
     const c = makeCase(1, 2, 14, 4, 4, 3);
-    const whole = efla(c.q, c.k, c.v, c.beta, { chunkSize: 4 });
     const parts = (start: number, size: number) =>
       [c.q, c.k, c.v, c.beta].map((x) => slice3(x, start, size)) as [Tensor, Tensor, Tensor, Tensor];
-    const first = efla(...parts(0, 5), { chunkSize: 4 });
-    const second = efla(...parts(5, 9), { chunkSize: 4, initialState: first.finalState });
+    const { whole, first, second } = await warmThenRun(
+      () => {
+        const whole = efla(c.q, c.k, c.v, c.beta, { chunkSize: 4 });
+        const first = efla(...parts(0, 5), { chunkSize: 4 });
+        const second = efla(...parts(5, 9), { chunkSize: 4, initialState: first.finalState });
+        return { whole, first, second };
+      },
+      (r) => tf.concat([r.first.output, r.second.output], 2),
+    );
     await expectAllClose(tf.concat([first.output, second.output], 2), whole.output, { atol: 1e-4, rtol: 1e-4 });
     await expectAllClose(second.finalState, whole.finalState, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, whole, first, second]);
@@ -128,8 +138,7 @@ describeBackends('efla', () => {
   it('stays bounded for large keys where the delta rule diverges', async () => {
     const c = makeCase(1, 1, 32, 4, 2, 9);
     const big = tf.mul(c.k, 6);
-    const ours = efla(c.q, big, c.v, c.beta);
-    const delta = deltaRule(c.q, big, c.v, c.beta);
+    const { ours, delta } = await warmThenRun(() => ({ ours: efla(c.q, big, c.v, c.beta), delta: deltaRule(c.q, big, c.v, c.beta) }));
     const maxAbs = async (x: Tensor) => Math.max(...Array.from((await x.data()) as Float32Array, Math.abs));
     expect(await maxAbs(ours.finalState)).toBeLessThan(10);
     expect(await maxAbs(delta.finalState)).toBeGreaterThan(1e3);
@@ -139,8 +148,10 @@ describeBackends('efla', () => {
   it('chunk mode equals the recurrence with full resets (g = −∞)', async () => {
     const c = makeCase(1, 2, 11, 8, 6, 15);
     const g = withResets(c.g, [0, 4, 5, 13, 21]);
-    const chunk = efla(c.q, c.k, c.v, c.beta, { chunkSize: 4, g, initialState: c.state });
-    const rec = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', g, initialState: c.state });
+    const { chunk, rec } = await warmThenRun(() => ({
+      chunk: efla(c.q, c.k, c.v, c.beta, { chunkSize: 4, g, initialState: c.state }),
+      rec: efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', g, initialState: c.state }),
+    }));
     const values = Array.from((await chunk.output.data()) as Float32Array);
     expect(values.every(Number.isFinite)).toBe(true);
     await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
@@ -151,22 +162,33 @@ describeBackends('efla', () => {
   it('steps reproduce the sequence, gated or not, and start from zeros without a state', async () => {
     const c = makeCase(1, 2, 4, 4, 3, 12);
     for (const gated of [false, true]) {
-      const whole = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state, g: gated ? c.g : undefined });
-      let state = c.state;
-      const outs: Tensor[] = [];
-      for (let t = 0; t < 4; t++) {
-        const at = (x: Tensor) => tokenAt(x, t);
-        const r = eflaStep(at(c.q), at(c.k), at(c.v), at(c.beta), { initialState: state, g: gated ? at(c.g) : undefined });
-        outs.push(r.output);
-        state = r.finalState;
-      }
+      const { whole, outs, state } = await warmThenRun(
+        () => {
+          const whole = efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state, g: gated ? c.g : undefined });
+          let state = c.state;
+          const outs: Tensor[] = [];
+          for (let t = 0; t < 4; t++) {
+            const at = (x: Tensor) => tokenAt(x, t);
+            const r = eflaStep(at(c.q), at(c.k), at(c.v), at(c.beta), { initialState: state, g: gated ? at(c.g) : undefined });
+            outs.push(r.output);
+            state = r.finalState;
+          }
+          return { whole, outs, state };
+        },
+        (r) => tf.stack(r.outs, 2),
+      );
       await expectAllClose(tf.stack(outs, 2), whole.output, { atol: 1e-5, rtol: 1e-5 });
       await expectAllClose(state, whole.finalState, { atol: 1e-5, rtol: 1e-5 });
       tf.dispose([whole, outs]);
     }
     const first = [c.q, c.k, c.v, c.beta].map((x) => tokenAt(x, 0)) as [Tensor, Tensor, Tensor, Tensor];
-    const fromZeros = eflaStep(...first);
-    const whole = efla(...([c.q, c.k, c.v, c.beta].map((x) => slice3(x, 0, 1)) as [Tensor, Tensor, Tensor, Tensor]));
+    const { fromZeros, whole } = await warmThenRun(
+      () => ({
+        fromZeros: eflaStep(...first),
+        whole: efla(...([c.q, c.k, c.v, c.beta].map((x) => slice3(x, 0, 1)) as [Tensor, Tensor, Tensor, Tensor])),
+      }),
+      (r) => tokenAt(r.whole.output, 0),
+    );
     await expectAllClose(fromZeros.output, tokenAt(whole.output, 0), { atol: 1e-5, rtol: 1e-5 });
     tf.dispose([c, first, fromZeros, whole]);
   });
@@ -180,6 +202,11 @@ describeBackends('efla', () => {
       Tensor,
       Tensor,
     ];
+    await warmUpWebGPU(() => [
+      efla(c.q, c.k, c.v, c.beta, { chunkSize: 2, g: c.g, initialState: c.state }),
+      efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent' }),
+      eflaStep(q, k, v, beta, { initialState: c.state, g }),
+    ]);
     await expectNoLeaks(() => efla(c.q, c.k, c.v, c.beta, { chunkSize: 2, g: c.g, initialState: c.state }));
     await expectNoLeaks(() => efla(c.q, c.k, c.v, c.beta, { mode: 'recurrent' }));
     await expectNoLeaks(() => eflaStep(q, k, v, beta, { initialState: c.state, g }));

@@ -6,7 +6,7 @@ import { deltaRule } from '../src/delta-rule/index.js';
 import { gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from '../src/delta-rule/op.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
 import { gatedDeltaRule, gatedDeltaRuleStep } from '../src/gated-delta-rule/index.js';
-import { deltaCase, slice3, tokenAt, withResets } from './cases.js';
+import { deltaCase, slice3, tokenAt, warmThenRun, withResets } from './cases.js';
 
 const makeCase = deltaCase;
 
@@ -30,8 +30,10 @@ describeBackends('gatedDeltaRule', (backend) => {
   ] as const) {
     it(`chunked form agrees with the recurrence (L = ${l}, chunkSize ${chunkSize}) from a given state`, async () => {
       const c = makeCase(2, 2, l, 8, 6, 10 * l + chunkSize);
-      const chunk = gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize, initialState: c.state });
-      const rec = gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { mode: 'recurrent', initialState: c.state });
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize, initialState: c.state }),
+        rec: gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { mode: 'recurrent', initialState: c.state }),
+      }));
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
       await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
       tf.dispose([c, chunk, rec]);
@@ -43,8 +45,10 @@ describeBackends('gatedDeltaRule', (backend) => {
   it('chunked form with 40-token chunks and 8-column slices agrees with the recurrence (B=2 H=8 L=45 Dk=8 Dv=28)', async () => {
     expect(chunkTile(16, 8, 28, 40, 45)).toEqual({ chunk: 40, slice: 8 });
     const c = makeCase(2, 8, 45, 8, 28, 71);
-    const chunk = gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize: 40, initialState: c.state });
-    const oracle = gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { mode: 'recurrent', initialState: c.state });
+    const { chunk, oracle } = await warmThenRun(() => ({
+      chunk: gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize: 40, initialState: c.state }),
+      oracle: gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { mode: 'recurrent', initialState: c.state }),
+    }));
     await expectAllClose(chunk.output, oracle.output, { atol: 1e-4, rtol: 1e-4 });
     await expectAllClose(chunk.finalState, oracle.finalState, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, chunk, oracle]);
@@ -53,8 +57,10 @@ describeBackends('gatedDeltaRule', (backend) => {
   it('stays accurate under strong decay (g down to −8 per token)', async () => {
     const c = makeCase(1, 2, 24, 8, 8, 77);
     const g = tf.mul(c.g, 12);
-    const chunk = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 16 });
-    const rec = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent' });
+    const { chunk, rec } = await warmThenRun(() => ({
+      chunk: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 16 }),
+      rec: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent' }),
+    }));
     await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, g, chunk, rec]);
   });
@@ -71,8 +77,10 @@ describeBackends('gatedDeltaRule', (backend) => {
     it(`chunk mode equals the recurrence with full resets (g = −∞) ${what}`, async () => {
       const c = makeCase(2, 2, 12, 8, 6, 90);
       const g = withResets(c.g, positions, finite ? -200 : Number.NEGATIVE_INFINITY);
-      const chunk = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4, initialState: c.state });
-      const rec = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent', initialState: c.state });
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4, initialState: c.state }),
+        rec: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent', initialState: c.state }),
+      }));
       await expectFinite(rec.output, 'recurrent output');
       await expectFinite(chunk.output, 'chunk output');
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
@@ -84,8 +92,10 @@ describeBackends('gatedDeltaRule', (backend) => {
   it('a reset makes the output independent of everything before it', async () => {
     const c = makeCase(1, 1, 10, 4, 4, 91);
     const g = withResets(c.g, [3]);
-    const a = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4, initialState: c.state });
-    const b = gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4 });
+    const { a, b } = await warmThenRun(() => ({
+      a: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4, initialState: c.state }),
+      b: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { chunkSize: 4 }),
+    }));
     await expectFinite(a.output, 'output');
     await expectAllClose(slice3(a.output, 3, 7), slice3(b.output, 3, 7), { atol: 1e-6, rtol: 1e-6 });
     tf.dispose([c, g, a, b]);
@@ -95,8 +105,10 @@ describeBackends('gatedDeltaRule', (backend) => {
     const c = makeCase(1, 2, 1, 4, 3, 92);
     const [q, k, v, beta] = [c.q, c.k, c.v, c.beta].map((x) => tokenAt(x, 0)) as [Tensor, Tensor, Tensor, Tensor];
     const g = tf.fill([1, 2], Number.NEGATIVE_INFINITY);
-    const reset = gatedDeltaRuleStep(q, k, v, beta, g, { initialState: c.state });
-    const fresh = gatedDeltaRuleStep(q, k, v, beta, g);
+    const { reset, fresh } = await warmThenRun(() => ({
+      reset: gatedDeltaRuleStep(q, k, v, beta, g, { initialState: c.state }),
+      fresh: gatedDeltaRuleStep(q, k, v, beta, g),
+    }));
     await expectFinite(reset.output, 'output');
     await expectAllClose(reset.output, fresh.output, { atol: 1e-6, rtol: 1e-6 });
     await expectAllClose(reset.finalState, fresh.finalState, { atol: 1e-6, rtol: 1e-6 });
@@ -113,8 +125,7 @@ describeBackends('gatedDeltaRule', (backend) => {
       return tf.add(tf.sum(tf.mul(r.output, w)), tf.sum(r.finalState));
     };
     const args = [c.q, c.k, c.v, c.beta, g, c.state];
-    const gChunk = tf.grads(loss('chunk'))(args);
-    const gRec = tf.grads(loss('recurrent'))(args);
+    const { gChunk, gRec } = await warmThenRun(() => ({ gChunk: tf.grads(loss('chunk'))(args), gRec: tf.grads(loss('recurrent'))(args) }));
     for (let i = 0; i < args.length; i++) {
       await expectFinite(gChunk[i] as Tensor, `gradient ${i}`);
       await expectAllClose(gChunk[i] as Tensor, gRec[i] as Tensor, { atol: 1e-4, rtol: 1e-3 });
@@ -124,19 +135,27 @@ describeBackends('gatedDeltaRule', (backend) => {
 
   it('reduces to the delta rule when g = 0', async () => {
     const c = makeCase(1, 2, 9, 4, 4, 31);
-    const gated = gatedDeltaRule(c.q, c.k, c.v, c.beta, tf.zerosLike(c.g), { chunkSize: 4 });
-    const plain = deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 4 });
+    const { gated, plain } = await warmThenRun(() => ({
+      gated: gatedDeltaRule(c.q, c.k, c.v, c.beta, tf.zerosLike(c.g), { chunkSize: 4 }),
+      plain: deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 4 }),
+    }));
     await expectAllClose(gated.output, plain.output, { atol: 1e-5, rtol: 1e-5 });
     tf.dispose([c, gated, plain]);
   });
 
   it('splitting a sequence in two and carrying the state equals one call', async () => {
     const c = makeCase(1, 2, 20, 8, 8, 3);
-    const whole = gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize: 8 });
     const parts = (start: number, size: number) =>
       [c.q, c.k, c.v, c.beta, c.g].map((x) => slice3(x, start, size)) as [Tensor, Tensor, Tensor, Tensor, Tensor];
-    const first = gatedDeltaRule(...parts(0, 9), { chunkSize: 8 });
-    const second = gatedDeltaRule(...parts(9, 11), { chunkSize: 8, initialState: first.finalState });
+    const { whole, first, second } = await warmThenRun(
+      () => {
+        const whole = gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize: 8 });
+        const first = gatedDeltaRule(...parts(0, 9), { chunkSize: 8 });
+        const second = gatedDeltaRule(...parts(9, 11), { chunkSize: 8, initialState: first.finalState });
+        return { whole, first, second };
+      },
+      (r) => tf.concat([r.first.output, r.second.output], 2),
+    );
     await expectAllClose(tf.concat([first.output, second.output], 2), whole.output, { atol: 1e-4, rtol: 1e-4 });
     await expectAllClose(second.finalState, whole.finalState, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, whole, first, second]);
@@ -168,10 +187,12 @@ describeBackends('gatedDeltaRule', (backend) => {
     const state = tf.tensor4d([...S0], [1, 1, 2, 1]);
     for (const mode of ['chunk', 'recurrent'] as const) {
       const first = (x: Tensor) => slice3(x, 0, 1);
-      const one = gatedDeltaRule(first(q), first(k), first(v), first(beta), first(g), { mode, initialState: state });
+      const one = await warmThenRun(() =>
+        gatedDeltaRule(first(q), first(k), first(v), first(beta), first(g), { mode, initialState: state }),
+      );
       await expectAllClose(one.output, [o1], { atol: 1e-6 });
       await expectAllClose(one.finalState, S1, { atol: 1e-6 });
-      const two = gatedDeltaRule(q, k, v, beta, g, { mode, initialState: state });
+      const two = await warmThenRun(() => gatedDeltaRule(q, k, v, beta, g, { mode, initialState: state }));
       await expectAllClose(two.output, [o1, o2], { atol: 1e-6 });
       await expectAllClose(two.finalState, S2, { atol: 1e-6 });
       tf.dispose([one, two]);
@@ -194,8 +215,7 @@ describeBackends('gatedDeltaRule', (backend) => {
       return tf.add(tf.sum(tf.mul(r.output, w)), tf.sum(r.finalState));
     };
     const args = [c.q, c.k, c.v, c.beta, c.g, c.state];
-    const gChunk = tf.grads(loss('chunk'))(args);
-    const gRec = tf.grads(loss('recurrent'))(args);
+    const { gChunk, gRec } = await warmThenRun(() => ({ gChunk: tf.grads(loss('chunk'))(args), gRec: tf.grads(loss('recurrent'))(args) }));
     for (let i = 0; i < args.length; i++) await expectAllClose(gChunk[i] as Tensor, gRec[i] as Tensor, { atol: 1e-4, rtol: 1e-3 });
     tf.dispose([c, w, gChunk, gRec]);
   });

@@ -5,6 +5,7 @@ import { Linear, RMSNorm } from '../src/layers/blocks.js';
 import { DeltaNet, type DeltaLayerOptions, type DeltaRuleLayer } from '../src/layers/delta-net.js';
 import { EFLA } from '../src/layers/efla.js';
 import { GatedDeltaNet } from '../src/layers/gated-delta-net.js';
+import { warmThenRun } from './cases.js';
 
 type LayerClass = new (opts?: DeltaLayerOptions) => DeltaRuleLayer;
 const KINDS: [string, LayerClass][] = [
@@ -79,19 +80,31 @@ describeBackends('delta-rule layers', () => {
       it('step over a sequence reproduces forward, and forward carries its state across calls', async () => {
         const layer = new Layer({ dModel: 16, heads: 2, headDim: 8, chunkSize: 4, seed: 3 });
         const x = tf.tidy(() => tf.mul(uniform([2, 7, 16], 5), 2));
-        const whole = layer.forward(x);
-        let state = layer.zeroState(2);
-        const ys: Tensor[] = [];
-        for (let t = 0; t < 7; t++) {
-          const r = layer.step(tf.squeeze(tf.slice(x, [0, t, 0], [2, 1, 16]), [1]), { initialState: state });
-          ys.push(r.output);
-          tf.dispose(state);
-          state = r.finalState;
-        }
+        const { whole, ys, state } = await warmThenRun(
+          () => {
+            const whole = layer.forward(x);
+            let state = layer.zeroState(2);
+            const ys: Tensor[] = [];
+            for (let t = 0; t < 7; t++) {
+              const r = layer.step(tf.squeeze(tf.slice(x, [0, t, 0], [2, 1, 16]), [1]), { initialState: state });
+              ys.push(r.output);
+              tf.dispose(state);
+              state = r.finalState;
+            }
+            return { whole, ys, state };
+          },
+          (r) => tf.stack(r.ys, 1),
+        );
         await expectAllClose(tf.stack(ys, 1), whole.output, { atol: 1e-4, rtol: 1e-4 });
         await expectAllClose(state.recurrent, whole.finalState.recurrent, { atol: 1e-4, rtol: 1e-4 });
-        const first = layer.forward(tf.slice(x, [0, 0, 0], [2, 3, 16]));
-        const second = layer.forward(tf.slice(x, [0, 3, 0], [2, 4, 16]), { initialState: first.finalState });
+        const { first, second } = await warmThenRun(
+          () => {
+            const first = layer.forward(tf.slice(x, [0, 0, 0], [2, 3, 16]));
+            const second = layer.forward(tf.slice(x, [0, 3, 0], [2, 4, 16]), { initialState: first.finalState });
+            return { first, second };
+          },
+          (r) => tf.concat([r.first.output, r.second.output], 1),
+        );
         await expectAllClose(tf.concat([first.output, second.output], 1), whole.output, { atol: 1e-4, rtol: 1e-4 });
         // a step without a state starts from zeros, as the first step above did from zeroState
         const xt = tf.tidy(() => tf.squeeze(tf.slice(x, [0, 0, 0], [2, 1, 16]), [1]));

@@ -1,9 +1,10 @@
-import { Module, philoxUniform, type Tensor, tf, type Variable } from '@tessera/tensor-core';
+import { Module, philoxUniform, type Tensor, tf, type Variable, warmUpWebGPU } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { Linear, RMSNorm } from '../src/layers/blocks.js';
 import { Mamba3 } from '../src/layers/mamba3.js';
 import type { Mamba3State } from '../src/mamba3/index.js';
+import { warmThenRun } from './cases.js';
 
 function input(shape: number[], seed: number): Tensor {
   return philoxUniform(shape, { seed, low: -0.5, high: 0.5 });
@@ -48,18 +49,24 @@ describeBackends('Mamba3', () => {
     it(`step over a sequence reproduces forward (rank ${rank})`, async () => {
       const layer = new Mamba3({ dModel: 8, dState: 8, headDim: 4, rank, chunkSize: 4, seed: rank });
       const x = tf.mul(input([2, 6, 8], 10 + rank), 4);
-      const full = layer.forward(x);
+      const { full, ys, state } = await warmThenRun(
+        () => {
+          const full = layer.forward(x);
+          let state = layer.zeroState(2);
+          const ys: Tensor[] = [];
+          for (let t = 0; t < 6; t++) {
+            const xt = tf.squeeze(tf.slice(x, [0, t, 0], [-1, 1, -1]), [1]);
+            const out = layer.step(xt, { initialState: state });
+            disposeState(state);
+            state = out.finalState;
+            ys.push(out.output);
+            xt.dispose();
+          }
+          return { full, ys, state };
+        },
+        (r) => tf.stack(r.ys, 1),
+      );
       expect(full.output.shape).toEqual([2, 6, 8]);
-      let state = layer.zeroState(2);
-      const ys: Tensor[] = [];
-      for (let t = 0; t < 6; t++) {
-        const xt = tf.squeeze(tf.slice(x, [0, t, 0], [-1, 1, -1]), [1]);
-        const out = layer.step(xt, { initialState: state });
-        disposeState(state);
-        state = out.finalState;
-        ys.push(out.output);
-        xt.dispose();
-      }
       await expectAllClose(tf.stack(ys, 1), full.output, { atol: 1e-5, rtol: 1e-4 });
       await expectAllClose(state.ssm, full.finalState.ssm, { atol: 1e-5, rtol: 1e-4 });
       tf.dispose([x, full.output, ...ys]);
@@ -72,9 +79,15 @@ describeBackends('Mamba3', () => {
   it('carries the state across calls: two halves equal one forward; a step without a state starts from zeros', async () => {
     const layer = new Mamba3({ dModel: 8, dState: 4, headDim: 4, chunkSize: 2, seed: 5 });
     const x = tf.mul(input([1, 7, 8], 20), 4);
-    const full = layer.forward(x);
-    const a = layer.forward(tf.slice(x, [0, 0, 0], [-1, 3, -1]));
-    const b = layer.forward(tf.slice(x, [0, 3, 0], [-1, 4, -1]), { initialState: a.finalState });
+    const { full, a, b } = await warmThenRun(
+      () => {
+        const full = layer.forward(x);
+        const a = layer.forward(tf.slice(x, [0, 0, 0], [-1, 3, -1]));
+        const b = layer.forward(tf.slice(x, [0, 3, 0], [-1, 4, -1]), { initialState: a.finalState });
+        return { full, a, b };
+      },
+      (r) => tf.concat([r.a.output, r.b.output], 1),
+    );
     await expectAllClose(tf.concat([a.output, b.output], 1), full.output, { atol: 1e-5, rtol: 1e-4 });
     const x0 = tf.squeeze(tf.slice(x, [0, 0, 0], [-1, 1, -1]), [1]);
     const first = layer.step(x0);
@@ -94,13 +107,20 @@ describeBackends('Mamba3', () => {
       r.finalState.v,
       r.finalState.angle,
     ];
-    await expectNoLeaks(() => all(layer.forward(x)));
     const xt = input([1, 8], 31);
-    await expectNoLeaks(() => all(layer.step(xt)));
     const state = layer.zeroState(1);
+    const gradient = () => tf.variableGrads(() => tf.sum(layer.forward(x).output) as tf.Scalar, layer.parameters());
+    await warmUpWebGPU(() => {
+      layer.forward(x);
+      layer.step(xt);
+      layer.step(xt, { initialState: state });
+      gradient();
+    });
+    await expectNoLeaks(() => all(layer.forward(x)));
+    await expectNoLeaks(() => all(layer.step(xt)));
     await expectNoLeaks(() => all(layer.step(xt, { initialState: state })));
     await expectNoLeaks(() => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(layer.forward(x).output) as tf.Scalar, layer.parameters());
+      const { value, grads } = gradient();
       return [value, ...Object.values(grads)];
     });
     tf.dispose([x, xt]);

@@ -1,11 +1,11 @@
-import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf, warmUpWebGPU } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { chunkForward } from '../src/mamba3/chunk.js';
 import { mamba3, type Mamba3State, mamba3Step, mamba3ZeroState } from '../src/mamba3/index.js';
 import { mamba3ChunkOp, mamba3StepOp } from '../src/mamba3/op.js';
 import { recurrentReference } from '../src/mamba3/reference.js';
-import { type Mamba3Case, mamba3Case, type Mamba3Sizes, mamba3State, mamba3Tensors, stateTensors } from './cases.js';
+import { type Mamba3Case, mamba3Case, type Mamba3Sizes, mamba3State, mamba3Tensors, stateTensors, warmThenRun } from './cases.js';
 
 /**
  * Recorded with a line-by-line numpy port of mamba_ssm's `mamba3_siso_step_ref` (tests/ops/triton/test_mamba3_siso.py,
@@ -141,8 +141,10 @@ describeBackends('mamba3', (backend) => {
     it(`chunk agrees with the recurrence to 1e-4 (${name})`, async () => {
       const c = mamba3Case(sizes, 1);
       const initialState = mamba3State(sizes, 2);
-      const chunk = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, chunkSize, initialState });
-      const rec = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode: 'recurrent', initialState });
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, chunkSize, initialState }),
+        rec: mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode: 'recurrent', initialState }),
+      }));
       await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
       await expectStatesClose(chunk.finalState, rec.finalState, 1e-4);
       tf.dispose([
@@ -247,10 +249,10 @@ describeBackends('mamba3', (backend) => {
       opts: { lambda: tf.tensor(lams, [1, 1, 2]), theta: tf.tensor(thetas, [1, 1, 2, 1]), D: tf.tensor1d([d]) },
     };
     for (const mode of ['chunk', 'recurrent'] as const) {
-      const two = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode });
+      const two = await warmThenRun(() => mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode }));
       await expectAllClose(two.output, [y0, y1], { atol: 1e-6, rtol: 1e-5, message: mode });
       const c0 = sliceCase(c, 0, 1);
-      const one = mamba3(c0.x, c0.dt, c0.A, c0.B, c0.C, { ...c0.opts, mode });
+      const one = await warmThenRun(() => mamba3(c0.x, c0.dt, c0.A, c0.B, c0.C, { ...c0.opts, mode }));
       expect(one.output.shape).toEqual([1, 1, 1, 1]);
       await expectAllClose(one.output, [y0], { atol: 1e-6, rtol: 1e-5 });
       tf.dispose([...ownTensors(c0), ...[one, two].flatMap((r) => [r.output, ...stateTensors(r.finalState)])]);
@@ -347,8 +349,7 @@ describeBackends('mamba3', (backend) => {
         const out = mamba3(x, dt, A, B, C, { lambda, theta, D, rank: 2, mode, chunkSize: 4, initialState: { ssm, k, v, angle } });
         return tf.addN([tf.sum(tf.mul(out.output, w)), tf.sum(tf.square(out.finalState.ssm)), tf.sum(out.finalState.k)]);
       };
-    const gChunk = tf.grads(loss('chunk'))(args);
-    const gRec = tf.grads(loss('recurrent'))(args);
+    const { gChunk, gRec } = await warmThenRun(() => ({ gChunk: tf.grads(loss('chunk'))(args), gRec: tf.grads(loss('recurrent'))(args) }));
     for (let i = 0; i < args.length; i++)
       await expectAllClose(gChunk[i] as Tensor, gRec[i] as Tensor, { atol: 1e-4, rtol: 1e-3, message: `input ${i}` });
     tf.dispose([...args, w, ...gChunk, ...gRec]);
@@ -358,11 +359,19 @@ describeBackends('mamba3', (backend) => {
     const sizes = { b: 1, h: 1, l: 4, r: 1, p: 2, n: 2, nr: 1 };
     const c = mamba3Case(sizes, 10);
     const all = (r: { output: Tensor; finalState: Mamba3State }) => [r.output, ...stateTensors(r.finalState)];
+    const t = tokenCase(c, 0);
+    await warmUpWebGPU(() => [
+      all(mamba3(c.x, c.dt, c.A, c.B, c.C, c.opts)),
+      all(mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode: 'recurrent' })),
+      all(mamba3(c.x, c.dt, c.A, c.B, c.C)),
+      tf.grad((x: Tensor) => tf.sum(mamba3(x, c.dt, c.A, c.B, c.C, c.opts).output))(c.x),
+      all(mamba3Step(t.x, t.dt, t.A, t.B, t.C, t.opts)),
+      all(mamba3Step(t.x, t.dt, t.A, t.B, t.C)),
+    ]);
     await expectNoLeaks(() => all(mamba3(c.x, c.dt, c.A, c.B, c.C, c.opts)));
     await expectNoLeaks(() => all(mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode: 'recurrent' })));
     await expectNoLeaks(() => all(mamba3(c.x, c.dt, c.A, c.B, c.C)));
     await expectNoLeaks(() => tf.grad((t: Tensor) => tf.sum(mamba3(t, c.dt, c.A, c.B, c.C, c.opts).output))(c.x));
-    const t = tokenCase(c, 0);
     await expectNoLeaks(() => all(mamba3Step(t.x, t.dt, t.A, t.B, t.C, t.opts)));
     await expectNoLeaks(() => all(mamba3Step(t.x, t.dt, t.A, t.B, t.C)));
     tf.dispose([...mamba3Tensors(c), ...ownTensors(t)]);
@@ -381,14 +390,16 @@ describeBackends('mamba3', (backend) => {
         expect(mamba3ChunkOp.hasKernel()).toBe(true);
         const c = mamba3Case(sizes, 11);
         const s0 = mamba3State(sizes, 12);
-        const ours = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, initialState: s0 });
-        const ref = tf.tidy(() => {
-          const t = { x: c.x, dt: c.dt, A: c.A, B: c.B, C: c.C, lambda: c.opts.lambda, theta: c.opts.theta, D: c.opts.D, ...s0 };
-          const out = chunkForward(t, { rank: sizes.r, chunkSize: 16 });
-          // the per-token oracle issues ~30 ops a token; the long case relies on chunkForward, checked against it above
-          const recY = sizes.l <= 100 ? recurrentReference(t, sizes.r).y : undefined;
-          return { y: out.y, ssm: out.ssm, k: out.k, angle: out.angle, recY };
-        });
+        const { ours, ref } = await warmThenRun(() => ({
+          ours: mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, initialState: s0 }),
+          ref: tf.tidy(() => {
+            const t = { x: c.x, dt: c.dt, A: c.A, B: c.B, C: c.C, lambda: c.opts.lambda, theta: c.opts.theta, D: c.opts.D, ...s0 };
+            const out = chunkForward(t, { rank: sizes.r, chunkSize: 16 });
+            // the per-token oracle issues ~30 ops a token; the long case relies on chunkForward, checked against it above
+            const recY = sizes.l <= 100 ? recurrentReference(t, sizes.r).y : undefined;
+            return { y: out.y, ssm: out.ssm, k: out.k, angle: out.angle, recY };
+          }),
+        }));
         await expectAllClose(ours.output, ref.y, { atol: 1e-4, rtol: 1e-4, message: 'y' });
         if (ref.recY) await expectAllClose(ours.output, ref.recY, { atol: 1e-4, rtol: 1e-4, message: 'y vs recurrence' });
         await expectAllClose(ours.finalState.ssm, ref.ssm, { atol: 1e-4, rtol: 1e-4, message: 'ssm' });

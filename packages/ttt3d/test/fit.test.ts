@@ -1,10 +1,10 @@
-import { philoxUniform, type Tensor, tf, AbortError } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf, AbortError, warmUpWebGPU } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { Camera, orbitCameras } from '../src/camera/index.js';
 import { FieldAdam } from '../src/fit/adam.js';
 import { type FitOptions, type FitStepInfo, fitGaussians } from '../src/fit/index.js';
-import { trainingSsim } from '../src/fit/loss.js';
+import { photometricLoss, trainingSsim } from '../src/fit/loss.js';
 import { Gaussians, rgbToDc } from '../src/gaussians/index.js';
 import { psnr } from '../src/image/index.js';
 import { rasterize } from '../src/rasterize/index.js';
@@ -244,9 +244,35 @@ describe('fitGaussians', () => {
   });
 });
 
+/**
+ * Runs the forward and backward pass of a fit step on `g` once, after warming up its pipelines. With
+ * lavapipe and a cold shader cache, LLVM compiles each of the rasteriser's kernels when it is first
+ * dispatched, on the driver's queue thread; the pipelines a fit step creates after them (Adam's, the
+ * densification statistics') would wait for those compiles and stall the event loop. A no-op off webgpu.
+ */
+async function compileFitStep(g: Gaussians, camera: Camera, target: Tensor): Promise<void> {
+  if (tf.getBackend() !== 'webgpu') return;
+  const gradient = () =>
+    tf.grads((means: Tensor, logScales: Tensor, quaternions: Tensor, opacityLogits: Tensor, sh: Tensor) => {
+      const moved = new Gaussians({ means, logScales, quaternions, opacityLogits, sh });
+      const { image } = rasterize(moved, camera, {
+        width: camera.width,
+        height: camera.height,
+        background: BACKGROUND,
+        shDegree: g.shDegree,
+      });
+      return photometricLoss(image, target, { l1: 0.8, dssim: 0.2 });
+    })([g.means, g.logScales, g.quaternions, g.opacityLogits, g.sh]);
+  await warmUpWebGPU(gradient);
+  const grads = gradient();
+  await Promise.all(grads.map((d) => d.data()));
+  tf.dispose(grads);
+}
+
 describeBackends('fitGaussians', () => {
   it('optimises, densifies and prunes through the backend rasteriser, leaking nothing', async () => {
     const { g, camera, view } = densifyScene();
+    await compileFitStep(g, camera, view);
     let losses: number[] = [];
     let densified: FitStepInfo['densified'];
     await expectNoLeaks(async () => {

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { philoxUniform, tf } from '@tessera/tensor-core';
+import { philoxUniform, tf, warmUpWebGPU } from '@tessera/tensor-core';
 import type { HostTensor, Tensor } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { Camera } from '../src/camera/index.js';
@@ -80,6 +80,10 @@ describeBackends('rasterize gradient', (backend) => {
       const cam = Camera.fromLookAt([0.3, -0.2, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.8, width: 22, height: 18 });
       const fast = lossOf(rasterize, cam, 18, 22);
       const ref = lossOf(rasterizeReference, cam, 18, 22);
+      await warmUpWebGPU(() => {
+        tf.grads(fast.loss)(fields(g));
+        for (const d of tf.grads(ref.loss)(fields(g))) tf.max(tf.abs(d));
+      });
       const a = tf.grads(fast.loss)(fields(g));
       const b = tf.grads(ref.loss)(fields(g));
       for (let i = 0; i < FIELDS.length; i++) {

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { tf } from '@tessera/tensor-core';
+import { tf, warmUpWebGPU } from '@tessera/tensor-core';
 import type { HostTensor, Tensor } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { Camera } from '../src/camera/index.js';
@@ -159,6 +159,7 @@ describeBackends('rasterize', (backend) => {
     it(`matches the dense reference on a random scene (view ${v}, SH degree ${v === 2 ? 3 : v})`, async () => {
       const { g, cam } = randomView(v);
       const opts = { background: [0.2, 0.3, 0.1] };
+      await warmUpWebGPU(() => [rasterize(g, cam, opts), rasterizeReference(g, cam, opts)]);
       const fast = rasterize(g, cam, opts);
       const ref = rasterizeReference(g, cam, opts);
       await expectAllClose(fast.image, ref.image, { atol: 2e-5 });
