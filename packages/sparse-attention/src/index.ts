@@ -16,3 +16,21 @@ export {
 export { type TwilightMaskOptions, twilightMask } from './twilight/index.js';
 export { type SpargeAttentionOptions, type SpargeAttentionResult, spargeAttention } from './sparge-attention/index.js';
 export { type AttentionMode, SparseAttention, type SparseAttentionLayerOptions, type SparseAttentionOutput } from './layers/index.js';
+export {
+  distill,
+  type DistillBatches,
+  type DistillOptions,
+  type DistillReport,
+  type DistillStepInfo,
+  type DistillStudent,
+  type FlowLoss,
+  type FlowLossOptions,
+  type FlowSample,
+  flowMatchingLoss,
+  flowSample,
+  flowSampleSpan,
+  MAX_DISTILL_STEPS,
+  type VelocityModel,
+  type VelocityPrediction,
+  velocityDistillationLoss,
+} from './distill/index.js';

@@ -6,6 +6,9 @@ import {
   attentionWithLse,
   BlockMask,
   blockScores,
+  distill,
+  flowMatchingLoss,
+  velocityDistillationLoss,
   blockSparseAttention,
   hybridMask,
   SparseAttention,
@@ -436,4 +439,174 @@ describe('SparseAttention rejects', () => {
     x.dispose();
     layer.dispose();
   });
+});
+
+describe('flow matching and distillation reject', () => {
+  /** u = x_t·w: one trainable scalar, enough for argument checks. */
+  const model = () => {
+    const w = tf.tidy(() => tf.variable(tf.scalar(0.5)));
+    return { w, velocity: (xt: Tensor) => ({ velocity: tf.mul(xt, w) }), parameters: () => [w] };
+  };
+  const x0 = () => ({ x: tf.zeros([2, 3, 4]) });
+  const setup = () => ({ teacher: model(), student: model(), x: tf.zeros([2, 3, 4]) });
+  const cleanup = (s: { teacher: { w: Tensor }; student: { w: Tensor } }) => tf.dispose([s.teacher.w, s.student.w]);
+  const run = async (overrides: Record<string, unknown>) => {
+    const s = setup();
+    const optimizer = tf.train.sgd(0.1);
+    try {
+      return await distill({ teacher: s.teacher, student: s.student, batches: [s.x], steps: 1, optimizer, ...overrides } as Any);
+    } finally {
+      cleanup(s);
+      s.x.dispose();
+      optimizer.dispose();
+    }
+  };
+  itRejects([
+    badInput({
+      name: 'a model without velocity()',
+      inputs: x0,
+      call: ({ x }) => flowMatchingLoss({} as Any, x),
+      error: ValueError,
+      message: 'model: expected an object with a velocity(xt, t) method, received',
+    }),
+    badInput({
+      name: 'an int32 x0',
+      inputs: () => ({ x: tf.zeros([2, 3], 'int32') }),
+      call: ({ x }) => flowMatchingLoss({ velocity: (xt: Tensor) => ({ velocity: xt }) }, x),
+      error: DtypeError,
+      message: 'x0: expected dtype float32, received int32',
+    }),
+    badInput({
+      name: 'an x0 of rank 1',
+      inputs: () => ({ x: tf.zeros([4]) }),
+      call: ({ x }) => flowMatchingLoss({ velocity: (xt: Tensor) => ({ velocity: xt }) }, x),
+      error: ShapeError,
+      message: 'x0: expected [B, ...] with rank ≥ 2 and B ≥ 1, received [4]',
+    }),
+    badInput({
+      name: 'a negative seed',
+      inputs: x0,
+      call: ({ x }) => flowMatchingLoss({ velocity: (xt: Tensor) => ({ velocity: xt }) }, x, { seed: -1 }),
+      error: ValueError,
+      message: 'opts.seed: expected',
+    }),
+    badInput({
+      name: 'an unknown loss option',
+      inputs: x0,
+      call: ({ x }) => flowMatchingLoss({ velocity: (xt: Tensor) => ({ velocity: xt }) }, x, { sed: 1 } as Any),
+      error: ValueError,
+      message: 'did you mean seed?',
+    }),
+    badInput({
+      name: 'a velocity of the wrong shape',
+      inputs: x0,
+      call: ({ x }) => flowMatchingLoss({ velocity: (xt: Tensor) => ({ velocity: tf.sum(xt, 2) }) }, x),
+      error: ValueError,
+      message: 'model.velocity(xt, t): expected a float32 velocity shaped like xt [2, 3, 4], received float32 [2, 3]',
+    }),
+    badInput({
+      name: 'a velocity returned bare',
+      inputs: x0,
+      call: ({ x }) => flowMatchingLoss({ velocity: (xt: Tensor) => tf.mul(xt, 1) as Any }, x),
+      error: ValueError,
+      message: 'model.velocity(xt, t): expected { velocity: Tensor, sparsity?: Tensor }, received',
+    }),
+    badInput({
+      name: 'a distillation without a teacher',
+      inputs: x0,
+      call: ({ x }) => velocityDistillationLoss(undefined as Any, { velocity: (xt: Tensor) => ({ velocity: xt }) }, x),
+      error: ValueError,
+      message: 'teacher: expected an object with a velocity(xt, t) method, received undefined',
+    }),
+    badInput({ name: 'steps = 0', call: () => run({ steps: 0 }), error: ValueError, message: 'opts.steps: expected' }),
+    badInput({ name: 'fractional steps', call: () => run({ steps: 1.5 }), error: ValueError, message: 'opts.steps: expected' }),
+    badInput({
+      name: 'steps beyond the bound',
+      call: () => run({ steps: 2e6 }),
+      error: ValueError,
+      message: 'opts.steps: expected',
+    }),
+    badInput({
+      name: 'an object that is not an optimizer',
+      call: () => run({ optimizer: { lr: 1 } }),
+      error: ValueError,
+      message: 'opts.optimizer: expected a tfjs optimizer',
+    }),
+    badInput({
+      name: 'no batches',
+      call: () => run({ batches: [] }),
+      error: ValueError,
+      message: 'opts.batches: expected at least one batch, received an empty array',
+    }),
+    badInput({
+      name: 'batches that are a number',
+      call: () => run({ batches: 42 }),
+      error: ValueError,
+      message: 'opts.batches: expected an array of tensors, a function of the step, or an (async) iterable of tensors, received 42',
+    }),
+    badInput({
+      name: 'a batch function returning a disposed tensor',
+      call: () =>
+        run({
+          batches: () => {
+            const x = tf.zeros([2, 2]);
+            x.dispose();
+            return x;
+          },
+        }),
+      error: ValueError,
+      message: 'opts.batches (step 0): expected a live tensor, received a disposed',
+    }),
+    badInput({
+      name: "the teacher's own parameters to train",
+      call: async () => {
+        const s = setup();
+        const optimizer = tf.train.sgd(0.1);
+        try {
+          await distill({ teacher: s.teacher, student: s.student, batches: [s.x], steps: 1, optimizer, variables: s.teacher.parameters() });
+        } finally {
+          cleanup(s);
+          s.x.dispose();
+          optimizer.dispose();
+        }
+      },
+      error: ValueError,
+      message: "opts.variables: expected none of the teacher's parameters (the teacher stays frozen), received",
+    }),
+    badInput({
+      name: 'no variables',
+      call: () => run({ variables: [] }),
+      error: ValueError,
+      message: 'opts.variables: expected a non-empty array',
+    }),
+    badInput({
+      name: 'a student that is the teacher',
+      call: async () => {
+        const s = setup();
+        const optimizer = tf.train.sgd(0.1);
+        try {
+          await distill({ teacher: s.teacher, student: s.teacher, batches: [s.x], steps: 1, optimizer });
+        } finally {
+          cleanup(s);
+          s.x.dispose();
+          optimizer.dispose();
+        }
+      },
+      error: ValueError,
+      message: 'opts.student: expected a model other than the teacher, received the teacher itself',
+    }),
+    badInput({
+      name: 'onStep that is not a function',
+      call: () => run({ onStep: 3 }),
+      error: ValueError,
+      message: 'opts.onStep: expected a function',
+    }),
+    badInput({
+      name: 'a signal that is not one',
+      call: () => run({ signal: {} }),
+      error: ValueError,
+      message: 'opts.signal: expected an AbortSignal',
+    }),
+    badInput({ name: 'an unknown distill option', call: () => run({ setps: 3 }), error: ValueError, message: 'did you mean steps?' }),
+  ]);
 });

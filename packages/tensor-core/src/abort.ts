@@ -17,3 +17,13 @@ export function throwIfAborted(signal: AbortSignal | undefined, where: string): 
     throw new AbortError(`signal: expected not aborted, received an abort ${where}`, { cause: signal.reason });
   }
 }
+
+/**
+ * Resolves after pending timers, I/O and abort events have run (setImmediate in Node, a zero timeout
+ * elsewhere): long loops (fits, distillation, mirror ascent) await it between steps so that an abort
+ * can arrive and a test runner's RPC is answered.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+}

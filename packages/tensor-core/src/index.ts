@@ -14,8 +14,11 @@ export {
   checkDtype,
   checkFinite,
   checkFiniteSync,
+  checkFunction,
+  checkLiveTensor,
   checkRange,
   checkShape,
+  checkSizes,
   type DimSpec,
   type Dims,
   type FiniteOptions,
@@ -51,7 +54,7 @@ export {
 export { vjp } from './op/vjp.js';
 export { gradientThroughReference } from './op/gradient-through-reference.js';
 export { checkOptions } from './options/index.js';
-export { checkSignal, throwIfAborted } from './abort.js';
+export { checkSignal, throwIfAborted, yieldToEventLoop } from './abort.js';
 export { deviceZeros } from './device-zeros.js';
 export { warmUpWebGPU } from './backend/warm-up.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';

@@ -1,4 +1,4 @@
-import { checkDtype, describeValue, logSoftmax, ShapeError, type Tensor, tf, throwIfAborted } from '@tessera/tensor-core';
+import { checkDtype, describeValue, logSoftmax, ShapeError, type Tensor, tf, throwIfAborted, yieldToEventLoop } from '@tessera/tensor-core';
 import { mirrorStep } from './step.js';
 import { checkSimplexStart, type MirrorAscentOptions, validateMirrorAscent } from './validate.js';
 
@@ -15,10 +15,6 @@ export interface MirrorAscentResult {
 
 /** How long the loop may hold the event loop before it yields, so that an abort can arrive. */
 const YIELD_AFTER_MS = 20;
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 /**
  * Mirror ascent with the entropic mirror map (exponentiated gradient) for a user objective f on the

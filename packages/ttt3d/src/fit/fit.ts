@@ -1,4 +1,4 @@
-import { tf, throwIfAborted } from '@tessera/tensor-core';
+import { tf, throwIfAborted, yieldToEventLoop } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
 import type { Camera } from '../camera/index.js';
 import { Gaussians } from '../gaussians/index.js';
@@ -27,12 +27,6 @@ export interface FitResult {
   /** The fitted Gaussians (plain tensors, owned by the caller). */
   gaussians: Gaussians;
   history: FitHistoryEntry[];
-}
-
-/** Resolves after pending timers and I/O have run (setImmediate in Node, a zero timeout elsewhere). */
-function yieldToEventLoop(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
-  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** The learning rate of each field at `step` of `steps` (the position rate decays, 3DGS' `get_expon_lr_func`). */
