@@ -56,6 +56,7 @@ export { gradientThroughReference } from './op/gradient-through-reference.js';
 export { checkOptions } from './options/index.js';
 export { checkSignal, throwIfAborted, yieldToEventLoop } from './abort.js';
 export { deviceZeros } from './device-zeros.js';
+export { stopGradient } from './stop-gradient.js';
 export { warmUpWebGPU } from './backend/warm-up.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, type SoftmaxOptions, softmax, splitRowChunk } from './softmax/index.js';

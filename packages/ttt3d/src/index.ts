@@ -5,3 +5,4 @@ export * from './ply/index.js';
 export * from './image/index.js';
 export * from './scenes/index.js';
 export * from './fit/index.js';
+export * from './lact/index.js';

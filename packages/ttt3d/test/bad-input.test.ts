@@ -3,6 +3,7 @@ import { badInput, describeBackends, itRejects } from '@tessera/tensor-core/test
 import { describe } from 'vitest';
 import { Camera, orbitCameras, pluckerRays } from '../src/camera/index.js';
 import { fitGaussians, type FitOptions } from '../src/fit/index.js';
+import { type FastWeights, fastWeightApply, fastWeightColumnNorms, fastWeightUpdate, lactLearningRates } from '../src/lact/index.js';
 import { dcToRgb, Gaussians, rgbToDc, shCoefficients, shDegreeOf } from '../src/gaussians/index.js';
 import { decodePng, encodePng, loadPng, psnr, savePng, ssim } from '../src/image/index.js';
 import { decodePly, encodePly, plyProperties, readPly, writePly } from '../src/ply/index.js';
@@ -1413,6 +1414,298 @@ describe('scenes', () => {
       call: () => bunny({ n: 1e8 }),
       error: ValueError,
       message: 'n: expected an integer ≥ 1 and ≤ 2000000, received 100000000',
+    }),
+  ]);
+});
+
+/** LaCT fast weights [B=1, H=2, Dk=3, Dh=4, Dv=2] and their chunk (L=5) and query tensors, with overrides. */
+const lactInputs = (over: Partial<Record<'w0' | 'w1' | 'w2' | 'k' | 'v' | 'lr' | 'q', Tensor>> = {}) => {
+  const base = {
+    w0: tf.ones([1, 2, 3, 4]),
+    w1: tf.ones([1, 2, 4, 2]),
+    w2: tf.ones([1, 2, 3, 4]),
+    k: tf.ones([1, 2, 5, 3]),
+    v: tf.ones([1, 2, 5, 2]),
+    lr: tf.ones([1, 2, 5, 3]),
+    q: tf.ones([1, 2, 7, 3]),
+  };
+  for (const key of Object.keys(over) as (keyof typeof base)[]) base[key].dispose();
+  const t = { ...base, ...over };
+  return { ...t, W: { w0: t.w0, w1: t.w1, w2: t.w2 } as FastWeights };
+};
+
+describe('fastWeightApply', () => {
+  itRejects([
+    badInput({
+      name: 'W as a tensor',
+      inputs: () => lactInputs(),
+      call: ({ w0, q }) => fastWeightApply(w0 as unknown as FastWeights, q),
+      error: ValueError,
+      message: 'W: expected fast weights { w0, w1, w2 }, received Tensor<float32>[1, 2, 3, 4]',
+    }),
+    badInput({
+      name: 'W without w1',
+      inputs: () => lactInputs(),
+      call: ({ w0, w2, q }) => fastWeightApply({ w0, w2 } as FastWeights, q),
+      error: ShapeError,
+      message: 'W.w1: expected a tensor of shape [B, H, Dh, Dv], received undefined',
+    }),
+    badInput({
+      name: 'W with an unknown key',
+      inputs: () => lactInputs(),
+      call: ({ W, q }) => fastWeightApply({ ...W, w3: W.w0 } as FastWeights, q),
+      error: ValueError,
+      message: 'W.w3: expected only the fast weights w0, w1, w2, received an unknown key',
+    }),
+    badInput({
+      name: 'w1 of rank 3',
+      inputs: () => lactInputs({ w1: tf.ones([2, 4, 2]) }),
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: ShapeError,
+      message: 'W.w1: expected rank 4 [B, H, Dh, Dv], received rank 3 [2, 4, 2]',
+    }),
+    badInput({
+      name: 'w2 with another hidden size than w0',
+      inputs: () => lactInputs({ w2: tf.ones([1, 2, 3, 5]) }),
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: ShapeError,
+      message: 'W.w2: expected dimension 3 (Dh) to be 4 as bound by an earlier argument, received shape [1, 2, 3, 5]',
+    }),
+    badInput({
+      name: 'int32 w0',
+      inputs: () => lactInputs({ w0: tf.ones([1, 2, 3, 4], 'int32') }),
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: DtypeError,
+      message: 'W.w0: expected dtype float32, received int32',
+    }),
+    badInput({
+      name: 'an empty hidden size',
+      inputs: () => lactInputs({ w0: tf.ones([1, 2, 3, 0]), w1: tf.ones([1, 2, 0, 2]), w2: tf.ones([1, 2, 3, 0]) }),
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: ShapeError,
+      message: 'W.w0: expected every dimension ≥ 1, received shape [1, 2, 3, 0]',
+    }),
+    badInput({
+      name: 'q of another head dim',
+      inputs: () => lactInputs({ q: tf.ones([1, 2, 7, 4]) }),
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: ShapeError,
+      message: 'q: expected dimension 3 (Dk) to be 3 as bound by an earlier argument, received shape [1, 2, 7, 4]',
+    }),
+    badInput({
+      name: 'q of another head count',
+      inputs: () => lactInputs({ q: tf.ones([1, 3, 7, 3]) }),
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: ShapeError,
+      message: 'q: expected dimension 1 (H) to be 2 as bound by an earlier argument, received shape [1, 3, 7, 3]',
+    }),
+    badInput({
+      name: 'q without tokens',
+      inputs: () => lactInputs({ q: tf.ones([1, 2, 0, 3]) }),
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: ShapeError,
+      message: 'q: expected at least one token (L ≥ 1), received shape [1, 2, 0, 3]',
+    }),
+    badInput({
+      name: 'a disposed q',
+      inputs: () => {
+        const t = lactInputs();
+        t.q.dispose();
+        return t;
+      },
+      call: ({ W, q }) => fastWeightApply(W, q),
+      error: ValueError,
+      message: 'q: expected a live tensor, received a disposed Tensor<float32>[1, 2, 7, 3]',
+    }),
+  ]);
+});
+
+describe('fastWeightUpdate', () => {
+  itRejects([
+    badInput({
+      name: 'lr of rank 3 (one rate per token)',
+      inputs: () => lactInputs({ lr: tf.ones([1, 2, 5]) }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: ShapeError,
+      message: 'lr: expected rank 4 [B, H, L, 3], received rank 3 [1, 2, 5]',
+    }),
+    badInput({
+      name: 'lr with one rate instead of three',
+      inputs: () => lactInputs({ lr: tf.ones([1, 2, 5, 1]) }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: ShapeError,
+      message: 'lr: expected dimension 3 to be 3, received shape [1, 2, 5, 1]',
+    }),
+    badInput({
+      name: 'lr of another length than k',
+      inputs: () => lactInputs({ lr: tf.ones([1, 2, 4, 3]) }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: ShapeError,
+      message: 'lr: expected dimension 2 (L) to be 5 as bound by an earlier argument, received shape [1, 2, 4, 3]',
+    }),
+    badInput({
+      name: 'v of another value dim than w1',
+      inputs: () => lactInputs({ v: tf.ones([1, 2, 5, 3]) }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: ShapeError,
+      message: 'v: expected dimension 3 (Dv) to be 2 as bound by an earlier argument, received shape [1, 2, 5, 3]',
+    }),
+    badInput({
+      name: 'k of another batch',
+      inputs: () => lactInputs({ k: tf.ones([2, 2, 5, 3]) }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: ShapeError,
+      message: 'k: expected dimension 0 (B) to be 1 as bound by an earlier argument, received shape [2, 2, 5, 3]',
+    }),
+    badInput({
+      name: 'an empty chunk',
+      inputs: () => lactInputs({ k: tf.ones([1, 2, 0, 3]), v: tf.ones([1, 2, 0, 2]), lr: tf.ones([1, 2, 0, 3]) }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: ShapeError,
+      message: 'k: expected at least one token (L ≥ 1), received shape [1, 2, 0, 3]',
+    }),
+    badInput({
+      name: 'int32 v',
+      inputs: () => lactInputs({ v: tf.ones([1, 2, 5, 2], 'int32') }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: DtypeError,
+      message: 'v: expected dtype float32, received int32',
+    }),
+    badInput({
+      name: 'int32 lr',
+      inputs: () => lactInputs({ lr: tf.ones([1, 2, 5, 3], 'int32') }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: DtypeError,
+      message: 'lr: expected dtype float32, received int32',
+    }),
+    badInput({
+      name: 'muonSteps −1',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, { muonSteps: -1 }),
+      error: ValueError,
+      message: 'muonSteps: expected an integer ≥ 0 and ≤ 16, received -1 (Newton–Schulz steps; 0 skips the orthogonalisation)',
+    }),
+    badInput({
+      name: 'muonSteps above MAX_MUON_STEPS',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, { muonSteps: 17 }),
+      error: ValueError,
+      message: 'muonSteps: expected an integer ≥ 0 and ≤ 16, received 17',
+    }),
+    badInput({
+      name: 'fractional muonSteps',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, { muonSteps: 2.5 }),
+      error: ValueError,
+      message: 'muonSteps: expected an integer ≥ 0 and ≤ 16, received 2.5',
+    }),
+    badInput({
+      name: 'NaN muonSteps',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, { muonSteps: Number.NaN }),
+      error: ValueError,
+      message: 'muonSteps: expected an integer ≥ 0 and ≤ 16, received NaN',
+    }),
+    badInput({
+      name: 'a misspelt option',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, { muonStep: 5 } as object),
+      error: ValueError,
+      message:
+        'opts.muonStep: expected one of the known options (muonSteps, columnNorms), received an unknown option (did you mean muonSteps?)',
+    }),
+    badInput({
+      name: 'null options',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, null as unknown as object),
+      error: ValueError,
+      message: 'opts: expected an options object { muonSteps, columnNorms }, received null',
+    }),
+    badInput({
+      name: 'columnNorms shaped like the weights',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, { columnNorms: W }),
+      error: ShapeError,
+      message: 'columnNorms.w0: expected dimension 2 to be 1, received shape [1, 2, 3, 4]',
+    }),
+    badInput({
+      name: 'columnNorms as one tensor',
+      inputs: () => lactInputs(),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr, { columnNorms: k as unknown as FastWeights }),
+      error: ValueError,
+      message: 'columnNorms: expected fast weights { w0, w1, w2 }, received Tensor<float32>[1, 2, 5, 3]',
+    }),
+    badInput({
+      name: 'W with another head count than k',
+      inputs: () => lactInputs({ k: tf.ones([1, 1, 5, 3]) }),
+      call: ({ W, k, v, lr }) => fastWeightUpdate(W, k, v, lr),
+      error: ShapeError,
+      message: 'k: expected dimension 1 (H) to be 2 as bound by an earlier argument, received shape [1, 1, 5, 3]',
+    }),
+  ]);
+});
+
+describe('fastWeightColumnNorms', () => {
+  itRejects([
+    badInput({
+      name: 'an array of weights',
+      inputs: () => lactInputs(),
+      call: ({ w0, w1, w2 }) => fastWeightColumnNorms([w0, w1, w2] as unknown as FastWeights),
+      error: ValueError,
+      message: 'W: expected fast weights { w0, w1, w2 }, received [Tensor<float32>[1, 2, 3, 4]',
+    }),
+    badInput({
+      name: 'w1 of another hidden size',
+      inputs: () => lactInputs({ w1: tf.ones([1, 2, 3, 2]) }),
+      call: ({ W }) => fastWeightColumnNorms(W),
+      error: ShapeError,
+      message: 'W.w1: expected dimension 2 (Dh) to be 4 as bound by an earlier argument, received shape [1, 2, 3, 2]',
+    }),
+  ]);
+});
+
+describe('lactLearningRates', () => {
+  itRejects([
+    badInput({
+      name: 'int32 logits',
+      inputs: () => ({ x: tf.zeros([1, 2, 5, 3], 'int32') }),
+      call: ({ x }) => lactLearningRates(x),
+      error: DtypeError,
+      message: 'logits: expected dtype float32, received int32',
+    }),
+    badInput({
+      name: 'logits as an array',
+      call: () => lactLearningRates([0, 1] as unknown as Tensor),
+      error: ValueError,
+      message: 'logits: expected a tensor, received [0, 1]',
+    }),
+    badInput({
+      name: 'baseLr 0',
+      inputs: () => ({ x: tf.zeros([1, 2, 5, 3]) }),
+      call: ({ x }) => lactLearningRates(x, { baseLr: 0 }),
+      error: ValueError,
+      message: 'baseLr: expected a finite number > 0, received 0',
+    }),
+    badInput({
+      name: 'a negative baseLr',
+      inputs: () => ({ x: tf.zeros([1, 2, 5, 3]) }),
+      call: ({ x }) => lactLearningRates(x, { baseLr: -0.01 }),
+      error: ValueError,
+      message: 'baseLr: expected a finite number > 0, received -0.01',
+    }),
+    badInput({
+      name: 'an infinite baseLr',
+      inputs: () => ({ x: tf.zeros([1, 2, 5, 3]) }),
+      call: ({ x }) => lactLearningRates(x, { baseLr: Number.POSITIVE_INFINITY }),
+      error: ValueError,
+      message: 'baseLr: expected a finite number > 0, received Infinity',
+    }),
+    badInput({
+      name: 'the authors’ option name',
+      inputs: () => ({ x: tf.zeros([1, 2, 5, 3]) }),
+      call: ({ x }) => lactLearningRates(x, { base_lr: 0.01 } as object),
+      error: ValueError,
+      message: 'opts.base_lr: expected one of the known options (baseLr), received an unknown option',
     }),
   ]);
 });
