@@ -43,6 +43,13 @@ export function tesseraVitestConfig(configUrl, overrides = {}) {
       // which no pool setting removes.
       pool: 'forks',
       poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+      // Tinypool (vitest 3's pool) recycles each file's worker and only then starts the next one; the
+      // recycle waits `teardownTimeout` for the old process to exit, and past it rejects the chain that
+      // would have started the replacement. With both workers lost that way, the remaining files never
+      // run and vitest exits 0 with no error (reproduced with teardownTimeout: 1). A process holding a
+      // lavapipe device took 12 s to exit beside five CPU-bound processes, over the 10 s default: allow
+      // minutes, so a slow exit only waits.
+      teardownTimeout: 300_000,
       reporters,
       outputFile: reportDir ? { json: join(root, '.reports', 'vitest.json') } : undefined,
       ...overrides.test,
