@@ -1,6 +1,8 @@
 import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
 import { attention, BlockMask, blockScores, blockSparseAttention, hybridMask } from '../src/index.js';
+import { blockScoresOp } from '../src/masks/op.js';
+import { ceilFraction, selectBlocks, toBlockMask } from '../src/masks/select.js';
 
 /** The tfjs composite materialises B·H·L² floats; beyond this length one buffer exceeds what WebGPU binds. */
 const MAX_COMPOSITE_L = 4096;
@@ -28,6 +30,11 @@ function randomMask(b: number, h: number, l: number, bq: number, bk: number, spa
   return mask;
 }
 
+/** The BlockMask's five tensors, for the bench to dispose. */
+function maskTensors(mask: BlockMask): Tensor[] {
+  return [mask.kvNumBlocks, mask.kvIndices, mask.qNumBlocks, mask.qIndices, mask.sparsity];
+}
+
 /** 4·L²·D per head (QKᵀ and PV, a multiply-add counting 2), scaled by the kept fraction. */
 function flops(h: number, l: number, d: number, density = 1): number {
   return 4 * h * l * l * d * density;
@@ -36,7 +43,8 @@ function flops(h: number, l: number, d: number, density = 1): number {
 /**
  * Dense attention (our flash kernel against the tfjs composite), block-sparse attention at sparsity
  * 0/50/90/95% against our dense kernel, mask construction (blockScores + hybridMask) against the sparse
- * kernel it feeds, and forward + backward for dense and 95% sparse. B = 1, H = 8, D = 64,
+ * kernel it feeds and against the composite path (tfjs scores, dense selection, fromDense), and forward
+ * + backward for dense and 95% sparse. B = 1, H = 8, D = 64,
  * L ∈ {4096, 16384, 65536} on the GPU (the issue's shapes); H = 2, D = 32, L ∈ {256, 512} elsewhere.
  */
 export default defineBench({
@@ -80,11 +88,26 @@ export default defineBench({
           const scores = blockScores(q, k, { bq, bk });
           const mask = hybridMask(scores, { bq, bk });
           scores.dispose();
-          return [mask.kvNumBlocks, mask.kvIndices, mask.qNumBlocks, mask.qIndices, mask.sparsity];
+          return maskTensors(mask);
         },
         slow,
       );
       rows.push(compare('mask (blockScores + hybridMask)', shape, 'blockSparseAttention 95%', sparse95, masking));
+      // the same mask (defaults k = 0.03, p = 0.2) the way it was built before the fused kernels
+      const nk = Math.ceil(l / bk);
+      const maskingComposite = await bench(
+        'tfjs blockScores + dense select + fromDense',
+        () => {
+          const scores = blockScoresOp.reference({ q, k }, { bq, bk, causal: false, scale: 1 / Math.sqrt(d) });
+          const mask = toBlockMask(selectBlocks(scores, { k: ceilFraction(0.03, nk), pBefore: 0.2, pThrough: -1 }), bq, bk);
+          scores.dispose();
+          return maskTensors(mask);
+        },
+        slow,
+      );
+      rows.push(
+        compare('mask (blockScores + hybridMask)', shape, 'tfjs blockScores + dense select + fromDense', maskingComposite, masking),
+      );
 
       log(`forward + backward ${shape}`);
       // the output's cotangent is given: tf.sum's own gradient would upload a host-made tensor of ones as

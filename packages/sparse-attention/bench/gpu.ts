@@ -17,6 +17,7 @@ import { type FlashGeometry, flashUniforms, queryWorkgroups } from '../src/flash
 import type { FlashTile } from '../src/flash/tile.js';
 import { attention, BlockMask, blockSparseAttention } from '../src/index.js';
 import { flashReference } from '../src/flash/index.js';
+import { blockScoresOp, selectListsOp } from '../src/masks/op.js';
 import suite from './attention.bench.js';
 
 async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
@@ -49,6 +50,25 @@ async function probe(): Promise<void> {
       `probe causal=${causal}: max |sparse − ref| ${await maxDiff(ours, ref)}, max |dense − ref| ${await maxDiff(oursDense, refDense)}`,
     );
     tf.dispose([ref, ours, refDense, oursDense]);
+  }
+  // mask construction: the fused WGSL scores and lists against the tfjs composite (same scores in, for the lists)
+  for (const causal of [false, true]) {
+    const attrs = { bq: 128, bk: 64, causal, scale: 1 / 8 };
+    const ours = blockScoresOp({ q, k }, attrs);
+    const ref = blockScoresOp.reference({ q, k }, attrs);
+    const rule = { k: 1, pBefore: 0.2, pThrough: -1 };
+    const lists = selectListsOp({ scores: ref }, rule);
+    const refLists = selectListsOp.reference({ scores: ref }, rule);
+    const mismatches = await Promise.all(
+      lists.map(async (t, i) => {
+        const [a, b] = await Promise.all([t.data(), (refLists[i] as Tensor).data()]);
+        return Array.from(a).filter((x, j) => x !== b[j]).length;
+      }),
+    );
+    console.log(
+      `probe mask causal=${causal}: max |blockScores − ref| ${(await maxDiff(ours, ref)).toExponential(2)}, hybrid lists entries ≠ ref (kvIdx, kvNum, qIdx, qNum) ${mismatches.join(', ')}`,
+    );
+    tf.dispose([ours, ref, ...lists, ...refLists]);
   }
   // gradients: the WGSL backward against autodiff of the tfjs composite, on 1024 positions
   const n = 1024;

@@ -2,8 +2,25 @@ import { tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { blockScores, blockSparseAttention, hybridMask, topKMask, topPMask } from '../src/index.js';
-import { selectOp } from '../src/masks/op.js';
+import { blockScoresOp, selectListsOp, selectOp } from '../src/masks/op.js';
+import { selectBlocks, toBlockMask } from '../src/masks/select.js';
 import { qkv, uniform } from './cases.js';
+
+/** Counts the WGSL programs `fn` runs on the active WebGPU backend. */
+function countPrograms<T>(fn: () => T): { result: T; programs: string[] } {
+  const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
+  const original = backend.runWebGPUProgram;
+  const programs: string[] = [];
+  backend.runWebGPUProgram = function (this: unknown, program, ...rest) {
+    programs.push(program.shaderKey);
+    return original.call(this, program, ...rest);
+  };
+  try {
+    return { result: fn(), programs };
+  } finally {
+    backend.runWebGPUProgram = original;
+  }
+}
 
 /** Mean-pooled block probabilities by hand (float64): the oracle of blockScores. */
 async function bruteScores(q: tf.Tensor, k: tf.Tensor, bq: number, bk: number, scale: number, causal: boolean): Promise<number[]> {
@@ -64,6 +81,36 @@ describeBackends('blockScores', () => {
     });
   }
 
+  // B·H > 1, ragged lengths, Lq ≠ Lk, and rows of more than 256 key blocks (several per thread)
+  for (const [b, h, lq, lk, bq, bk, causal] of [
+    [2, 3, 45, 45, 16, 8, true],
+    [2, 2, 37, 70, 10, 6, false],
+    [1, 2, 300, 300, 7, 1, true],
+    [1, 1, 20, 600, 20, 2, false],
+  ] as const) {
+    it(`equals the tfjs composite and the oracle (B ${b}, H ${h}, Lq ${lq}, Lk ${lk}, blocks ${bq}×${bk}${causal ? ', causal' : ''})`, async () => {
+      const { q, k } = qkv(b, h, lq, lk, 8, lq + lk, 2);
+      const attrs = { bq, bk, causal, scale: 0.4 };
+      const ours = blockScores(q, k, attrs);
+      const ref = blockScoresOp.reference({ q, k }, attrs);
+      expect(ours.shape).toEqual([b, h, Math.ceil(lq / bq), Math.ceil(lk / bk)]);
+      await expectAllClose(ours, ref, { atol: 1e-5, rtol: 1e-5 });
+      await expectAllClose(ours, await bruteScores(q, k, bq, bk, 0.4, causal), { atol: 1e-5, rtol: 1e-4 });
+      tf.dispose([q, k, ours, ref]);
+    });
+  }
+
+  it('is differentiable in q and k: the gradient of the composite', async () => {
+    const { q, k } = qkv(1, 2, 24, 30, 4, 9, 2);
+    const w = uniform([1, 2, 3, 5], 12);
+    const attrs = { bq: 8, bk: 6, causal: false, scale: 0.5 };
+    const loss = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), w));
+    const ours = tf.grads(loss((a, b) => blockScores(a, b, attrs)))([q, k]);
+    const ref = tf.grads(loss((a, b) => blockScoresOp.reference({ q: a, k: b }, attrs)))([q, k]);
+    for (let i = 0; i < 2; i++) await expectAllClose(ours[i] as tf.Tensor, ref[i] as tf.Tensor, { atol: 1e-6, rtol: 1e-5 });
+    tf.dispose([q, k, w, ...ours, ...ref]);
+  });
+
   it('defaults to 128 × 64 blocks and a D^-1/2 scale; leaks nothing', async () => {
     const { q, k } = qkv(1, 1, 200, 200, 16, 1);
     const scores = blockScores(q, k);
@@ -74,7 +121,7 @@ describeBackends('blockScores', () => {
   });
 });
 
-describeBackends('block selection (hybridMask, topKMask, topPMask)', () => {
+describeBackends('block selection (hybridMask, topKMask, topPMask)', (backend) => {
   const rows = 6;
   const nk = 13;
   const makeScores = () => tf.tidy(() => tf.reshape(tf.softmax(tf.mul(uniform([rows, nk], 21), 3)), [1, 2, 3, nk]));
@@ -98,6 +145,53 @@ describeBackends('block selection (hybridMask, topKMask, topPMask)', () => {
       mask.dispose();
     });
   }
+
+  it('builds the lists the tfjs reference builds, and those of selecting then compacting (rows of 300 blocks, ties, zeros)', async () => {
+    const [b, h, nq, nk] = [2, 2, 3, 300];
+    // zeros in the tail of some rows (as causal rows have); a rounded copy has ties
+    const [scores, tied] = tf.tidy(() => {
+      const raw = tf.softmax(tf.mul(uniform([b, h, nq, nk], 31), 4));
+      const tail = tf.less(tf.range(0, nk, 1, 'int32'), tf.reshape(tf.tensor1d([300, 120, 7], 'int32'), [1, 1, nq, 1]));
+      const normalise = (x: tf.Tensor) => {
+        const masked = tf.where(tail, x, tf.zerosLike(x));
+        return tf.div(masked, tf.sum(masked, -1, true));
+      };
+      return [normalise(raw), normalise(tf.round(tf.mul(raw, 2000)))];
+    }) as [tf.Tensor, tf.Tensor];
+    for (const attrs of [
+      { k: 9, pBefore: 0.3137, pThrough: -1 },
+      { k: 0, pBefore: 0.9071, pThrough: -1 },
+      { k: 1, pBefore: 0, pThrough: 0.5113 },
+    ]) {
+      // the reference sorts (tf.topk) and sums in sorted order: compared where no ties or near-threshold sums
+      const ours = selectListsOp({ scores }, attrs);
+      const ref = selectListsOp.reference({ scores }, attrs);
+      for (let i = 0; i < 4; i++) {
+        expect((ours[i] as tf.Tensor).shape).toEqual((ref[i] as tf.Tensor).shape);
+        expect(Array.from(await (ours[i] as tf.Tensor).data())).toEqual(Array.from(await (ref[i] as tf.Tensor).data()));
+      }
+      // the dense selection program and the compaction share the rule's arithmetic: equal on ties too
+      const fused = selectListsOp({ scores: tied }, attrs);
+      const viaDense = toBlockMask(selectBlocks(tied, attrs), 4, 2);
+      const lists = [viaDense.kvIndices, viaDense.kvNumBlocks, viaDense.qIndices, viaDense.qNumBlocks];
+      for (let i = 0; i < 4; i++) {
+        expect(Array.from(await (fused[i] as tf.Tensor).data())).toEqual(Array.from(await (lists[i] as tf.Tensor).data()));
+      }
+      tf.dispose([...ours, ...ref, ...fused]);
+      viaDense.dispose();
+    }
+    tf.dispose([scores, tied]);
+  });
+
+  it.runIf(backend === 'webgpu')('runs blockScores in 2 WGSL programs and hybridMask in 5 (lists and sparsity)', () => {
+    const { q, k } = qkv(1, 2, 45, 45, 8, 3);
+    const scores = countPrograms(() => blockScores(q, k, { bq: 16, bk: 8, causal: true }));
+    expect(scores.programs).toHaveLength(2);
+    const mask = countPrograms(() => hybridMask(scores.result, { bq: 16, bk: 8 }));
+    expect(mask.programs).toHaveLength(5);
+    tf.dispose([q, k, scores.result]);
+    mask.result.dispose();
+  });
 
   it('the union is the union of the two single rules', async () => {
     const scores = makeScores();

@@ -1,7 +1,10 @@
 import { type Tensor, TesseraError, tf } from '@tessera/tensor-core';
 import { blockMaskFromLists } from '../flash/reference.js';
-import { compactOp } from './op.js';
+import { compactOp, sparsityOp } from './op.js';
 import { checkFromDense, type FromDenseOptions } from './validate.js';
+
+// set by BlockMask's static block: mask builders of this package wrap the lists their kernels made
+let wrapLists: (lists: Tensor[], blockSize: readonly [number, number]) => BlockMask;
 
 /**
  * A block-sparse attention mask in PyTorch FlexAttention's layout (`torch.nn.attention.flex_attention.
@@ -36,7 +39,11 @@ export class BlockMask {
     this.qIndices = qIndices;
     this.qNumBlocks = qNumBlocks;
     this.blockSize = Object.freeze([blockSize[0], blockSize[1]]) as readonly [number, number];
-    this.sparsity = tf.tidy(() => tf.sub(1, tf.div(tf.sum(tf.cast(kvNumBlocks, 'float32')), kvIndices.size)));
+    this.sparsity = sparsityOp({ kvNum: kvNumBlocks }, { cells: kvIndices.size });
+  }
+
+  static {
+    wrapLists = (lists, blockSize) => new BlockMask(lists, blockSize);
   }
 
   /**
@@ -76,4 +83,12 @@ export class BlockMask {
   #checkLive(method: string): void {
     if (this.#disposed) throw new TesseraError(`BlockMask.${method}: the mask was disposed`);
   }
+}
+
+/**
+ * A BlockMask over lists `[kvIndices, kvNumBlocks, qIndices, qNumBlocks]` that a kernel of this package
+ * built (valid by construction, so unchecked); takes them over. Not exported from the package.
+ */
+export function blockMaskOfLists(lists: Tensor[], blockSize: readonly [number, number]): BlockMask {
+  return wrapLists(lists, blockSize);
 }

@@ -1,5 +1,5 @@
-import { checkOptions, checkRange, describeValue, type Tensor, tf, ValueError } from '@tessera/tensor-core';
-import { detach } from '../detach.js';
+import { checkOptions, checkRange, describeValue, stopGradient, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+
 import { flowSample } from './interpolate.js';
 import { checkBatch, checkModel } from './validate.js';
 
@@ -90,7 +90,7 @@ export function velocityDistillationLoss(teacher: VelocityModel, student: Veloci
   const { seed, offset } = resolveDraw(opts);
   return tf.tidy(() => {
     const { t, xt } = flowSample(x0, seed, offset);
-    const target = detach(predict(teacher, xt, t, 'teacher').velocity);
+    const target = stopGradient(predict(teacher, xt, t, 'teacher').velocity);
     const pred = predict(student, xt, t, 'student');
     return { loss: tf.mean(tf.squaredDifference(pred.velocity, target)), sparsity: pred.sparsity };
   });

@@ -1,7 +1,7 @@
 import { checkOptions, type Tensor } from '@tessera/tensor-core';
 import type { BlockMask } from '../block-mask/index.js';
 import { checkBlock } from '../block-mask/index.js';
-import { ceilFraction, selectBlocks, toBlockMask } from './select.js';
+import { ceilFraction, selectMask } from './select.js';
 import { checkFraction, checkScores } from './validate.js';
 
 export interface HybridMaskOptions {
@@ -26,14 +26,15 @@ export type TopPMaskOptions = Omit<HybridMaskOptions, 'topK'>;
  * attention sink alone reaches p and the informative blocks after it are dropped); the union keeps a
  * floor of k blocks and adapts beyond it. Ranking is by score, ties to the lower block index; blocks of
  * score 0 (causally excluded, or underflowed) are never kept, so a row keeps at most its positive blocks.
- * Built on the scores' device (one WGSL pass and a WGSL compaction on WebGPU); a constant for gradients.
+ * Built on the scores' device (on WebGPU one WGSL program selects and compacts each row, four more make
+ * the other lists and the sparsity); a constant for gradients.
  */
 export function hybridMask(scores: Tensor, opts?: HybridMaskOptions): BlockMask {
   const o = checkOptions(opts, ['topK', 'topP', 'bq', 'bk']);
   const topK = checkFraction(o.topK ?? 0.03, 'opts.topK');
   const topP = checkFraction(o.topP ?? 0.2, 'opts.topP');
   const [bq, bk, nk] = blockSizes(o, scores);
-  return toBlockMask(selectBlocks(scores, { k: ceilFraction(topK, nk), pBefore: topP, pThrough: -1 }), bq, bk);
+  return selectMask(scores, { k: ceilFraction(topK, nk), pBefore: topP, pThrough: -1 }, bq, bk);
 }
 
 /** Top-k alone (the paper's ablation arm): each row keeps its ⌈k·Nk⌉ highest positive blocks. k ∈ (0, 1], no default. */
@@ -41,7 +42,7 @@ export function topKMask(scores: Tensor, opts: TopKMaskOptions): BlockMask {
   const o = checkOptions(opts, ['topK', 'bq', 'bk']);
   const topK = checkFraction(o.topK as number, 'opts.topK');
   const [bq, bk, nk] = blockSizes(o, scores);
-  return toBlockMask(selectBlocks(scores, { k: ceilFraction(topK, nk), pBefore: 0, pThrough: -1 }), bq, bk);
+  return selectMask(scores, { k: ceilFraction(topK, nk), pBefore: 0, pThrough: -1 }, bq, bk);
 }
 
 /** Top-p alone: each row keeps the smallest set of highest blocks whose mass reaches p ∈ (0, 1], no default. */
@@ -49,7 +50,7 @@ export function topPMask(scores: Tensor, opts: TopPMaskOptions): BlockMask {
   const o = checkOptions(opts, ['topP', 'bq', 'bk']);
   const topP = checkFraction(o.topP as number, 'opts.topP');
   const [bq, bk] = blockSizes(o, scores);
-  return toBlockMask(selectBlocks(scores, { k: 0, pBefore: topP, pThrough: -1 }), bq, bk);
+  return selectMask(scores, { k: 0, pBefore: topP, pThrough: -1 }, bq, bk);
 }
 
 function blockSizes(o: { bq?: number; bk?: number }, scores: Tensor): [number, number, number] {

@@ -1,36 +1,23 @@
-import { defineOp, type HostTensor, scalarUniforms, type Tensor, tf } from '@tessera/tensor-core';
+import { defineOp, gradientThroughReference, type HostTensor, scalarUniforms, type Tensor } from '@tessera/tensor-core';
+import { compactHost } from '../block-mask/index.js';
+import { blockScoresKernel, selectListsKernel } from './kernel.js';
+import { type BlockScoresAttrs, blockScoresReference, type SelectAttrs, selectListsReference, selectReference } from './reference.js';
 import { SelectProgram } from './select.program.js';
 
-/**
- * One selection rule (SelectProgram): keep block j of a row when its score is positive and its rank
- * (descending, ties to the lower index) is below `k`, or the mass ranked before it is below `pBefore`,
- * or that mass plus its own is at most `pThrough`. Disable a clause with k = 0, pBefore = 0, pThrough < 0.
- */
-export interface SelectAttrs {
-  k: number;
-  pBefore: number;
-  pThrough: number;
-}
+export type { BlockScoresAttrs, SelectAttrs } from './reference.js';
 
-/** The rule through a sort (tf.topk) and a cumulative sum: the oracle. `[R, N] → [R, N]` int32. */
-function selectReference(scores: Tensor, attrs: SelectAttrs): Tensor {
-  return tf.tidy(() => {
-    const n = scores.shape[1] as number;
-    const { values, indices } = tf.topk(scores, n);
-    const before = tf.sub(tf.cumsum(values, 1), values);
-    const position = tf.range(0, n, 1, 'int32');
-    const keepSorted = tf.logicalAnd(
-      tf.greater(values, 0),
-      tf.logicalOr(
-        tf.logicalOr(tf.less(position, attrs.k), tf.less(before, attrs.pBefore)),
-        tf.lessEqual(tf.add(before, values), attrs.pThrough),
-      ),
-    );
-    // back to block order: the sorted position of block j
-    const inverse = tf.topk(tf.neg(tf.cast(indices, 'float32')), n).indices;
-    return tf.cast(tf.gather(tf.cast(keepSorted, 'int32'), inverse, 1, 1), 'int32');
-  });
-}
+/**
+ * Block probabilities `q [B, H, Lq, D]`, `k [B, H, Lk, D]` → `[B, H, Nq, Nk]` (blockScores): two WGSL
+ * programs on WebGPU (block means, then scores and softmax per query block), the tfjs composite on cpu
+ * and wasm; differentiable through the composite.
+ */
+export const blockScoresOp = defineOp<'q' | 'k', BlockScoresAttrs>({
+  kernelName: 'TesseraBlockScores',
+  inputs: ['q', 'k'],
+  reference: ({ q, k }, attrs) => blockScoresReference(q, k, attrs),
+  webgpu: blockScoresKernel,
+  gradient: gradientThroughReference(['q', 'k'], ({ q, k }, attrs) => blockScoresReference(q, k, attrs)),
+});
 
 function selectHost(scores: HostTensor, attrs: SelectAttrs): HostTensor {
   const [rows, n] = scores.shape as [number, number];
@@ -62,8 +49,27 @@ export const selectOp = defineOp<'scores', SelectAttrs>({
   hostBackends: ['cpu', 'wasm'],
   webgpu: ({ inputs, attrs, run }) => {
     const [rows, cols] = inputs.scores.shape as [number, number];
-    const uniforms = [...scalarUniforms('int32', [cols, attrs.k]), ...scalarUniforms('float32', [attrs.pBefore, attrs.pThrough])];
+    const uniforms = [...scalarUniforms('int32', [rows, cols, attrs.k]), ...scalarUniforms('float32', [attrs.pBefore, attrs.pThrough])];
     const out = run(new SelectProgram(rows, cols), [inputs.scores], 'int32', uniforms);
     return { ...out, shape: [rows, cols] };
   },
+});
+
+/**
+ * Block selection over scores `[B, H, Nq, Nk]` straight to FlexAttention's lists `[kvIdx, kvNum, qIdx,
+ * qNum]` (hybridMask, topKMask, topPMask): on WebGPU one program selects and compacts each row, three
+ * more make the counts and the transpose; no dense mask in between. No gradient.
+ */
+export const selectListsOp = defineOp<'scores', SelectAttrs, Tensor[]>({
+  kernelName: 'TesseraBlockSelectLists',
+  inputs: ['scores'],
+  outputs: 4,
+  reference: ({ scores }, attrs) => selectListsReference(scores, attrs),
+  host: ({ scores }, attrs) => {
+    const [b, h, nq, nk] = scores.shape as [number, number, number, number];
+    const kept = selectHost({ ...scores, shape: [b * h * nq, nk] }, attrs);
+    return compactHost({ ...kept, shape: [b, h, nq, nk] });
+  },
+  hostBackends: ['cpu', 'wasm'],
+  webgpu: selectListsKernel,
 });

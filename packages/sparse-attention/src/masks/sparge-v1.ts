@@ -1,8 +1,8 @@
-import { checkOptions, checkRange, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { checkOptions, checkRange, stopGradient, type Tensor, tf, ValueError } from '@tessera/tensor-core';
 import type { BlockMask } from '../block-mask/index.js';
-import { detach } from '../detach.js';
+
 import { checkCausal, checkQkv, resolveScale } from '../flash/validate.js';
-import { blockSoftmax, causalBlocks, meanPool } from './block-scores.js';
+import { blockSoftmax, causalBlocks, meanPool } from './reference.js';
 import { selectBlocks, toBlockMask } from './select.js';
 import { checkFraction, checkGrid } from './validate.js';
 
@@ -59,7 +59,7 @@ export function spargeV1Mask(q: Tensor, k: Tensor, opts?: SpargeV1MaskOptions): 
   const sink = o.attentionSink ?? false;
   if (typeof sink !== 'boolean') throw new ValueError(`opts.attentionSink: expected a boolean, received ${String(sink)}`);
   const kept = tf.tidy(() => {
-    const [qd, kd] = [detach(q), detach(k)];
+    const [qd, kd] = [stopGradient(q), stopGradient(k)];
     const qSimilar = tf.greater(selfSimilarity(qd, bq), simThreshold);
     const kSimilar = tf.greater(selfSimilarity(kd, bk), simThreshold);
     const kCols = tf.expandDims(kSimilar, 2);

@@ -1,6 +1,6 @@
-import { checkOptions, checkRange, type Tensor, tf } from '@tessera/tensor-core';
+import { checkOptions, checkRange, stopGradient, type Tensor, tf } from '@tessera/tensor-core';
 import type { BlockMask } from '../block-mask/index.js';
-import { detach } from '../detach.js';
+
 import { checkCausal, checkQkv, resolveScale } from '../flash/validate.js';
 import { blockSoftmax, causalBlocks, meanPool } from '../masks/block-scores.js';
 import { ceilFraction, selectBlocks, toBlockMask } from '../masks/select.js';
@@ -48,7 +48,7 @@ export function twilightMask(q: Tensor, k: Tensor, opts?: TwilightMaskOptions): 
   const p = checkFraction(o.p ?? 0.85, 'opts.p');
   const bits = checkRange(o.bits ?? 4, { min: 1, max: 16, integer: true }, 'opts.bits');
   const kept = tf.tidy(() => {
-    const [qd, kd] = [detach(q), detach(k)];
+    const [qd, kd] = [stopGradient(q), stopGradient(k)];
     const qBar = meanPool(qd, bq);
     const allowed = causal ? causalBlocks(nq, nk, bq, bk, dims.lq) : null;
     const scores = blockSoftmax(qBar, meanPool(kd, bk), scale, allowed);

@@ -1,0 +1,38 @@
+import { scalarUniforms, type TensorInfo, type WebGPUKernelContext } from '@tessera/tensor-core';
+import { listsFromKvIndices } from '../block-mask/index.js';
+import { BlockPoolProgram } from './pool.program.js';
+import type { BlockScoresAttrs, SelectAttrs } from './reference.js';
+import { BlockScoresProgram } from './scores.program.js';
+import { SelectListsProgram } from './select-lists.program.js';
+
+/** blockScores on WebGPU: block means of q and k (one program), then scores and softmax per query block (one). */
+export function blockScoresKernel({ inputs, attrs, run, dispose }: WebGPUKernelContext<'q' | 'k', BlockScoresAttrs>): TensorInfo {
+  const [b, h, lq, d] = inputs.q.shape as [number, number, number, number];
+  const lk = inputs.k.shape[2] as number;
+  const { bq, bk } = attrs;
+  const heads = b * h;
+  const nq = Math.ceil(lq / bq);
+  const nk = Math.ceil(lk / bk);
+  const pooled = run(
+    new BlockPoolProgram(heads, d, nq, nk),
+    [inputs.q, inputs.k],
+    'float32',
+    scalarUniforms('int32', [heads, d, lq, lk, bq, bk, nq, nk]),
+  );
+  const uniforms = [
+    ...scalarUniforms('int32', [heads * nq, heads, d, nq, nk, bq, bk, lq, attrs.causal ? 1 : 0]),
+    ...scalarUniforms('float32', [attrs.scale]),
+  ];
+  const scores = run(new BlockScoresProgram(heads * nq, nk), [pooled], 'float32', uniforms);
+  dispose(pooled);
+  return { ...scores, shape: [b, h, nq, nk] };
+}
+
+/** Selection straight to FlexAttention's lists on WebGPU: select and compact rows (one program), then the other three lists. */
+export function selectListsKernel({ inputs, attrs, run }: WebGPUKernelContext<'scores', SelectAttrs>): TensorInfo[] {
+  const [b, h, nq, nk] = inputs.scores.shape as [number, number, number, number];
+  const rows = b * h * nq;
+  const uniforms = [...scalarUniforms('int32', [rows, nk, attrs.k]), ...scalarUniforms('float32', [attrs.pBefore, attrs.pThrough])];
+  const kvIdx = run(new SelectListsProgram(rows, nk), [{ ...inputs.scores, shape: [rows * nk] }], 'int32', uniforms);
+  return listsFromKvIndices(run, { ...kvIdx, shape: [b, h, nq, nk] });
+}
