@@ -1,7 +1,7 @@
 import { Module, philoxUniform, philoxUniformArray, type Tensor, tf, type Variable } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Linear, RMSNorm } from '../src/layers/blocks.js';
+import { Linear, RMSNorm } from '@tessera/tensor-core';
 import { DeltaNet, type DeltaLayerOptions, type DeltaRuleLayer } from '../src/layers/delta-net.js';
 import { EFLA } from '../src/layers/efla.js';
 import { GatedDeltaNet } from '../src/layers/gated-delta-net.js';

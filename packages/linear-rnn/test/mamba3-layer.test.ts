@@ -1,7 +1,7 @@
 import { Module, philoxUniform, type Tensor, tf, type Variable, warmUpWebGPU } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { Linear, RMSNorm } from '../src/layers/blocks.js';
+import { Linear, RMSNorm } from '@tessera/tensor-core';
 import { Mamba3 } from '../src/layers/mamba3.js';
 import type { Mamba3State } from '../src/mamba3/index.js';
 import { warmThenRun } from './cases.js';

@@ -64,3 +64,4 @@ export { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './softmax/online-softmax
 export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';
 export * from './safetensors/index.js';
 export * from './module/index.js';
+export * from './nn/index.js';

@@ -11,122 +11,13 @@ function uniformInit(shape: number[], bound: number, seed: number): Tensor {
 }
 
 /** `x: [..., dim]`, a live float32 tensor of rank ≥ 1. */
-function checkLastDim(x: Tensor, dim: number, name: string): void {
-  checkTensor(x, name, { minRank: 1, last: dim });
-  checkDtype(x, 'float32', name);
-}
-
 function checkSeed(seed: number | undefined, name: string): number {
   return checkRange(seed ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, name);
 }
 
-export interface LinearOptions {
-  /** Add a learned bias (initialised to 0). Default false, as every projection of the fla layers. */
-  bias?: boolean;
-  /** Philox seed of the weight initialisation, a non-negative safe integer. Default 0. */
-  seed?: number;
-}
-
-const LINEAR_OPTIONS = ['bias', 'seed'] as const satisfies readonly (keyof LinearOptions)[];
-
-/**
- * Affine map over the last axis, `[..., in] → [..., out]`. The weight is stored `[out, in]` as PyTorch's
- * `nn.Linear` does, so state dicts move to and from fla checkpoints unchanged; it is initialised
- * U(−1/√in, 1/√in), PyTorch's default bound. `in · out` is at most MAX_TENSOR_ELEMENTS.
- */
-export class Linear extends Module {
-  readonly weight: Variable;
-  readonly bias: Variable | undefined;
-  readonly inFeatures: number;
-  readonly outFeatures: number;
-
-  constructor(inFeatures: number, outFeatures: number, opts?: LinearOptions) {
-    super();
-    this.inFeatures = checkSize(inFeatures, 'inFeatures');
-    this.outFeatures = checkSize(outFeatures, 'outFeatures');
-    const o = checkOptions(opts, LINEAR_OPTIONS);
-    const seed = checkSeed(o.seed, 'opts.seed');
-    const bias = checkBoolean(o.bias, false, 'opts.bias');
-    checkElements([outFeatures, inFeatures], 'inFeatures · outFeatures (the weight [out, in])');
-    this.weight = this.param('weight', uniformInit([outFeatures, inFeatures], 1 / Math.sqrt(inFeatures), seed));
-    this.bias = bias ? this.param('bias', tf.zeros([outFeatures])) : undefined;
-  }
-
-  /** `x: [..., in] → [..., out]`. */
-  forward(x: Tensor): Tensor {
-    checkLastDim(x, this.inFeatures, 'x');
-    return tf.tidy(() => {
-      const flat = tf.reshape(x, [-1, this.inFeatures]);
-      let y = tf.matMul(flat, this.weight, false, true);
-      if (this.bias) y = tf.add(y, this.bias);
-      return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
-    });
-  }
-}
-
-export interface NormOptions {
-  /** Added to the mean square before the square root, > 0. Default 1e-5 (fla's norm_eps). */
-  eps?: number;
-}
-
-const NORM_OPTIONS = ['eps'] as const satisfies readonly (keyof NormOptions)[];
-
-/** x / √(mean(x²) + eps) over the last axis, without the weight: shared by both norms. */
-function rmsNormalize(x: Tensor, eps: number): Tensor {
-  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))));
-}
-
-/** `dim` and the checked options of both norms. */
-function normConfig(dim: number, opts: NormOptions | undefined): { dim: number; eps: number } {
-  const d = checkSize(dim, 'dim');
-  const o = checkOptions(opts, NORM_OPTIONS);
-  return { dim: d, eps: checkRange(o.eps ?? 1e-5, { min: 0, minExclusive: true }, 'opts.eps') };
-}
-
-/** RMSNorm (Zhang & Sennrich 2019, eq. 4) over the last axis: `[..., D] → [..., D]`, weight initialised to 1. */
-export class RMSNorm extends Module {
-  readonly weight: Variable;
-  readonly dim: number;
-  readonly eps: number;
-
-  constructor(dim: number, opts?: NormOptions) {
-    super();
-    ({ dim: this.dim, eps: this.eps } = normConfig(dim, opts));
-    this.weight = this.param('weight', tf.ones([this.dim]));
-  }
-
-  /** `x: [..., D] → [..., D]`. */
-  forward(x: Tensor): Tensor {
-    checkLastDim(x, this.dim, 'x');
-    return tf.tidy(() => tf.mul(rmsNormalize(x, this.eps), this.weight));
-  }
-}
-
-/**
- * fla's `FusedRMSNormGated` with the 'swish' activation (norm before gate): `RMSNorm(x) · w · SiLU(g)`
- * over the last axis. `x, g: [..., D] → [..., D]`; weight initialised to 1.
- */
-export class GatedRMSNorm extends Module {
-  readonly weight: Variable;
-  readonly dim: number;
-  readonly eps: number;
-
-  constructor(dim: number, opts?: NormOptions) {
-    super();
-    ({ dim: this.dim, eps: this.eps } = normConfig(dim, opts));
-    this.weight = this.param('weight', tf.ones([this.dim]));
-  }
-
-  /** `x, gate: [..., D] → [..., D]`. */
-  forward(x: Tensor, gate: Tensor): Tensor {
-    checkLastDim(x, this.dim, 'x');
-    checkTensor(gate, 'gate');
-    if (!tf.util.arraysEqual(x.shape, gate.shape)) {
-      throw new ShapeError(`gate: expected the shape of x [${x.shape.join(', ')}], received [${gate.shape.join(', ')}]`);
-    }
-    checkDtype(gate, 'float32', 'gate');
-    return tf.tidy(() => tf.mul(tf.mul(rmsNormalize(x, this.eps), this.weight), tf.mul(gate, tf.sigmoid(gate))));
-  }
+function checkLastDim(x: Tensor, dim: number, name: string): void {
+  checkTensor(x, name, { minRank: 1, last: dim });
+  checkDtype(x, 'float32', name);
 }
 
 export interface ShortConvolutionOptions {

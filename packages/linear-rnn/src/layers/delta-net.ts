@@ -13,7 +13,8 @@ import {
 } from '@tessera/tensor-core';
 import { checkBoolean, checkChunkSize, checkElements, checkSize, checkTensor } from '../checks.js';
 import { deltaRule, deltaRuleStep } from '../delta-rule/index.js';
-import { GatedRMSNorm, Linear, MAX_SEED, RMSNorm, ShortConvolution } from './blocks.js';
+import { GatedRMSNorm, Linear, RMSNorm } from '@tessera/tensor-core';
+import { MAX_SEED, ShortConvolution } from './blocks.js';
 
 /** Options shared by the delta-rule layers. */
 export interface DeltaLayerOptions {

@@ -1,6 +1,6 @@
 import { philoxUniform, type Tensor, tf, type Variable } from '@tessera/tensor-core';
 import { gatedDeltaRule, gatedDeltaRuleStep } from '../gated-delta-rule/index.js';
-import { Linear } from './blocks.js';
+import { Linear } from '@tessera/tensor-core';
 import { DeltaRuleLayer, type DeltaLayerOptions, type RuleInputs } from './delta-net.js';
 
 /** fla's Mamba-2 style Δ range for dt_bias: Δ ~ log-uniform [1e-3, 1e-1], floored at 1e-4. */

@@ -1,14 +1,6 @@
-export {
-  type ConvCallOptions,
-  type ConvResult,
-  GatedRMSNorm,
-  Linear,
-  type LinearOptions,
-  type NormOptions,
-  RMSNorm,
-  ShortConvolution,
-  type ShortConvolutionOptions,
-} from './blocks.js';
+export { type ConvCallOptions, type ConvResult, ShortConvolution, type ShortConvolutionOptions } from './blocks.js';
+// the shared building blocks live in tensor-core; re-exported so that fla-style imports from this package keep working
+export { GatedRMSNorm, Linear, type LinearOptions, type NormOptions, RMSNorm } from '@tessera/tensor-core';
 export {
   DeltaNet,
   type DeltaLayerOptions,

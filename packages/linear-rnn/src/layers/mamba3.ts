@@ -12,7 +12,8 @@ import {
 import { checkChunkSize, checkElements, checkSize } from '../checks.js';
 import { mamba3, type Mamba3State, mamba3Step, mamba3ZeroState } from '../mamba3/index.js';
 import { validateState } from '../mamba3/validate.js';
-import { Linear, MAX_SEED, RMSNorm } from './blocks.js';
+import { Linear, RMSNorm } from '@tessera/tensor-core';
+import { MAX_SEED } from './blocks.js';
 import type { LayerCallOptions } from './delta-net.js';
 
 export interface Mamba3Config {

@@ -5,6 +5,7 @@ import {
   checkShape,
   describeValue,
   deviceZeros,
+  Linear,
   Module,
   type Tensor,
   tf,
@@ -14,7 +15,6 @@ import { attention } from '../attention/index.js';
 import { checkFraction } from '../masks/validate.js';
 import { checkBlock } from '../block-mask/index.js';
 import { spargeAttention } from '../sparge-attention/index.js';
-import { Linear } from './linear.js';
 
 export type AttentionMode = 'dense' | 'sparse';
 
@@ -102,10 +102,10 @@ export class SparseAttention extends Module {
     this.topP = checkFraction(o.topP ?? 0.2, 'opts.topP');
     const seed = checkRange(o.seed ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER - 4, integer: true }, 'opts.seed');
     const inner = this.heads * this.headDim;
-    this.qProj = this.child('q_proj', new Linear(this.dModel, inner, seed));
-    this.kProj = this.child('k_proj', new Linear(this.dModel, inner, seed + 1));
-    this.vProj = this.child('v_proj', new Linear(this.dModel, inner, seed + 2));
-    this.oProj = this.child('o_proj', new Linear(inner, this.dModel, seed + 3));
+    this.qProj = this.child('q_proj', new Linear(this.dModel, inner, { seed }));
+    this.kProj = this.child('k_proj', new Linear(this.dModel, inner, { seed: seed + 1 }));
+    this.vProj = this.child('v_proj', new Linear(this.dModel, inner, { seed: seed + 2 }));
+    this.oProj = this.child('o_proj', new Linear(inner, this.dModel, { seed: seed + 3 }));
   }
 
   /** 'dense' or 'sparse'. */
