@@ -6,3 +6,5 @@ export * from './image/index.js';
 export * from './scenes/index.js';
 export * from './fit/index.js';
 export * from './lact/index.js';
+export * from './lact-block/index.js';
+export * from './tttlrm/index.js';

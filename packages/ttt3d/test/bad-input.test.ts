@@ -1,6 +1,6 @@
-import { DtypeError, FormatError, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { DtypeError, FormatError, ShapeError, type Tensor, TesseraError, tf, ValueError } from '@tessera/tensor-core';
 import { badInput, describeBackends, itRejects } from '@tessera/tensor-core/testing';
-import { describe } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { Camera, orbitCameras, pluckerRays } from '../src/camera/index.js';
 import { fitGaussians, type FitOptions } from '../src/fit/index.js';
 import { type FastWeights, fastWeightApply, fastWeightColumnNorms, fastWeightUpdate, lactLearningRates } from '../src/lact/index.js';
@@ -9,6 +9,8 @@ import { decodePng, encodePng, loadPng, psnr, savePng, ssim } from '../src/image
 import { decodePly, encodePly, plyProperties, readPly, writePly } from '../src/ply/index.js';
 import { rasterize, rasterizeReference, type RasterizeOptions } from '../src/rasterize/index.js';
 import { bunny, coloredPrimitives, texturedSphere } from '../src/scenes/index.js';
+import { LaCTBlock } from '../src/lact-block/index.js';
+import { TTTLRM } from '../src/tttlrm/index.js';
 import { adam7Scanlines, blobs, DEGREE1, frontCamera, HAND_ROWS, handPly, pngBytes } from './cases.js';
 
 /*
@@ -1706,6 +1708,195 @@ describe('lactLearningRates', () => {
       call: ({ x }) => lactLearningRates(x, { base_lr: 0.01 } as object),
       error: ValueError,
       message: 'opts.base_lr: expected one of the known options (baseLr), received an unknown option',
+    }),
+  ]);
+});
+
+describeBackends('LaCTBlock', () => {
+  let block: LaCTBlock;
+  beforeAll(() => {
+    block = new LaCTBlock(16, { heads: 2, attentionHeadDim: 8, fastHiddenRatio: 2 });
+  });
+  afterAll(() => block.dispose());
+  itRejects([
+    badInput({ name: 'a width of 0', call: () => new LaCTBlock(0), error: ValueError, message: 'width: expected' }),
+    badInput({
+      name: 'heads not dividing the width',
+      call: () => new LaCTBlock(16, { heads: 3 }),
+      error: ValueError,
+      message: 'opts.heads: expected a divisor of width 16, received 3',
+    }),
+    badInput({
+      name: 'an unknown option',
+      call: () => new LaCTBlock(16, { head: 2 } as object),
+      error: ValueError,
+      message: 'opts.head: expected one of the known options',
+    }),
+    badInput({
+      name: 'x of rank 3',
+      inputs: () => ({ x: tf.zeros([1, 4, 16]) }),
+      call: ({ x }) => block.forward(x),
+      error: ShapeError,
+      message: 'x: expected',
+    }),
+    badInput({
+      name: 'x of the wrong width',
+      inputs: () => ({ x: tf.zeros([1, 2, 4, 8]) }),
+      call: ({ x }) => block.forward(x),
+      error: ShapeError,
+      message: 'x: expected',
+    }),
+    badInput({
+      name: 'updateViews above V',
+      inputs: () => ({ x: tf.zeros([1, 2, 4, 16]) }),
+      call: ({ x }) => block.forward(x, { updateViews: 3 }),
+      error: ValueError,
+      message: 'updateViews: expected',
+    }),
+    badInput({
+      name: 'an unknown order',
+      inputs: () => ({ x: tf.zeros([1, 2, 4, 16]) }),
+      call: ({ x }) => block.forward(x, { order: 'causal' as 'apply-then-update' }),
+      error: ValueError,
+      message: "order: expected 'update-then-apply' or 'apply-then-update', received \"causal\"",
+    }),
+    badInput({
+      name: 'an initial state of another batch',
+      inputs: () => ({ x: tf.zeros([2, 2, 4, 16]), s: block.initialState(1) }),
+      call: ({ x, s }) => block.forward(x, { initialState: s }),
+      error: ShapeError,
+      message: 'initialState.w0: expected',
+    }),
+  ]);
+});
+
+describeBackends('TTTLRM', () => {
+  let model: TTTLRM;
+  const cams = (n: number, size = 16): Camera[] => orbitCameras(n, { radius: 2, elevation: 0.3, fov: 0.8, size });
+  beforeAll(() => {
+    model = TTTLRM.fromConfig({ imageSize: 16, width: 16, depth: 1, attentionHeadDim: 8, fastHiddenRatio: 1, mlpRatio: 1, shDegree: 0 });
+  });
+  afterAll(() => model.dispose());
+  itRejects([
+    badInput({
+      name: 'an unknown config key',
+      call: () => new TTTLRM({ widht: 16 } as object),
+      error: ValueError,
+      message: 'config.widht: expected one of the config keys',
+    }),
+    badInput({
+      name: 'an image size not divisible by the patch',
+      call: () => new TTTLRM({ imageSize: 20 }),
+      error: ValueError,
+      message: 'config.imageSize: expected a multiple of patchSize 8, received 20',
+    }),
+    badInput({
+      name: 'views and cameras of different counts',
+      inputs: () => ({ v: tf.zeros([2, 16, 16, 3]) }),
+      call: ({ v }) => model.forward(v, cams(3)),
+      error: ValueError,
+      message: 'cameras: expected one camera per view (2), received 3',
+    }),
+    badInput({
+      name: 'zero views',
+      inputs: () => ({ v: tf.zeros([0, 16, 16, 3]) }),
+      call: ({ v }) => model.forward(v, []),
+      error: ShapeError,
+      message: 'views: expected at least one view, received V = 0',
+    }),
+    badInput({
+      name: 'an image size not divisible by the patch size',
+      inputs: () => ({ v: tf.zeros([1, 12, 12, 3]) }),
+      call: ({ v }) => model.forward(v, cams(1, 12)),
+      error: ShapeError,
+      message: 'views: expected an image size divisible by the patch size 8, received 12×12',
+    }),
+    badInput({
+      name: 'cameras of another size than the views',
+      inputs: () => ({ v: tf.zeros([1, 16, 16, 3]) }),
+      call: ({ v }) => model.forward(v, cams(1, 24)),
+      error: ValueError,
+      message: 'cameras: expected cameras of the views',
+    }),
+    badInput({
+      name: 'views without colour channels',
+      inputs: () => ({ v: tf.zeros([1, 16, 16]) }),
+      call: ({ v }) => model.forward(v, cams(1)),
+      error: ShapeError,
+      message: 'views: expected',
+    }),
+    badInput({
+      name: 'a camera that is not a Camera',
+      inputs: () => ({ v: tf.zeros([1, 16, 16, 3]) }),
+      call: ({ v }) => model.forward(v, [{}] as unknown as Camera[]),
+      error: ValueError,
+      message: 'cameras[0]: expected a Camera, received',
+    }),
+    badInput({
+      name: 'virtual views not divisible by the patch size',
+      inputs: () => ({ v: tf.zeros([1, 16, 16, 3]) }),
+      call: ({ v }) => model.forward(v, cams(1), { virtualViews: cams(1, 12) }),
+      error: ValueError,
+      message: 'opts.virtualViews: expected an image size divisible by the patch size 8, received 12×12',
+    }),
+    badInput({
+      name: 'minOpacity 1',
+      inputs: () => ({ v: tf.zeros([1, 16, 16, 3]) }),
+      call: ({ v }) => model.reconstruct(v, cams(1), { minOpacity: 1 }),
+      error: ValueError,
+      message: 'opts.minOpacity: expected',
+    }),
+    badInput({
+      name: 'an unknown reconstruct option',
+      inputs: () => ({ v: tf.zeros([1, 16, 16, 3]) }),
+      call: ({ v }) => model.reconstruct(v, cams(1), { virtualView: cams(1) } as object),
+      error: ValueError,
+      message: 'opts.virtualView: expected one of the known options',
+    }),
+    badInput({
+      name: 'decoding a stream before any push',
+      call: async () => {
+        const s = model.stream();
+        try {
+          return await s.gaussians();
+        } finally {
+          s.dispose();
+        }
+      },
+      error: TesseraError,
+      message: 'TTTLRMStream.gaussians: no views were pushed yet',
+    }),
+    badInput({
+      name: 'pushing mismatched views to a stream',
+      inputs: () => ({ v: tf.zeros([2, 16, 16, 3]) }),
+      call: ({ v }) => {
+        const s = model.stream();
+        try {
+          s.push(v, cams(1));
+        } finally {
+          s.dispose();
+        }
+      },
+      error: ValueError,
+      message: 'cameras: expected one camera per view (2), received 1',
+    }),
+    badInput({
+      name: 'load from an empty path',
+      call: () => TTTLRM.load(''),
+      error: ValueError,
+      message: 'dir: expected a directory path, received ""',
+    }),
+    badInput({
+      name: 'load from a directory without config.json',
+      call: () => TTTLRM.load('/nonexistent-tttlrm'),
+      error: FormatError,
+      message: 'config.json: expected a TTTLRM config',
+    }),
+    badInput({
+      name: 'an unknown load option',
+      call: () => TTTLRM.load('/x', { conf: {} } as object),
+      error: ValueError,
+      message: 'opts.conf: expected one of the known options',
     }),
   ]);
 });

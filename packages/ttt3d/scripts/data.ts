@@ -1,0 +1,76 @@
+import { philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
+import { bunny, Camera, coloredPrimitives, type Gaussians, rasterize, texturedSphere } from '../src/index.js';
+
+/** One multi-view sample: input views + their cameras, held-out target views with ground-truth RGB and depth. */
+export interface Sample {
+  name: string;
+  inputs: Tensor;
+  inputCameras: Camera[];
+  targets: Tensor;
+  targetDepths: Tensor;
+  targetCameras: Camera[];
+}
+
+export interface SampleOptions {
+  size: number;
+  inputViews: number;
+  targetViews: number;
+  /** Scene Gaussians (procedural scenes; the bunny uses the same count). */
+  sceneGaussians: number;
+  background: [number, number, number];
+}
+
+/** Cameras on a sphere around the origin: random azimuth, elevation in [−0.2, 0.8] rad, radius in [1.8, 2.4], fov 0.8. */
+export function randomCameras(n: number, size: number, seed: number): Camera[] {
+  const u = philoxUniformArray(3 * n, seed, 0);
+  const out: Camera[] = [];
+  for (let i = 0; i < n; i++) {
+    const az = 2 * Math.PI * (u[3 * i] as number);
+    const el = -0.2 + (u[3 * i + 1] as number);
+    const r = 1.8 + 0.6 * (u[3 * i + 2] as number);
+    const eye = [r * Math.cos(el) * Math.sin(az), r * Math.sin(el), r * Math.cos(el) * Math.cos(az)];
+    out.push(Camera.fromLookAt(eye, [0, 0, 0], [0, 1, 0], { fovY: 0.8, width: size, height: size }));
+  }
+  return out;
+}
+
+/**
+ * Scene `index` of the stream with `seed`: mostly random coloured primitives, every 4th a textured sphere, every 8th
+ * the bunny — each with fresh random cameras. Held-out scenes use seeds the training stream never reaches.
+ */
+export function sceneAt(seed: number, index: number, n: number): { gaussians: Gaussians; name: string } {
+  const s = seed * 1_000_003 + index;
+  if (index % 8 === 7) return { ...bunny({ n, seed: s }), name: 'bunny' };
+  if (index % 4 === 3) return { ...texturedSphere({ n, seed: s }), name: 'textured-sphere' };
+  return { ...coloredPrimitives({ n, seed: s }), name: 'colored-primitives' };
+}
+
+/** Renders scene `index` of the stream: ground truth from our rasteriser. The caller disposes the tensors. */
+export function makeSample(seed: number, index: number, o: SampleOptions): Sample {
+  const scene = sceneAt(seed, index, o.sceneGaussians);
+  const cams = randomCameras(o.inputViews + o.targetViews, o.size, seed * 7919 + index);
+  const inputCameras = cams.slice(0, o.inputViews);
+  const targetCameras = cams.slice(o.inputViews);
+  const render = (c: Camera): { image: Tensor; depth: Tensor } => {
+    const r = rasterize(scene.gaussians, c, { background: o.background });
+    r.alpha.dispose();
+    return { image: r.image, depth: r.depth };
+  };
+  const ins = inputCameras.map(render);
+  const tgs = targetCameras.map(render);
+  const sample = {
+    name: scene.name,
+    inputs: tf.stack(ins.map((r) => r.image)),
+    inputCameras,
+    targets: tf.stack(tgs.map((r) => r.image)),
+    targetDepths: tf.stack(tgs.map((r) => r.depth)),
+    targetCameras,
+  };
+  tf.dispose([...ins.flatMap((r) => [r.image, r.depth]), ...tgs.flatMap((r) => [r.image, r.depth])]);
+  scene.gaussians.dispose();
+  return sample;
+}
+
+export function disposeSample(s: Sample): void {
+  tf.dispose([s.inputs, s.targets, s.targetDepths]);
+}

@@ -1,0 +1,256 @@
+/**
+ * The tttLRM training loop (papers/ttt3d.md §2): procedural multi-view samples (scripts/data.ts), the model's
+ * Gaussians rendered at held-out target views with the differentiable rasteriser, loss
+ * MSE(RGB) + λ_depth·|depth − depth_gt| + λ_opacity·mean opacity, Adam (β = 0.9, 0.95 and gradient clipping at
+ * norm 1, the authors' settings), checkpoints and a JSON-lines log written atomically.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  activeBackend,
+  loadSafetensors,
+  saveSafetensors,
+  type Tensor,
+  tf,
+  type Variable,
+  writeFileAtomic,
+  yieldToEventLoop,
+} from '@tessera/tensor-core';
+import { rasterize, TTTLRM, type TTTLRMConfig } from '../src/index.js';
+import { disposeSample, makeSample, type SampleOptions } from './data.js';
+
+export interface TrainOptions {
+  /** Output directory: weights/ (config.json + model.safetensors), optimizer.safetensors, state.json, log.jsonl. */
+  out: string;
+  config: Partial<TTTLRMConfig>;
+  steps: number;
+  /** Stop (and save) after this many seconds of training; default no limit. */
+  maxSeconds?: number;
+  resume?: boolean;
+  lr?: number;
+  lambdaDepth?: number;
+  lambdaOpacity?: number;
+  inputViews?: number;
+  targetViews?: number;
+  sceneGaussians?: number;
+  dataSeed?: number;
+  /** Save every this many steps (and at the end). */
+  saveEvery?: number;
+  /** Train on scene 0 of the stream (same cameras) at every step: an overfitting check. */
+  fixedSample?: boolean;
+  /** Called after every step. */
+  onStep?: (entry: LogEntry) => void;
+}
+
+export interface LogEntry {
+  step: number;
+  seconds: number;
+  loss: number;
+  mse: number;
+  depth: number;
+  opacity: number;
+  psnr: number;
+  gaussians: number;
+  scene: string;
+}
+
+interface TrainState {
+  step: number;
+  seconds: number;
+  dataSeed: number;
+  backend: string;
+}
+
+/** Adam with moments keyed by parameter path, so a resumed run continues bit for bit. */
+class PathAdam {
+  readonly m = new Map<string, Tensor>();
+  readonly v = new Map<string, Tensor>();
+  t = 0;
+  constructor(
+    readonly lr: number,
+    readonly beta1 = 0.9,
+    readonly beta2 = 0.95,
+    readonly eps = 1e-8,
+  ) {}
+
+  apply(params: [string, Variable][], grads: Map<string, Tensor>): void {
+    this.t += 1;
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    for (const [path, p] of params) {
+      const g = grads.get(path);
+      if (!g) continue;
+      const [m, v] = tf.tidy(() => {
+        const m0 = this.m.get(path) ?? tf.zerosLike(g);
+        const v0 = this.v.get(path) ?? tf.zerosLike(g);
+        return [
+          tf.add(tf.mul(m0, this.beta1), tf.mul(g, 1 - this.beta1)),
+          tf.add(tf.mul(v0, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)),
+        ];
+      }) as [Tensor, Tensor];
+      tf.tidy(() => {
+        const step = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), this.eps));
+        p.assign(tf.sub(p, tf.mul(step, this.lr)));
+      });
+      this.m.get(path)?.dispose();
+      this.v.get(path)?.dispose();
+      this.m.set(path, m);
+      this.v.set(path, v);
+    }
+  }
+
+  record(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = { t: tf.scalar(this.t) };
+    for (const [k, m] of this.m) out[`m.${k}`] = m;
+    for (const [k, v] of this.v) out[`v.${k}`] = v;
+    return out;
+  }
+
+  load(rec: Record<string, Tensor>): void {
+    this.t = (rec.t as Tensor).dataSync()[0] as number;
+    for (const [k, t] of Object.entries(rec)) {
+      if (k.startsWith('m.')) this.m.set(k.slice(2), t);
+      else if (k.startsWith('v.')) this.v.set(k.slice(2), t);
+      else t.dispose();
+    }
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m.values(), ...this.v.values()]);
+  }
+}
+
+/** Clips the gradients to global L2 norm `max` (torch's clip_grad_norm_); returns the norm before clipping. */
+function clipGrads(grads: Map<string, Tensor>, max: number): number {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))))).dataSync()[0] as number;
+  if (Number.isFinite(norm) && norm > max) {
+    for (const [k, g] of grads) {
+      grads.set(
+        k,
+        tf.tidy(() => tf.mul(g, max / norm)),
+      );
+      g.dispose();
+    }
+  }
+  return norm;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Runs (or resumes) training; returns the log of this run's steps. */
+export async function train(o: TrainOptions): Promise<LogEntry[]> {
+  const dataSeed = o.dataSeed ?? 1;
+  const lambdaDepth = o.lambdaDepth ?? 0.01;
+  const lambdaOpacity = o.lambdaOpacity ?? 0.01;
+  const saveEvery = o.saveEvery ?? 100;
+  await mkdir(o.out, { recursive: true });
+  const weightsDir = join(o.out, 'weights');
+  let model: TTTLRM;
+  const adam = new PathAdam(o.lr ?? 3e-4);
+  let state: TrainState = { step: 0, seconds: 0, dataSeed, backend: activeBackend() };
+  let log: LogEntry[] = [];
+  if (o.resume && (await exists(join(o.out, 'state.json')))) {
+    model = await TTTLRM.load(weightsDir);
+    state = JSON.parse(await readFile(join(o.out, 'state.json'), 'utf8')) as TrainState;
+    adam.load(await loadSafetensors(join(o.out, 'optimizer.safetensors')));
+    log = (await readFile(join(o.out, 'log.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as LogEntry);
+  } else {
+    model = new TTTLRM(o.config);
+  }
+  const c = model.config;
+  const sampleOptions: SampleOptions = {
+    size: c.imageSize,
+    inputViews: o.inputViews ?? 4,
+    targetViews: o.targetViews ?? 2,
+    sceneGaussians: o.sceneGaussians ?? 3000,
+    background: [1, 1, 1],
+  };
+  const params = model.namedParameters().filter(([, v]) => v.trainable);
+  const save = async (): Promise<void> => {
+    await model.save(weightsDir);
+    await saveSafetensors(join(o.out, 'optimizer.safetensors'), adam.record());
+    await writeFileAtomic(join(o.out, 'log.jsonl'), text(log.map((e) => JSON.stringify(e)).join('\n') + (log.length ? '\n' : '')));
+    await writeFileAtomic(join(o.out, 'state.json'), text(`${JSON.stringify(state, null, 2)}\n`));
+  };
+  const started = Date.now();
+  const startSeconds = state.seconds;
+  const thisRun: LogEntry[] = [];
+  const webgpu = tf.getBackend() === 'webgpu';
+  try {
+    while (state.step < o.steps) {
+      if (o.maxSeconds !== undefined && (Date.now() - started) / 1000 >= o.maxSeconds) break;
+      await yieldToEventLoop();
+      const sample = makeSample(state.dataSeed, o.fixedSample ? 0 : state.step, sampleOptions);
+      let parts: number[] = [];
+      let count = 0;
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const g = model.forward(sample.inputs, sample.inputCameras);
+          count = g.count;
+          // every Gaussian starts ≥ 7 px wide at 128², so the WebGPU sort buffers need more than the default 16 per Gaussian
+          const maxIntersections = webgpu ? Math.min(2 ** 27, 96 * g.count) : undefined;
+          let mse = tf.scalar(0);
+          let depth = tf.scalar(0);
+          sample.targetCameras.forEach((cam, i) => {
+            const r = rasterize(g, cam, { background: [1, 1, 1], ...(maxIntersections ? { maxIntersections } : {}) });
+            mse = tf.add(mse, tf.mean(tf.square(tf.sub(r.image, tf.gather(sample.targets, i)))));
+            depth = tf.add(depth, tf.mean(tf.abs(tf.sub(r.depth, tf.gather(sample.targetDepths, i)))));
+          });
+          const n = sample.targetCameras.length;
+          mse = tf.div(mse, n);
+          depth = tf.div(depth, n);
+          const opacity = tf.mean(tf.sigmoid(g.opacityLogits));
+          parts = [mse, depth, opacity].map((t) => t.dataSync()[0] as number);
+          return tf.addN([mse, tf.mul(depth, lambdaDepth), tf.mul(opacity, lambdaOpacity)]) as tf.Scalar;
+        },
+        params.map(([, v]) => v),
+      );
+      const loss = value.dataSync()[0] as number;
+      value.dispose();
+      const byPath = new Map<string, Tensor>();
+      for (const [path, v] of params) {
+        const g = grads[v.name];
+        if (g) byPath.set(path, g);
+      }
+      clipGrads(byPath, 1);
+      if (Number.isFinite(loss)) adam.apply(params, byPath);
+      tf.dispose([...byPath.values()]);
+      disposeSample(sample);
+      state.step += 1;
+      state.seconds = startSeconds + (Date.now() - started) / 1000;
+      const [mse, depthLoss, opacity] = parts as [number, number, number];
+      const entry: LogEntry = {
+        step: state.step,
+        seconds: Math.round(state.seconds * 100) / 100,
+        loss,
+        mse,
+        depth: depthLoss,
+        opacity,
+        psnr: -10 * Math.log10(mse),
+        gaussians: count,
+        scene: sample.name,
+      };
+      log.push(entry);
+      thisRun.push(entry);
+      o.onStep?.(entry);
+      if (state.step % saveEvery === 0) await save();
+    }
+    await save();
+  } finally {
+    adam.dispose();
+    model.dispose();
+  }
+  return thisRun;
+}

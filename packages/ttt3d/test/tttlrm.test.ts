@@ -1,0 +1,213 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { philoxUniform, type Tensor, TesseraError, tf } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Camera, orbitCameras } from '../src/camera/index.js';
+import { rasterize } from '../src/rasterize/index.js';
+import { TTTLRM, type TTTLRMConfig } from '../src/tttlrm/index.js';
+import { train } from '../scripts/train-loop.js';
+import { TINY } from '../scripts/train.js';
+
+// 16² views, 8² patches (4 tokens a view), width 32, 2 blocks, SH degree 1 (12 coefficients + 11 = 23 channels)
+const CONFIG: Partial<TTTLRMConfig> = { ...TINY.config, farBound: 3 };
+const cams = (n: number, elevation = 0.3): Camera[] => orbitCameras(n, { radius: 2, elevation, fov: 0.8, size: 16 });
+const views = (n: number, seed: number): Tensor => philoxUniform([n, 16, 16, 3], { seed });
+
+describeBackends('TTTLRM', (backend) => {
+  let model: TTTLRM;
+  beforeAll(() => {
+    model = TTTLRM.fromConfig(CONFIG);
+  });
+  afterAll(() => model.dispose());
+
+  it('decodes one Gaussian per virtual pixel with the activations in range', async () => {
+    const input = cams(3);
+    const virtual = cams(2, -0.2);
+    const x = views(3, 1);
+    const g = model.forward(x, input, { virtualViews: virtual });
+    expect(g.count).toBe(2 * 16 * 16);
+    expect(g.shDegree).toBe(1);
+    expect(g.sh.shape).toEqual([512, 4, 3]);
+    const [logScales, quats, logits, means] = await Promise.all([
+      g.logScales.data(),
+      g.quaternions.data(),
+      g.opacityLogits.data(),
+      g.means.data(),
+    ]);
+    for (const s of logScales) expect(s).toBeLessThanOrEqual(-1.2);
+    for (const l of logits) {
+      const o = 1 / (1 + Math.exp(-l));
+      expect(o > 0 && o < 1).toBe(true);
+    }
+    for (let i = 0; i < g.count; i++) {
+      const n = Math.hypot(quats[4 * i] as number, quats[4 * i + 1] as number, quats[4 * i + 2] as number, quats[4 * i + 3] as number);
+      expect(Math.abs(n - 1)).toBeLessThan(1e-5);
+    }
+    // Gaussian i lies on the ray of its pixel: view v, patch (py, px), pixel (iy, ix) in the patch
+    for (const i of [0, 37, 300, 511]) {
+      const v = Math.floor(i / 256);
+      const r = i % 256;
+      const [patch, inner] = [Math.floor(r / 64), r % 64];
+      const row = Math.floor(patch / 2) * 8 + Math.floor(inner / 8);
+      const col = (patch % 2) * 8 + (inner % 8);
+      const cam = virtual[v] as Camera;
+      const o = cam.center();
+      const p = [means[3 * i], means[3 * i + 1], means[3 * i + 2]] as number[];
+      const depth = Math.hypot((p[0] as number) - o[0], (p[1] as number) - o[1], (p[2] as number) - o[2]);
+      expect(depth).toBeGreaterThan(0);
+      expect(depth).toBeLessThan(3);
+      const proj = cam.project(p as [number, number, number]);
+      expect(Math.abs(proj.u - (col + 0.5))).toBeLessThan(1e-3);
+      expect(Math.abs(proj.v - (row + 0.5))).toBeLessThan(1e-3);
+    }
+    g.dispose();
+    x.dispose();
+  });
+
+  it('reconstruct prunes by opacity and defaults the virtual views to the input cameras', async () => {
+    const input = cams(2);
+    const x = views(2, 2);
+    const all = await model.reconstruct(x, input, { minOpacity: 0 });
+    expect(all.count).toBe(2 * 256);
+    const pruned = await model.reconstruct(x, input, { minOpacity: 0.12 });
+    const opacities = Array.from(await all.opacityLogits.data(), (l) => 1 / (1 + Math.exp(-l)));
+    expect(pruned.count).toBe(opacities.filter((o) => o >= 0.12).length);
+    expect(pruned.count).toBeLessThan(all.count);
+    tf.dispose(x);
+    all.dispose();
+    pruned.dispose();
+  });
+
+  it('one stream push equals reconstruct; a second push changes the scene', async () => {
+    const input = cams(4);
+    const x = views(4, 3);
+    const one = await model.reconstruct(x, input, { minOpacity: 0 });
+    const s = model.stream();
+    s.push(x, input);
+    const streamed = await s.gaussians({ minOpacity: 0 });
+    for (const key of ['means', 'logScales', 'quaternions', 'opacityLogits', 'sh'] as const) {
+      await expectAllClose(streamed[key], one[key], { atol: 1e-5, rtol: 1e-4 });
+    }
+    // two pushes are the authors' sequential ("ar") scan, not the one-chunk update: close to, but not equal to, it
+    const s2 = model.stream();
+    s2.push(tf.slice(x, [0, 0, 0, 0], [2, 16, 16, 3]), input.slice(0, 2));
+    s2.push(tf.slice(x, [2, 0, 0, 0], [2, 16, 16, 3]), input.slice(2));
+    expect(s2.cameras).toHaveLength(4);
+    const two = await s2.gaussians({ minOpacity: 0 });
+    expect(two.count).toBe(one.count);
+    const diff = (await tf.max(tf.abs(tf.sub(two.sh, one.sh))).data())[0] as number;
+    expect(diff).toBeGreaterThan(1e-6);
+    tf.dispose(x);
+    for (const g of [one, streamed, two]) g.dispose();
+    s.dispose();
+    s2.dispose();
+  });
+
+  // 100 pushes on cpu and wasm; 20 on webgpu, where lavapipe takes ~0.3 s a push
+  it('keeps a constant tensor count over repeated pushes', async () => {
+    const pushes = backend === 'webgpu' ? 20 : 100;
+    const s = model.stream();
+    const input = cams(1);
+    const x = views(1, 4);
+    s.push(x, input);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < pushes; i++) {
+      s.push(x, input);
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const g = await s.gaussians({ virtualViews: cams(1) });
+    g.dispose();
+    s.dispose();
+    expect(tf.memory().numTensors).toBe(before - 3 * 2);
+    x.dispose();
+  });
+
+  it('leaves no tensors behind in forward, reconstruct and a stream', async () => {
+    const input = cams(2);
+    const x = views(2, 5);
+    await expectNoLeaks(async () => {
+      model.forward(x, input).dispose();
+      (await model.reconstruct(x, input)).dispose();
+      const s = model.stream();
+      s.push(x, input);
+      (await s.gaussians()).dispose();
+      s.dispose();
+    });
+    x.dispose();
+  });
+
+  it('gradients of a rendered loss reach every slow weight, finite and non-zero', async () => {
+    const input = cams(2);
+    const x = views(2, 6);
+    const target = cams(1, 0.1)[0] as Camera;
+    const { value, grads } = tf.variableGrads(() => {
+      const g = model.forward(x, input);
+      const r = rasterize(g, target, { background: [1, 1, 1] });
+      return tf.add(tf.mean(tf.square(tf.sub(r.image, 0.5))), tf.mul(tf.mean(r.depth), 0.01)) as tf.Scalar;
+    }, model.parameters());
+    for (const [name, p] of model.namedParameters()) {
+      const norm = (await tf.norm(grads[p.name] as Tensor).data())[0] as number;
+      expect(Number.isFinite(norm) && norm > 0, `${name}: ${norm}`).toBe(true);
+    }
+    tf.dispose([x, value, ...Object.values(grads)]);
+  });
+});
+
+describeBackends(
+  'TTTLRM save / load',
+  () => {
+    it('round-trips the weights bit for bit and rejects a config mismatch', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tttlrm-'));
+      const model = TTTLRM.fromConfig({ ...CONFIG, seed: 5 });
+      await model.save(dir);
+      const back = await TTTLRM.load(dir, { config: { ...CONFIG, seed: 5 } });
+      expect(back.config).toEqual(model.config);
+      const a = model.stateDict();
+      const b = back.stateDict();
+      expect(Object.keys(b)).toEqual(Object.keys(a));
+      for (const key of Object.keys(a))
+        expect(Buffer.from((b[key] as Tensor).dataSync().buffer)).toEqual(Buffer.from((a[key] as Tensor).dataSync().buffer));
+      await expect(TTTLRM.load(dir, { config: { ...CONFIG, width: 64 } })).rejects.toThrow(/config mismatch: width is 32/);
+      // weights that do not fit the stored config
+      const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ ...config, depth: 3 }));
+      await expect(TTTLRM.load(dir)).rejects.toBeInstanceOf(TesseraError);
+      model.dispose();
+      back.dispose();
+      await rm(dir, { recursive: true });
+    });
+  },
+  { backends: ['cpu'] },
+);
+
+describeBackends(
+  'TTTLRM training (tiny)',
+  () => {
+    it('lowers the loss on a fixed scene and resumes from its checkpoint', async () => {
+      const out = await mkdtemp(join(tmpdir(), 'tttlrm-train-'));
+      const common = {
+        out,
+        config: TINY.config,
+        inputViews: 2,
+        targetViews: 1,
+        sceneGaussians: 300,
+        fixedSample: true,
+        lr: 2e-3,
+        saveEvery: 1000,
+      };
+      const log = await train({ ...common, steps: 8 });
+      expect(log).toHaveLength(8);
+      const first = log[0]?.loss as number;
+      const last = log.at(-1)?.loss as number;
+      expect(last).toBeLessThan(0.8 * first);
+      const resumed = await train({ ...common, steps: 10, resume: true });
+      expect(resumed.map((e) => e.step)).toEqual([9, 10]);
+      expect((await readFile(join(out, 'log.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(10);
+      await rm(out, { recursive: true });
+    }, 30_000);
+  },
+  { backends: ['cpu'] },
+);
