@@ -1,4 +1,4 @@
-import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxNormal, philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 
 /** One draw of the rectified-flow path for a batch `x0 [B, ...]`. */
 export type FlowSample = {
@@ -18,19 +18,14 @@ export function flowSampleSpan(shape: readonly number[]): number {
 
 /**
  * x_t = (1 − t)·x0 + t·ε with t ~ U[0, 1) per sample and ε ~ N(0, 1) (rectified flow, the interpolation
- * Wan trains with; papers/sparse.md A.3). ε comes from two Philox uniforms by Box–Muller, so a draw is
- * identical on every backend; it uses stream positions [offset, offset + flowSampleSpan(x0.shape)).
+ * Wan trains with; papers/sparse.md A.3). t is a Philox uniform and ε tensor-core's `philoxNormal` (Box–Muller on
+ * two Philox uniforms), so a draw is the same on every backend; it uses stream positions [offset, offset + flowSampleSpan(x0.shape)).
  */
 export function flowSample(x0: Tensor, seed: number, offset: number): FlowSample {
   return tf.tidy(() => {
     const b = x0.shape[0] as number;
-    const n = x0.size;
     const t = philoxUniform([b], { seed, offset });
-    // 1 − u lies in (0, 1], so the logarithm is finite
-    const u1 = tf.sub(1, philoxUniform([n], { seed, offset: offset + b }));
-    const u2 = philoxUniform([n], { seed, offset: offset + b + n });
-    const radius = tf.sqrt(tf.mul(-2, tf.log(u1)));
-    const noise = tf.reshape(tf.mul(radius, tf.cos(tf.mul(2 * Math.PI, u2))), x0.shape);
+    const noise = philoxNormal(x0.shape, { seed, offset: offset + b });
     const tb = tf.reshape(t, [b, ...x0.shape.slice(1).map(() => 1)]);
     const xt = tf.add(tf.mul(tf.sub(1, tb), x0), tf.mul(tb, noise));
     return { t, noise, xt };

@@ -1,6 +1,6 @@
-import { Linear, Module, RMSNorm, type Tensor, tf, type Variable } from '@tessera/tensor-core';
+import { gelu, LayerNorm, Linear, Module, philoxNormal, RMSNorm, type Tensor, tf, type Variable } from '@tessera/tensor-core';
 import { type FastWeights, fastWeightApply, fastWeightUpdate, lactLearningRates } from '../lact/index.js';
-import { denseAttention, gelu, LayerNorm, philoxNormal, unitNormalize } from '../nn/index.js';
+import { denseAttention, unitNormalize } from '../nn/index.js';
 import type { LaCTOrder } from './types.js';
 
 /** x·σ(x) (torch's F.silu). */
@@ -180,7 +180,7 @@ export class Sublayer<F extends Module> extends Module {
   readonly f: F;
   constructor(width: number, f: F) {
     super();
-    this.ln = this.child('ln', new LayerNorm(width));
+    this.ln = this.child('ln', new LayerNorm(width, { bias: false }));
     this.f = this.child('f', f);
   }
 }

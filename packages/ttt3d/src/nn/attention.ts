@@ -14,11 +14,6 @@ export function denseAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
   });
 }
 
-/** torch's exact (erf) GELU, `nn.GELU()`: x·Φ(x) = x/2·(1 + erf(x/√2)). */
-export function gelu(x: Tensor): Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
-}
-
 /** `x / (‖x‖₂ + 1e-5)` over the last axis: LaCT's normalisation of q and k (`q / (q.norm(dim=2) + 1e-5)`). */
 export function unitNormalize(x: Tensor): Tensor {
   return tf.tidy(() => tf.div(x, tf.add(tf.norm(x, 'euclidean', -1, true), 1e-5)));

@@ -1,3 +1,1 @@
-export { denseAttention, gelu, unitNormalize } from './attention.js';
-export { philoxNormal } from './init.js';
-export { LayerNorm } from './layer-norm.js';
+export { denseAttention, unitNormalize } from './attention.js';

@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import {
   checkOptions,
   describeValue,
   FormatError,
+  LayerNorm,
   type Linear,
   loadSafetensors,
   Module,
@@ -18,7 +18,6 @@ import type { Gaussians } from '../gaussians/index.js';
 import type { FastWeights } from '../lact/index.js';
 import { LaCTBlock } from '../lact-block/index.js';
 import { linear, ModuleList } from '../lact-block/layers.js';
-import { LayerNorm } from '../nn/index.js';
 import { checkConfigMatch, gaussianChannels, resolveConfig, type TTTLRMConfig } from './config.js';
 import { decodeGaussians } from './decode.js';
 import { TOKEN_CHANNELS, viewTokens, cameraRays } from './tokens.js';
@@ -92,7 +91,7 @@ export class TTTLRM extends Module {
     const p = c.patchSize;
     this.#embed = linear(TOKEN_CHANNELS * p * p, c.width, c.seed * 1024 + 1);
     this.tokenizer = this.child('tokenizer', new Indexed({ 1: this.#embed }));
-    this.input_layernorm = this.child('input_layernorm', new LayerNorm(c.width));
+    this.input_layernorm = this.child('input_layernorm', new LayerNorm(c.width, { bias: false }));
     const blocks: LaCTBlock[] = [];
     for (let i = 0; i < c.depth; i++) {
       blocks.push(
@@ -108,7 +107,7 @@ export class TTTLRM extends Module {
       );
     }
     this.blocks = this.child('blocks', new ModuleList(blocks));
-    this.#decoderNorm = new LayerNorm(c.width);
+    this.#decoderNorm = new LayerNorm(c.width, { bias: false });
     this.#decoderLinear = linear(c.width, gaussianChannels(c.shDegree) * p * p, c.seed * 1024 + 1000);
     this.decoder = this.child('decoder', new Indexed({ 0: this.#decoderNorm, 1: this.#decoderLinear }));
   }
@@ -200,7 +199,9 @@ export class TTTLRM extends Module {
    */
   async save(dir: string): Promise<void> {
     if (typeof dir !== 'string' || dir === '') throw new ValueError(`dir: expected a directory path, received ${describeValue(dir)}`);
+    // Node-only modules load on use, so the package still bundles for browsers
     const { mkdir } = await import('node:fs/promises');
+    const { join } = await import('node:path');
     await mkdir(dir, { recursive: true });
     await saveSafetensors(join(dir, WEIGHTS_FILE), this.stateDict(), { metadata: { format: 'tessera-tttlrm' } });
     await writeFileAtomic(join(dir, CONFIG_FILE), new TextEncoder().encode(`${JSON.stringify(this.config, null, 2)}\n`));
@@ -214,6 +215,7 @@ export class TTTLRM extends Module {
     const o = checkOptions(opts, LOAD_OPTIONS);
     if (typeof dir !== 'string' || dir === '') throw new ValueError(`dir: expected a directory path, received ${describeValue(dir)}`);
     const { readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
     let parsed: unknown;
     try {
       parsed = JSON.parse(await readFile(join(dir, CONFIG_FILE), 'utf8'));
