@@ -1,6 +1,6 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
 
-export const PARTS = ['core'] as const;
+export const PARTS = ['core', 'sparse'] as const;
 export type Part = (typeof PARTS)[number];
 
 const BACKENDS = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
@@ -11,6 +11,8 @@ export interface CliArgs {
   parts: Part[];
   seed: number;
   json: boolean;
+  /** Directory for the parts' files (PNGs, JSON); none written without it. */
+  out?: string;
 }
 
 /** What parsing the command line produced: arguments to run with, help text to print, or a usage error. */
@@ -29,7 +31,10 @@ function program(out: (text: string) => void): Command {
   return new Command('tessera-demo')
     .description('Runs the Tessera reference app on its embedded defaults: every part, or the parts named.')
     .addArgument(
-      new Argument('[part...]', 'parts to run (default: all): core = backend start-up, softmax, Philox, safetensors').choices(PARTS),
+      new Argument(
+        '[part...]',
+        'parts to run (default: all): core = backend start-up, softmax, Philox, safetensors; sparse = the sparse-attention distillation study',
+      ).choices(PARTS),
     )
     .addOption(
       new Option('--backend <name>', 'the tfjs backend (TESSERA_BACKEND overrides it)')
@@ -38,6 +43,7 @@ function program(out: (text: string) => void): Command {
     )
     .addOption(new Option('--seed <n>', 'seed for every random draw').argParser(parseSeed).default(0))
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
+    .option('--out <dir>', "directory for the parts' files (PNGs, JSON)")
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
@@ -70,7 +76,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { kind: 'help', text: help.trimEnd() };
     return { kind: 'usage', message: e.message.replace(/^error: /, '') };
   }
-  const opts = cmd.opts<{ backend: BackendArg; seed: number; json?: boolean }>();
+  const opts = cmd.opts<{ backend: BackendArg; seed: number; json?: boolean; out?: string }>();
   const named = cmd.processedArgs[0] as Part[] | undefined;
   return {
     kind: 'run',
@@ -78,6 +84,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
       backend: opts.backend,
       seed: opts.seed,
       json: opts.json === true,
+      ...(opts.out !== undefined ? { out: opts.out } : {}),
       parts: named && named.length > 0 ? [...new Set(named)] : [...PARTS],
     },
   };

@@ -1,6 +1,7 @@
 import { initBackend, TesseraError } from '@tessera/tensor-core';
 import { parseArgs } from './args.js';
 import { formatCore, runCore } from './parts/core.js';
+import { formatSparse, runSparse, SparsePartError } from './sparse/part.js';
 
 export interface Io {
   /** The results: text, or JSON with --json. */
@@ -46,6 +47,19 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
       results.core = r;
       ok &&= r.safetensorsRoundTrip && Math.abs(r.probabilitySum - 1) < 1e-5;
       if (!args.json) io.out(`\n[core]\n${formatCore(r)}`);
+    }
+    if (part === 'sparse') {
+      say('[sparse] loading the committed teacher and students');
+      try {
+        const r = await runSparse({ seed: args.seed, ...(args.out !== undefined ? { out: args.out } : {}), progress: io.err });
+        results.sparse = r;
+        ok &&= r.ok;
+        if (!args.json) io.out(`\n[sparse]\n${'skipped' in r ? r.skipped : formatSparse(r)}`);
+      } catch (e) {
+        if (!(e instanceof SparsePartError)) throw e;
+        io.err(`tessera-demo: ${e.message}`);
+        return 2;
+      }
     }
   }
   if (args.json) io.out(JSON.stringify(results, null, 2));

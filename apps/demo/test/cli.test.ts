@@ -53,7 +53,7 @@ afterAll(() => {
 
 describe('tessera-demo (a child process)', () => {
   it('--backend=cpu --json: stdout is one JSON document, progress is on stderr, exit 0', async () => {
-    const r = await cli(['--backend=cpu', '--json']);
+    const r = await cli(['core', '--backend=cpu', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.backend.name).toBe('cpu');

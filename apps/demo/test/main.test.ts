@@ -12,7 +12,7 @@ function capture() {
 
 describe('parseArgs', () => {
   it('defaults to every part on the auto backend', () => {
-    expect(parseArgs([])).toEqual({ kind: 'run', args: { backend: 'auto', parts: ['core'], seed: 0, json: false } });
+    expect(parseArgs([])).toEqual({ kind: 'run', args: { backend: 'auto', parts: ['core', 'sparse'], seed: 0, json: false } });
   });
   it('takes options as separate or =-joined values, and parts', () => {
     expect(parseArgs(['--backend=cpu', '--seed', '7', '--json', 'core'])).toEqual({
@@ -80,7 +80,7 @@ describe('main', () => {
   it('runs the core part on the cpu backend; with --json, stdout is one JSON document and progress goes to stderr', async () => {
     delete process.env.TESSERA_BACKEND;
     const c = capture();
-    expect(await main(['--backend=cpu', '--json'], c.io)).toBe(0);
+    expect(await main(['core', '--backend=cpu', '--json'], c.io)).toBe(0);
     expect(c.out).toHaveLength(1);
     const report = JSON.parse(c.out[0] as string);
     expect(report.backend.name).toBe('cpu');
