@@ -1,4 +1,17 @@
-import { DtypeError, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DtypeError,
+  FormatError,
+  readSafetensors,
+  ShapeError,
+  type Tensor,
+  TesseraError,
+  tf,
+  ValueError,
+  writeSafetensors,
+} from '@tessera/tensor-core';
 import { badInput, describeBackends, type ErasedBadInputCase, itRejects } from '@tessera/tensor-core/testing';
 import { afterAll, describe } from 'vitest';
 import {
@@ -7,6 +20,9 @@ import {
   deltaRuleStep,
   EFLA,
   efla,
+  FlaCausalLM,
+  loadCausalLM,
+  saveCheckpoint,
   eflaStep,
   eflaStepSize,
   GatedDeltaNet,
@@ -665,6 +681,8 @@ describe('bad input: mamba3ZeroState', () =>
   ]));
 
 const LAYER_OPTIONS = 'dModel, heads, headDim, expandV, convSize, useGate, allowNegEigval, normEps, chunkSize, seed';
+/** GatedDeltaNet also knows numVHeads (fla's grouped value heads). */
+const options = (name: string) => (name === 'GatedDeltaNet' ? `${LAYER_OPTIONS}, numVHeads` : LAYER_OPTIONS);
 
 for (const [name, Layer] of [
   ['DeltaNet', DeltaNet],
@@ -680,13 +698,13 @@ for (const [name, Layer] of [
         name: `new ${name}(null)`,
         call: construct(null),
         error: ValueError,
-        message: `opts: expected an options object { ${LAYER_OPTIONS} }, received null`,
+        message: `opts: expected an options object { ${options(name)} }, received null`,
       }),
       badInput({
         name: `new ${name}: a misspelt option`,
         call: construct({ dmodel: 8 }),
         error: ValueError,
-        message: `opts.dmodel: expected one of the known options (${LAYER_OPTIONS}), received an unknown option (did you mean dModel?)`,
+        message: `opts.dmodel: expected one of the known options (${options(name)}), received an unknown option (did you mean dModel?)`,
       }),
       badInput({
         name: `new ${name}: heads 0`,
@@ -792,7 +810,7 @@ for (const [name, Layer] of [
         name: `${name}.zeroState: a state past the element limit`,
         call: () => layer.zeroState(2 ** 26),
         error: ValueError,
-        message: 'batch (the recurrent state [batch, H, Dk, Dv]): expected at most 268435456 elements',
+        message: 'batch (the recurrent state [batch, HV, Dk, Dv]): expected at most 268435456 elements',
       }),
     ]);
   });
@@ -1099,5 +1117,173 @@ describe('bad input: l2Normalize', () =>
       call: () => l2Normalize(disposed([2, 3])),
       error: ValueError,
       message: 'x: expected a live tensor, received a disposed Tensor<float32>[2, 3]',
+    }),
+  ]));
+
+/** The committed tied DeltaNet LM fixture, with its weights edited by `edit` (names → tensors, edited in place). */
+const LM_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'fla-transcribed', 'lm-delta_net');
+const LM_CONFIG = JSON.parse(readFileSync(join(LM_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+const LM_BYTES = new Uint8Array(readFileSync(join(LM_DIR, 'model.safetensors')));
+
+async function editedWeights(edit: (t: Record<string, Tensor>) => void): Promise<Uint8Array> {
+  const t = readSafetensors(LM_BYTES);
+  try {
+    edit(t);
+    return await writeSafetensors(t);
+  } finally {
+    tf.dispose(Object.values(t));
+  }
+}
+
+describe('bad input: loadCausalLM, saveCheckpoint and the fla configs', () =>
+  itRejects([
+    badInput({
+      name: 'loadCausalLM: a model_type this build lacks',
+      call: () => loadCausalLM({ config: { ...LM_CONFIG, model_type: 'mamba' }, files: { 'model.safetensors': LM_BYTES } }),
+      error: TesseraError,
+      message: 'config.model_type: expected "delta_net" or "gated_deltanet" (what this build supports), received "mamba"',
+    }),
+    badInput({
+      name: 'loadCausalLM: an attention-hybrid config',
+      call: () => loadCausalLM({ config: { ...LM_CONFIG, attn: { layers: [1], num_heads: 4 } }, files: { 'model.safetensors': LM_BYTES } }),
+      error: TesseraError,
+      message: 'config.attn: expected null (no attention-hybrid layers) (what this build supports), received',
+    }),
+    badInput({
+      name: "loadCausalLM: qk_activation 'relu'",
+      call: () => loadCausalLM({ config: { ...LM_CONFIG, qk_activation: 'relu' }, files: { 'model.safetensors': LM_BYTES } }),
+      error: TesseraError,
+      message: 'config.qk_activation: expected "silu" (what this build supports), received "relu"',
+    }),
+    badInput({
+      name: "loadCausalLM: hidden_act 'powlu'",
+      call: () => loadCausalLM({ config: { ...LM_CONFIG, hidden_act: 'powlu' }, files: { 'model.safetensors': LM_BYTES } }),
+      error: TesseraError,
+      message: 'config.hidden_act: expected "swish" (what this build supports), received "powlu"',
+    }),
+    badInput({
+      name: 'loadCausalLM: missing and extra tensors, all named',
+      call: async () =>
+        loadCausalLM({
+          config: LM_CONFIG,
+          files: {
+            'model.safetensors': await editedWeights((t) => {
+              tf.dispose([t['model.norm.weight'] as Tensor, t['model.layers.1.attn.b_proj.weight'] as Tensor]);
+              delete t['model.norm.weight'];
+              delete t['model.layers.1.attn.b_proj.weight'];
+              t['model.layers.0.attn.extra'] = tf.zeros([2]);
+              t['model.layers.9.attn_norm.weight'] = tf.zeros([64]);
+            }),
+          },
+        }),
+      error: TesseraError,
+      message:
+        'missing tensors: model.layers.1.attn.b_proj.weight, model.norm.weight; unexpected tensors: model.layers.0.attn.extra, model.layers.9.attn_norm.weight',
+    }),
+    badInput({
+      name: 'loadCausalLM: tensors of the wrong shape, each named with both shapes',
+      call: async () =>
+        loadCausalLM({
+          config: LM_CONFIG,
+          files: {
+            'model.safetensors': await editedWeights((t) => {
+              (t['model.norm.weight'] as Tensor).dispose();
+              t['model.norm.weight'] = tf.ones([63]);
+              (t['model.layers.0.attn.q_conv1d.weight'] as Tensor).dispose();
+              t['model.layers.0.attn.q_conv1d.weight'] = tf.ones([64, 4]);
+            }),
+          },
+        }),
+      error: ShapeError,
+      message:
+        'model.layers.0.attn.q_conv1d.weight: expected [64, 1, 4], received [64, 4]; model.norm.weight: expected [64], received [63]',
+    }),
+    badInput({
+      name: 'loadCausalLM: a truncated model.safetensors',
+      call: () => loadCausalLM({ config: LM_CONFIG, files: { 'model.safetensors': LM_BYTES.slice(0, LM_BYTES.length - 10) } }),
+      error: FormatError,
+      message: 'model.safetensors: ',
+    }),
+    badInput({
+      name: 'loadCausalLM: no weight file',
+      call: () => loadCausalLM({ config: LM_CONFIG, files: {} }),
+      error: ValueError,
+      message: 'files: expected "model.safetensors" or "model.safetensors.index.json" as a Uint8Array, received the names none',
+    }),
+    badInput({
+      name: 'loadCausalLM: a shard the index names but the files lack',
+      call: () =>
+        loadCausalLM({
+          config: LM_CONFIG,
+          files: { 'model.safetensors.index.json': new TextEncoder().encode('{"weight_map":{"model.norm.weight":"a.safetensors"}}') },
+        }),
+      error: ValueError,
+      message: 'files["a.safetensors"]: expected the shard\'s bytes (named by model.safetensors.index.json), received undefined',
+    }),
+    badInput({
+      name: 'loadCausalLM: a number as the source',
+      call: () => loadCausalLM(3 as never),
+      error: ValueError,
+      message: 'source: expected a checkpoint directory or { config, files }, received 3',
+    }),
+    badInput({
+      name: 'loadCausalLM: a directory without config.json',
+      call: () => loadCausalLM('/nonexistent-tessera-dir'),
+      error: ValueError,
+      message: 'source: expected a checkpoint directory holding config.json, received "/nonexistent-tessera-dir"',
+    }),
+    badInput({
+      name: 'new FlaCausalLM: vocab_size 0',
+      call: () => new FlaCausalLM({ ...LM_CONFIG, vocab_size: 0 }),
+      error: ValueError,
+      message: 'config.vocab_size: expected a positive integer, received 0',
+    }),
+    badInput({
+      name: 'saveCheckpoint: not a model',
+      call: () => saveCheckpoint({} as never, '/tmp/x'),
+      error: ValueError,
+      message: 'model: expected a FlaCausalLM (from loadCausalLM), received',
+    }),
+    badInput({
+      name: "DeltaNet.fromFlaConfig: qk_norm 'sum'",
+      call: () => DeltaNet.fromFlaConfig({ hidden_size: 16, qk_norm: 'sum' }),
+      error: TesseraError,
+      message: 'config.qk_norm: expected "l2" (what this build supports), received "sum"',
+    }),
+    badInput({
+      name: 'DeltaNet.fromFlaConfig: num_heads that does not divide the key width',
+      call: () => DeltaNet.fromFlaConfig({ hidden_size: 16, num_heads: 3 }),
+      error: ValueError,
+      message: 'config.num_heads: expected a divisor of int(hidden_size · expand_k) = 16, received 3',
+    }),
+    badInput({
+      name: 'DeltaNet.fromFlaConfig: a misspelt key',
+      call: () => DeltaNet.fromFlaConfig({ hidden: 16 } as never),
+      error: ValueError,
+      message: 'config.hidden: expected one of the known options',
+    }),
+    badInput({
+      name: 'GatedDeltaNet.fromFlaConfig: num_v_heads not a multiple of num_heads',
+      call: () => GatedDeltaNet.fromFlaConfig({ hidden_size: 16, head_dim: 4, num_heads: 2, num_v_heads: 3 }),
+      error: ValueError,
+      message: 'config.num_v_heads: expected a multiple of num_heads (2), received 3',
+    }),
+    badInput({
+      name: 'GatedDeltaNet.fromFlaConfig: use_short_conv false',
+      call: () => GatedDeltaNet.fromFlaConfig({ hidden_size: 16, head_dim: 4, num_heads: 2, use_short_conv: false }),
+      error: TesseraError,
+      message: 'config.use_short_conv: expected true (what this build supports), received false',
+    }),
+    badInput({
+      name: 'new GatedDeltaNet: numVHeads not a multiple of heads',
+      call: () => new GatedDeltaNet({ dModel: 8, heads: 2, headDim: 4, numVHeads: 3 }),
+      error: ValueError,
+      message: 'opts.numVHeads: expected a multiple of heads (2), received 3',
+    }),
+    badInput({
+      name: 'new DeltaNet: numVHeads (a GatedDeltaNet option)',
+      call: () => new DeltaNet({ numVHeads: 4 } as never),
+      error: ValueError,
+      message: 'opts.numVHeads: expected one of the known options',
     }),
   ]));

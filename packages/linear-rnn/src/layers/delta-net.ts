@@ -15,6 +15,7 @@ import { checkBoolean, checkChunkSize, checkElements, checkSize, checkTensor } f
 import { deltaRule, deltaRuleStep } from '../delta-rule/index.js';
 import { GatedRMSNorm, Linear, RMSNorm } from '@tessera/tensor-core';
 import { MAX_SEED, ShortConvolution } from './blocks.js';
+import { deltaNetOptionsFromFla, type FlaDeltaNetConfig, type FlaLayerExtras } from '../interop/fla-config.js';
 
 /** Options shared by the delta-rule layers. */
 export interface DeltaLayerOptions {
@@ -40,6 +41,15 @@ export interface DeltaLayerOptions {
   seed?: number;
 }
 
+/** GatedDeltaNet's options: the shared ones plus fla's grouped value heads. */
+export interface GatedDeltaLayerOptions extends DeltaLayerOptions {
+  /**
+   * Value heads HV (fla's num_v_heads), a multiple of `heads`: value head j reads query/key head
+   * ⌊j / (HV / H)⌋ (fla's GVA). v, β, the decay, the state and the output norm are per value head. Default `heads`.
+   */
+  numVHeads?: number;
+}
+
 /** The options every delta-rule layer knows (checkOptions lists them on a typo). */
 export const DELTA_LAYER_OPTIONS = [
   'dModel',
@@ -62,15 +72,15 @@ export interface LayerCallOptions<S> {
 
 const CALL_OPTIONS = ['initialState'] as const;
 
-/** A delta-rule layer's decoding state: the three conv caches and the recurrent state. */
+/** A delta-rule layer's decoding state: the three conv caches and the recurrent state (HV = value heads). */
 export type DeltaLayerState = {
   /** `[B, convSize − 1, H·Dk]`. */
   convQ: Tensor;
   /** `[B, convSize − 1, H·Dk]`. */
   convK: Tensor;
-  /** `[B, convSize − 1, H·Dv]`. */
+  /** `[B, convSize − 1, HV·Dv]`. */
   convV: Tensor;
-  /** `[B, H, Dk, Dv]`. */
+  /** `[B, HV, Dk, Dv]` (fla's fused_recurrent_delta_rule layout; GatedDeltaNet's fla kernel stores `[B, HV, Dv, Dk]`). */
   recurrent: Tensor;
 };
 
@@ -82,7 +92,12 @@ export type DeltaLayerResult = {
   finalState: DeltaLayerState;
 };
 
-/** The per-head tensors a layer hands to its rule: q, k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta `[B, H, L]`; `x` is the layer input `[B, L, D]`. */
+const GATED_LAYER_OPTIONS = [...DELTA_LAYER_OPTIONS, 'numVHeads'] as const satisfies readonly (keyof GatedDeltaLayerOptions)[];
+
+/**
+ * The per-head tensors a layer hands to its rule: q, k `[B, HV, L, Dk]` (key heads repeated over their value
+ * heads), v `[B, HV, L, Dv]`, beta `[B, HV, L]`; `x` is the layer input `[B, L, D]`.
+ */
 export interface RuleInputs {
   x: Tensor;
   q: Tensor;
@@ -118,6 +133,8 @@ function perHead(x: Tensor): Tensor {
 export abstract class DeltaRuleLayer extends Module {
   readonly dModel: number;
   readonly heads: number;
+  /** Value heads HV (fla's num_v_heads); equals `heads` except in a GatedDeltaNet with grouped value heads. */
+  readonly valueHeads: number;
   readonly headDim: number;
   readonly valueDim: number;
   readonly convSize: number;
@@ -139,15 +156,21 @@ export abstract class DeltaRuleLayer extends Module {
    * Every option is checked before any weight exists, so a bad one throws without leaking a tensor.
    * `defaults` are the subclass's (fla's) expand_v and use_gate.
    */
-  constructor(opts: DeltaLayerOptions | undefined, defaults: { expandV: number; useGate: boolean }) {
+  constructor(opts: GatedDeltaLayerOptions | undefined, defaults: { expandV: number; useGate: boolean; groupedValueHeads?: boolean }) {
     super();
-    const o = checkOptions(opts, DELTA_LAYER_OPTIONS);
+    const o = checkOptions(opts, defaults.groupedValueHeads ? GATED_LAYER_OPTIONS : DELTA_LAYER_OPTIONS);
     this.dModel = checkSize(o.dModel ?? 64, 'opts.dModel');
     this.heads = checkSize(o.heads ?? 2, 'opts.heads');
+    this.valueHeads = checkSize(o.numVHeads ?? this.heads, 'opts.numVHeads');
+    if (this.valueHeads % this.heads !== 0) {
+      throw new ValueError(`opts.numVHeads: expected a multiple of heads (${this.heads}), received ${this.valueHeads}`);
+    }
     this.headDim = checkSize(o.headDim ?? 32, 'opts.headDim');
     const expandV = checkRange(o.expandV ?? defaults.expandV, { min: 0, minExclusive: true }, 'opts.expandV');
-    this.valueDim = this.headDim * expandV;
-    if (!Number.isInteger(this.valueDim)) {
+    // fla: int(head_dim · expand_v), accepted when within rel. 1e-5 of an integer (math.isclose)
+    const exactValueDim = this.headDim * expandV;
+    this.valueDim = Math.round(exactValueDim);
+    if (this.valueDim < 1 || Math.abs(exactValueDim - this.valueDim) > 1e-5 * Math.abs(exactValueDim)) {
       throw new ValueError(`opts.expandV: expected headDim · expandV to be an integer, received ${this.headDim} · ${expandV}`);
     }
     this.convSize = checkRange(o.convSize ?? 4, { min: 1, max: 64, integer: true }, 'opts.convSize');
@@ -157,11 +180,11 @@ export abstract class DeltaRuleLayer extends Module {
     const useGate = checkBoolean(o.useGate, defaults.useGate, 'opts.useGate');
     const eps = checkRange(o.normEps ?? 1e-5, { min: 0, minExclusive: true }, 'opts.normEps');
     const keyWidth = this.heads * this.headDim;
-    const valueWidth = this.heads * this.valueDim;
+    const valueWidth = this.valueHeads * this.valueDim;
     for (const [what, shape] of [
       ['q_proj/k_proj weight [H·Dk, dModel]', [keyWidth, this.dModel]],
-      ['v_proj/g_proj weight [H·Dv, dModel]', [valueWidth, this.dModel]],
-      ['the recurrent state per sequence [H, Dk, Dv]', [this.heads, this.headDim, this.valueDim]],
+      ['v_proj/g_proj weight [HV·Dv, dModel]', [valueWidth, this.dModel]],
+      ['the recurrent state per sequence [HV, Dk, Dv]', [this.valueHeads, this.headDim, this.valueDim]],
     ] as const) {
       checkElements(shape, `opts (${what})`);
     }
@@ -170,7 +193,7 @@ export abstract class DeltaRuleLayer extends Module {
     this.qProj = this.child('q_proj', new Linear(this.dModel, keyWidth, { seed: s }));
     this.kProj = this.child('k_proj', new Linear(this.dModel, keyWidth, { seed: s + 1 }));
     this.vProj = this.child('v_proj', new Linear(this.dModel, valueWidth, { seed: s + 2 }));
-    this.bProj = this.child('b_proj', new Linear(this.dModel, this.heads, { seed: s + 3 }));
+    this.bProj = this.child('b_proj', new Linear(this.dModel, this.valueHeads, { seed: s + 3 }));
     this.qConv = this.child('q_conv1d', new ShortConvolution(keyWidth, { kernelSize: this.convSize, seed: s + 4 }));
     this.kConv = this.child('k_conv1d', new ShortConvolution(keyWidth, { kernelSize: this.convSize, seed: s + 5 }));
     this.vConv = this.child('v_conv1d', new ShortConvolution(valueWidth, { kernelSize: this.convSize, seed: s + 6 }));
@@ -194,16 +217,16 @@ export abstract class DeltaRuleLayer extends Module {
   zeroState(batch: number): DeltaLayerState {
     checkSize(batch, 'batch');
     // every part is checked before the first is allocated
-    checkElements([batch, this.heads, this.headDim, this.valueDim], 'batch (the recurrent state [batch, H, Dk, Dv])');
+    checkElements([batch, this.valueHeads, this.headDim, this.valueDim], 'batch (the recurrent state [batch, HV, Dk, Dv])');
     checkElements(
-      [batch, this.convSize - 1, this.heads * Math.max(this.headDim, this.valueDim)],
+      [batch, this.convSize - 1, Math.max(this.heads * this.headDim, this.valueHeads * this.valueDim)],
       'batch (the conv states [batch, K − 1, H·D])',
     );
     return {
       convQ: this.qConv.zeroState(batch),
       convK: this.kConv.zeroState(batch),
       convV: this.vConv.zeroState(batch),
-      recurrent: deviceZeros([batch, this.heads, this.headDim, this.valueDim]),
+      recurrent: deviceZeros([batch, this.valueHeads, this.headDim, this.valueDim]),
     };
   }
 
@@ -240,8 +263,17 @@ export abstract class DeltaRuleLayer extends Module {
     const keyWidth = this.heads * this.headDim;
     checkShape(state.convQ, ['B', this.convSize - 1, keyWidth], `${name}.convQ`, dims);
     checkShape(state.convK, ['B', this.convSize - 1, keyWidth], `${name}.convK`, dims);
-    checkShape(state.convV, ['B', this.convSize - 1, this.heads * this.valueDim], `${name}.convV`, dims);
-    checkShape(state.recurrent, ['B', this.heads, this.headDim, this.valueDim], `${name}.recurrent`, dims);
+    checkShape(state.convV, ['B', this.convSize - 1, this.valueHeads * this.valueDim], `${name}.convV`, dims);
+    checkShape(state.recurrent, ['B', this.valueHeads, this.headDim, this.valueDim], `${name}.recurrent`, dims);
+  }
+
+  /** `[B, H, L, Dk] → [B, HV, L, Dk]`: key head i serves value heads i·G … i·G + G − 1 (fla's `i_h = i_hv // (HV / H)`). */
+  private toValueHeads(t: Tensor): Tensor {
+    const group = this.valueHeads / this.heads;
+    if (group === 1) return t;
+    // gather, not tile: tfjs-webgpu's Tile of rank 5 reads back to the CPU
+    const index = Array.from({ length: this.valueHeads }, (_, j) => Math.floor(j / group));
+    return tf.tidy(() => tf.gather(t, tf.tensor1d(index, 'int32'), 1));
   }
 
   private run(x: Tensor, state: DeltaLayerState | undefined, decode: boolean): DeltaLayerResult {
@@ -253,9 +285,9 @@ export abstract class DeltaRuleLayer extends Module {
     if (this.allowNegEigval) beta = tf.mul(beta, 2);
     const inputs: RuleInputs = {
       x,
-      q: l2Normalize(toHeads(q.output, this.heads)),
-      k: this.transformKeys(toHeads(k.output, this.heads)),
-      v: toHeads(v.output, this.heads),
+      q: this.toValueHeads(l2Normalize(toHeads(q.output, this.heads))),
+      k: this.toValueHeads(this.transformKeys(toHeads(k.output, this.heads))),
+      v: toHeads(v.output, this.valueHeads),
       beta: perHead(beta),
     };
     let output: Tensor;
@@ -281,8 +313,8 @@ export abstract class DeltaRuleLayer extends Module {
     const normed =
       this.gProj === undefined
         ? (this.oNorm as RMSNorm).forward(o)
-        : (this.oNorm as GatedRMSNorm).forward(o, tf.reshape(this.gProj.forward(x), [batch, length, this.heads, this.valueDim]));
-    const y = this.oProj.forward(tf.reshape(normed, [batch, length, this.heads * this.valueDim]));
+        : (this.oNorm as GatedRMSNorm).forward(o, tf.reshape(this.gProj.forward(x), [batch, length, this.valueHeads, this.valueDim]));
+    const y = this.oProj.forward(tf.reshape(normed, [batch, length, this.valueHeads * this.valueDim]));
     return { output: y, finalState: { convQ: q.finalState, convK: k.finalState, convV: v.finalState, recurrent } };
   }
 }
@@ -296,6 +328,16 @@ export abstract class DeltaRuleLayer extends Module {
 export class DeltaNet extends DeltaRuleLayer {
   constructor(opts?: DeltaLayerOptions) {
     super(opts, { expandV: 1, useGate: false });
+  }
+
+  /**
+   * A layer built from fla's `DeltaNet(...)` constructor arguments, with fla's defaults (hidden_size 1024,
+   * num_heads 4, expand_k 1, expand_v 1, conv_size 4, norm_eps 1e-5; head dims hidden·expand / heads): its
+   * `stateDict()` names and shapes equal fla's `state_dict()`. `extras` are Tessera's own `{ chunkSize, seed }`.
+   * Options this build lacks (qk_activation ≠ silu, qk_norm ≠ l2, use_beta false, no short conv, conv bias) throw.
+   */
+  static fromFlaConfig(config: FlaDeltaNetConfig, extras?: FlaLayerExtras): DeltaNet {
+    return new DeltaNet(deltaNetOptionsFromFla(config, extras));
   }
 
   protected sequence(t: RuleInputs, initialState: Tensor | undefined): { output: Tensor; finalState: Tensor } {

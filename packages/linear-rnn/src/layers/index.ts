@@ -7,6 +7,7 @@ export {
   type DeltaLayerResult,
   type DeltaLayerState,
   DeltaRuleLayer,
+  type GatedDeltaLayerOptions,
   l2Normalize,
   type LayerCallOptions,
   type RuleInputs,
