@@ -1,12 +1,13 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { SELECT_MAX_COLS } from '../masks/select.program.js';
+import { UNIFORM_LINE_WGSL } from '../block-mask/lists.wgsl.js';
 
 const WG = 256;
 
 /**
  * Twilight's sorting-free top-p (Lin et al. 2025; tsinghua-ideal/Twilight `TopPReturnMaskKernel`, adapted
- * from FlashInfer; papers/sparse.md B.3), one workgroup per row of non-negative weights `w [R, N]` held in
- * workgroup memory. Bisect a threshold: low = 0, high = max w; each pass computes f(mid) = Σ_{w > mid} w
+ * from FlashInfer; papers/sparse.md B.3), one workgroup per row of non-negative weights `w [R, N]`, read from
+ * global memory on every pass (a row of 4096 blocks would take the whole 16 KiB of workgroup memory WebGPU
+ * guarantees; the reads hit the cache, and the reductions need only 3 KiB). Bisect a threshold: low = 0, high = max w; each pass computes f(mid) = Σ_{w > mid} w
  * and the nearest weights inside the bracket (min{w > low}, max{w ≤ high}); f(mid) ≥ p moves low to mid,
  * otherwise high to min(mid, max{w ≤ high}), keeping f(low) ≥ p > f(high), until the bracket holds one
  * weight value (within `eps`) or 64 passes. Keeps {w > low}: the smallest set of highest weights whose
@@ -16,12 +17,12 @@ const WG = 256;
  */
 export class TopPBisectProgram implements WebGPUProgram {
   outputShape: number[];
-  shaderKey = `tessera_top_p_bisect_${WG}_${SELECT_MAX_COLS}`;
+  shaderKey = `tessera_top_p_bisect_${WG}`;
   variableNames = ['w'];
   workgroupSize: [number, number, number] = [WG, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'cols : i32, p : f32, eps : f32,';
+  uniforms = 'lines : i32, cols : i32, p : f32, eps : f32,';
 
   constructor(rows: number, cols: number) {
     this.outputShape = [rows * cols];
@@ -31,9 +32,9 @@ export class TopPBisectProgram implements WebGPUProgram {
   getUserCode(): string {
     return `
   ${LINEAR_WORKGROUP_INDEX}
+  ${UNIFORM_LINE_WGSL}
   const WG = ${WG};
   const BIG = 3.0e38;
-  var<workgroup> row : array<f32, ${SELECT_MAX_COLS}>;
   var<workgroup> sSum : array<f32, ${WG}>;
   var<workgroup> sMin : array<f32, ${WG}>;
   var<workgroup> sMax : array<f32, ${WG}>;
@@ -52,15 +53,13 @@ export class TopPBisectProgram implements WebGPUProgram {
   }
 
   fn main(index : i32) {
-    let r = i32(linearWorkgroupIndex());
+    // past 65535 workgroups tfjs folds the grid into two dimensions, so some workgroups have no row
+    let r = uniformLine();
+    if (r >= uniforms.lines) { return; }
     let tid = i32(localIndex);
     let n = uniforms.cols;
     var m = 0.0;
-    for (var j = tid; j < n; j += WG) {
-      let x = w[r * n + j];
-      row[j] = x;
-      m = max(m, x);
-    }
+    for (var j = tid; j < n; j += WG) { m = max(m, w[r * n + j]); }
     sSum[tid] = 0.0;
     sMin[tid] = BIG;
     sMax[tid] = m;
@@ -76,7 +75,7 @@ export class TopPBisectProgram implements WebGPUProgram {
       var gtLow = BIG;
       var leHigh = -BIG;
       for (var j = tid; j < n; j += WG) {
-        let x = row[j];
+        let x = w[r * n + j];
         if (x > mid) { f += x; }
         if (x > low) { gtLow = min(gtLow, x); }
         if (x <= high) { leHigh = max(leHigh, x); }
@@ -94,7 +93,7 @@ export class TopPBisectProgram implements WebGPUProgram {
       }
       st = workgroupUniformLoad(&ctl);
     }
-    for (var j = tid; j < n; j += WG) { result[r * n + j] = select(0, 1, row[j] > st.x); }
+    for (var j = tid; j < n; j += WG) { result[r * n + j] = select(0, 1, w[r * n + j] > st.x); }
   }
 `;
   }

@@ -72,7 +72,7 @@ export const bisectOp = defineOp<'w', BisectAttrs>({
   hostBackends: ['cpu', 'wasm'],
   webgpu: ({ inputs, attrs, run }) => {
     const [rows, cols] = inputs.w.shape as [number, number];
-    const uniforms = [...scalarUniforms('int32', [cols]), ...scalarUniforms('float32', [attrs.p, attrs.eps])];
+    const uniforms = [...scalarUniforms('int32', [rows, cols]), ...scalarUniforms('float32', [attrs.p, attrs.eps])];
     const out = run(new TopPBisectProgram(rows, cols), [inputs.w], 'int32', uniforms);
     return { ...out, shape: [rows, cols] };
   },
