@@ -22,6 +22,8 @@ import {
   efla,
   FlaCausalLM,
   loadCausalLM,
+  loadMambaLM,
+  MambaLM,
   saveCheckpoint,
   eflaStep,
   eflaStepSize,
@@ -816,7 +818,8 @@ for (const [name, Layer] of [
   });
 }
 
-const MAMBA3_CONFIG = 'dModel, dState, headDim, expand, rank, ropeFraction, dtMin, dtMax, dtInitFloor, aFloor, chunkSize, seed';
+const MAMBA3_CONFIG =
+  'dModel, dState, headDim, expand, rank, ropeFraction, dtMin, dtMax, dtInitFloor, aFloor, chunkSize, ngroups, outprojNorm, seed';
 
 describe('bad input: Mamba3', () => {
   const layer = new Mamba3({ dModel: 8, dState: 4, headDim: 4 });
@@ -1242,7 +1245,7 @@ describe('bad input: loadCausalLM, saveCheckpoint and the fla configs', () =>
       name: 'saveCheckpoint: not a model',
       call: () => saveCheckpoint({} as never, '/tmp/x'),
       error: ValueError,
-      message: 'model: expected a FlaCausalLM (from loadCausalLM), received',
+      message: 'model: expected a FlaCausalLM or MambaLM (from loadCausalLM / loadMambaLM), received',
     }),
     badInput({
       name: "DeltaNet.fromFlaConfig: qk_norm 'sum'",
@@ -1285,5 +1288,136 @@ describe('bad input: loadCausalLM, saveCheckpoint and the fla configs', () =>
       call: () => new DeltaNet({ numVHeads: 4 } as never),
       error: ValueError,
       message: 'opts.numVHeads: expected one of the known options',
+    }),
+  ]));
+
+/** The committed tied Mamba-3 LM fixture (mamba_reference.py). */
+const MAMBA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'mamba-transcribed', 'lm-mamba3');
+const MAMBA_CONFIG = JSON.parse(readFileSync(join(MAMBA_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+const MAMBA_BYTES = new Uint8Array(readFileSync(join(MAMBA_DIR, 'model.safetensors')));
+const MAMBA_SSM = MAMBA_CONFIG.ssm_cfg as Record<string, unknown>;
+
+async function editedMamba(edit: (t: Record<string, Tensor>) => void): Promise<Uint8Array> {
+  const t = readSafetensors(MAMBA_BYTES);
+  try {
+    edit(t);
+    return await writeSafetensors(t);
+  } finally {
+    tf.dispose(Object.values(t));
+  }
+}
+
+describe('bad input: loadMambaLM, MambaLM and Mamba3.fromMambaConfig', () =>
+  itRejects([
+    badInput({
+      name: 'loadMambaLM: attention layers in attn_layer_idx',
+      call: () => loadMambaLM({ config: { ...MAMBA_CONFIG, attn_layer_idx: [1] }, files: { 'model.safetensors': MAMBA_BYTES } }),
+      error: TesseraError,
+      message: 'config.attn_layer_idx: expected [] (no attention layers) (what this build supports), received',
+    }),
+    badInput({
+      name: 'loadMambaLM: a Mamba-2 mixer',
+      call: () =>
+        loadMambaLM({
+          config: { ...MAMBA_CONFIG, ssm_cfg: { ...MAMBA_SSM, layer: 'Mamba2' } },
+          files: { 'model.safetensors': MAMBA_BYTES },
+        }),
+      error: TesseraError,
+      message: 'config.ssm_cfg.layer: expected "Mamba3" (what this build supports), received "Mamba2"',
+    }),
+    badInput({
+      name: 'loadMambaLM: no ssm_cfg.layer (mamba_ssm then builds Mamba1)',
+      call: () => loadMambaLM({ config: { ...MAMBA_CONFIG, ssm_cfg: { d_state: 16 } }, files: { 'model.safetensors': MAMBA_BYTES } }),
+      error: TesseraError,
+      message: 'config.ssm_cfg.layer: expected "Mamba3" (what this build supports), received "Mamba1 (the default)"',
+    }),
+    badInput({
+      name: 'loadMambaLM: a MIMO mixer',
+      call: () =>
+        loadMambaLM({
+          config: { ...MAMBA_CONFIG, ssm_cfg: { ...MAMBA_SSM, is_mimo: true, mimo_rank: 4 } },
+          files: { 'model.safetensors': MAMBA_BYTES },
+        }),
+      error: TesseraError,
+      message: 'config.ssm_cfg.is_mimo: expected false',
+    }),
+    badInput({
+      name: 'loadMambaLM: a key MambaConfig lacks',
+      call: () => loadMambaLM({ config: { ...MAMBA_CONFIG, norm_epsilon: 1e-6 }, files: { 'model.safetensors': MAMBA_BYTES } }),
+      error: ValueError,
+      message: 'config: expected only MambaConfig keys',
+    }),
+    badInput({
+      name: 'loadMambaLM: missing and extra tensors, all named',
+      call: async () =>
+        loadMambaLM({
+          config: MAMBA_CONFIG,
+          files: {
+            'model.safetensors': await editedMamba((t) => {
+              tf.dispose([t['backbone.norm_f.weight'] as Tensor, t['backbone.layers.1.mixer.D'] as Tensor]);
+              delete t['backbone.norm_f.weight'];
+              delete t['backbone.layers.1.mixer.D'];
+              t['backbone.layers.0.mixer.mimo_x'] = tf.zeros([2]);
+              t['backbone.layers.2.norm.weight'] = tf.zeros([64]);
+            }),
+          },
+        }),
+      error: TesseraError,
+      message:
+        'missing tensors: backbone.layers.1.mixer.D, backbone.norm_f.weight; unexpected tensors: backbone.layers.0.mixer.mimo_x, backbone.layers.2.norm.weight',
+    }),
+    badInput({
+      name: 'loadMambaLM: tensors of the wrong shape, each named with both shapes',
+      call: async () =>
+        loadMambaLM({
+          config: MAMBA_CONFIG,
+          files: {
+            'model.safetensors': await editedMamba((t) => {
+              (t['backbone.layers.0.mixer.B_bias'] as Tensor).dispose();
+              t['backbone.layers.0.mixer.B_bias'] = tf.ones([8, 16]);
+              (t['lm_head.weight'] as Tensor).dispose();
+              t['lm_head.weight'] = tf.ones([250, 64]);
+            }),
+          },
+        }),
+      error: ShapeError,
+      message:
+        'backbone.layers.0.mixer.B_bias: expected [8, 1, 16], received [8, 16]; lm_head.weight: expected [256, 64], received [250, 64]',
+    }),
+    badInput({
+      name: 'loadMambaLM: a truncated model.safetensors',
+      call: () => loadMambaLM({ config: MAMBA_CONFIG, files: { 'model.safetensors': MAMBA_BYTES.slice(0, MAMBA_BYTES.length - 10) } }),
+      error: FormatError,
+      message: 'model.safetensors:',
+    }),
+    badInput({
+      name: 'loadMambaLM: a directory without config.json',
+      call: () => loadMambaLM('/nonexistent-tessera-dir'),
+      error: ValueError,
+      message: 'source: expected a checkpoint directory holding config.json, received "/nonexistent-tessera-dir"',
+    }),
+    badInput({
+      name: 'new MambaLM: n_layer 0',
+      call: () => new MambaLM({ ...MAMBA_CONFIG, n_layer: 0 }),
+      error: ValueError,
+      message: 'config.n_layer: expected a positive integer, received 0',
+    }),
+    badInput({
+      name: 'Mamba3.fromMambaConfig: ngroups that does not divide the heads',
+      call: () => Mamba3.fromMambaConfig({ d_model: 32, d_state: 16, headdim: 16, ngroups: 3 }),
+      error: ValueError,
+      message: 'config.ngroups: expected a divisor of the head count 4, received 3',
+    }),
+    badInput({
+      name: 'Mamba3.fromMambaConfig: rope_fraction 0.25',
+      call: () => Mamba3.fromMambaConfig({ d_model: 32, rope_fraction: 0.25 }),
+      error: TesseraError,
+      message: 'config.rope_fraction: expected 0.5 or 1 (as mamba_ssm asserts) (what this build supports), received 0.25',
+    }),
+    badInput({
+      name: 'Mamba3.fromMambaConfig: no d_model',
+      call: () => Mamba3.fromMambaConfig({ d_state: 16 }),
+      error: ValueError,
+      message: 'config.d_model: expected a positive integer, received undefined',
     }),
   ]));

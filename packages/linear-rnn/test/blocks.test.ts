@@ -1,6 +1,6 @@
 import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { ShortConvolution } from '../src/layers/blocks.js';
 
 function uniform(shape: number[], seed: number): Tensor {

@@ -7,6 +7,7 @@ import { type FastWeights, fastWeightApply, fastWeightColumnNorms, fastWeightUpd
 import { dcToRgb, Gaussians, rgbToDc, shCoefficients, shDegreeOf } from '../src/gaussians/index.js';
 import { decodePng, encodePng, loadPng, psnr, savePng, ssim } from '../src/image/index.js';
 import { decodePly, encodePly, plyProperties, readPly, writePly } from '../src/ply/index.js';
+import { gaussiansFromGsplat, gaussiansToGsplat, loadGsplatCheckpoint, saveGsplatCheckpoint } from '../src/gsplat/index.js';
 import { rasterize, rasterizeReference, type RasterizeOptions } from '../src/rasterize/index.js';
 import { bunny, coloredPrimitives, texturedSphere } from '../src/scenes/index.js';
 import { LaCTBlock } from '../src/lact-block/index.js';
@@ -1900,3 +1901,87 @@ describeBackends('TTTLRM', () => {
     }),
   ]);
 });
+
+/** A valid degree-1 gsplat splats dict of 2 Gaussians; `edit` replaces or removes fields. */
+function splats(edit: Record<string, Tensor | undefined> = {}): Record<string, Tensor> {
+  const base: Record<string, Tensor> = {
+    means: tf.zeros([2, 3]),
+    scales: tf.zeros([2, 3]),
+    quats: tf.tensor2d([
+      [1, 0, 0, 0],
+      [1, 0, 0, 0],
+    ]),
+    opacities: tf.zeros([2]),
+    sh0: tf.zeros([2, 1, 3]),
+    shN: tf.zeros([2, 3, 3]),
+  };
+  for (const [k, v] of Object.entries(edit)) {
+    base[k]?.dispose();
+    if (v === undefined) delete base[k];
+    else base[k] = v;
+  }
+  return base;
+}
+
+describe('bad input: gsplat checkpoints', () =>
+  itRejects([
+    badInput({
+      name: 'gaussiansFromGsplat: missing and extra fields, all named',
+      inputs: () => splats({ scales: undefined, sh0: undefined, features: tf.zeros([2, 8]), colors: tf.zeros([2, 3]) }),
+      call: (d) => gaussiansFromGsplat(d),
+      error: TesseraError,
+      message: 'missing tensors: scales, sh0; unexpected tensors: features, colors',
+    }),
+    badInput({
+      name: 'gaussiansFromGsplat: wrong shapes, each named with both shapes',
+      inputs: () => splats({ quats: tf.zeros([2, 3]), opacities: tf.zeros([2, 1]) }),
+      call: (d) => gaussiansFromGsplat(d),
+      error: ShapeError,
+      message: 'quats: expected [2, 4], received [2, 3]; opacities: expected [2], received [2, 1]',
+    }),
+    badInput({
+      name: 'gaussiansFromGsplat: an SH count that is not a square',
+      inputs: () => splats({ shN: tf.zeros([2, 5, 3]) }),
+      call: (d) => gaussiansFromGsplat(d),
+      error: ShapeError,
+      message: 'shN: expected K − 1 = (degree + 1)² − 1 coefficients for an SH degree 0–3 (0, 3, 8 or 15), received 5',
+    }),
+    badInput({
+      name: 'gaussiansFromGsplat: SH degree 4',
+      inputs: () => splats({ shN: tf.zeros([2, 24, 3]) }),
+      call: (d) => gaussiansFromGsplat(d),
+      error: ShapeError,
+      message: 'received 24',
+    }),
+    badInput({
+      name: 'gaussiansFromGsplat: not a dict',
+      call: () => gaussiansFromGsplat(null as never),
+      error: ValueError,
+      message: 'dict: expected gsplat',
+    }),
+    badInput({
+      name: 'gaussiansToGsplat: not Gaussians',
+      call: () => gaussiansToGsplat({} as never),
+      error: ValueError,
+      message: 'g: expected Gaussians, received',
+    }),
+    badInput({
+      name: 'loadGsplatCheckpoint: truncated bytes',
+      call: () => loadGsplatCheckpoint(new Uint8Array([1, 2, 3])),
+      error: FormatError,
+      message: 'safetensors',
+    }),
+    badInput({
+      name: 'loadGsplatCheckpoint: an empty path',
+      call: () => loadGsplatCheckpoint(''),
+      error: ValueError,
+      message: 'source: expected a safetensors path or its bytes, received ""',
+    }),
+    badInput({
+      name: 'saveGsplatCheckpoint: an empty path',
+      inputs: () => Gaussians.empty(1),
+      call: (g) => saveGsplatCheckpoint(g, ''),
+      error: ValueError,
+      message: 'path: expected a non-empty file path, received ""',
+    }),
+  ]));

@@ -40,14 +40,14 @@ export interface FlaCausalLMOptions {
 const LM_OPTIONS = ['seed', 'chunkSize'] as const satisfies readonly (keyof FlaCausalLMOptions)[];
 
 /** A module that only groups children (fla's `nn.ModuleList` and the `model` wrapper): `layers.0`, `layers.1`, …. */
-class Container extends Module {
+export class Container extends Module {
   add<M extends Module>(name: string, module: M): M {
     return this.child(name, module);
   }
 }
 
 /** `nn.Embedding`: a `[V, D]` table named `weight`. */
-class Embedding extends Module {
+export class Embedding extends Module {
   readonly weight: Variable;
   constructor(vocab: number, dim: number, std: number, seed: number) {
     super();

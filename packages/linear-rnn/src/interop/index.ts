@@ -10,4 +10,13 @@ export {
   parseFlaConfig,
   type ParsedFlaConfig,
 } from './fla-config.js';
-export { type CheckpointFiles, loadCausalLM, saveCheckpoint } from './load.js';
+export { type CheckpointFiles, loadCausalLM, loadMambaLM, saveCheckpoint } from './load.js';
+export {
+  MAMBA_CONFIG_DEFAULTS,
+  type MambaLayerExtras,
+  type MambaSsmConfig,
+  mamba3OptionsFromMamba,
+  type ParsedMambaConfig,
+  parseMambaConfig,
+} from './mamba-config.js';
+export { MambaLM, type MambaLMOptions, type MambaLMState, type MambaLMStepResult } from './mamba-lm.js';

@@ -1,6 +1,7 @@
 import {
   describeValue,
   FormatError,
+  type Module,
   readSafetensors,
   ShapeError,
   type Tensor,
@@ -12,6 +13,8 @@ import {
 } from '@tessera/tensor-core';
 import { FlaCausalLM, type FlaCausalLMOptions } from './causal-lm.js';
 import { parseFlaConfig } from './fla-config.js';
+import { MambaLM, type MambaLMOptions } from './mamba-lm.js';
+import { parseMambaConfig } from './mamba-config.js';
 
 /** A checkpoint in memory (a browser's fetched files): fla's config.json object and the files by name. */
 export interface CheckpointFiles {
@@ -32,8 +35,8 @@ function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** Reads a directory's config.json and weight files (Node only). */
-async function readDirectory(dir: string): Promise<CheckpointFiles> {
+/** Reads a directory's config.json and weight files (Node only); `parse` checks the config before any weight is read. */
+async function readDirectory(dir: string, parse: (config: unknown, where: string) => unknown): Promise<CheckpointFiles> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   let configText: string;
@@ -52,7 +55,7 @@ async function readDirectory(dir: string): Promise<CheckpointFiles> {
   }
   if (!isRecord(config)) throw new FormatError(`${dir}/config.json: expected a JSON object, received ${describeValue(config)}`);
   // the config is checked before any weight file is read
-  parseFlaConfig(config, 'config.json');
+  parse(config, 'config.json');
   const files: Record<string, Uint8Array> = {};
   const names = await fs.readdir(dir);
   if (names.includes(INDEX)) {
@@ -139,19 +142,18 @@ function readSafetensorsNamed(bytes: Uint8Array, name: string): Record<string, T
 /**
  * Checks `tensors` against `model`'s variables by name (every missing and every unexpected name listed)
  * and shape (each mismatch: name, expected, received), then assigns them. A tied checkpoint may still carry
- * `lm_head.weight` (fla's `state_dict()` lists it): it must equal the embedding's shape and is skipped.
+ * `lm_head.weight` (PyTorch's `state_dict()` lists it): it must equal the embedding's shape (`tiedTo`) and is skipped.
  */
-function assignWeights(model: FlaCausalLM, tensors: Record<string, Tensor>): void {
+function assignWeights(model: Module, tensors: Record<string, Tensor>, what: string, tiedTo: Tensor | undefined): void {
   const own = model.stateDict();
-  const tied = model.lmHead === undefined;
+  const tied = tiedTo !== undefined;
   const given = Object.keys(tensors).filter((n) => !(tied && n === 'lm_head.weight'));
   const missing = Object.keys(own).filter((n) => !Object.hasOwn(tensors, n));
   const unexpected = given.filter((n) => !Object.hasOwn(own, n));
   const problems: string[] = [];
   if (missing.length > 0) problems.push(`missing tensors: ${missing.join(', ')}`);
   if (unexpected.length > 0) problems.push(`unexpected tensors: ${unexpected.join(', ')}`);
-  if (problems.length > 0)
-    throw new TesseraError(`checkpoint: does not match the config's ${model.modelType} model: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new TesseraError(`checkpoint: does not match the config's ${what} model: ${problems.join('; ')}`);
   const shapes: string[] = [];
   const at = (name: string): Tensor => tensors[name] as Tensor;
   const check = (name: string, expected: number[]) => {
@@ -160,7 +162,7 @@ function assignWeights(model: FlaCausalLM, tensors: Record<string, Tensor>): voi
       shapes.push(`${name}: expected ${formatShape(expected)}, received ${formatShape(received)}`);
   };
   for (const [name, variable] of Object.entries(own)) check(name, variable.shape);
-  if (tied && Object.hasOwn(tensors, 'lm_head.weight')) check('lm_head.weight', model.embeddings.weight.shape);
+  if (tiedTo !== undefined && Object.hasOwn(tensors, 'lm_head.weight')) check('lm_head.weight', tiedTo.shape);
   if (shapes.length > 0) throw new ShapeError(`checkpoint: tensors of the wrong shape: ${shapes.join('; ')}`);
   const dict: Record<string, Tensor> = {};
   for (const name of Object.keys(own)) dict[name] = at(name).dtype === 'float32' ? at(name) : tf.cast(at(name), 'float32');
@@ -180,10 +182,31 @@ function assignWeights(model: FlaCausalLM, tensors: Record<string, Tensor>): voi
  * on any error everything built so far is disposed.
  */
 export async function loadCausalLM(source: string | CheckpointFiles, opts?: FlaCausalLMOptions): Promise<FlaCausalLM> {
+  const ckpt = await checkpointOf(source, parseFlaConfig);
+  parseFlaConfig(ckpt.config, 'config');
+  const tensors = readTensors(ckpt.files);
+  let model: FlaCausalLM | undefined;
+  try {
+    model = new FlaCausalLM(ckpt.config, opts);
+    assignWeights(model, tensors, model.modelType, model.lmHead === undefined ? model.embeddings.weight : undefined);
+    return model;
+  } catch (e) {
+    model?.dispose();
+    throw e;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/** `source` (a directory or `{ config, files }`) → the checkpoint in memory, its config checked by `parse`. */
+async function checkpointOf(
+  source: string | CheckpointFiles,
+  parse: (config: unknown, where: string) => unknown,
+): Promise<CheckpointFiles> {
   let ckpt: CheckpointFiles;
   if (typeof source === 'string') {
     if (source === '') throw new ValueError('source: expected a checkpoint directory or { config, files }, received ""');
-    ckpt = await readDirectory(source);
+    ckpt = await readDirectory(source, parse);
   } else if (isRecord(source) && isRecord(source.config) && isRecord(source.files)) {
     const extra = Object.keys(source).filter((k) => k !== 'config' && k !== 'files');
     if (extra.length > 0) throw new ValueError(`source: expected { config, files }, received the extra keys ${extra.join(', ')}`);
@@ -191,12 +214,24 @@ export async function loadCausalLM(source: string | CheckpointFiles, opts?: FlaC
   } else {
     throw new ValueError(`source: expected a checkpoint directory or { config, files }, received ${describeValue(source)}`);
   }
-  parseFlaConfig(ckpt.config, 'config');
+  return ckpt;
+}
+
+/**
+ * Loads a mamba_ssm `MambaLMHeadModel` with Mamba-3 mixers unchanged: `source` is a directory (Node: config.json —
+ * the MambaConfig — and model.safetensors, or an index + shards) or `{ config, files }`. The config is checked
+ * first (attention layers, an ssm_cfg.layer other than "Mamba3", is_mimo, … throw a `TesseraError` naming key and
+ * value), then every tensor name (all missing and extra named) and shape, before any weight is assigned; a
+ * corrupt or truncated file throws a `FormatError`. A tied checkpoint may carry `lm_head.weight` or not.
+ */
+export async function loadMambaLM(source: string | CheckpointFiles, opts?: MambaLMOptions): Promise<MambaLM> {
+  const ckpt = await checkpointOf(source, parseMambaConfig);
+  parseMambaConfig(ckpt.config, 'config');
   const tensors = readTensors(ckpt.files);
-  let model: FlaCausalLM | undefined;
+  let model: MambaLM | undefined;
   try {
-    model = new FlaCausalLM(ckpt.config, opts);
-    assignWeights(model, tensors);
+    model = new MambaLM(ckpt.config, opts);
+    assignWeights(model, tensors, 'mamba_ssm Mamba-3', model.lmHead === undefined ? model.embedding.weight : undefined);
     return model;
   } catch (e) {
     model?.dispose();
@@ -209,17 +244,22 @@ export async function loadCausalLM(source: string | CheckpointFiles, opts?: FlaC
 /**
  * Writes `model` as fla writes it: `dir/config.json` (the config with fla's defaults) and `dir/model.safetensors`
  * (fla's `state_dict()` names, `[out, in]` Linear weights, `[C, 1, K]` conv weights, float32, `format: pt`),
- * each atomically (Node only); `dir` is created when absent. A tied model stores `model.embeddings.weight`
- * only, as transformers does. Returns the paths written.
+ * each atomically (Node only); `dir` is created when absent. A tied fla model stores `model.embeddings.weight`
+ * only, as transformers does. A `MambaLM` is written as mamba_ssm's `state_dict()` (the MambaConfig as config.json;
+ * a tied model stores `lm_head.weight` as a copy of `backbone.embedding.weight`, so `load_state_dict` of the
+ * safetensors dict works strict). Returns the paths written.
  */
-export async function saveCheckpoint(model: FlaCausalLM, dir: string): Promise<{ config: string; weights: string }> {
-  if (!(model instanceof FlaCausalLM))
-    throw new ValueError(`model: expected a FlaCausalLM (from loadCausalLM), received ${describeValue(model)}`);
+export async function saveCheckpoint(model: FlaCausalLM | MambaLM, dir: string): Promise<{ config: string; weights: string }> {
+  if (!(model instanceof FlaCausalLM) && !(model instanceof MambaLM))
+    throw new ValueError(`model: expected a FlaCausalLM or MambaLM (from loadCausalLM / loadMambaLM), received ${describeValue(model)}`);
   if (typeof dir !== 'string' || dir === '')
     throw new ValueError(`dir: expected a non-empty directory path, received ${describeValue(dir)}`);
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  const bytes = await writeSafetensors(model.stateDict(), { metadata: { format: 'pt' } });
+  const dict: Record<string, Tensor> = model.stateDict();
+  // mamba_ssm's strict load_state_dict wants lm_head.weight even when tied (its state_dict() lists both names)
+  if (model instanceof MambaLM && model.lmHead === undefined) dict['lm_head.weight'] = model.embedding.weight;
+  const bytes = await writeSafetensors(dict, { metadata: { format: 'pt' } });
   await fs.mkdir(dir, { recursive: true });
   const config = path.join(dir, 'config.json');
   const weights = path.join(dir, SINGLE);

@@ -1,6 +1,6 @@
-import { checkDtype, checkOptions, checkRange, checkShape, deviceZeros, Module, philoxUniform, ShapeError, tf } from '@tessera/tensor-core';
+import { checkDtype, checkOptions, checkRange, checkShape, deviceZeros, Module, philoxUniform, tf } from '@tessera/tensor-core';
 import type { Tensor, Variable } from '@tessera/tensor-core';
-import { checkBoolean, checkElements, checkSize, checkTensor } from '../checks.js';
+import { checkBoolean, checkElements, checkSize } from '../checks.js';
 
 /** The largest layer seed: a layer derives up to 16 Philox streams from it, and every stream key stays a safe integer. */
 export const MAX_SEED = 2 ** 48;
@@ -10,14 +10,9 @@ function uniformInit(shape: number[], bound: number, seed: number): Tensor {
   return philoxUniform(shape, { seed, low: -bound, high: bound });
 }
 
-/** `x: [..., dim]`, a live float32 tensor of rank ≥ 1. */
+/** A Philox seed option: a non-negative safe integer, default 0. */
 function checkSeed(seed: number | undefined, name: string): number {
   return checkRange(seed ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }, name);
-}
-
-function checkLastDim(x: Tensor, dim: number, name: string): void {
-  checkTensor(x, name, { minRank: 1, last: dim });
-  checkDtype(x, 'float32', name);
 }
 
 export interface ShortConvolutionOptions {

@@ -9,7 +9,8 @@ import {
   ValueError,
   type Variable,
 } from '@tessera/tensor-core';
-import { checkChunkSize, checkElements, checkSize } from '../checks.js';
+import { checkBoolean, checkChunkSize, checkElements, checkSize } from '../checks.js';
+import { type MambaLayerExtras, type MambaSsmConfig, mamba3OptionsFromMamba } from '../interop/mamba-config.js';
 import { mamba3, type Mamba3State, mamba3Step, mamba3ZeroState } from '../mamba3/index.js';
 import { validateState } from '../mamba3/validate.js';
 import { Linear, RMSNorm } from '@tessera/tensor-core';
@@ -37,6 +38,16 @@ export interface Mamba3Config {
   aFloor?: number;
   /** Chunk size of the tfjs chunked form, 1 … 256. Default 64. */
   chunkSize?: number;
+  /**
+   * B/C groups G (mamba_ssm's `ngroups`), a divisor of the head count: head h reads group ⌊h·G/H⌋, so the
+   * projection holds G·R·N values each for B and C, laid out (rank, group, N). Default 1.
+   */
+  ngroups?: number;
+  /**
+   * mamba_ssm's `is_outproj_norm`: a per-head RMSNorm (eps 1e-5, weight `norm.weight [H·P]`) of the SSM output
+   * before the SiLU(z) gate. Default false.
+   */
+  outprojNorm?: boolean;
   /** Philox seed of every random initialisation, an integer in [0, 2^48]. Default 0. */
   seed?: number;
 }
@@ -54,6 +65,8 @@ export const MAMBA3_CONFIG = [
   'dtInitFloor',
   'aFloor',
   'chunkSize',
+  'ngroups',
+  'outprojNorm',
   'seed',
 ] as const satisfies readonly (keyof Mamba3Config)[];
 
@@ -70,6 +83,15 @@ export interface Mamba3LayerResult {
 /** mamba_ssm's `heavy_tail_activation`: 1 + x for x ≥ 0, 1/(1 − x) below; positive, smooth at 0. */
 function heavyTail(x: Tensor): Tensor {
   return tf.tidy(() => tf.add(tf.relu(x), tf.reciprocal(tf.sub(1, tf.minimum(x, 0)))));
+}
+
+/** mamba_ssm's `RMSNormGated(d_inner, group_size=headdim, norm_before_gate=True)`: the weight, named `weight`. */
+class HeadwiseNorm extends Module {
+  readonly weight: Variable;
+  constructor(width: number) {
+    super();
+    this.weight = this.param('weight', tf.ones([width]));
+  }
 }
 
 /** Per-head SSM inputs of a sequence, in the op's layout (papers/linear_rnn.md 1.5). */
@@ -94,11 +116,18 @@ interface Mixed {
  * angles shared by all heads; the SSM (`mamba3`) with skip D (init 1); output y·SiLU(z) (per rank with the
  * MIMO up/down projections, then summed over ranks), then the output projection.
  *
- * As mamba3.py with ngroups = 1 and is_outproj_norm = False (no grouped RMSNorm before the gate). The
- * state's `v` holds the rank-projected x (mamba_ssm's MIMO cache holds x before mimo_x; same for SISO).
+ * As mamba3.py, including `ngroups` (B/C shared by groups of heads) and `is_outproj_norm` (a per-head RMSNorm
+ * before the gate, per rank with MIMO). The conversion from mamba_ssm's parametrisation happens here, in the
+ * layer: the B/C biases are added after their norms, the group repetition and σ(trap) applied, A and Δ computed
+ * separately from dd_A and dd_dt; the `mamba3` op takes (x, Δ, A, B, C, λ, θ, D) unchanged.
+ * `Mamba3.fromMambaConfig` builds the layer from mamba_ssm's constructor arguments. MIMO here pairs adjacent
+ * rotary dims; mamba_ssm's MIMO kernels pair i with i + N/2, so MIMO checkpoints do not load (fromMambaConfig
+ * rejects is_mimo). The state's `v` holds the rank-projected x (mamba_ssm's MIMO cache holds x before mimo_x;
+ * same for SISO).
  *
  * Parameter names follow mamba_ssm (`in_proj.weight`, `dt_bias`, `B_bias`, `C_bias`, `B_norm.weight`,
- * `C_norm.weight`, `D`, `mimo_x`, `mimo_z`, `mimo_o`, `out_proj.weight`) so weights move through safetensors.
+ * `C_norm.weight`, `D`, `mimo_x`, `mimo_z`, `mimo_o`, `norm.weight`, `out_proj.weight`): mamba_ssm's state dict loads
+ * with `loadStateDict` unchanged.
  */
 export class Mamba3 extends Module {
   readonly dModel: number;
@@ -110,6 +139,7 @@ export class Mamba3 extends Module {
   readonly angles: number;
   readonly aFloor: number;
   readonly chunkSize: number;
+  readonly ngroups: number;
   readonly inProj: Linear;
   readonly dtBias: Variable;
   readonly bBias: Variable;
@@ -120,7 +150,19 @@ export class Mamba3 extends Module {
   readonly mimoZ: Variable | undefined;
   readonly mimoO: Variable | undefined;
   readonly D: Variable;
+  readonly norm: HeadwiseNorm | undefined;
   readonly outProj: Linear;
+  /** `[H]` int32: the B/C group each head reads. */
+  private readonly groupOfHead: number[];
+
+  /**
+   * mamba_ssm's `Mamba3(d_model, ...)` constructor arguments (snake_case, its defaults: d_state 128, headdim 64,
+   * expand 2, ngroups 1, rope_fraction 0.5, …) → the layer. Unsupported values (is_mimo true) throw a
+   * `TesseraError` naming the key; `extras` holds Tessera's own `chunkSize` and `seed`.
+   */
+  static fromMambaConfig(config: MambaSsmConfig, extras?: MambaLayerExtras): Mamba3 {
+    return new Mamba3(mamba3OptionsFromMamba(config, 'config', extras));
+  }
 
   /**
    * Every option is checked before any weight exists (`new Mamba3({ dtMin: 0 })` throws without leaking
@@ -144,11 +186,17 @@ export class Mamba3 extends Module {
     const dtMin = checkRange(c.dtMin ?? 1e-3, { min: 0, minExclusive: true }, 'config.dtMin');
     const dtMax = checkRange(c.dtMax ?? 1e-1, { min: dtMin, hint: 'dtMax must be at least dtMin' }, 'config.dtMax');
     const dtFloor = checkRange(c.dtInitFloor ?? 1e-4, { min: 0 }, 'config.dtInitFloor');
+    this.ngroups = checkSize(c.ngroups ?? 1, 'config.ngroups');
+    const outprojNorm = checkBoolean(c.outprojNorm, false, 'config.outprojNorm');
     this.dInner = expand * this.dModel;
     if (!Number.isInteger(this.dInner) || this.dInner % this.headDim !== 0) {
       throw new ValueError(`config.headDim: expected a divisor of d_inner = expand·dModel = ${this.dInner}, received ${this.headDim}`);
     }
     this.heads = this.dInner / this.headDim;
+    if (this.heads % this.ngroups !== 0) {
+      throw new ValueError(`config.ngroups: expected a divisor of the head count ${this.heads}, received ${this.ngroups}`);
+    }
+    this.groupOfHead = Array.from({ length: this.heads }, (_, i) => Math.floor(i / (this.heads / this.ngroups)));
     // mamba_ssm: split_tensor_size = int(d_state · rope_fraction), made even; one angle per rotated pair
     const rotated = Math.floor(this.dState * ropeFraction);
     this.angles = Math.floor((rotated - (rotated % 2)) / 2);
@@ -157,7 +205,7 @@ export class Mamba3 extends Module {
     const n = this.dState;
     const r = this.rank;
     const h = this.heads;
-    const inWidth = 2 * this.dInner + 2 * n * r + 3 * h + this.angles;
+    const inWidth = 2 * this.dInner + 2 * n * this.ngroups * r + 3 * h + this.angles;
     for (const [what, shape] of [
       ['in_proj weight', [inWidth, this.dModel]],
       ['out_proj weight', [this.dModel, this.dInner]],
@@ -178,6 +226,7 @@ export class Mamba3 extends Module {
       this.mimoO = this.param('mimo_o', tf.fill([h, r, this.headDim], 1 / r));
     }
     this.D = this.param('D', tf.ones([h]));
+    if (outprojNorm) this.norm = this.child('norm', new HeadwiseNorm(this.dInner));
     this.outProj = this.child('out_proj', new Linear(this.dInner, this.dModel, { seed: seed + 2 }));
   }
 
@@ -206,18 +255,22 @@ export class Mamba3 extends Module {
   private mix(u: Tensor): Mixed {
     return tf.tidy(() => {
       const [b, l] = u.shape as [number, number, number];
-      const { dInner, dState: n, rank: r, heads: h, headDim: p } = this;
+      const { dInner, dState: n, rank: r, heads: h, headDim: p, ngroups: g } = this;
       const [z, x, bIn, cIn, ddDt, ddA, trap, angles] = tf.split(
         this.inProj.forward(u),
-        [dInner, dInner, n * r, n * r, h, h, h, this.angles],
+        [dInner, dInner, n * g * r, n * g * r, h, h, h, this.angles],
         2,
       ) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+      const groupOfHead = tf.tensor1d(this.groupOfHead, 'int32');
       const heads = (t: Tensor) => tf.transpose(t, [0, 2, 1]); // [B, L, H] → [B, H, L]
-      // B, C: [B, L, R·N] → RMSNorm over N → + bias [H, R, N] → [B, H, L, R·N]. Everything stays at rank ≤ 4:
-      // tfjs 4.22's WebGPU backend broadcasts a rank-1 operand into a rank-5 one wrongly.
+      // B, C: [B, L, (R G N)] → RMSNorm over N → group g repeated over its heads → + bias [H, R, N] →
+      // [B, H, L, R·N]. Everything stays at rank ≤ 4: tfjs 4.22's WebGPU backend broadcasts a rank-1 operand
+      // into a rank-5 one wrongly.
       const keyLike = (t: Tensor, norm: RMSNorm, bias: Tensor) => {
-        const normed = tf.reshape(norm.forward(tf.reshape(t, [b * l * r, n])), [b, l, 1, r * n]);
-        return tf.transpose(tf.add(normed, tf.reshape(bias, [1, 1, h, r * n])), [0, 2, 1, 3]);
+        const normed = tf.reshape(norm.forward(tf.reshape(t, [b * l * r * g, n])), [b * l, r, g, n]);
+        const perHead = g === 1 ? normed : tf.gather(normed, groupOfHead, 2); // [B·L, R, G or H, N]
+        const headMajor = tf.reshape(tf.transpose(perHead, [0, 2, 1, 3]), [b, l, g === 1 ? 1 : h, r * n]);
+        return tf.transpose(tf.add(headMajor, tf.reshape(bias, [1, 1, h, r * n])), [0, 2, 1, 3]);
       };
       let v = tf.reshape(x, [b * l, h, 1, p]);
       if (this.mimoX) v = tf.mul(v, tf.reshape(this.mimoX, [1, h, r, p]));
@@ -242,7 +295,11 @@ export class Mamba3 extends Module {
       const o = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b * l, h, r, p]);
       let gate = tf.reshape(z, [b * l, h, 1, p]);
       if (this.mimoZ) gate = tf.mul(gate, tf.reshape(this.mimoZ, [1, h, r, p]));
-      let y = tf.mul(o, tf.mul(gate, tf.sigmoid(gate)));
+      // is_outproj_norm: RMSNorm over each head's P values (per rank), weight [H·P], then the gate
+      const normed = this.norm
+        ? tf.mul(tf.mul(o, tf.rsqrt(tf.add(tf.mean(tf.square(o), -1, true), 1e-5))), tf.reshape(this.norm.weight, [1, h, 1, p]))
+        : o;
+      let y = tf.mul(normed, tf.mul(gate, tf.sigmoid(gate)));
       if (this.mimoO) y = tf.mul(y, tf.reshape(this.mimoO, [1, h, r, p]));
       return this.outProj.forward(tf.reshape(tf.sum(y, 2), [b, l, h * p]));
     });

@@ -1,0 +1,177 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSafetensors, type Tensor, tf } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose } from '@tessera/tensor-core/testing';
+import { describe, expect, it } from 'vitest';
+import { loadMambaLM, Mamba3, type Mamba3State, type MambaLMState, type MambaSsmConfig, saveCheckpoint } from '../src/index.js';
+
+/*
+ * Every fixture folder under test/fixtures/mamba (made by mamba_ssm itself on the GPU machine,
+ * fixtures/make_mamba_fixtures.py) and test/fixtures/mamba-transcribed (fixtures/mamba_reference.py, a pure-torch
+ * transcription of mamba_ssm) is checked the same way: a folder whose config.json has `mamba_layer` is one Mamba3
+ * module, any other config.json a MambaLMHeadModel. Whichever folders exist are run; none at all is a failure.
+ */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+interface Fixture {
+  id: string;
+  dir: string;
+  config: Record<string, unknown>;
+}
+
+const FIXTURES: Fixture[] = ['mamba', 'mamba-transcribed']
+  .map((d) => join(ROOT, d))
+  .filter((d) => existsSync(d))
+  .flatMap((root) =>
+    readdirSync(root)
+      .filter((name) => existsSync(join(root, name, 'config.json')))
+      .sort()
+      .map((name) => ({
+        id: `${root.split('/').pop()}/${name}`,
+        dir: join(root, name),
+        config: JSON.parse(readFileSync(join(root, name, 'config.json'), 'utf8')) as Record<string, unknown>,
+      })),
+  );
+const LAYERS = FIXTURES.filter((f) => typeof f.config.mamba_layer === 'string');
+const MODELS = FIXTURES.filter((f) => typeof f.config.mamba_layer !== 'string');
+
+function read(dir: string, file: string): Record<string, Tensor> {
+  return readSafetensors(readFileSync(join(dir, file)));
+}
+
+function get(dict: Record<string, Tensor>, name: string): Tensor {
+  const t = dict[name];
+  if (t === undefined) throw new Error(`fixture lacks ${name}`);
+  return t;
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const disposeState = (s: Mamba3State | undefined) => tf.dispose(Object.values(s ?? {}));
+
+describe('interop-mamba fixtures', () => {
+  it('finds at least one layer and one LM fixture', () => {
+    expect(LAYERS.length).toBeGreaterThan(0);
+    expect(MODELS.length).toBeGreaterThan(0);
+  });
+});
+
+describeBackends('interop: mamba_ssm Mamba3 layers', () => {
+  for (const f of LAYERS) {
+    it(`${f.id}: loads mamba_ssm's state dict unchanged and matches its output and final state`, async () => {
+      const layer = Mamba3.fromMambaConfig(f.config.kwargs as MambaSsmConfig);
+      const weights = read(f.dir, 'model.safetensors');
+      const inputs = read(f.dir, 'inputs.safetensors');
+      const outputs = read(f.dir, 'outputs.safetensors');
+      try {
+        layer.loadStateDict(weights);
+        const x = get(inputs, 'x');
+        const { output, finalState } = layer.forward(x);
+        await expectAllClose(output, get(outputs, 'output'), { ...TOL, message: 'output' });
+        await expectAllClose(finalState.ssm, get(outputs, 'final_ssm'), { ...TOL, message: 'final ssm state' });
+        await expectAllClose(finalState.k, get(outputs, 'final_k'), { ...TOL, message: 'final k state' });
+        await expectAllClose(finalState.v, get(outputs, 'final_v'), { ...TOL, message: 'final v state' });
+        await expectAllClose(finalState.angle, get(outputs, 'final_angle'), { ...TOL, message: 'final angle state' });
+        tf.dispose(output);
+        disposeState(finalState);
+        // step equals forward token by token (the first 6 tokens of sequence 0)
+        const ref = layer.forward(tf.slice(x, [0, 0, 0], [1, 6, -1]));
+        let st: Mamba3State | undefined;
+        for (let t = 0; t < 6; t++) {
+          const xt = tf.reshape(tf.slice(x, [0, t, 0], [1, 1, -1]), [1, -1]);
+          const r = layer.step(xt, { initialState: st });
+          const want = tf.reshape(tf.slice(ref.output, [0, t, 0], [1, 1, -1]), [1, -1]);
+          await expectAllClose(r.output, want, { ...TOL, message: `step ${t}` });
+          disposeState(st);
+          st = r.finalState;
+          tf.dispose([xt, want, r.output]);
+        }
+        tf.dispose(ref.output);
+        disposeState(ref.finalState);
+        disposeState(st);
+      } finally {
+        layer.dispose();
+        tf.dispose([...Object.values(weights), ...Object.values(inputs), ...Object.values(outputs)]);
+      }
+    });
+  }
+});
+
+describeBackends('interop: mamba_ssm MambaLMHeadModel', () => {
+  for (const f of MODELS) {
+    it(`${f.id}: loadMambaLM gives mamba_ssm's logits and its 32 greedy ids; step equals forward`, async () => {
+      const model = await loadMambaLM(f.dir);
+      const inputs = read(f.dir, 'inputs.safetensors');
+      const outputs = read(f.dir, 'outputs.safetensors');
+      try {
+        const ids = get(inputs, 'input_ids');
+        const logits = model.forward(ids);
+        await expectAllClose(logits, get(outputs, 'logits'), { ...TOL, message: 'logits' });
+        const expected = Array.from(await get(outputs, 'greedy_ids').data());
+        const promptLength = 8;
+        const prompt = Array.from((await tf.slice(ids, [0, 0], [1, promptLength]).data()) as Int32Array);
+        let state: MambaLMState | undefined;
+        let next = -1;
+        const got: number[] = [];
+        const stepLogits: Tensor[] = [];
+        for (let t = 0; t < promptLength + expected.length - 1; t++) {
+          const id = t < promptLength ? (prompt[t] as number) : next;
+          const r = model.step(id, state);
+          for (const s of state ?? []) disposeState(s);
+          state = r.state;
+          if (t < promptLength) stepLogits.push(r.logits);
+          if (t >= promptLength - 1) {
+            next = (await tf.argMax(r.logits, -1).data())[0] as number;
+            got.push(next);
+          }
+          if (t >= promptLength) r.logits.dispose();
+          if (t % 4 === 3) await tick();
+        }
+        expect(got).toEqual(expected);
+        const stepped = tf.stack(stepLogits, 1);
+        await expectAllClose(stepped, tf.slice(logits, [0, 0, 0], [1, promptLength, -1]), { ...TOL, message: 'step vs forward' });
+        tf.dispose([logits, stepped, ...stepLogits]);
+        for (const s of state ?? []) disposeState(s);
+      } finally {
+        model.dispose();
+        tf.dispose([...Object.values(inputs), ...Object.values(outputs)]);
+      }
+    });
+  }
+});
+
+describe('interop-mamba: saveCheckpoint round trip', () => {
+  for (const f of MODELS) {
+    it(`${f.id}: export → reload is bit for bit, with mamba_ssm's names`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-mamba-'));
+      const model = await loadMambaLM(f.dir);
+      try {
+        await saveCheckpoint(model, join(dir, 'out'));
+        const written = read(join(dir, 'out'), 'model.safetensors');
+        const original = read(f.dir, 'model.safetensors');
+        // mamba_ssm's state_dict() names, lm_head.weight included when tied
+        expect(Object.keys(written).sort()).toEqual(Object.keys(original).sort());
+        for (const [name, t] of Object.entries(original)) {
+          expect(Array.from(await get(written, name).data()), name).toEqual(Array.from(await t.data()));
+        }
+        const again = await loadMambaLM(join(dir, 'out'));
+        try {
+          const a = model.stateDict();
+          const b = again.stateDict();
+          for (const [name, t] of Object.entries(a)) {
+            expect(Array.from(await get(b, name).data()), name).toEqual(Array.from(await t.data()));
+          }
+          expect(again.config).toEqual(model.config);
+        } finally {
+          again.dispose();
+          tf.dispose([...Object.values(written), ...Object.values(original)]);
+        }
+      } finally {
+        model.dispose();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
