@@ -1,7 +1,7 @@
 import { tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
-import { blockScores, blockSparseAttention, hybridMask, spargeAttention } from '../src/index.js';
+import { attention, blockScores, blockSparseAttention, hybridMask, spargeAttention } from '../src/index.js';
 import { qkv } from './cases.js';
 
 describeBackends('spargeAttention', () => {
@@ -20,6 +20,23 @@ describeBackends('spargeAttention', () => {
     expect(s).toBeLessThan(1);
     tf.dispose([q, k, v, output, sparsity, scores, want]);
     mask.dispose();
+  });
+
+  it('handles a sequence of one key block (L ≤ bk): dense attention, sparsity 0', async () => {
+    const { q, k, v } = qkv(1, 2, 5, 5, 8, 11, 12);
+    for (const causal of [false, true]) {
+      const { output, sparsity } = spargeAttention(q, k, v, { bq: 8, bk: 8, causal });
+      const dense = attention(q, k, v, { causal });
+      await expectAllClose(output, dense, { atol: 1e-5, rtol: 1e-5 });
+      await expectAllClose(sparsity, 0, { atol: 0 });
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(spargeAttention(a, b, c, { bq: 8, bk: 8, causal }).output),
+      )([q, k, v]);
+      const want = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(attention(a, b, c, { causal })))([q, k, v]);
+      for (let i = 0; i < 3; i++) await expectAllClose(grads[i] as tf.Tensor, want[i] as tf.Tensor, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([output, sparsity, dense, grads, want]);
+    }
+    tf.dispose([q, k, v]);
   });
 
   it('trains: gradients flow to q, k and v through the kept blocks only, with no leaks', async () => {

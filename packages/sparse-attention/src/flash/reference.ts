@@ -22,8 +22,9 @@ export function blockMaskFromLists(kvNum: Tensor, kvIdx: Tensor, nk: number): Te
     const width = kvIdx.shape[3] as number;
     const slot = tf.range(0, width, 1, 'int32');
     const valid = tf.less(tf.reshape(slot, [1, 1, 1, width]), tf.expandDims(kvNum, -1));
-    // padding entries (−1) one-hot to zeros as well
-    const hits = tf.logicalAnd(tf.greater(tf.oneHot(kvIdx, nk), 0), tf.expandDims(valid, -1));
+    // an equality test rather than tf.oneHot, which rejects a depth of 1 (a single key block); padding (−1) matches nothing
+    const blocks = tf.reshape(tf.range(0, nk, 1, 'int32'), [1, 1, 1, 1, nk]);
+    const hits = tf.logicalAnd(tf.equal(tf.expandDims(kvIdx, -1), blocks), tf.expandDims(valid, -1));
     // rank 3: tfjs' WebGPU where stops at rank 4
     const [b, h, nq] = kvIdx.shape as [number, number, number];
     const counts = tf.sum(boolToFloat(tf.reshape(hits, [b * h * nq, width, nk])), 1);
