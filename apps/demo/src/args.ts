@@ -1,7 +1,12 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
+import { DECODERS, type DecoderName } from './lm/part.js';
 
-export const PARTS = ['core', 'sparse'] as const;
+export const PARTS = ['core', 'sparse', 'splat', 'bench', 'lm'] as const;
 export type Part = (typeof PARTS)[number];
+
+/** What `lm` does, named right after it (`lm generate`); generate by default. */
+export const LM_TASKS = ['generate', 'compare', 'bok'] as const;
+export type LmTask = (typeof LM_TASKS)[number];
 
 const BACKENDS = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendArg = (typeof BACKENDS)[number];
@@ -13,6 +18,12 @@ export interface CliArgs {
   json: boolean;
   /** Directory for the parts' files (PNGs, JSON); none written without it. */
   out?: string;
+  /** The splat part's settings that were given (the rest are its defaults). */
+  splat: { steps?: number; imageSize?: number; views?: number };
+  /** The bench part's suites, when given. */
+  bench: { suites?: string[] | 'all' };
+  /** The lm part's task and the settings that were given. */
+  lm: { task: LmTask; prompt?: string; decoder?: DecoderName; maxTokens?: number; temperature?: number; mix?: string; dir?: string };
 }
 
 /** What parsing the command line produced: arguments to run with, help text to print, or a usage error. */
@@ -26,6 +37,36 @@ function parseSeed(raw: string): number {
   return seed;
 }
 
+function positiveInt(flag: string) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isSafeInteger(n) || n < 1) {
+      throw new CommanderError(2, 'tessera.int', `option '${flag}': expected a positive integer, received "${raw}"`);
+    }
+    return n;
+  };
+}
+
+function positiveNumber(flag: string) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new CommanderError(2, 'tessera.number', `option '${flag}': expected a positive number, received "${raw}"`);
+    }
+    return n;
+  };
+}
+
+function parseSuites(raw: string): string[] | 'all' {
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (names.length === 0)
+    throw new CommanderError(2, 'tessera.suites', `option '--suites <names>': expected suite names or all, received "${raw}"`);
+  return names.length === 1 && names[0] === 'all' ? 'all' : names;
+}
+
 /** The command line's grammar (commander). A fresh one per parse: commander keeps parsed state. */
 function program(out: (text: string) => void): Command {
   return new Command('tessera-demo')
@@ -33,8 +74,8 @@ function program(out: (text: string) => void): Command {
     .addArgument(
       new Argument(
         '[part...]',
-        'parts to run (default: all): core = backend start-up, softmax, Philox, safetensors; sparse = the sparse-attention distillation study',
-      ).choices(PARTS),
+        "parts to run (default: all): core = backend start-up, softmax, Philox, safetensors; sparse = the sparse-attention distillation study; splat = fit Gaussians to views of the bunny; bench = the packages' benchmark suites, ours vs baseline; lm [generate|compare|bok] = the byte-level language model decoded with the simplex samplers",
+      ).choices([...PARTS, ...LM_TASKS]),
     )
     .addOption(
       new Option('--backend <name>', 'the tfjs backend (TESSERA_BACKEND overrides it)')
@@ -43,7 +84,26 @@ function program(out: (text: string) => void): Command {
     )
     .addOption(new Option('--seed <n>', 'seed for every random draw').argParser(parseSeed).default(0))
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
-    .option('--out <dir>', "directory for the parts' files (PNGs, JSON)")
+    .option('--out <dir>', "directory for the parts' files (PNG, GIF, .ply, JSON)")
+    .addOption(new Option('--steps <n>', 'splat: optimisation steps (default 300)').argParser(positiveInt('--steps <n>')))
+    .addOption(
+      new Option('--image-size <px>', 'splat: side of the training and held-out images (default 64)').argParser(
+        positiveInt('--image-size <px>'),
+      ),
+    )
+    .addOption(new Option('--views <n>', 'splat: training views around the bunny (default 12)').argParser(positiveInt('--views <n>')))
+    .addOption(
+      new Option(
+        '--suites <names>',
+        'bench: comma-separated suite names, or all (default philox,softmax,sampling,mamba3,rasterize)',
+      ).argParser(parseSuites),
+    )
+    .option('--prompt <text>', 'lm: the prompt (default "The ")')
+    .addOption(new Option('--decoder <name>', 'lm generate: the decoder (default greedy)').choices(DECODERS))
+    .addOption(new Option('--max-tokens <n>', 'lm: bytes to generate (default 200)').argParser(positiveInt('--max-tokens <n>')))
+    .addOption(new Option('--temperature <t>', 'lm: sampling temperature').argParser(positiveNumber('--temperature <t>')))
+    .option('--mix <name>', 'lm: which trained layer mix to load (default hybrid)')
+    .option('--weights <dir>', 'lm: a weights folder (config.json + model.safetensors) instead of the committed mix')
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
@@ -76,8 +136,31 @@ export function parseArgs(argv: readonly string[]): Parsed {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { kind: 'help', text: help.trimEnd() };
     return { kind: 'usage', message: e.message.replace(/^error: /, '') };
   }
-  const opts = cmd.opts<{ backend: BackendArg; seed: number; json?: boolean; out?: string }>();
-  const named = cmd.processedArgs[0] as Part[] | undefined;
+  const opts = cmd.opts<{
+    backend: BackendArg;
+    seed: number;
+    json?: boolean;
+    out?: string;
+    steps?: number;
+    imageSize?: number;
+    views?: number;
+    suites?: string[] | 'all';
+    prompt?: string;
+    decoder?: DecoderName;
+    maxTokens?: number;
+    temperature?: number;
+    mix?: string;
+    weights?: string;
+  }>();
+  const words = (cmd.processedArgs[0] as (Part | LmTask)[] | undefined) ?? [];
+  const named: Part[] = [];
+  let task: LmTask = 'generate';
+  for (const [i, word] of words.entries()) {
+    if ((LM_TASKS as readonly string[]).includes(word)) {
+      if (words[i - 1] !== 'lm') return { kind: 'usage', message: `'${word}' is a task of the lm part: write "lm ${word}"` };
+      task = word as LmTask;
+    } else named.push(word as Part);
+  }
   return {
     kind: 'run',
     args: {
@@ -85,7 +168,22 @@ export function parseArgs(argv: readonly string[]): Parsed {
       seed: opts.seed,
       json: opts.json === true,
       ...(opts.out !== undefined ? { out: opts.out } : {}),
-      parts: named && named.length > 0 ? [...new Set(named)] : [...PARTS],
+      parts: named.length > 0 ? [...new Set(named)] : [...PARTS],
+      splat: {
+        ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+        ...(opts.imageSize !== undefined ? { imageSize: opts.imageSize } : {}),
+        ...(opts.views !== undefined ? { views: opts.views } : {}),
+      },
+      bench: opts.suites !== undefined ? { suites: opts.suites } : {},
+      lm: {
+        task,
+        ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}),
+        ...(opts.decoder !== undefined ? { decoder: opts.decoder } : {}),
+        ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
+        ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+        ...(opts.mix !== undefined ? { mix: opts.mix } : {}),
+        ...(opts.weights !== undefined ? { dir: opts.weights } : {}),
+      },
     },
   };
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
 import { helpText, parseArgs } from '../src/args.js';
 import { DEFAULT_LOGITS, runCore } from '../src/parts/core.js';
+import { probeWebGPU } from '@tessera/tensor-core';
 import { describeBackends, expectNoLeaks } from '@tessera/tensor-core/testing';
 
 function capture() {
@@ -12,12 +13,23 @@ function capture() {
 
 describe('parseArgs', () => {
   it('defaults to every part on the auto backend', () => {
-    expect(parseArgs([])).toEqual({ kind: 'run', args: { backend: 'auto', parts: ['core', 'sparse'], seed: 0, json: false } });
+    expect(parseArgs([])).toEqual({
+      kind: 'run',
+      args: {
+        backend: 'auto',
+        parts: ['core', 'sparse', 'splat', 'bench', 'lm'],
+        seed: 0,
+        json: false,
+        splat: {},
+        bench: {},
+        lm: { task: 'generate' },
+      },
+    });
   });
   it('takes options as separate or =-joined values, and parts', () => {
     expect(parseArgs(['--backend=cpu', '--seed', '7', '--json', 'core'])).toEqual({
       kind: 'run',
-      args: { backend: 'cpu', parts: ['core'], seed: 7, json: true },
+      args: { backend: 'cpu', parts: ['core'], seed: 7, json: true, splat: {}, bench: {}, lm: { task: 'generate' } },
     });
     expect(parseArgs(['core', '--backend', 'wasm', '--seed=3'])).toMatchObject({ args: { backend: 'wasm', seed: 3 } });
   });
@@ -92,6 +104,20 @@ describe('main', () => {
     const c = capture();
     expect(await main(['core', '--backend', 'cpu'], c.io)).toBe(0);
     expect(c.out.join('\n')).toMatch(/^backend: cpu[\s\S]*\[core\][\s\S]*round trip identical/);
+  });
+  it('auto passes over a software WebGPU adapter (lavapipe, SwiftShader) for wasm, and says so', async () => {
+    delete process.env.TESSERA_BACKEND;
+    const gpu = await probeWebGPU();
+    const software = gpu.ok && /llvmpipe|lavapipe|swiftshader|software|warp/i.test(gpu.adapter ?? '');
+    const c = capture();
+    expect(await main(['core', '--json'], c.io)).toBe(0);
+    const { backend } = JSON.parse(c.out[0] as string);
+    if (software) {
+      expect(backend.name).toBe('wasm');
+      expect(backend.reason).toMatch(/^preference 'auto': the WebGPU adapter is a software rasteriser \(.+\), slower here than wasm/);
+    } else {
+      expect(backend.name).toBe(gpu.ok ? 'webgpu' : 'wasm');
+    }
   });
 });
 

@@ -18,20 +18,26 @@ export interface RunOptions {
   json?: string;
   /** Only suites whose name contains this (or one of these, comma-separated). */
   filter?: string;
+  /** Where the progress lines and tables go; default `console.log` (stdout). */
+  log?: (line: string) => void;
+  /** Called before each suite that runs (after the filter): its name, its 0-based index and how many run. */
+  onSuite?: (name: string, index: number, count: number) => void;
 }
 
 /** Runs bench suites on one backend, prints a markdown table, optionally writes the JSON report. */
 export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions = {}): Promise<BenchReport> {
+  const log = opts.log ?? ((line: string) => console.log(line));
   tf.env().set('PROD', true);
   const choice = await initBackend(opts.backend ?? 'auto');
   const size = opts.size ?? (choice.name === 'webgpu' ? 'full' : 'quick');
-  console.log(`backend: ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''} — ${choice.reason}; size: ${size}`);
+  log(`backend: ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''} — ${choice.reason}; size: ${size}`);
   const rows: BenchRow[] = [];
-  for (const suite of suites) {
-    if (opts.filter && !opts.filter.split(',').some((f) => suite.name.includes(f))) continue;
-    console.log(`\n## ${suite.name}`);
-    const suiteRows = await suite.run({ backend: choice.name, size, log: (m) => console.log(`  ${m}`) });
-    console.log(formatTable(suiteRows));
+  const chosen = suites.filter((suite) => !opts.filter || opts.filter.split(',').some((f) => suite.name.includes(f)));
+  for (const [index, suite] of chosen.entries()) {
+    opts.onSuite?.(suite.name, index, chosen.length);
+    log(`\n## ${suite.name}`);
+    const suiteRows = await suite.run({ backend: choice.name, size, log: (m) => log(`  ${m}`) });
+    log(formatTable(suiteRows));
     rows.push(...suiteRows);
   }
   const report: BenchReport = { date: new Date().toISOString(), backend: choice.name, rows };
@@ -46,7 +52,7 @@ export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions 
     }));
     await writeFile(tmp, `${JSON.stringify({ ...report, size, rows: withRates }, null, 2)}\n`);
     await rename(tmp, opts.json);
-    console.log(`\nwrote ${opts.json}`);
+    log(`\nwrote ${opts.json}`);
   }
   return report;
 }

@@ -6,6 +6,7 @@ import { blockScores, hybridMask } from '@tessera/sparse-attention';
 import { FormatError, loadSafetensors, type Tensor, TesseraError, tf, writeFileAtomic } from '@tessera/tensor-core';
 import { checkDitConfig, type DiT } from './dit.js';
 import { ClipSource, type ExperimentConfig, FILES, loadVariants, philoxNormal, type Results, type ResultRow } from './experiment.js';
+import { noProgress, type Progress } from '../progress.js';
 import { encodeRgbPng, stripImage } from './video.js';
 
 /** The committed study: weights, config and results of the full run (apps/demo/weights/sparse-dit). */
@@ -60,7 +61,8 @@ export async function runSparse(opts: {
   seed: number;
   out?: string;
   dir?: string;
-  progress?: (line: string) => void;
+  /** A bar over the four velocity forwards (teacher, a, b, c). */
+  progress?: Progress;
 }): Promise<SparseReport | SparseSkipped> {
   const dir = opts.dir ?? SPARSE_WEIGHTS;
   if (opts.dir === undefined && !existsSync(dir)) {
@@ -96,11 +98,12 @@ export async function runSparse(opts: {
       const tb = tf.reshape(tt, [n, 1, 1]);
       return { xt: tf.add(tf.mul(tf.sub(1, tb), x0), tf.mul(tb, noise)), t: tt };
     });
-    opts.progress?.('[sparse] teacher velocity');
+    const progress = opts.progress ?? noProgress;
+    progress.start('[sparse]', 4, 'teacher velocity');
     const u = variants.teacher.velocity(xt, t);
     const rows: SparseReport['local']['rows'] = [];
-    for (const variant of ['a', 'b', 'c'] as const) {
-      opts.progress?.(`[sparse] student (${variant}) velocity`);
+    for (const [i, variant] of (['a', 'b', 'c'] as const).entries()) {
+      progress.update(i + 1, `student (${variant}) velocity`);
       const r = tf.tidy(() => {
         const s = variants[variant].velocity(xt, t);
         return { mse: tf.mean(tf.square(tf.sub(s.velocity, u.velocity))), sparsity: s.sparsity };
@@ -108,6 +111,8 @@ export async function runSparse(opts: {
       rows.push({ variant, velocityMse: (await r.mse.data())[0] as number, sparsity: (await r.sparsity.data())[0] as number });
       tf.dispose([r.mse, r.sparsity]);
     }
+    progress.update(4, 'done');
+    progress.stop();
     if (opts.out !== undefined) {
       files.push(await writeSampleStrip(dir, config, opts.out));
       files.push(await writeMaskHeatmap(variants.teacher, xt, t, config, opts.out));
@@ -121,6 +126,7 @@ export async function runSparse(opts: {
       ok: rows.every((r) => Number.isFinite(r.velocityMse) && Number.isFinite(r.sparsity)),
     };
   } finally {
+    opts.progress?.stop();
     variants.dispose();
   }
 }

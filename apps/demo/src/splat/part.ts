@@ -1,0 +1,311 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkOptions, checkRange, type Tensor, TesseraError, tf, writeFileAtomic } from '@tessera/tensor-core';
+import { bunny, Camera, encodePly, encodePng, fitGaussians, type Gaussians, orbitCameras, psnr, rasterize } from '@tessera/ttt3d';
+import { noProgress, type Progress } from '../progress.js';
+import { encodeGif } from './gif.js';
+
+/** What the `splat` part runs with when an option is not given: the tour's settings (about 30 s on 2 CPU cores, WASM). */
+export const SPLAT_DEFAULTS = {
+  seed: 0,
+  steps: 300,
+  imageSize: 64,
+  views: 12,
+  heldOutViews: 4,
+  /** Surface Gaussians of the ground-truth bunny. */
+  sceneGaussians: 5000,
+  /** Random Gaussians the fit starts from, and the most densification may grow them to. */
+  initialGaussians: 1000,
+  maxGaussians: 4000,
+  /** The part's check: mean held-out PSNR at least this (dB). */
+  minPsnr: 30,
+  turntableFrames: 36,
+} as const;
+
+const SPLAT_KEYS = [...(Object.keys(SPLAT_DEFAULTS) as (keyof typeof SPLAT_DEFAULTS)[]), 'out', 'progress', 'signal'] as const;
+
+export interface SplatOptions {
+  /** Seeds the bunny's surface sampling and every random choice of the fit. */
+  seed?: number;
+  /** Optimisation steps, one training view each (≤ 20 000). */
+  steps?: number;
+  /** Side of the training and held-out images, in pixels (16–256). */
+  imageSize?: number;
+  /** Training views, evenly spaced around the bunny (2–64). */
+  views?: number;
+  /** Held-out views, above the training ring and between its cameras (1–16). */
+  heldOutViews?: number;
+  sceneGaussians?: number;
+  initialGaussians?: number;
+  maxGaussians?: number;
+  minPsnr?: number;
+  /** Frames of the turntable GIF (written with `out`; 4–360). */
+  turntableFrames?: number;
+  /** Directory for splat-heldout.png, splat-turntable.gif and splat.ply; nothing is written without it. */
+  out?: string;
+  progress?: Progress;
+  /** Stops the fit between steps (it rejects with tensor-core's AbortError). */
+  signal?: AbortSignal;
+}
+
+export interface SplatReport {
+  scene: { name: 'bunny'; gaussians: number };
+  settings: { steps: number; imageSize: number; views: number; heldOutViews: number; initialGaussians: number; maxGaussians: number };
+  /** Gaussians after the fit. */
+  gaussians: number;
+  /** PSNR (dB) of the fitted splats against the ground truth on the held-out views: their mean and each view's. */
+  psnr: number;
+  psnrPerView: number[];
+  /** Mean held-out PSNR after each chunk of the fit. */
+  curve: { step: number; psnr: number }[];
+  /** Photometric loss (0.8·L1 + 0.2·D-SSIM) of the last step's training view. */
+  finalLoss: number;
+  backend: string;
+  seconds: { fit: number; total: number };
+  /** Files written under `out`. */
+  files: string[];
+  minPsnr: number;
+  /** The part's check: `psnr` ≥ `minPsnr`. */
+  ok: boolean;
+}
+
+/** An --out that cannot be written: the CLI prints one line and exits 2. */
+export class SplatPartError extends TesseraError {}
+
+const BACKGROUND = [1, 1, 1];
+const RADIUS = 2;
+const FOV = 0.8;
+const ELEVATION = 0.3;
+/** Rendered outputs (PNG, GIF) are at least this large, whatever the training size. */
+const OUTPUT_SIZE = 128;
+/**
+ * Steps per chunk of the fit. `fitGaussians` reports only a loss per step; the held-out PSNR needs the
+ * Gaussians, so the fit runs in chunks, each starting from the last one's Gaussians. Across chunks the
+ * position rate follows one log-linear decay and densification runs at each chunk's end (3DGS' rhythm,
+ * every 100 of 30 000 steps, compressed); only the Adam moments restart. Measured at the defaults:
+ * 37.8 dB against 36.3 dB for one uninterrupted 300-step fit with the same rates.
+ */
+const CHUNK = 50;
+const RATES = { means: 1e-2, meansFinal: 1e-4, scales: 5e-2, rotations: 1e-2, opacity: 0.1, shDC: 5e-2 };
+
+function settingsOf(options: SplatOptions | undefined) {
+  const o = checkOptions(options ?? {}, SPLAT_KEYS);
+  const int = (name: keyof typeof SPLAT_DEFAULTS, min: number, max: number) =>
+    checkRange(o[name] ?? SPLAT_DEFAULTS[name], { min, max, integer: true }, name);
+  const s = {
+    seed: int('seed', 0, Number.MAX_SAFE_INTEGER),
+    steps: int('steps', 1, 20_000),
+    imageSize: int('imageSize', 16, 256),
+    views: int('views', 2, 64),
+    heldOutViews: int('heldOutViews', 1, 16),
+    sceneGaussians: int('sceneGaussians', 1, 200_000),
+    initialGaussians: int('initialGaussians', 1, 100_000),
+    maxGaussians: int('maxGaussians', 1, 200_000),
+    minPsnr: checkRange(o.minPsnr ?? SPLAT_DEFAULTS.minPsnr, { min: 0, max: 200 }, 'minPsnr'),
+    turntableFrames: int('turntableFrames', 4, 360),
+  };
+  if (s.maxGaussians < s.initialGaussians) {
+    throw new SplatPartError(`maxGaussians: expected at least initialGaussians (${s.initialGaussians}), received ${s.maxGaussians}`);
+  }
+  return { ...s, out: o.out, progress: o.progress ?? noProgress, signal: o.signal };
+}
+
+/** Cameras at `elevation` on the orbit of radius 2, azimuths offset by `offset` of a step, looking at the origin. */
+function ring(n: number, size: number, elevation: number, offset: number): Camera[] {
+  return Array.from({ length: n }, (_, i) => {
+    const az = (2 * Math.PI * (i + offset)) / n;
+    const eye = [RADIUS * Math.sin(az) * Math.cos(elevation), RADIUS * Math.sin(elevation), RADIUS * Math.cos(az) * Math.cos(elevation)];
+    return Camera.fromLookAt(eye, [0, 0, 0], [0, 1, 0], { fovY: FOV, width: size, height: size });
+  });
+}
+
+function render(g: Gaussians, camera: Camera): Tensor {
+  return tf.tidy(() => {
+    const { image, depth, alpha } = rasterize(g, camera, { background: BACKGROUND });
+    tf.dispose([depth, alpha]);
+    return image;
+  });
+}
+
+async function meanPsnr(g: Gaussians, cameras: readonly Camera[], truths: readonly Tensor[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const [i, camera] of cameras.entries()) {
+    const image = render(g, camera);
+    out.push(await psnr(image, truths[i] as Tensor));
+    image.dispose();
+  }
+  return out;
+}
+
+/**
+ * The `splat` part: per-scene optimisation of 3D Gaussians (3DGS) on the Stanford bunny. Renders the
+ * bunny's surface Gaussians from `views` cameras around it (white background), fits `fitGaussians` to
+ * those images from random points, and measures PSNR on held-out cameras above the training ring. With
+ * `out`, writes the held-out renders (top ground truth, bottom fitted), a turntable GIF of the fitted
+ * splats and the `.ply` — staged in a hidden folder and moved in at the end, so a failure leaves none of them.
+ */
+export async function runSplat(options?: SplatOptions): Promise<SplatReport> {
+  const s = settingsOf(options);
+  const start = performance.now();
+  if (s.out !== undefined) await prepareOut(s.out);
+  const scene = bunny({ n: s.sceneGaussians, seed: s.seed });
+  const train = orbitCameras(s.views, { radius: RADIUS, elevation: ELEVATION, fov: FOV, size: s.imageSize });
+  const held = ring(s.heldOutViews, s.imageSize, ELEVATION + 0.25, 0.5);
+  const views = train.map((c) => render(scene.gaussians, c));
+  const truths = held.map((c) => render(scene.gaussians, c));
+  let fitted: Gaussians | undefined;
+  try {
+    s.progress.start('[splat]', s.steps, 'fitting');
+    const fitStart = performance.now();
+    const schedule = (step: number) =>
+      Math.exp((1 - step / s.steps) * Math.log(RATES.means) + (step / s.steps) * Math.log(RATES.meansFinal));
+    const densifyUntil = Math.floor(0.7 * s.steps);
+    const curve: SplatReport['curve'] = [];
+    let finalLoss = Number.NaN;
+    let last = '';
+    for (let from = 0; from < s.steps; from += CHUNK) {
+      const steps = Math.min(CHUNK, s.steps - from);
+      const densify = from + steps <= densifyUntil;
+      const result = await fitGaussians(views, train, {
+        steps,
+        init: fitted ? { points: fitted, seed: s.seed + 1 + from } : { count: s.initialGaussians, bounds: scene.bounds, seed: s.seed + 1 },
+        shDegree: 0,
+        background: BACKGROUND,
+        lr: { ...RATES, means: schedule(from), meansFinal: schedule(from + steps) },
+        densify: densify ? { every: steps, from: steps, until: steps, maxGaussians: s.maxGaussians } : false,
+        onStep: (info) => {
+          finalLoss = info.loss;
+          s.progress.update(from + info.step, `loss ${info.loss.toFixed(4)}${last} | ${info.count} Gaussians`);
+        },
+        ...(s.signal ? { signal: s.signal } : {}),
+      });
+      fitted?.dispose();
+      fitted = result.gaussians;
+      const per = await meanPsnr(fitted, held, truths);
+      const mean = per.reduce((a, b) => a + b, 0) / per.length;
+      curve.push({ step: from + steps, psnr: mean });
+      last = ` | held-out PSNR ${mean.toFixed(2)} dB`;
+      s.progress.update(from + steps, `loss ${finalLoss.toFixed(4)}${last} | ${fitted.count} Gaussians`);
+    }
+    s.progress.stop();
+    const fitSeconds = (performance.now() - fitStart) / 1000;
+    const g = fitted as Gaussians;
+    const psnrPerView = await meanPsnr(g, held, truths);
+    const mean = psnrPerView.reduce((a, b) => a + b, 0) / psnrPerView.length;
+    const files = s.out !== undefined ? await writeOutputs(s.out, g, scene.gaussians, s.heldOutViews, s.imageSize, s.turntableFrames) : [];
+    return {
+      scene: { name: 'bunny', gaussians: s.sceneGaussians },
+      settings: {
+        steps: s.steps,
+        imageSize: s.imageSize,
+        views: s.views,
+        heldOutViews: s.heldOutViews,
+        initialGaussians: s.initialGaussians,
+        maxGaussians: s.maxGaussians,
+      },
+      gaussians: g.count,
+      psnr: mean,
+      psnrPerView,
+      curve,
+      finalLoss,
+      backend: tf.getBackend(),
+      seconds: { fit: fitSeconds, total: (performance.now() - start) / 1000 },
+      files,
+      minPsnr: s.minPsnr,
+      ok: mean >= s.minPsnr,
+    };
+  } finally {
+    s.progress.stop();
+    fitted?.dispose();
+    scene.gaussians.dispose();
+    tf.dispose([...views, ...truths]);
+  }
+}
+
+function errorLine(e: unknown): string {
+  return (e as Error).message.split('\n')[0] as string;
+}
+
+/** Before any work: an --out that cannot be made a directory is the user's error. */
+async function prepareOut(out: string): Promise<void> {
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (e) {
+    throw new SplatPartError(`splat: --out ${out}: cannot create the directory: ${errorLine(e)}`);
+  }
+}
+
+/** Reads an RGB image tensor as a Float32Array and frees it. */
+async function pixels(image: Tensor): Promise<Float32Array> {
+  const data = (await image.data()) as Float32Array;
+  image.dispose();
+  return data;
+}
+
+/**
+ * splat-heldout.png (top: ground truth, bottom: fitted, one column per held-out view), splat-turntable.gif
+ * and splat.ply. Everything is encoded in memory, written atomically into a staging folder inside `out`,
+ * then renamed into `out`; on a failure the staged and already moved files are removed.
+ */
+async function writeOutputs(
+  out: string,
+  g: Gaussians,
+  truth: Gaussians,
+  heldOut: number,
+  imageSize: number,
+  frames: number,
+): Promise<string[]> {
+  const size = Math.max(OUTPUT_SIZE, imageSize);
+  const held = ring(heldOut, size, ELEVATION + 0.25, 0.5);
+  const grid = tf.tidy(() => {
+    const row = (gs: Gaussians) =>
+      tf.concat(
+        held.map((c) => render(gs, c)),
+        1,
+      );
+    return tf.concat([row(truth), row(g)], 0);
+  });
+  const png = await encodePng(grid);
+  grid.dispose();
+  const turntable: Float32Array[] = [];
+  for (const camera of orbitCameras(frames, { radius: RADIUS, elevation: ELEVATION, fov: FOV, size })) {
+    turntable.push(await pixels(render(g, camera)));
+    await new Promise((r) => setImmediate(r));
+  }
+  const gif = encodeGif(turntable, size, size, 80);
+  const ply = await encodePly(g);
+  const payload: [string, Uint8Array][] = [
+    ['splat-heldout.png', png],
+    ['splat-turntable.gif', gif],
+    ['splat.ply', ply],
+  ];
+  const staging = join(out, `.splat-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const moved: string[] = [];
+  try {
+    await mkdir(staging);
+    for (const [name, bytes] of payload) await writeFileAtomic(join(staging, name), bytes);
+    for (const [name] of payload) {
+      await rename(join(staging, name), join(out, name));
+      moved.push(join(out, name));
+    }
+    await rmdir(staging);
+    return moved;
+  } catch (e) {
+    await Promise.all(moved.map((p) => rm(p, { force: true })));
+    await rm(staging, { recursive: true, force: true });
+    throw new SplatPartError(`splat: --out ${out}: cannot write the results: ${errorLine(e)}`);
+  }
+}
+
+/** The part's text. */
+export function formatSplat(r: SplatReport): string {
+  const st = r.settings;
+  return [
+    `fitGaussians on the bunny (${r.scene.gaussians} surface Gaussians): ${st.views} views of ${st.imageSize}², ${st.steps} steps from ${st.initialGaussians} random Gaussians (≤ ${st.maxGaussians}) on ${r.backend}`,
+    `fit ${r.seconds.fit.toFixed(1)} s, ${r.gaussians} Gaussians, final loss ${r.finalLoss.toFixed(4)}`,
+    `held-out PSNR (${st.heldOutViews} views above the training ring): ${r.psnr.toFixed(2)} dB (${r.psnrPerView.map((p) => p.toFixed(1)).join(', ')}); check ≥ ${r.minPsnr} dB: ${r.ok ? 'ok' : 'FAILED'}`,
+    `PSNR by step: ${r.curve.map((c) => `${c.step}: ${c.psnr.toFixed(1)}`).join(', ')}`,
+    r.files.length > 0 ? `wrote ${r.files.join(', ')}` : 'pass --out DIR for the held-out renders (PNG), a turntable GIF and the .ply',
+  ].join('\n');
+}
