@@ -12,7 +12,10 @@ function limitRows(x: Tensor, temperature: number): { z: Tensor; nanRows: Tensor
   // because tfjs' autodiff of this composite (the path on WASM) walks into tf.where's condition and
   // fails on an op without one (tf.any, tf.logicalAnd, tf.greater).
   const flag = (t: Tensor): Tensor => tf.cast(t, 'float32');
-  const anyInRow = (t: Tensor): Tensor => tf.broadcastTo(tf.cast(tf.max(t, -1, true), 'bool'), z.shape);
+  // widened by a float add, not tf.broadcastTo: tfjs' WASM backend tiles a bool tensor in JavaScript (30× the
+  // whole softmax at [16, 32768])
+  const zeros = tf.zerosLike(z);
+  const anyInRow = (t: Tensor): Tensor => tf.cast(tf.add(zeros, tf.max(t, -1, true)), 'bool');
   const nanRows = anyInRow(flag(tf.isNaN(z)));
   const positive = tf.mul(flag(tf.isInf(z)), flag(tf.greaterEqual(z, 0)));
   const limit = tf.where(tf.cast(positive, 'bool'), tf.zerosLike(z), tf.fill(z.shape, Number.NEGATIVE_INFINITY, 'float32'));
