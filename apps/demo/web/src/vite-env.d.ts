@@ -1,0 +1,5 @@
+/// <reference types="vite/client" />
+declare module 'virtual:lm-mixes' {
+  const mixes: string[];
+  export default mixes;
+}
