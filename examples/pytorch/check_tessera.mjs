@@ -7,8 +7,8 @@
 //
 // Outside this monorepo the two lines are plain imports:
 //   const model = await loadCausalLM('runs/gdn-brown');                    // @tessera/linear-rnn
-//   for await (const t of generate(stepModel(model), promptIds, { sampler: createSampler({ temperature: 0.8 }), maxTokens: 200, seed: 0 })) …
-// (`stepModel` below adapts the model's prefill / step to simplex-decoding's StepModel.)
+//   for await (const t of generate(toStepModel(model), promptIds, { sampler: createSampler({ temperature: 0.8 }), maxTokens: 200, seed: 0 })) …
+// (`toStepModel`, from @tessera/linear-rnn, adapts the model's prefill / step to simplex-decoding's StepModel.)
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -20,7 +20,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const req = createRequire(join(root, 'apps/demo/package.json'));
 const load = (name) => import(pathToFileURL(req.resolve(name)).href);
 const { initBackend, loadSafetensors, tf } = await load('@tessera/tensor-core');
-const { loadCausalLM } = await load('@tessera/linear-rnn');
+const { loadCausalLM, toStepModel } = await load('@tessera/linear-rnn');
 const { createSampler, generate } = await load('@tessera/simplex-decoding');
 
 const { values: opts, positionals } = parseArgs({
@@ -40,33 +40,6 @@ if (positionals.length !== 1) {
 }
 const dir = resolve(positionals[0]);
 const REL_TOL = 1e-3;
-
-/** The model as simplex-decoding's StepModel: the first call prefills the prompt, later calls step one byte. */
-function stepModel(model) {
-  const free = (s) => s && tf.dispose(s.flatMap((layer) => Object.values(layer)));
-  let last;
-  return {
-    step(ids, state) {
-      let r;
-      if (state === undefined) {
-        free(last); // a new sequence: the previous one's final state is not needed any more
-        r = tf.tidy(() => {
-          const out = model.prefill(tf.tensor2d([ids], [1, ids.length], 'int32'));
-          return { logits: tf.reshape(tf.slice(out.logits, [0, ids.length - 1, 0], [1, 1, -1]), [1, -1]), state: out.state };
-        });
-      } else {
-        r = model.step(ids[ids.length - 1], state);
-        free(state);
-      }
-      last = r.state;
-      return r;
-    },
-    release() {
-      free(last);
-      last = undefined;
-    },
-  };
-}
 
 const decode = (ids) => new TextDecoder('utf-8', { fatal: false }).decode(Uint8Array.from(ids));
 
@@ -89,7 +62,7 @@ try {
   report.rel_logit_diff = maxDiff[0] / maxRef[0];
 
   const want = Array.from(await ref.greedy_ids.data());
-  const adapter = stepModel(model);
+  const adapter = toStepModel(model);
   const got = [];
   let input = Array.from(await ids.data());
   let state;
@@ -109,7 +82,7 @@ try {
 }
 
 // 2. sampling through simplex-decoding's generate
-const adapter = stepModel(model);
+const adapter = toStepModel(model);
 const out = [];
 for await (const t of generate(adapter, Array.from(new TextEncoder().encode(opts.prompt)), {
   sampler: createSampler({ temperature: 0.8, topK: 40 }),

@@ -20,3 +20,4 @@ export {
   parseMambaConfig,
 } from './mamba-config.js';
 export { MambaLM, type MambaLMOptions, type MambaLMState, type MambaLMStepResult } from './mamba-lm.js';
+export { type Decodable, type StepAdapter, toStepModel } from './step-model.js';
