@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readSafetensors, type Tensor, tf } from '@tessera/tensor-core';
+import { join } from 'node:path';
+import { type Tensor, tf, yieldToEventLoop } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { loadMambaLM, Mamba3, type Mamba3State, type MambaLMState, type MambaSsmConfig, saveCheckpoint } from '../src/index.js';
+import { get, interopFixtures, read } from './interop-fixtures.js';
 
 /*
  * Every fixture folder under test/fixtures/mamba (made by mamba_ssm itself on the GPU machine,
@@ -13,42 +13,9 @@ import { loadMambaLM, Mamba3, type Mamba3State, type MambaLMState, type MambaSsm
  * transcription of mamba_ssm) is checked the same way: a folder whose config.json has `mamba_layer` is one Mamba3
  * module, any other config.json a MambaLMHeadModel. Whichever folders exist are run; none at all is a failure.
  */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
-interface Fixture {
-  id: string;
-  dir: string;
-  config: Record<string, unknown>;
-}
-
-const FIXTURES: Fixture[] = ['mamba', 'mamba-transcribed']
-  .map((d) => join(ROOT, d))
-  .filter((d) => existsSync(d))
-  .flatMap((root) =>
-    readdirSync(root)
-      .filter((name) => existsSync(join(root, name, 'config.json')))
-      .sort()
-      .map((name) => ({
-        id: `${root.split('/').pop()}/${name}`,
-        dir: join(root, name),
-        config: JSON.parse(readFileSync(join(root, name, 'config.json'), 'utf8')) as Record<string, unknown>,
-      })),
-  );
-const LAYERS = FIXTURES.filter((f) => typeof f.config.mamba_layer === 'string');
-const MODELS = FIXTURES.filter((f) => typeof f.config.mamba_layer !== 'string');
-
-function read(dir: string, file: string): Record<string, Tensor> {
-  return readSafetensors(readFileSync(join(dir, file)));
-}
-
-function get(dict: Record<string, Tensor>, name: string): Tensor {
-  const t = dict[name];
-  if (t === undefined) throw new Error(`fixture lacks ${name}`);
-  return t;
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
+const { layers: LAYERS, models: MODELS } = interopFixtures(['mamba', 'mamba-transcribed'], 'mamba_layer');
 const disposeState = (s: Mamba3State | undefined) => tf.dispose(Object.values(s ?? {}));
 
 describe('interop-mamba fixtures', () => {
@@ -127,7 +94,7 @@ describeBackends('interop: mamba_ssm MambaLMHeadModel', () => {
             got.push(next);
           }
           if (t >= promptLength) r.logits.dispose();
-          if (t % 4 === 3) await tick();
+          if (t % 4 === 3) await yieldToEventLoop();
         }
         expect(got).toEqual(expected);
         const stepped = tf.stack(stepLogits, 1);

@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readSafetensors, type Tensor, tf } from '@tessera/tensor-core';
+import { join } from 'node:path';
+import { type Tensor, tf, yieldToEventLoop } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { type CausalLMState, DeltaNet, type DeltaRuleLayer, GatedDeltaNet, loadCausalLM, saveCheckpoint } from '../src/index.js';
+import { type Fixture, get, interopFixtures, read } from './interop-fixtures.js';
 
 /*
  * Every fixture folder under test/fixtures/fla (made by fla itself on the GPU machine, fixtures/make_fla_fixtures.py)
@@ -13,42 +13,9 @@ import { type CausalLMState, DeltaNet, type DeltaRuleLayer, GatedDeltaNet, loadC
  * same way: a folder with config.json { fla_layer, kwargs, state_layout } is one layer, any other config.json an
  * fla causal LM. Whichever folders exist are run; none at all is a failure.
  */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
-interface Fixture {
-  id: string;
-  dir: string;
-  config: Record<string, unknown>;
-}
-
-const FIXTURES: Fixture[] = ['fla', 'fla-transcribed']
-  .map((d) => join(ROOT, d))
-  .filter((d) => existsSync(d))
-  .flatMap((root) =>
-    readdirSync(root)
-      .filter((name) => existsSync(join(root, name, 'config.json')))
-      .sort()
-      .map((name) => ({
-        id: `${root.split('/').pop()}/${name}`,
-        dir: join(root, name),
-        config: JSON.parse(readFileSync(join(root, name, 'config.json'), 'utf8')) as Record<string, unknown>,
-      })),
-  );
-const LAYERS = FIXTURES.filter((f) => typeof f.config.fla_layer === 'string');
-const MODELS = FIXTURES.filter((f) => typeof f.config.fla_layer !== 'string');
-
-function read(dir: string, file: string): Record<string, Tensor> {
-  return readSafetensors(readFileSync(join(dir, file)));
-}
-
-function get(dict: Record<string, Tensor>, name: string): Tensor {
-  const t = dict[name];
-  if (t === undefined) throw new Error(`fixture lacks ${name}`);
-  return t;
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
+const { layers: LAYERS, models: MODELS } = interopFixtures(['fla', 'fla-transcribed'], 'fla_layer');
 
 describe('interop fixtures', () => {
   it('finds at least one layer and one LM fixture', () => {
@@ -128,7 +95,7 @@ describeBackends('interop: fla causal LMs', () => {
             got.push(next);
           }
           if (t >= promptLength) r.logits.dispose();
-          if (t % 4 === 3) await tick();
+          if (t % 4 === 3) await yieldToEventLoop();
         }
         expect(got).toEqual(expected);
         // step over the prompt equals forward's logits on it
