@@ -1,29 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '@tessera/tensor-core';
 import { expectNoLeaks } from '@tessera/tensor-core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/args.js';
 import { BenchPartError, formatBench, QUICK_SUITES, runBench } from '../src/bench/part.js';
 import { main } from '../src/main.js';
-import { noProgress, type Progress } from '../src/progress.js';
+import type { Progress } from '../src/progress.js';
+import { capture, scratchDirs } from './io.js';
 
-const dirs: string[] = [];
-function scratch(): string {
-  const d = mkdtempSync(join(tmpdir(), 'demo-bench-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), progress: noProgress }, out, err };
-}
+const scratch = scratchDirs('demo-bench-');
 
 describe('runBench on cpu', () => {
   beforeAll(async () => {

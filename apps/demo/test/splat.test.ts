@@ -1,14 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '@tessera/tensor-core';
 import { describeBackends, expectNoLeaks } from '@tessera/tensor-core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/args.js';
 import { main } from '../src/main.js';
 import { cliProgress, noProgress, type Progress, progressBars } from '../src/progress.js';
 import { encodeGif } from '../src/splat/gif.js';
 import { formatSplat, runSplat, SPLAT_DEFAULTS, SplatPartError, type SplatOptions } from '../src/splat/part.js';
+import { capture, scratchDirs } from './io.js';
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 /** A fit of a few seconds: the same code as the tour, smaller settings. */
@@ -24,21 +24,7 @@ const SMALL: SplatOptions = {
   minPsnr: 5,
 };
 
-const dirs: string[] = [];
-function scratch(): string {
-  const d = mkdtempSync(join(tmpdir(), 'demo-splat-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), progress: noProgress }, out, err };
-}
+const scratch = scratchDirs('demo-splat-');
 
 /** Records what a part reports to its progress bar. */
 function recorder(): Progress & { calls: [string, ...unknown[]][] } {
