@@ -92,6 +92,37 @@ describe('training and decoding (tiny, cpu)', () => {
     expect(existsSync(join(out(), 'state.safetensors'))).toBe(false);
   }, 30_000);
 
+  it('fitSeconds sizes the run from a timing of its first steps (at most steps), and rejects a bad budget', async () => {
+    const quiet: (l: string) => void = () => {};
+    const lines: string[] = [];
+    const small = join(dir, 'fit-small');
+    const r = await trainLM({
+      out: small,
+      mix: 'deltanet',
+      tiny: true,
+      steps: 14,
+      evalWindows: 2,
+      fitSeconds: 1e-3,
+      log: (l) => lines.push(l),
+    });
+    // a budget spent before the trial ends leaves the trial's steps, no more
+    expect(r.status === 'done' && r.results.steps).toBe(10);
+    expect(lines.some((l) => /sized to 10 steps/.test(l))).toBe(true);
+    const roomy = await trainLM({
+      out: join(dir, 'fit-roomy'),
+      mix: 'deltanet',
+      tiny: true,
+      steps: 14,
+      evalWindows: 2,
+      fitSeconds: 600,
+      log: quiet,
+    });
+    expect(roomy.status === 'done' && roomy.results.steps).toBe(14);
+    await expect(trainLM({ out: join(dir, 'fit-bad'), mix: 'deltanet', tiny: true, fitSeconds: -1, log: quiet })).rejects.toThrow(
+      /fitSeconds: expected a positive number, received -1/,
+    );
+  }, 60_000);
+
   it.each(DECODERS)('generates with %s', async (decoder) => {
     const before = tf.memory().numTensors;
     let streamed = '';

