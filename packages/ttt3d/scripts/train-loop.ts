@@ -106,8 +106,10 @@ class PathAdam {
     return out;
   }
 
-  load(rec: Record<string, Tensor>): void {
-    this.t = (rec.t as Tensor).dataSync()[0] as number;
+  // reads are asynchronous throughout: tfjs' WebGPU backend reads synchronously only through an OffscreenCanvas,
+  // which Node lacks
+  async load(rec: Record<string, Tensor>): Promise<void> {
+    this.t = (await (rec.t as Tensor).data())[0] as number;
     for (const [k, t] of Object.entries(rec)) {
       if (k.startsWith('m.')) this.m.set(k.slice(2), t);
       else if (k.startsWith('v.')) this.v.set(k.slice(2), t);
@@ -121,8 +123,11 @@ class PathAdam {
 }
 
 /** Clips the gradients to global L2 norm `max` (torch's clip_grad_norm_); returns the norm before clipping. */
-function clipGrads(grads: Map<string, Tensor>, max: number): number {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))))).dataSync()[0] as number;
+async function clipGrads(grads: Map<string, Tensor>, max: number): Promise<number> {
+  // a running sum, not tf.addN: WebGPU's AddN binds every input at once, past the 8 storage buffers a stage may have
+  const normT = tf.tidy(() => tf.sqrt([...grads.values()].reduce((acc, g) => tf.add(acc, tf.sum(tf.square(g))), tf.scalar(0))));
+  const norm = (await normT.data())[0] as number;
+  normT.dispose();
   if (Number.isFinite(norm) && norm > max) {
     for (const [k, g] of grads) {
       grads.set(
@@ -161,7 +166,7 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
   if (o.resume && (await exists(join(o.out, 'state.json')))) {
     model = await TTTLRM.load(weightsDir);
     state = JSON.parse(await readFile(join(o.out, 'state.json'), 'utf8')) as TrainState;
-    adam.load(await loadSafetensors(join(o.out, 'optimizer.safetensors')));
+    await adam.load(await loadSafetensors(join(o.out, 'optimizer.safetensors')));
     log = (await readFile(join(o.out, 'log.jsonl'), 'utf8'))
       .split('\n')
       .filter((l) => l.trim() !== '')
@@ -193,7 +198,7 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
       if (o.maxSeconds !== undefined && (Date.now() - started) / 1000 >= o.maxSeconds) break;
       await yieldToEventLoop();
       const sample = makeSample(state.dataSeed, o.fixedSample ? 0 : state.step, sampleOptions);
-      let parts: number[] = [];
+      let parts: Tensor[] = [];
       let count = 0;
       const { value, grads } = tf.variableGrads(
         () => {
@@ -212,25 +217,26 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
           mse = tf.div(mse, n);
           depth = tf.div(depth, n);
           const opacity = tf.mean(tf.sigmoid(g.opacityLogits));
-          parts = [mse, depth, opacity].map((t) => t.dataSync()[0] as number);
+          parts = [mse, depth, opacity].map((t) => tf.keep(tf.clone(t)));
           return tf.addN([mse, tf.mul(depth, lambdaDepth), tf.mul(opacity, lambdaOpacity)]) as tf.Scalar;
         },
         params.map(([, v]) => v),
       );
-      const loss = value.dataSync()[0] as number;
-      value.dispose();
+      const loss = (await value.data())[0] as number;
+      const partValues = await Promise.all(parts.map(async (t) => (await t.data())[0] as number));
+      tf.dispose([value, ...parts]);
       const byPath = new Map<string, Tensor>();
       for (const [path, v] of params) {
         const g = grads[v.name];
         if (g) byPath.set(path, g);
       }
-      clipGrads(byPath, 1);
+      await clipGrads(byPath, 1);
       if (Number.isFinite(loss)) adam.apply(params, byPath);
       tf.dispose([...byPath.values()]);
       disposeSample(sample);
       state.step += 1;
       state.seconds = startSeconds + (Date.now() - started) / 1000;
-      const [mse, depthLoss, opacity] = parts as [number, number, number];
+      const [mse, depthLoss, opacity] = partValues as [number, number, number];
       const entry: LogEntry = {
         step: state.step,
         seconds: Math.round(state.seconds * 100) / 100,

@@ -21,7 +21,10 @@ function num(raw: string | undefined, name: string, min: number, integer: boolea
 }
 
 /** The command line shared by scripts/train-lm.ts and gpu/train-lm.ts. Returns the exit code: 0 done, 3 paused, 2 usage. */
-export async function trainLmMain(argv: string[], defaults: { backend: BackendPreference; out: string }): Promise<number> {
+export async function trainLmMain(
+  argv: string[],
+  defaults: { backend: BackendPreference; out: string; afterInit?: (backend: string) => void },
+): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   let mix: MixName;
   let n: Record<string, number | undefined>;
@@ -73,6 +76,7 @@ export async function trainLmMain(argv: string[], defaults: { backend: BackendPr
   }
   const backend = await initBackend(((values.backend as string | undefined) ?? defaults.backend) as BackendPreference);
   console.log(`[lm] backend ${backend.name}${backend.adapter ? ` (${backend.adapter})` : ''}`);
+  defaults.afterInit?.(backend.name);
   const defined = Object.fromEntries(Object.entries(n).filter(([, v]) => v !== undefined));
   try {
     const r = await trainLM({
