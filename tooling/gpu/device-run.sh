@@ -68,7 +68,11 @@ PY
 }
 cd "$w"
 conv=()
-for d in lm/*/; do [ -f "${d}model.safetensors" ] && conv+=("${d}model.safetensors" "${d}model.f16.safetensors" f16); rm -f "${d}state.safetensors"; done
+# the default mix's weights come back (F16, to be committed); the other mixes' figures and logs only (64 MiB in all)
+for d in lm/*/; do
+  if [ "$d" = lm/hybrid/ ] && [ -f "${d}model.safetensors" ]; then conv+=("${d}model.safetensors" "${d}model.f16.safetensors" f16); else rm -f "${d}model.safetensors"; fi
+  rm -f "${d}state.safetensors"
+done
 [ -f tttlrm/optimizer.safetensors ] && conv+=(tttlrm/optimizer.safetensors tttlrm/optimizer.bf16.safetensors bf16)
 shrink "${conv[@]}"
 if [ -d sparse ]; then (cd sparse && tar -cf ../pack/sparse-a.tar $(ls teacher.safetensors student-b.safetensors 2>/dev/null) config.json 2>/dev/null; tar -cf ../pack/sparse-b.tar --exclude=teacher.safetensors --exclude=student-b.safetensors .); fi
