@@ -37,11 +37,11 @@ for job in "$@"; do
         && gnode eval --weights "$w/tttlrm/weights" --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
     tttlrm-eval) (gnode eval --weights .tttlrm-run/weights --json "$w/tttlrm-eval.json") >"$log" 2>&1 & ;;
     fixtures) (pyenv; set -x
-        python3 packages/linear-rnn/fixtures/make_fla_fixtures.py "$w/fla-errors"
+        python3 packages/linear-rnn/fixtures/make_fla_fixtures.py
         python3 packages/linear-rnn/fixtures/check_tessera_export.py .peers/tessera-export packages/linear-rnn/test/fixtures/fla-transcribed
-        python3 packages/linear-rnn/fixtures/make_mamba_fixtures.py "$w/mamba-errors"
+        python3 packages/linear-rnn/fixtures/make_mamba_fixtures.py
         for c in lm-mamba3 lm-mamba3-mlp; do python3 packages/linear-rnn/fixtures/make_mamba_fixtures.py --check-export .peers/tessera-export-mamba/$c packages/linear-rnn/test/fixtures/mamba-transcribed/$c; done
-        tar -cf "$w/pack/fixtures.tar" packages/linear-rnn/test/fixtures/fla packages/linear-rnn/test/fixtures/mamba "$w/fla-errors" "$w/mamba-errors" 2>/dev/null) >"$log" 2>&1 & ;;
+        tar -cf "$w/pack/fixtures.tar" packages/linear-rnn/test/fixtures/fla packages/linear-rnn/test/fixtures/mamba) >"$log" 2>&1 & ;;
     fsdp) (pyenv; torchrun --standalone --nproc_per_node=1 examples/pytorch/train_fsdp.py --data .peers/corpus --out "$w/fsdp/gdn-brown" \
         --steps 4000 --max-seconds "$((budget - 90))" && python3 examples/pytorch/compare_logits.py "$w/fsdp/gdn-brown") >"$log" 2>&1 & ;;
     *) echo "unknown job $job" >&2 ;;
