@@ -46,6 +46,28 @@ describeBackends('deltaRule', (backend) => {
     tf.dispose([c, chunk, rec]);
   });
 
+  it('the tfjs chunked form stays exact with strongly correlated keys at a 64-token chunk (forward and gradient)', async () => {
+    // keys sharing one direction (cosines ≈ 0.8), β near 1: the regime of an LM's first training steps, where
+    // the former Neumann-product inverse of (I + A) blew up (residual ~1e9) and training went NaN
+    const c = makeCase(1, 2, 64, 16, 8, 31);
+    const shared = philoxUniform([1, 1, 1, 16], { seed: 77, low: -1, high: 1 });
+    const raw = tf.add(tf.mul(c.k, 0.4), shared);
+    const k = tf.div(raw, tf.norm(raw, 'euclidean', -1, true));
+    const beta = tf.add(tf.mul(c.beta, 0.1), 0.88);
+    const inputs = { ...c, k, beta, g: undefined };
+    const { chunk, rec } = await warmThenRun(() => ({
+      chunk: deltaRuleChunked(inputs, 64, 0.5),
+      rec: deltaRuleReference(inputs, 0.5),
+    }));
+    await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
+    await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+    const loss = (f: typeof deltaRuleChunked) => (kk: Tensor) => tf.sum(tf.square(f({ ...inputs, k: kk }, 64, 0.5).output));
+    const gChunk = tf.grad(loss(deltaRuleChunked))(k);
+    const gRec = tf.grad(loss((t, _c, s) => deltaRuleReference(t, s)))(k);
+    await expectAllClose(gChunk, gRec, { atol: 1e-3, rtol: 1e-3 });
+    tf.dispose([c, shared, raw, k, beta, chunk, rec, gChunk, gRec]);
+  });
+
   // the kernel's other tiles: 16-column slices (B·H·Dv/16 ≥ 128), 8-column slices with shorter chunks
   // (Dk > 128), and the tfjs chunked form for Dk > MAX_KERNEL_DK
   for (const [b, h, l, dk, dv] of [

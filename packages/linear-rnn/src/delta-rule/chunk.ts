@@ -4,19 +4,46 @@ import { RESET_BELOW } from './reset.js';
 import type { DeltaInputs, DeltaRuleResult } from './types.js';
 
 /**
- * (I + A)⁻¹ for strictly lower-triangular A `[..., C, C]`: N = −A is nilpotent (N^C = 0), so
- * (I − N)⁻¹ = Σ_{m<C} N^m = Π_k (I + N^{2^k}) — ⌈log₂ C⌉ batched matmul pairs instead of C sequential
- * substitution steps, and differentiable by autodiff.
+ * (I + A)⁻¹ for strictly lower-triangular A `[G, N, C, C]` by recursive 2 × 2 block inversion,
+ * [[X, 0], [Y, Z]]⁻¹ = [[X⁻¹, 0], [−Z⁻¹ Y X⁻¹, Z⁻¹]], from 1 × 1 blocks up, every diagonal block of a level at once:
+ * ⌈log₂ C⌉ levels of batched matmuls, differentiable by autodiff. Each intermediate is the inverse of a diagonal
+ * block, so nothing grows past the inverse itself. (The Neumann product Π(I + N^{2^k}) used before has the same depth,
+ * but its powers of N grow like binomial coefficients when keys are correlated: at C = 64 and key cosines ≈ 0.5 its
+ * residual ‖(I + A)T − I‖ was ~500, and training the plain delta rule went NaN within 40 steps.)
  */
-function unitLowerInverse(a: Tensor, size: number, eye: Tensor): Tensor {
-  const n = tf.neg(a);
-  let inverse = tf.add(eye, n);
-  let power = n;
-  for (let span = 2; span < size; span *= 2) {
-    power = tf.matMul(power, power);
-    inverse = tf.matMul(inverse, tf.add(eye, power));
+function unitLowerInverse(a: Tensor, size: number): Tensor {
+  const [g, n] = a.shape as [number, number];
+  let p = 1;
+  while (p < size) p *= 2;
+  // padding A with zeros pads I + A with the identity, whose inverse it is
+  const padded =
+    p === size
+      ? a
+      : tf.pad(a, [
+          [0, 0],
+          [0, 0],
+          [0, p - size],
+          [0, p - size],
+        ]);
+  const groups = g * n;
+  const flat = tf.reshape(padded, [groups, p, p]);
+  let inverse: Tensor = tf.ones([groups * p, 1, 1]);
+  for (let s = 1; s < p; s *= 2) {
+    const blocks = p / (2 * s);
+    // the diagonal 2s-blocks: rows grouped by block, columns split into blocks, the matching column block kept
+    // (a mask and a sum, so that no tensor exceeds rank 4)
+    const rows = tf.reshape(flat, [groups * blocks, 2 * s, blocks, 2 * s]);
+    const pick = tf.reshape(tf.tile(tf.eye(blocks), [groups, 1]), [groups * blocks, 1, blocks, 1]);
+    const diagonal = tf.sum(tf.mul(rows, pick), 2);
+    const y = tf.slice(diagonal, [0, s, 0], [-1, s, s]);
+    const pair = tf.reshape(inverse, [groups * blocks, 2, s, s]);
+    const x = tf.reshape(tf.slice(pair, [0, 0, 0, 0], [-1, 1, s, s]), [groups * blocks, s, s]);
+    const z = tf.reshape(tf.slice(pair, [0, 1, 0, 0], [-1, 1, s, s]), [groups * blocks, s, s]);
+    const lowerLeft = tf.neg(tf.matMul(z, tf.matMul(y, x)));
+    inverse = tf.concat([tf.concat([x, tf.zerosLike(x)], 2), tf.concat([lowerLeft, z], 2)], 1);
   }
-  return inverse;
+  const full = tf.reshape(inverse, [g, n, p, p]);
+  return p === size ? full : tf.slice(full, [0, 0, 0, 0], [-1, -1, size, size]);
 }
 
 /**
@@ -92,7 +119,7 @@ export function deltaRuleChunked(t: DeltaInputs, chunkSize: number, scale: numbe
     }
 
     const a = tf.mul(tf.mul(beta, tf.matMul(k, k, false, true)), tf.mul(decayLower, strict));
-    const inverse = unitLowerInverse(a, size, eye);
+    const inverse = unitLowerInverse(a, size);
     const kBeta = decayIn === undefined ? tf.mul(k, beta) : tf.mul(k, tf.mul(beta, decayIn));
     const w = tf.matMul(inverse, kBeta);
     const u = tf.matMul(inverse, tf.mul(v, beta));
