@@ -2,10 +2,11 @@
 
     PYTHONPATH=/tmp/site:$PWD/.peers python3 examples/pytorch/compare_logits.py runs/gdn-brown [--out DIR]
 
-Loads config.json + model.safetensors into fla's GatedDeltaNetForCausalLM (strict: every tensor by fla's name) in
-float32, eval mode, TF32 off, and runs the prompt's bytes. fla mode: the prompt plus the greedy continuation stay
+Loads config.json + model.safetensors into fla's GatedDeltaNetForCausalLM or DeltaNetForCausalLM (by config.json's
+model_type; strict: every tensor by fla's name) in float32, eval mode, TF32 off, and runs the prompt's bytes. fla mode: the prompt plus the greedy continuation stay
 <= 64 tokens and attn_mode is set to 'fused_recurrent', so every forward here takes fla's fp32 fused_recurrent path
-(fla's layers switch to it by themselves for L <= 64 in eval mode; its chunk kernels are bf16-only).
+(fla's layers switch to it by themselves for L <= 64 in eval mode; its chunk kernels are bf16-only). The forward has
+no backward, so fla's Hopper + Triton < 3.7.1 guard on the gated backward (train_fsdp.py) does not apply here.
 
 Writes <out>/logits.safetensors (default out: the checkpoint folder):
   input_ids   int32 [1, P]      the prompt's UTF-8 bytes
@@ -37,14 +38,18 @@ def load_model(ckpt: str, backend: str, dtype: torch.dtype, device: str):
     from safetensors.torch import load_file
     with open(os.path.join(ckpt, 'config.json')) as f:
         cfg = json.load(f)
-    if cfg.get('model_type') != 'gated_deltanet':
-        raise SystemExit(f'compare_logits: {ckpt}/config.json: model_type {cfg.get("model_type")!r}, expected "gated_deltanet"')
+    kind = cfg.get('model_type')
+    if kind not in ('gated_deltanet', 'delta_net'):
+        raise SystemExit(f'compare_logits: {ckpt}/config.json: model_type {kind!r}, expected "gated_deltanet" or "delta_net"')
     sd = load_file(os.path.join(ckpt, 'model.safetensors'))
     if backend == 'fla':
-        from fla.models import GatedDeltaNetConfig, GatedDeltaNetForCausalLM
+        if kind == 'delta_net':
+            from fla.models import DeltaNetConfig as Config, DeltaNetForCausalLM as ForCausalLM
+        else:
+            from fla.models import GatedDeltaNetConfig as Config, GatedDeltaNetForCausalLM as ForCausalLM
         kw = {k: v for k, v in cfg.items() if k not in ('model_type', 'architectures')}
         kw['attn_mode'] = 'fused_recurrent'
-        model = GatedDeltaNetForCausalLM(GatedDeltaNetConfig(**kw))
+        model = ForCausalLM(Config(**kw))
         forward = lambda m, ids: m(input_ids=ids, use_cache=False).logits  # noqa: E731
     else:
         sys.path.insert(0, os.path.join(ROOT, 'packages', 'linear-rnn', 'fixtures'))

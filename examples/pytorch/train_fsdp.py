@@ -1,7 +1,18 @@
-"""Trains a small fla GatedDeltaNet byte-level LM with PyTorch FSDP on the demo's Brown corpus; saves it in fla's HF layout.
+"""Trains a small fla GatedDeltaNet (or DeltaNet) byte-level LM with PyTorch FSDP on the demo's Brown corpus; saves it in
+fla's HF layout.
 
     torchrun --standalone --nproc_per_node=N examples/pytorch/train_fsdp.py \
         --data .peers/corpus --out runs/gdn-brown --max-seconds 300
+
+On Hopper (H100/H200) with 3.4.0 <= Triton < 3.7.1 (torch 2.8 to 2.11 pin those) and no tilelang, fla refuses
+GatedDeltaNet's backward: Triton miscompiles its gated chunk_bwd_dqkwg kernel there (fla issue #640, fixed in Triton
+3.7.1; fla/ops/common/chunk_o.py raises rather than train on wrong dq/dk/dg). No fla flag or environment variable
+gets round it (FLA_TILELANG / FLA_DISABLE_BACKEND_DISPATCH only choose between tilelang and that kernel), and fla's
+fused_recurrent mode has no backward. `--model delta_net` trains fla's DeltaNet instead: the same family and sizes
+without the decay gate, whose chunk backward calls that kernel with g=None (not the miscompiled path; fla runs its
+other Hopper-affected kernel, prepare_wy_repr_bwd #984, with num_warps=2 since 595682b8); on an H100 with Triton
+3.6 its chunk gradients were within 7e-3 (relative, bf16 inputs) of a float32 recurrence. Tessera loads either
+checkpoint (loadCausalLM). This script checks for that combination first and stops with this advice.
 
 Any N >= 1 (plain `python3 train_fsdp.py ...` is a world of one). FSDP2 (`fully_shard`, one unit per block plus the
 root) where this torch has it, else FSDP1 (`FullyShardedDataParallel`, the same units). Parameters and optimizer state
@@ -55,7 +66,9 @@ def parse_args(argv=None):
     p.add_argument('--out', required=True, help='checkpoint folder: config.json, model.safetensors, train_log.json')
     p.add_argument('--backend', choices=['fla', 'reference'], default='fla')
     p.add_argument('--device', choices=['auto', 'cuda', 'cpu'], default='auto')
-    # model: fla GatedDeltaNetConfig keys
+    p.add_argument('--model', choices=['gated_deltanet', 'delta_net'], default='gated_deltanet',
+                   help='fla model: delta_net trains on Hopper with Triton < 3.7.1, where gated_deltanet cannot (see top)')
+    # model: fla GatedDeltaNetConfig keys (DeltaNet: the same head sizes, through expand_k / expand_v)
     p.add_argument('--hidden-size', type=int, default=256)
     p.add_argument('--num-layers', type=int, default=4)
     p.add_argument('--num-heads', type=int, default=4)
@@ -124,7 +137,19 @@ def say(rank, *parts):
 # ---------------------------------------------------------------- model
 
 def model_config(args) -> dict:
-    """The GatedDeltaNetConfig keys this script sets; everything else keeps fla's default."""
+    """The GatedDeltaNetConfig (DeltaNetConfig) keys this script sets; everything else keeps fla's default."""
+    if args.model == 'delta_net':
+        # DeltaNet sizes its heads as int(hidden_size * expand_k) / num_heads: the same key and value head sizes as
+        # GatedDeltaNet's head_dim and expand_v, where that product is exact
+        key, value = args.num_heads * args.head_dim, args.num_heads * args.head_dim * args.expand_v
+        expand_k, expand_v = key / args.hidden_size, value / args.hidden_size
+        if args.num_v_heads is not None or int(args.hidden_size * expand_k) != key or int(args.hidden_size * expand_v) != value:
+            raise TrainError(f'--model delta_net takes no --num-v-heads, and needs key / value widths ({key}, {value:g}) '
+                             f'that hidden_size x (width / hidden_size) gives back exactly')
+        return dict(model_type='delta_net', vocab_size=256, hidden_size=args.hidden_size,
+                    num_hidden_layers=args.num_layers, num_heads=args.num_heads, expand_k=expand_k, expand_v=expand_v,
+                    use_gate=True, conv_size=4, hidden_ratio=args.hidden_ratio, intermediate_size=args.intermediate_size,
+                    norm_eps=1e-6, tie_word_embeddings=False, allow_neg_eigval=False)
     return dict(model_type='gated_deltanet', vocab_size=256, hidden_size=args.hidden_size,
                 num_hidden_layers=args.num_layers, num_heads=args.num_heads, head_dim=args.head_dim,
                 num_v_heads=args.num_v_heads, expand_v=args.expand_v, use_gate=True, conv_size=4,
@@ -132,24 +157,44 @@ def model_config(args) -> dict:
                 tie_word_embeddings=False, allow_neg_eigval=False)
 
 
-def build_model(args, seed):
+def check_gated_backward(device) -> None:
+    """fla's gated chunk backward raises on Hopper with 3.4.0 <= Triton < 3.7.1 unless tilelang takes it (fla #640):
+    say so before any model is built, with the way round it, rather than at the first backward."""
+    import importlib.util
+    from fla.utils import IS_NVIDIA_HOPPER, TRITON_ABOVE_3_4_0, TRITON_ABOVE_3_7_1
+    import triton
+    tilelang = (importlib.util.find_spec('tilelang') is not None and os.environ.get('FLA_TILELANG', '1') != '0'
+                and os.environ.get('FLA_DISABLE_BACKEND_DISPATCH') != '1')
+    if device.type == 'cuda' and IS_NVIDIA_HOPPER and TRITON_ABOVE_3_4_0 and not TRITON_ABOVE_3_7_1 and not tilelang:
+        raise TrainError(f'fla cannot train GatedDeltaNet here: Triton {triton.__version__} on a Hopper GPU miscompiles '
+                         'its gated chunk_bwd_dqkwg (fla issue #640; fixed in Triton 3.7.1, or install tilelang). '
+                         'Pass --model delta_net (fla DeltaNet, no decay gate: its backward avoids that kernel)')
+
+
+def build_model(args, seed, device):
     """→ (model, config.json dict, block class, logits_fn(model, ids) → [B, L, V]). Same initial weights on every rank."""
     cfg = model_config(args)
     torch.manual_seed(seed)
     if args.backend == 'fla':
         try:
-            from fla.models import GatedDeltaNetConfig, GatedDeltaNetForCausalLM
-            from fla.models.gated_deltanet.modeling_gated_deltanet import GatedDeltaNetBlock
+            if args.model == 'delta_net':
+                from fla.models import DeltaNetConfig as Config, DeltaNetForCausalLM as ForCausalLM
+                from fla.models.delta_net.modeling_delta_net import DeltaNetBlock as Block
+            else:
+                from fla.models import GatedDeltaNetConfig as Config, GatedDeltaNetForCausalLM as ForCausalLM
+                from fla.models.gated_deltanet.modeling_gated_deltanet import GatedDeltaNetBlock as Block
         except Exception as e:  # noqa: BLE001 - any import failure gets the same hint
             raise TrainError(f'cannot import fla ({type(e).__name__}: {e}). Put fla\'s source and einops on PYTHONPATH, '
                              'e.g. PYTHONPATH=/tmp/site:$PWD/.peers (see examples/pytorch/README.md)') from e
+        if args.model == 'gated_deltanet':
+            check_gated_backward(device)
         kw = {k: v for k, v in cfg.items() if k != 'model_type'}
-        config = GatedDeltaNetConfig(attn_mode='chunk', **kw)
-        model = GatedDeltaNetForCausalLM(config)  # fla's _init_weights: normal(0.02), its A_log / dt_bias init
+        config = Config(attn_mode='chunk', **kw)
+        model = ForCausalLM(config)  # fla's _init_weights: normal(0.02) (GatedDeltaNet: its A_log / dt_bias init)
         config_json = json.loads(config.to_json_string(use_diff=False))
         if not config_json.get('architectures'):  # transformers writes null for a config built in code
-            config_json['architectures'] = ['GatedDeltaNetForCausalLM']
-        return model, config_json, GatedDeltaNetBlock, lambda m, ids: m(input_ids=ids, use_cache=False).logits
+            config_json['architectures'] = [ForCausalLM.__name__]
+        return model, config_json, Block, lambda m, ids: m(input_ids=ids, use_cache=False).logits
     sys.path.insert(0, os.path.join(ROOT, 'packages', 'linear-rnn', 'fixtures'))
     import fla_reference as ref
     model = ref.ForCausalLM(cfg)
@@ -157,7 +202,7 @@ def build_model(args, seed):
         if isinstance(mod, (nn.Linear, nn.Conv1d, nn.Embedding)):
             nn.init.normal_(mod.weight, mean=0.0, std=0.02)
     config_json = {k: v for k, v in cfg.items() if v is not None}
-    config_json['architectures'] = ['GatedDeltaNetForCausalLM']
+    config_json['architectures'] = ['DeltaNetForCausalLM' if args.model == 'delta_net' else 'GatedDeltaNetForCausalLM']
     return model, config_json, ref.Block, lambda m, ids: m(ids)
 
 
@@ -306,7 +351,7 @@ def run(args):
     held = read_corpus(args.data, 'brown-heldout.txt')
     ex, ey = heldout_windows(held, rank, world, args)
 
-    model, config_json, block_cls, logits_fn = build_model(args, args.seed)
+    model, config_json, block_cls, logits_fn = build_model(args, args.seed, device)
     # names, not shapes: FSDP1 flattens parameters, so 1-D (norm weights, A_log, dt_bias) is decided before sharding
     no_decay = {n for n, p in model.named_parameters() if p.ndim < 2}
     n_params = sum(p.numel() for p in model.parameters())

@@ -34,6 +34,15 @@ export function interopFixtures(folders: readonly string[], layerKey: string): {
   return { layers: all.filter(isLayer), models: all.filter((f) => !isLayer(f)) };
 }
 
+/**
+ * The cases a generator recorded as failed in `test/fixtures/<folder>/errors.json` (make_fla_fixtures.py and
+ * make_mamba_fixtures.py write it when a case raises, and delete it on a run where none does); [] without one.
+ */
+export function fixtureErrors(folder: string): string[] {
+  const path = join(ROOT, folder, 'errors.json');
+  return existsSync(path) ? Object.keys(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : [];
+}
+
 /** A fixture's safetensors file. */
 export function read(dir: string, file: string): Record<string, Tensor> {
   return readSafetensors(readFileSync(join(dir, file)));
