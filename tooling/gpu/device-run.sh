@@ -6,7 +6,8 @@
 # and .peers (fla, mamba_ssm and einops for the fixtures and fsdp jobs).
 #
 #   bash tooling/gpu/device-run.sh SECONDS JOB...
-#   JOB: sparse | lm:<mix> | tttlrm | tttlrm-resume | tttlrm-eval | fixtures | fsdp
+#   JOB: sparse | lm:<mix> | tttlrm | tttlrm-resume | tttlrm-eval | fixtures | fsdp   (side by side)
+#        bench:<suite,suite>   (after the others, alone on the GPU, so that its timings are not shared: bench.json)
 #
 # What comes back and where it goes here: tooling/gpu/collect.sh <files_at>.
 set -uo pipefail
@@ -27,12 +28,14 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 gnode() { /tmp/gpu-node --max-old-space-size=12000 .gpu/entry.mjs "$@"; }
 pyenv() { python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .peers/whl/*.whl >/dev/null 2>&1; export PYTHONPATH=/tmp/site:$root/.peers:$root/.peers/mamba PYTHONUNBUFFERED=1; }
 lmfit=$((budget - 30))
+benches=()
 for job in "$@"; do
   log="$w/logs/${job//:/-}.log"
   case $job in
     sparse) (mkdir -p "$w/sparse" && OUT="$w/sparse" GPU_NODE=/tmp/gpu-node bash apps/demo/gpu/run-sparse.sh "$((budget - 20))") >"$log" 2>&1 & ;;
     lm:*) (gnode train-lm --mix "${job#lm:}" --out "$w/lm/${job#lm:}" --fit-seconds "$lmfit" --max-seconds "$((budget - 10))" --log-every 100) >"$log" 2>&1 & ;;
-    tttlrm) (gnode train --out "$w/tttlrm" --max-seconds "$((budget - 40))" --config '{"width":128}') >"$log" 2>&1 & ;;
+    tttlrm) (gnode train --out "$w/tttlrm" --max-seconds "${TTTLRM_SECONDS:-$((budget - 40))}" ${TTTLRM_FLAGS:-} \
+        && gnode eval --weights "$w/tttlrm/weights" --scenes 4 --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
     tttlrm-resume) (mkdir -p "$w/tttlrm" && tar -C "$w/tttlrm" -xf .tttlrm-run/tttlrm.tar && gnode train --out "$w/tttlrm" --resume --max-seconds "$((budget - 150))" --config '{"width":128}' \
         && gnode eval --weights "$w/tttlrm/weights" --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
     tttlrm-eval) (gnode eval --weights .tttlrm-run/weights --json "$w/tttlrm-eval.json") >"$log" 2>&1 & ;;
@@ -44,6 +47,7 @@ for job in "$@"; do
         tar -cf "$w/pack/fixtures.tar" packages/linear-rnn/test/fixtures/fla packages/linear-rnn/test/fixtures/mamba) >"$log" 2>&1 & ;;
     fsdp) (pyenv; torchrun --standalone --nproc_per_node=1 examples/pytorch/train_fsdp.py --data .peers/corpus --out "$w/fsdp/gdn-brown" \
         --steps 4000 --max-seconds "$((budget - 90))" && python3 examples/pytorch/compare_logits.py "$w/fsdp/gdn-brown") >"$log" 2>&1 & ;;
+    bench:*) benches+=("${job#bench:}") ;;
     *) echo "unknown job $job" >&2 ;;
   esac
 done
@@ -54,6 +58,7 @@ nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; for 
 beat=$!
 wait $(jobs -p | grep -v "^$beat$") 2>/dev/null
 kill $beat 2>/dev/null
+for b in "${benches[@]}"; do gnode bench --filter "$b" --json "$w/pack/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced' | tee "$w/logs/bench-${b//,/-}.log"; done
 # packing: at most 8 files; 16-bit copies where a file is for committing only, bf16 Adam moments for a resume
 # one Python start for every conversion (SRC DST DTYPE triples; the source is removed)
 shrink() { [ $# -eq 0 ] || python3 - "$@" <<'PY'
@@ -73,12 +78,13 @@ for d in lm/*/; do
   if [ "$d" = lm/hybrid/ ] && [ -f "${d}model.safetensors" ]; then conv+=("${d}model.safetensors" "${d}model.f16.safetensors" f16); else rm -f "${d}model.safetensors"; fi
   rm -f "${d}state.safetensors"
 done
-[ -f tttlrm/optimizer.safetensors ] && conv+=(tttlrm/optimizer.safetensors tttlrm/optimizer.bf16.safetensors bf16)
+[ "${TTTLRM_KEEP_OPT:-0}" = 1 ] && [ -f tttlrm/optimizer.safetensors ] && conv+=(tttlrm/optimizer.safetensors tttlrm/optimizer.bf16.safetensors bf16)
 shrink "${conv[@]}"
 if [ -d sparse ]; then (cd sparse && tar -cf ../pack/sparse-a.tar $(ls teacher.safetensors student-b.safetensors 2>/dev/null) config.json 2>/dev/null; tar -cf ../pack/sparse-b.tar --exclude=teacher.safetensors --exclude=student-b.safetensors .); fi
 [ -d lm ] && tar -cf pack/lm.tar lm
 if [ -d tttlrm ]; then
-  tar -cf pack/tttlrm-opt.tar -C tttlrm $(cd tttlrm && ls optimizer.* 2>/dev/null)
+  # the Adam moments only when a later call resumes (TTTLRM_KEEP_OPT=1): one of the 8 files
+  [ "${TTTLRM_KEEP_OPT:-0}" = 1 ] && tar -cf pack/tttlrm-opt.tar -C tttlrm $(cd tttlrm && ls optimizer.* 2>/dev/null)
   tar -cf pack/tttlrm.tar --exclude='optimizer.*' -C tttlrm .
 fi
 [ -f tttlrm-eval.json ] && cp tttlrm-eval.json pack/

@@ -121,7 +121,9 @@ async function openModel(dir: string | undefined, mix: string): Promise<ByteLM |
   const where = dir ?? join(LM_WEIGHTS, mix);
   if (dir === undefined && !existsSync(join(where, LM_FILES.weights))) {
     return {
-      skipped: `no trained LM in ${where} yet (made by the GPU runs: apps/demo/README.md, section lm — results: to be trained)`,
+      skipped: existsSync(join(where, 'results.json'))
+        ? `the weights of mix ${mix} are not committed (only its figures, ${join(where, 'results.json')}); train them with train:lm (apps/demo/README.md, section lm) and pass --weights`
+        : `no trained LM in ${where} yet (made by the GPU runs: apps/demo/README.md, section lm — to be trained)`,
       ok: true,
     };
   }
