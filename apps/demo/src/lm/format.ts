@@ -2,7 +2,7 @@ import type { BokLmResult, CompareRow, GenerateLmResult } from './part.js';
 
 /** `lm generate`'s summary (the text itself is streamed as it is generated). */
 export function formatGenerate(r: GenerateLmResult): string {
-  return `decoder ${r.decoder}: ${r.ids.length} bytes, mean log-probability ${r.meanLogprob.toFixed(3)}\n${JSON.stringify(r.prompt)} → ${JSON.stringify(r.text)}`;
+  return `decoder ${r.decoder}: ${r.ids.length} bytes, mean log q ${r.meanLogprob.toFixed(3)} (log-probability under the decoder's own distribution q: 0 for greedy)\n${JSON.stringify(r.prompt)} → ${JSON.stringify(r.text)}`;
 }
 
 /** `lm compare`'s table: one row per decoder. */
