@@ -1,9 +1,14 @@
-import { philoxUniform, softmax, type Tensor, tf } from '@tessera/tensor-core';
-import { type BenchRow, bench, compare, defineBench } from '@tessera/tensor-core/bench';
-import { sparsemax, topP } from '../src/closed-forms/index.js';
+import { philoxUniform, scalarUniforms, softmax, type Tensor, tf } from '@tessera/tensor-core';
+import { type BenchResult, type BenchRow, bench, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
+import { sparsemax, topK, topP } from '../src/closed-forms/index.js';
+import { truncatedSoftmaxOp } from '../src/closed-forms/op.js';
+import { TruncatedSoftmaxProgram } from '../src/closed-forms/truncated.program.js';
+import { SelectProgram } from '../src/fused/select.program.js';
+import { keptLogitWeights } from '../src/fused/weights.js';
 
 const TEMPERATURE = 0.8;
 const P = 0.9;
+const K = 50;
 
 /** The textbook tfjs sparsemax: sort, prefix sums, support size, threshold — all plain tfjs ops. */
 function sparsemaxComposite(s: Tensor): Tensor {
@@ -29,8 +34,32 @@ function topPComposite(s: Tensor): Tensor {
 }
 
 /**
+ * The two programs of the sort-free top-p kernel, each timed alone (WebGPU): the selection ('cut'
+ * flavour of the fused sampler's SelectProgram, one workgroup per row) and the split write of q.
+ */
+async function topPPasses(s: Tensor, shape: string, whole: BenchResult): Promise<BenchRow[]> {
+  const [b, v] = s.shape as [number, number];
+  const selectUniforms = [...scalarUniforms('int32', [v, 0]), ...scalarUniforms('float32', [TEMPERATURE, P, 0])];
+  // a fresh program per call: a reused one would be recompiled every time (see runProgram)
+  const select = () => runProgram(new SelectProgram(b, 'cut'), [s], selectUniforms, 'int32');
+  const params = select();
+  const source = keptLogitWeights(TEMPERATURE, 0);
+  const write = () =>
+    runProgram(new TruncatedSoftmaxProgram(b, v, source), [s, params], [...scalarUniforms('int32', [v]), ...source.uniformData]);
+  const rows = [
+    compare('topP select pass', shape, 'whole topP', whole, await bench('topP select pass', select)),
+    compare('topP write pass', shape, 'whole topP', whole, await bench('topP write pass', write), { bytes: 2 * 4 * b * v }),
+  ];
+  params.dispose();
+  return rows;
+}
+
+/**
  * Closed-form decoders against their tfjs composites on decoding-sized logits: temperature softmax,
- * sparsemax (sort and sort-free bisection) and top-p. Bytes: one read of the logits and one write of q.
+ * sparsemax (sort and sort-free bisection), top-p and top-k. top-p and top-k are also timed against their
+ * previous path, the tfjs reference of `truncatedSoftmaxOp` (`tf.topk` over the row, what `topP` and
+ * `topK` ran before the sort-free kernels), and on WebGPU per pass. Bytes: one read of the logits and
+ * one write of q.
  */
 export default defineBench({
   name: 'closed-forms',
@@ -64,7 +93,19 @@ export default defineBench({
       log(`topP ${shape}`);
       const baseTopP = await bench('tfjs top-p (topk + softmax + cumsum)', () => topPComposite(s));
       const oursTopP = await bench('topP', () => topP(s, { p: P, temperature: TEMPERATURE }));
+      const sortedTopP = await bench('topP, tf.topk reference', () =>
+        truncatedSoftmaxOp.reference({ logits: s }, { temperature: TEMPERATURE, k: 0, p: P }),
+      );
       rows.push(compare('topP', shape, 'tfjs topk + softmax + cumsum', baseTopP, oursTopP, { bytes }));
+      rows.push(compare('topP', shape, 'previous topP (tf.topk reference)', sortedTopP, oursTopP, { bytes }));
+      if (tf.getBackend() === 'webgpu') rows.push(...(await topPPasses(s, shape, oursTopP)));
+
+      log(`topK ${shape}`);
+      const oursTopK = await bench('topK', () => topK(s, { k: K, temperature: TEMPERATURE }));
+      const sortedTopK = await bench('topK, tf.topk reference', () =>
+        truncatedSoftmaxOp.reference({ logits: s }, { temperature: TEMPERATURE, k: K, p: 1 }),
+      );
+      rows.push(compare(`topK ${K}`, shape, 'previous topK (tf.topk reference)', sortedTopK, oursTopK, { bytes }));
       s.dispose();
     }
     return rows;

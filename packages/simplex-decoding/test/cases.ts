@@ -54,3 +54,23 @@ export function bigram(seed = 5): StepModel<{ calls: number }> & { table: number
     },
   };
 }
+
+/**
+ * Runs `fn` on the CPU backend with copies of `inputs` and returns its result as plain arrays. The tfjs
+ * references run there: on WebGPU, tfjs' cumsum inside the nucleus reference (`nucleusMask`) can pick a
+ * different nucleus than on CPU, which is not what the tests compare.
+ */
+export async function onCpu(inputs: Tensor[], fn: (...xs: Tensor[]) => Tensor[]): Promise<number[][]> {
+  const values = await Promise.all(inputs.map((t) => t.data()));
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    const copies = inputs.map((t, i) => tf.tensor(values[i] as Float32Array, t.shape, t.dtype));
+    const outs = fn(...copies);
+    const arrays = await Promise.all(outs.map(async (t) => Array.from(await t.data())));
+    tf.dispose([...copies, ...outs]);
+    return arrays;
+  } finally {
+    await tf.setBackend(previous);
+  }
+}

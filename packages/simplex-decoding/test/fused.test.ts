@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { keptPrefix } from '../src/fused/host.js';
 import { fusedSampleOp } from '../src/fused/op.js';
 import { minP, sample, type SampleFromLogitsOptions, sampleFromLogits, softmax, topK, topP } from '../src/index.js';
-import { INF, NEG_INF, randomLogits, tiedLogits } from './cases.js';
+import { INF, NEG_INF, onCpu, randomLogits, tiedLogits } from './cases.js';
 
 /** The unfused path, from the public closed forms: each stage renormalises, the next reads its log. */
 function unfused(logits: Tensor, o: SampleFromLogitsOptions): { ids: Tensor; logprobs: Tensor } {
@@ -18,26 +18,6 @@ function unfused(logits: Tensor, o: SampleFromLogitsOptions): { ids: Tensor; log
   const out = sample(q, { seed: o.seed, offset: o.offset });
   q.dispose();
   return out;
-}
-
-/**
- * Runs `fn` on the CPU backend with copies of `inputs` and returns its result as plain arrays. The unfused
- * oracle runs there: on WebGPU, tfjs' cumsum inside the closed forms' topP can pick a different nucleus
- * than on CPU (reported to the closed-forms owner), which is not what this file tests.
- */
-async function onCpu(inputs: Tensor[], fn: (...xs: Tensor[]) => Tensor[]): Promise<number[][]> {
-  const values = await Promise.all(inputs.map((t) => t.data()));
-  const previous = tf.getBackend();
-  await tf.setBackend('cpu');
-  try {
-    const copies = inputs.map((t, i) => tf.tensor(values[i] as Float32Array, t.shape, t.dtype));
-    const outs = fn(...copies);
-    const arrays = await Promise.all(outs.map(async (t) => Array.from(await t.data())));
-    tf.dispose([...copies, ...outs]);
-    return arrays;
-  } finally {
-    await tf.setBackend(previous);
-  }
 }
 
 async function expectSameDraws(logits: Tensor, o: SampleFromLogitsOptions): Promise<number[]> {

@@ -2,9 +2,9 @@ import { type Tensor, tf } from '@tessera/tensor-core';
 import { asRows, nanRowsOf, restoreShape, screenRows } from '../rows.js';
 import { validateLogits } from '../validate.js';
 import { entmaxRows } from './entmax.js';
-import { epsilonMask, minPMask, nucleusMask, topKMask, typicalMask } from './masks.js';
-import { SPARSEMAX_BISECT_ITERATIONS, sparsemaxBisectOp } from './op.js';
-import { sparsemaxSort } from './reference.js';
+import { epsilonMask, minPMask, typicalMask } from './masks.js';
+import { SPARSEMAX_BISECT_ITERATIONS, sparsemaxBisectOp, truncatedSoftmaxOp } from './op.js';
+import { sparsemaxSort, type TruncatedAttrs } from './reference.js';
 import { shiftedScores, softmaxOver, tempered } from './support.js';
 import {
   checkEntmaxOptions,
@@ -51,6 +51,11 @@ function decodeRows(logits: Tensor, batched: boolean, toScores: (rows: Tensor) =
   });
 }
 
+/** `truncatedSoftmaxOp` on the rows of `logits`, the result in the input's rank. */
+function truncatedRows(logits: Tensor, batched: boolean, attrs: TruncatedAttrs): Tensor {
+  return tf.tidy(() => restoreShape(truncatedSoftmaxOp({ logits: asRows(logits) }, attrs), batched));
+}
+
 /**
  * Greedy decoding: the one-hot distribution on the row's argmax. Objective: `max ⟨q, s⟩` over `C = Δ`
  * (λ = 0, no Ω) — a linear programme whose optimum is a vertex (paper §3.1). Ties go to the lowest
@@ -83,16 +88,14 @@ export function greedy(logits: Tensor, opts?: GreedyOptions): Tensor {
  * Exactly k tokens in the support (fewer non-zeros if some of them are −∞). Deliberate difference from
  * HF's TopKLogitsWarper: HF keeps every token tied with the k-th largest value (so more than k); we keep
  * exactly k, lower token ids first. With distinct logits the two agree.
+ *
+ * No sort (`truncatedSoftmaxOp`): on WebGPU the fused sampler's pivot search finds the k-th largest, on
+ * CPU and WASM a quickselect; the op's tfjs reference (`tf.topk`) is the specification.
  */
 export function topK(logits: Tensor, opts: TopKOptions): Tensor {
   const { vocab, batched } = validateLogits(logits);
   const { k, temperature } = checkTopKOptions(opts, vocab);
-  return decodeRows(
-    logits,
-    batched,
-    (s) => tempered(s, temperature),
-    (z) => softmaxOver(z, topKMask(z, k)),
-  );
+  return truncatedRows(logits, batched, { temperature, k, p: 1 });
 }
 
 /**
@@ -103,16 +106,18 @@ export function topK(logits: Tensor, opts: TopKOptions): Tensor {
  * Always ≥ 1 token. Deliberate difference from HF: tokens with equal logits are ranked by lower token id
  * (HF's unstable `torch.sort` leaves their order unspecified), which changes the result only when such a
  * tie straddles the cut.
+ *
+ * No sort (`truncatedSoftmaxOp`): on WebGPU a pivot search over the row's values for the threshold where
+ * the mass at or above it reaches p·M (M the row's mass), one workgroup a row, then a masked renormalised
+ * write; on CPU and WASM a weighted quickselect. Both keep a token iff
+ * the mass ranked strictly above it is < p·M — the reference's rule (the mass summed from the smallest
+ * up to it > 1 − p) in exact arithmetic; the two can differ only where a cumulative sum lies within
+ * float32 round-off of the cut (and p so close to 1 that float32(p) = 1 keeps every token).
  */
 export function topP(logits: Tensor, opts: TopPOptions): Tensor {
   const { batched } = validateLogits(logits);
   const { p, temperature } = checkTopPOptions(opts);
-  return decodeRows(
-    logits,
-    batched,
-    (s) => tempered(s, temperature),
-    (z) => softmaxOver(z, nucleusMask(z, p)),
-  );
+  return truncatedRows(logits, batched, { temperature, k: 0, p });
 }
 
 /**

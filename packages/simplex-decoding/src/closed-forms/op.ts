@@ -1,7 +1,11 @@
 import { defineOp, scalarUniforms } from '@tessera/tensor-core';
-import { sparsemaxBisectReference } from './reference.js';
+import { SelectProgram } from '../fused/select.program.js';
+import { keptLogitWeights } from '../fused/weights.js';
+import { sparsemaxBisectReference, type TruncatedAttrs, truncatedSoftmaxReference } from './reference.js';
 import { sparsemaxBisectHost } from './sparsemax-bisect.host.js';
 import { SparsemaxBisectProgram } from './sparsemax-bisect.program.js';
+import { truncatedSoftmaxHost } from './truncated.host.js';
+import { TruncatedSoftmaxProgram } from './truncated.program.js';
 
 /**
  * Bisection steps on the threshold: the bracket [max − 1, max] has width 1, and after 40 halvings it
@@ -27,5 +31,33 @@ export const sparsemaxBisectOp = defineOp<'z', BisectAttrs>({
   webgpu: ({ inputs: { z }, attrs: { iterations }, run }) => {
     const [rows, cols] = z.shape as [number, number];
     return run(new SparsemaxBisectProgram(rows, cols, iterations), [z], 'float32', scalarUniforms('int32', [cols]));
+  },
+});
+
+/**
+ * softmax(s / T) renormalised over the top-k set and then its nucleus, `logits: [B, V]` → `q: [B, V]`
+ * (`topK` with p = 1, `topP` with k = 0), with the closed forms' non-finite rules. The reference sorts
+ * (`tf.topk` over the row); the kernels never do. WebGPU: the fused sampler's sorting-free selection in
+ * its 'cut' flavour (one workgroup per row: pivot search over order-preserving keys, the candidates
+ * finished in workgroup memory once they fit) writes each row's cut and kept mass, then one split pass
+ * writes q. CPU and WASM: the sampler's weighted quickselect on typed arrays.
+ */
+export const truncatedSoftmaxOp = defineOp<'logits', TruncatedAttrs>({
+  kernelName: 'TesseraTruncatedSoftmax',
+  inputs: ['logits'],
+  reference: ({ logits }, attrs) => truncatedSoftmaxReference(logits, attrs),
+  hostBackends: ['cpu', 'wasm'],
+  host: ({ logits }, attrs) => truncatedSoftmaxHost(logits, attrs),
+  webgpu: ({ inputs: { logits }, attrs: { temperature, k, p }, run, dispose }) => {
+    const [rows, vocab] = logits.shape as [number, number];
+    const params = run(new SelectProgram(rows, 'cut'), [logits], 'int32', [
+      ...scalarUniforms('int32', [vocab, k === vocab ? 0 : k]),
+      ...scalarUniforms('float32', [temperature, p, 0]),
+    ]);
+    const source = keptLogitWeights(temperature, 0);
+    const uniforms = [...scalarUniforms('int32', [vocab]), ...source.uniformData];
+    const out = run(new TruncatedSoftmaxProgram(rows, vocab, source), [logits, params], 'float32', uniforms);
+    dispose(params);
+    return out;
   },
 });

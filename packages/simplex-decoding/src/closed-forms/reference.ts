@@ -1,5 +1,31 @@
-import { type Tensor, tf } from '@tessera/tensor-core';
-import { gatherRows } from './support.js';
+import { softmax, type Tensor, tf } from '@tessera/tensor-core';
+import { nanRowsOf, screenRows } from '../rows.js';
+import { nucleusMask, topKMask } from './masks.js';
+import { gatherRows, restrict, tempered } from './support.js';
+
+/** Attributes of `truncatedSoftmaxOp`: temperature T > 0, top-k (0 or V: off) and nucleus mass p (1: off). */
+export interface TruncatedAttrs {
+  temperature: number;
+  k: number;
+  p: number;
+}
+
+/**
+ * softmax(s / T) renormalised over the top-k set, then over the nucleus of that (Hugging Face's warper
+ * order), in tfjs ops: `logits: [B, V]` → `[B, V]` under the closed forms' non-finite rules (`screenRows`,
+ * `nanRowsOf`). The specification of `topK` (p = 1) and `topP` (k = 0): the sets of `topKMask` and
+ * `nucleusMask`, which sort the row with `tf.topk`; the kernels of `truncatedSoftmaxOp` never sort.
+ */
+export function truncatedSoftmaxReference(logits: Tensor, { temperature, k, p }: TruncatedAttrs): Tensor {
+  return tf.tidy(() => {
+    const vocab = logits.shape[1] as number;
+    const { z, nanRows } = screenRows(tempered(logits, temperature));
+    let kept = z;
+    if (k > 0 && k < vocab) kept = restrict(kept, topKMask(kept, k));
+    if (p < 1) kept = restrict(kept, nucleusMask(kept, p));
+    return nanRowsOf(softmax(kept), nanRows);
+  });
+}
 
 /**
  * Sparsemax of `z: [B, V]` by the threshold algorithm (paper §3.5, Eq. 7; Martins & Astudillo 2016,

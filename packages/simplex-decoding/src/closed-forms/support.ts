@@ -20,7 +20,12 @@ export function shiftedScores(s: Tensor, lambda: number): Tensor {
  * (`[B, V]` → `[B, V]`), exact zeros elsewhere — softmax of HF's warped scores with filter value −∞.
  */
 export function softmaxOver(z: Tensor, keep: Tensor): Tensor {
-  return softmax(tf.where(keep, z, tf.fill(z.shape, Number.NEGATIVE_INFINITY, 'float32')));
+  return softmax(restrict(z, keep));
+}
+
+/** Keeps `z` where `keep`, −∞ elsewhere (`[B, V]`): a later stage sees the renormalised distribution of this one. */
+export function restrict(z: Tensor, keep: Tensor): Tensor {
+  return tf.where(keep, z, tf.fill(z.shape, Number.NEGATIVE_INFINITY, 'float32'));
 }
 
 /**

@@ -9,7 +9,7 @@ const f32 = Math.fround;
  * non-finite rules of `sampleFromLogits`: null for a row holding a NaN, and a row holding +∞ replaced by
  * its limit (0 on the +∞ tokens, −∞ elsewhere).
  */
-function temperedRow(values: Float32Array, temperature: number): Float32Array | null {
+export function temperedRow(values: Float32Array, temperature: number): Float32Array | null {
   const t = f32(temperature);
   const z = new Float32Array(values.length);
   let infinite = false;

@@ -34,9 +34,10 @@ export const KEYS_WGSL = `
 
 /**
  * Per-row result of the selection program, int32 `[B, PARAMS]`: status (1 = drawn already, from the
- * candidates in workgroup memory, or (−1, NaN) for a row holding a NaN), bits of max z, the cut (key,
- * last tied id), for drawn rows the id and bits of its logprob, and whether the row holds +∞ (its scores
- * are then `limited`: 0 on the +∞ tokens, −∞ elsewhere).
+ * candidates in workgroup memory, or (−1, NaN) for a row holding a NaN; in the 'cut' flavour, 1 = a NaN
+ * row or one with no finite logit), bits of max z, the cut (key, last tied id), for drawn rows the id and
+ * bits of its logprob, whether the row holds +∞ (its scores are then `limited`: 0 on the +∞ tokens, −∞
+ * elsewhere), and in the 'cut' flavour the bits of the kept mass Σ exp(z − max z) inside the cut.
  */
 export const PARAMS = 8;
-export const PARAM = { status: 0, zmax: 1, cutKey: 2, cutId: 3, id: 4, logprob: 5, limit: 6 } as const;
+export const PARAM = { status: 0, zmax: 1, cutKey: 2, cutId: 3, id: 4, logprob: 5, limit: 6, mass: 7 } as const;

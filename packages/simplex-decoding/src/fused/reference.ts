@@ -1,14 +1,9 @@
 import { type Tensor, tf } from '@tessera/tensor-core';
 import { minPMask, nucleusMask, topKMask } from '../closed-forms/masks.js';
-import { softmaxOver, tempered } from '../closed-forms/support.js';
+import { restrict, softmaxOver, tempered } from '../closed-forms/support.js';
 import { nanRowsOf, screenRows } from '../rows.js';
 import { inverseCdfReference } from '../sample/reference.js';
 import type { FusedAttrs } from './attrs.js';
-
-/** Keeps z where `keep`, −∞ elsewhere: the next stage sees the renormalised distribution of this one. */
-function restrict(z: Tensor, keep: Tensor): Tensor {
-  return tf.where(keep, z, tf.fill(z.shape, Number.NEGATIVE_INFINITY, 'float32'));
-}
 
 /**
  * The unfused composite in tfjs ops (the oracle of the fused kernels): the closed forms' supports in

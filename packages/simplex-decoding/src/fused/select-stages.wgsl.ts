@@ -4,9 +4,8 @@ import { PARAM, PARAMS } from './keys.wgsl.js';
  * The stages of `SelectProgram` (select.program.ts) after a search, run by thread 0: `writeParams` (the
  * row's result, keys.wgsl.ts: PARAM), `finishStage` (record the cut of a search that converged on an exact
  * key outside workgroup memory, or start the search over ids among the tokens tied at it, then start the
- * next stage), `keptOfList` (top-p and min-p on the rank-sorted candidate list) and `drawFromList` (the
- * inverse CDF over the kept candidates in id order). Expects the program's structs and state, the
- * pivot search and candidate-list snippets, and the constants `NONE` and `IDLE`.
+ * next stage) and `keptOfList` (top-p and min-p on the rank-sorted candidate list). Expects the program's
+ * structs and state, the pivot search and candidate-list snippets, and the constants `NONE` and `IDLE`.
  */
 export const SELECT_STAGES_WGSL = `
   fn writeParams(row : i32, status : i32, id : i32, logprob : f32) {
@@ -97,6 +96,14 @@ export const SELECT_STAGES_WGSL = `
     return kept;
   }
 
+`;
+
+/**
+ * `drawFromList` (thread 0: the inverse CDF over the kept candidates in id order, written as the row's
+ * result), apart from the stages because it reads the draws `u`, which only the sampling flavour of
+ * `SelectProgram` binds.
+ */
+export const SELECT_DRAW_WGSL = `
   // thread 0, kept candidates sorted by id: the inverse CDF over them
   fn drawFromList(row : i32, keep : u32) {
     let zmax = state.zmax;

@@ -1,13 +1,112 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
 import { NON_FINITE_FLAGS_WGSL } from '../non-finite.wgsl.js';
-import { KEYS_WGSL, PARAMS } from './keys.wgsl.js';
+import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
 import { CANDIDATE_LIST_WGSL, SELECT_CAP } from './select-list.wgsl.js';
 import { PIVOT_SEARCH_WGSL, SELECT_SLOTS, SELECT_WORKGROUP } from './select-search.wgsl.js';
-import { SELECT_STAGES_WGSL } from './select-stages.wgsl.js';
+import { SELECT_DRAW_WGSL, SELECT_STAGES_WGSL } from './select-stages.wgsl.js';
 
 const WG = SELECT_WORKGROUP;
 const SLOTS = SELECT_SLOTS;
 const CAP = SELECT_CAP;
+
+/**
+ * What `SelectProgram` writes: 'draw' (the fused sampler) draws the rows whose kept set fits in workgroup
+ * memory and leaves the cut of the others; 'cut' (the closed forms `topK` and `topP`) writes every row's
+ * cut and kept mass (keys.wgsl.ts: PARAM.mass), drawing nothing.
+ */
+export type SelectFlavour = 'draw' | 'cut';
+
+/** The end of `main` in the 'draw' flavour: rows on the candidate list are ranked, cut and drawn. */
+const DRAW_TAIL_WGSL = `
+    if (workgroupUniformLoad(&state.compacted) == 0u) {
+      if (localIndex == 0u) {
+        if (state.nan != 0u) {
+          writeParams(row, 1, -1, uniforms.NAN);
+        } else {
+          writeParams(row, 0, -1, 0.0);
+        }
+      }
+      return;
+    }
+    // sort 0 ranks the candidates (then top-p and min-p cut the list), sort 1 puts the kept ones in id
+    // order for the inverse CDF
+    for (var phase = 0u; phase < 2u; phase++) {
+      let n = workgroupUniformLoad(&state.listLen);
+      sortList(n, phase == 1u);
+      if (localIndex == 0u) {
+        if (phase == 0u) {
+          state.listLen = keptOfList();
+        } else {
+          drawFromList(row, n);
+        }
+      }
+    }
+`;
+
+/**
+ * Thread 0 of the 'cut' flavour: writes the row's cut (from `state`) and its kept mass; status 1 marks a
+ * row without a distribution (a NaN, or no finite logit).
+ */
+const CUT_WGSL = `
+  fn writeCut(row : i32, mass : f32) {
+    writeParams(row, i32(state.nan), -1, 0.0);
+    result[row * ${PARAMS} + ${PARAM.mass}] = bitcast<i32>(mass);
+  }
+
+  // Σ exp(z − max) over the tokens inside the cut, reduced over the workgroup
+  fn keptMass(row : i32) -> f32 {
+    let base = row * uniforms.cols;
+    let zmax = state.zmax;
+    let cutKey = state.cutKey;
+    let cutId = state.cutId;
+    var acc = 0.0;
+    for (var i = i32(localIndex); i < uniforms.cols; i += i32(WG)) {
+      let z = zAt(base, i);
+      if (insideCut(keyOf(z), u32(i), cutKey, cutId)) {
+        acc += exp(z - zmax);
+      }
+    }
+    sMass[localIndex] = acc;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride = stride >> 1u) {
+      if (localIndex < stride) {
+        sMass[localIndex] += sMass[localIndex + stride];
+      }
+      workgroupBarrier();
+    }
+    return sMass[0];
+  }
+`;
+
+/** The end of `main` in the 'cut' flavour (`CUT_WGSL`). */
+const CUT_TAIL_WGSL = `
+    if (workgroupUniformLoad(&state.nan) != 0u) {
+      if (localIndex == 0u) {
+        writeCut(row, 0.0);
+      }
+      return;
+    }
+    if (workgroupUniformLoad(&state.compacted) != 0u) {
+      // the kept set is a prefix of the rank-sorted list: its last token is the cut
+      sortList(workgroupUniformLoad(&state.listLen), false);
+      if (localIndex == 0u) {
+        let kept = max(keptOfList(), 1u);
+        var mass = 0.0;
+        for (var i = 0u; i < kept; i++) {
+          mass += candWeight(i, state.zmax);
+        }
+        state.cutKey = candKey[kept - 1u];
+        state.cutId = candId[kept - 1u];
+        writeCut(row, mass);
+      }
+      return;
+    }
+    // the search converged on the cut (or there was none: p = 1 and no top-k keep every token)
+    let mass = keptMass(row);
+    if (localIndex == 0u) {
+      writeCut(row, mass);
+    }
+`;
 
 /**
  * Sorting-free selection of the kept set of `sampleFromLogits`, one workgroup per row of `logits: [B, V]`.
@@ -26,22 +125,33 @@ const CAP = SELECT_CAP;
  * Writes int32 `[B, 8]` (keys.wgsl.ts: PARAM). The WGSL is assembled from named snippets:
  * select-search.wgsl.ts (pivot search), select-list.wgsl.ts (candidates in workgroup memory) and
  * select-stages.wgsl.ts (the stages after a search, the draw).
+ *
+ * The 'cut' flavour (`SelectFlavour`) is the same selection with the draw replaced by a last step that
+ * records the cut and the kept mass: on the candidate list, the last kept candidate in rank order and
+ * the sum of the kept weights; otherwise one more pass over the row sums exp(z − max) inside the cut. A
+ * row with no finite logit is flagged there too (status 1) instead of searched.
  */
 export class SelectProgram implements WebGPUProgram {
   outputShape: number[];
-  shaderKey = `tessera_fused_select_${WG}_${SLOTS}_${CAP}`;
-  variableNames = ['logits', 'u'];
+  shaderKey: string;
+  variableNames: string[];
   workgroupSize: [number, number, number] = [WG, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
   uniforms = 'cols : i32, k : i32, temperature : f32, p : f32, pMin : f32,';
 
-  constructor(rows: number) {
+  constructor(
+    rows: number,
+    private readonly flavour: SelectFlavour = 'draw',
+  ) {
     this.outputShape = [rows, PARAMS];
+    this.shaderKey = `tessera_fused_select_${flavour}_${WG}_${SLOTS}_${CAP}`;
+    this.variableNames = flavour === 'draw' ? ['logits', 'u'] : ['logits'];
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
   }
 
   getUserCode(): string {
+    const cut = this.flavour === 'cut';
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${KEYS_WGSL}
@@ -99,6 +209,7 @@ export class SelectProgram implements WebGPUProgram {
   ${PIVOT_SEARCH_WGSL}
   ${CANDIDATE_LIST_WGSL}
   ${SELECT_STAGES_WGSL}
+  ${cut ? CUT_WGSL : SELECT_DRAW_WGSL}
   fn main(index : i32) {
     let row = i32(linearWorkgroupIndex());
     let base = row * uniforms.cols;
@@ -156,6 +267,7 @@ export class SelectProgram implements WebGPUProgram {
         top = max(top, sMass[j]);
       }
       state.zmax = top;
+      ${cut ? 'state.nan = select(state.nan, 1u, bitcast<u32>(top) == 0xff800000u);' : ''}
       if (state.nan != 0u) {
         // no search: the row is written (−1, NaN) below
       } else if (topK) {
@@ -188,29 +300,7 @@ export class SelectProgram implements WebGPUProgram {
       }
     }
 
-    if (workgroupUniformLoad(&state.compacted) == 0u) {
-      if (localIndex == 0u) {
-        if (state.nan != 0u) {
-          writeParams(row, 1, -1, uniforms.NAN);
-        } else {
-          writeParams(row, 0, -1, 0.0);
-        }
-      }
-      return;
-    }
-    // sort 0 ranks the candidates (then top-p and min-p cut the list), sort 1 puts the kept ones in id
-    // order for the inverse CDF
-    for (var phase = 0u; phase < 2u; phase++) {
-      let n = workgroupUniformLoad(&state.listLen);
-      sortList(n, phase == 1u);
-      if (localIndex == 0u) {
-        if (phase == 0u) {
-          state.listLen = keptOfList();
-        } else {
-          drawFromList(row, n);
-        }
-      }
-    }
+    ${cut ? CUT_TAIL_WGSL : DRAW_TAIL_WGSL}
   }
 `;
   }

@@ -1,0 +1,151 @@
+import { type Tensor, tf } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { expect, it } from 'vitest';
+import { truncatedSoftmaxOp } from '../src/closed-forms/op.js';
+import type { TruncatedAttrs } from '../src/closed-forms/reference.js';
+import { softmax, topK, topP } from '../src/index.js';
+import { INF, NEG_INF, onCpu, randomLogits, rowsOf, supportOf, tiedLogits } from './cases.js';
+
+/*
+ * The sort-free kernels of `topK` and `topP` (`truncatedSoftmaxOp`: WGSL on WebGPU, a quickselect on
+ * CPU and WASM) against their specification, the tfjs reference that sorts with `tf.topk`, run on CPU
+ * (onCpu: on WebGPU tfjs' own cumsum can move the nucleus by a token).
+ */
+
+/**
+ * The kernel equals the reference on `logits: [B, V]`: the same support token for token (NaN rows NaN
+ * in both), and the same values to float32 round-off.
+ */
+async function expectReference(logits: Tensor, attrs: TruncatedAttrs, message = JSON.stringify(attrs)): Promise<void> {
+  const q = truncatedSoftmaxOp({ logits }, attrs);
+  const [expected] = (await onCpu([logits], (x) => [truncatedSoftmaxOp.reference({ logits: x as Tensor }, attrs)])) as [number[]];
+  const got = await q.data();
+  q.dispose();
+  const differ: number[] = [];
+  for (let i = 0; i < got.length && differ.length < 8; i++) {
+    const a = got[i] as number;
+    const b = expected[i] as number;
+    if (Number.isNaN(a) !== Number.isNaN(b) || (a === 0) !== (b === 0)) differ.push(i);
+  }
+  expect(differ, `${message}: flat indices where the support differs`).toEqual([]);
+  await expectAllClose(got, expected, { atol: 1e-7, rtol: 2e-5, message });
+}
+
+describeBackends('topK and topP without a sort (truncatedSoftmaxOp)', (backend) => {
+  it('runs a Tessera kernel on every backend', () => {
+    expect(truncatedSoftmaxOp.hasKernel(), backend).toBe(true);
+  });
+
+  it('equals the reference on random rows, for several p and temperatures', async () => {
+    // V not a multiple of the workgroup; p = 0.9 over 1000 tokens is too many candidates for workgroup
+    // memory, so the WGSL search converges on the cut key; small p finishes on the candidate list
+    const s = randomLogits(5, 1000, 31, 4);
+    for (const [p, temperature] of [
+      [0.02, 1],
+      [0.3, 0.7],
+      [0.9, 1],
+      [0.95, 1.6],
+      [0.999, 0.8],
+      [1, 1.3],
+    ] as const) {
+      await expectReference(s, { temperature, k: 0, p });
+    }
+    s.dispose();
+  });
+
+  it('equals the reference with ties at the cut, lower ids first', async () => {
+    // a grid of step 1/2: many exact ties, straddling the cut for most p
+    const s = tiedLogits(6, 700, 32);
+    for (const p of [0.05, 0.2, 0.5, 0.8, 0.97]) await expectReference(s, { temperature: 1, k: 0, p });
+    for (const k of [1, 7, 300, 699]) await expectReference(s, { temperature: 0.9, k, p: 1 });
+    s.dispose();
+    // 8 equal tokens, p = 1/2: the fifth has mass exactly 1/2 below and beside it (not > 1 − p), so 4 stay
+    const eight = tf.zeros([2, 8]);
+    const q = topP(eight, { p: 0.5 });
+    expect((await rowsOf(q)).map(supportOf)).toEqual([
+      [0, 1, 2, 3],
+      [0, 1, 2, 3],
+    ]);
+    tf.dispose([eight, q]);
+  });
+
+  it('resolves ties by id when the tied tokens do not fit in workgroup memory', async () => {
+    // 2000 equal logits: mass above token j is j/2000 < 0.3711 ⇔ j ≤ 742; top-k 700 keeps ids 0…699
+    const s = tf.zeros([3, 2000]);
+    const q = topP(s, { p: 0.3711 });
+    for (const row of await rowsOf(q)) expect(supportOf(row)).toEqual(Array.from({ length: 743 }, (_, i) => i));
+    const k = topK(s, { k: 700 });
+    for (const row of await rowsOf(k)) expect(supportOf(row)).toEqual(Array.from({ length: 700 }, (_, i) => i));
+    await expectReference(s, { temperature: 1, k: 0, p: 0.3711 });
+    await expectReference(s, { temperature: 1, k: 700, p: 1 });
+    tf.dispose([s, q, k]);
+  });
+
+  it('keeps every token for p = 1 (= softmax) and one token for a tiny p, the lowest id among tied maxima', async () => {
+    const s = randomLogits(3, 300, 33, 3);
+    const all = topP(s, { p: 1, temperature: 0.7 });
+    const expected = softmax(s, { temperature: 0.7 });
+    await expectAllClose(all, expected, { atol: 1e-7, rtol: 1e-5 });
+    tf.dispose([all, expected]);
+    for (const p of [1e-6, 1e-30]) {
+      const one = topP(s, { p });
+      for (const row of await rowsOf(one)) expect(supportOf(row)).toHaveLength(1);
+      await expectReference(s, { temperature: 1, k: 0, p });
+      one.dispose();
+    }
+    s.dispose();
+    const tied = tf.tensor2d([[0, 2, -1, 2, 2]]);
+    const q = topP(tied, { p: 1e-6 });
+    expect(Array.from(await q.data())).toEqual([0, 1, 0, 0, 0]);
+    tf.dispose([tied, q]);
+  });
+
+  it('applies the non-finite rules: −∞ masked, +∞ tokens sharing the mass, NaN and all −∞ rows NaN', async () => {
+    const s = tf.tensor2d([
+      [NEG_INF, 1, NEG_INF, 0.5, -2, NEG_INF],
+      [NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+      [0, INF, 3, INF, NEG_INF, 1],
+      [0, 1, Number.NaN, 2, 3, 4],
+      [NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF, 7],
+    ]);
+    for (const p of [0.2, 0.6, 0.99, 1]) await expectReference(s, { temperature: 1, k: 0, p });
+    for (const k of [1, 2, 5]) await expectReference(s, { temperature: 2, k, p: 1 });
+    const q = await rowsOf(topP(s, { p: 0.6 }));
+    expect(supportOf(q[0] as number[])).toEqual([1]);
+    expect(q[1]?.every(Number.isNaN)).toBe(true);
+    expect(q[2]).toEqual([0, 0.5, 0, 0.5, 0, 0]);
+    expect(q[3]?.every(Number.isNaN)).toBe(true);
+    expect(q[4]).toEqual([0, 0, 0, 0, 0, 1]);
+    s.dispose();
+    // a finite logit becomes −∞ or +∞ under a tiny temperature, as in the reference
+    const extreme = tf.tensor2d([[-3e38, 1, 2e38, 0]]);
+    await expectReference(extreme, { temperature: 1e-3, k: 0, p: 0.5 });
+    extreme.dispose();
+  });
+
+  it('equals the reference on large vocabularies (1 × 131072, 8 × 50000) and keeps [V] inputs as [V]', async () => {
+    const wide = randomLogits(1, 131072, 34, 8);
+    await expectReference(wide, { temperature: 0.8, k: 0, p: 0.9 }, '1 × 131072, p = 0.9');
+    await expectReference(wide, { temperature: 1, k: 50, p: 1 }, '1 × 131072, k = 50');
+    wide.dispose();
+    const batch = randomLogits(8, 50000, 35, 6);
+    await expectReference(batch, { temperature: 1, k: 0, p: 0.5 }, '8 × 50000, p = 0.5');
+    batch.dispose();
+    const single = tf.tidy(() => tf.reshape(randomLogits(1, 4097, 36), [4097]));
+    const q = topP(single, { p: 0.7 });
+    expect(q.shape).toEqual([4097]);
+    const rows = tf.reshape(single, [1, 4097]);
+    await expectReference(rows, { temperature: 1, k: 0, p: 0.7 });
+    tf.dispose([single, rows, q]);
+  });
+
+  it('leaks nothing', async () => {
+    const s = randomLogits(3, 600, 37);
+    const single = tf.zeros([50]);
+    await expectNoLeaks(() => topP(s, { p: 0.8, temperature: 0.9 }));
+    await expectNoLeaks(() => topP(single, { p: 0.5 }));
+    await expectNoLeaks(() => topK(s, { k: 10 }));
+    await expectNoLeaks(() => truncatedSoftmaxOp({ logits: s }, { temperature: 1, k: 20, p: 0.9 }));
+    tf.dispose([s, single]);
+  });
+});
