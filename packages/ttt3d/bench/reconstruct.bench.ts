@@ -1,7 +1,7 @@
 import { philoxUniform, type Tensor } from '@tessera/tensor-core';
 import { bench, type BenchResult, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
-import { DEFAULT_TTTLRM_CONFIG, TTTLRM, type TTTLRMConfig } from '../src/index.js';
-import { randomCameras } from '../scripts/data.js';
+import { DEFAULT_TTTLRM_CONFIG, TTTLRM, type TTTLRMConfig } from '../src/tttlrm/index.js';
+import { orbitCameras } from '../src/camera/index.js';
 
 /** Timing for a call of tens of ms to seconds: fixed rounds, one call each. */
 const SLOW = { warmup: 1, warmupMs: 0, rounds: 3, iterations: 1 };
@@ -28,7 +28,7 @@ export default defineBench({
       log(`tttLRM width ${c.width} depth ${c.depth} (default ${DEFAULT_TTTLRM_CONFIG.width}×${DEFAULT_TTTLRM_CONFIG.depth}) at ${px}²`);
       let base: BenchResult | undefined;
       for (const v of views) {
-        const cameras = randomCameras(v, px, 1000 + v);
+        const cameras = orbitCameras(v, { radius: 2.2, elevation: 0.3, fov: 0.8, size: px });
         const images: Tensor = philoxUniform([v, px, px, 3], { seed: v, low: 0, high: 1 });
         const r = await bench(
           `reconstruct ${v} views`,
