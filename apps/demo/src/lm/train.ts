@@ -207,6 +207,9 @@ class AdamW {
 export async function trainLM(opts: TrainOptions): Promise<TrainStatus> {
   const o = checkOptions(opts, TRAIN_KEYS);
   if (!(o.mix in MIXES)) throw new Error(`mix: expected one of ${Object.keys(MIXES).join(', ')}, received "${String(o.mix)}"`);
+  if (o.fitSeconds !== undefined && (!Number.isFinite(o.fitSeconds) || o.fitSeconds <= 0)) {
+    throw new Error(`fitSeconds: expected a positive number, received ${o.fitSeconds}`);
+  }
   const tiny = o.tiny === true;
   const log = o.log ?? ((line: string) => console.log(line));
   const hyper: Hyper = {
@@ -259,8 +262,6 @@ export async function trainLM(opts: TrainOptions): Promise<TrainStatus> {
     // fitSeconds: steps [trialFrom, trialTo) are timed (after the first kernels compiled), then the run is sized;
     // the trial ends inside the warm-up, where the schedule does not yet depend on the step count
     const fit = o.fitSeconds;
-    if (fit !== undefined && (!Number.isFinite(fit) || fit <= 0))
-      throw new Error(`fitSeconds: expected a positive number, received ${fit}`);
     const trialFrom = 5;
     const trialTo = Math.max(trialFrom + 5, Math.min(40, hyper.warmup));
     let sizing = fit !== undefined && !resuming;
