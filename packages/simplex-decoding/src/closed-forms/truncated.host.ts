@@ -1,5 +1,5 @@
 import type { HostTensor } from '@tessera/tensor-core';
-import { keptPrefix, temperedRow } from '../fused/host.js';
+import { keptSet, temperedRow } from '../fused/host.js';
 import type { TruncatedAttrs } from './reference.js';
 
 const f32 = Math.fround;
@@ -26,20 +26,12 @@ export function truncatedSoftmaxHost(logits: HostTensor, { temperature, k, p }: 
       q.fill(Number.NaN);
       continue;
     }
-    const w = new Float32Array(vocab);
-    for (let i = 0; i < vocab; i++) w[i] = Math.exp(f32((z[i] as number) - zmax));
+    const kept = keptSet(z, zmax, k, pf);
+    const { w, idx } = kept;
     const weight = (i: number): number => w[i] as number;
-    const idx = new Int32Array(vocab);
-    for (let i = 0; i < vocab; i++) idx[i] = i;
-    let n = vocab;
-    if (k > 0 && k < vocab) n = keptPrefix(idx, n, z, () => 1, k);
-    if (pf < 1) {
-      let total = 0;
-      for (let j = 0; j < n; j++) total += weight(idx[j] as number);
-      // the top token is always kept, even where p·M rounds to 0 (p below float32's smallest subnormal):
-      // a keptPrefix that keeps nothing has left the top-ranked token first
-      n = Math.max(keptPrefix(idx, n, z, weight, f32(pf * f32(total))), 1);
-    }
+    // the top token is always kept, even where p·M rounds to 0 (p below float32's smallest subnormal): a
+    // keptPrefix that keeps nothing has left the top-ranked token first
+    const n = Math.max(kept.n, 1);
     let mass = 0;
     for (let j = 0; j < n; j++) mass += weight(idx[j] as number);
     for (let j = 0; j < n; j++) {

@@ -79,6 +79,28 @@ export function keptPrefix(idx: Int32Array, n: number, z: Float32Array, weight: 
  * inverse CDF of `sample` over exp(z − max) on the kept set. `logits: [B, V]`, `u: [B]` → `[B, 2]` rows
  * (id, logprob); (−1, NaN) for a row holding a NaN or only −∞.
  */
+/**
+ * The top-k then nucleus selection of one tempered row `z` (max `zmax`): w = exp(z − zmax), and the kept ids in
+ * `idx[0, n)` (top-k by quickselect when 0 < k < V, then the nucleus at p·M when p < 1, M the top-k set's mass).
+ * Shared by the fused sampler's host kernel and the truncated closed forms'.
+ */
+export function keptSet(z: Float32Array, zmax: number, k: number, p: number): { w: Float32Array; idx: Int32Array; n: number } {
+  const vocab = z.length;
+  const w = new Float32Array(vocab);
+  for (let i = 0; i < vocab; i++) w[i] = Math.exp(f32((z[i] as number) - zmax));
+  const weight = (i: number): number => w[i] as number;
+  const idx = new Int32Array(vocab);
+  for (let i = 0; i < vocab; i++) idx[i] = i;
+  let n = vocab;
+  if (k > 0 && k < vocab) n = keptPrefix(idx, n, z, () => 1, k);
+  if (p < 1) {
+    let total = 0;
+    for (let j = 0; j < n; j++) total += weight(idx[j] as number);
+    n = keptPrefix(idx, n, z, weight, f32(p * f32(total)));
+  }
+  return { w, idx, n };
+}
+
 export function fusedHost(logits: HostTensor, u: HostTensor, attrs: FusedAttrs): HostTensor {
   const [rows, vocab] = logits.shape as [number, number];
   const values = logits.values as Float32Array;
@@ -94,18 +116,7 @@ export function fusedHost(logits: HostTensor, u: HostTensor, attrs: FusedAttrs):
     }
     let zmax = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < vocab; i++) zmax = Math.max(zmax, z[i] as number);
-    const w = new Float32Array(vocab);
-    for (let i = 0; i < vocab; i++) w[i] = Math.exp(f32((z[i] as number) - zmax));
-    const weight = (i: number): number => w[i] as number;
-    const idx = new Int32Array(vocab);
-    for (let i = 0; i < vocab; i++) idx[i] = i;
-    let n = vocab;
-    if (attrs.k > 0 && attrs.k < vocab) n = keptPrefix(idx, n, z, () => 1, attrs.k);
-    if (p < 1) {
-      let total = 0;
-      for (let j = 0; j < n; j++) total += weight(idx[j] as number);
-      n = keptPrefix(idx, n, z, weight, f32(p * f32(total)));
-    }
+    const { w, idx, n } = keptSet(z, zmax, attrs.k, p);
     const kept = new Float32Array(vocab);
     for (let j = 0; j < n; j++) {
       const i = idx[j] as number;
