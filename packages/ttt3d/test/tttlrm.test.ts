@@ -156,6 +156,61 @@ describeBackends('TTTLRM', (backend) => {
   });
 });
 
+describeBackends('TTTLRM config: virtualColour and scaleOffset', () => {
+  it('virtual views that are the input cameras read the input images; a stream keeps them', async () => {
+    const plain = TTTLRM.fromConfig(CONFIG);
+    const coloured = TTTLRM.fromConfig({ ...CONFIG, virtualColour: true });
+    const input = cams(3);
+    const x = views(3, 7);
+    const states = plain.encodeViews(x, input);
+    const expected = plain.decodeViews(states, input, x);
+    const g = coloured.forward(x, input);
+    const without = plain.forward(x, input);
+    for (const key of ['means', 'logScales', 'sh'] as const) await expectAllClose(g[key], expected[key], { atol: 1e-5, rtol: 1e-4 });
+    // the colour channels change the decoded scene (same weights, same fast weights)
+    expect((await tf.max(tf.abs(tf.sub(g.sh, without.sh))).data())[0]).toBeGreaterThan(1e-4);
+    // explicit virtual views carry no colour, whatever the config
+    const explicit = coloured.forward(x, input, { virtualViews: input });
+    await expectAllClose(explicit.sh, without.sh, { atol: 1e-5, rtol: 1e-4 });
+    // pushed in two batches, the stream's default virtual views see all pushed images, in order
+    const [first, rest] = [tf.slice(x, [0, 0, 0, 0], [1, 16, 16, 3]), tf.slice(x, [1, 0, 0, 0], [2, 16, 16, 3])];
+    const s = coloured.stream();
+    s.push(first, input.slice(0, 1));
+    s.push(rest, input.slice(1));
+    const streamed = await s.gaussians({ minOpacity: 0 });
+    const firstStates = plain.encodeViews(first, input.slice(0, 1));
+    const twoPushStates = plain.encodeViews(rest, input.slice(1), firstStates);
+    const twoPush = plain.decodeViews(twoPushStates, input, x);
+    await expectAllClose(streamed.sh, twoPush.sh, { atol: 1e-5, rtol: 1e-4 });
+    const before = tf.memory().numTensors;
+    s.dispose();
+    expect(tf.memory().numTensors).toBe(before - 3 * 2 - 1);
+    tf.dispose([x, first, rest, ...states, ...firstStates, ...twoPushStates]);
+    for (const r of [expected, g, without, explicit, streamed, twoPush]) r.dispose();
+    plain.dispose();
+    coloured.dispose();
+  });
+
+  it('scaleOffset shifts every unclamped log-scale, and the ceiling stays at −1.2', async () => {
+    const base = TTTLRM.fromConfig(CONFIG);
+    const shifted = TTTLRM.fromConfig({ ...CONFIG, scaleOffset: 4 });
+    const input = cams(2);
+    const x = views(2, 8);
+    const a = base.forward(x, input);
+    const b = shifted.forward(x, input);
+    const [la, lb] = [await a.logScales.data(), await b.logScales.data()];
+    let unclamped = 0;
+    for (let i = 0; i < la.length; i++) {
+      const raw = (la[i] as number) + 2.3;
+      expect(lb[i]).toBeCloseTo(Math.min(raw - 4, -1.2), 4);
+      if ((la[i] as number) < -1.2) unclamped++;
+    }
+    expect(unclamped).toBeGreaterThan(la.length / 2);
+    tf.dispose(x);
+    for (const m of [a, b, base, shifted]) m.dispose();
+  });
+});
+
 describeBackends(
   'TTTLRM save / load',
   () => {

@@ -33,6 +33,18 @@ export interface TTTLRMConfig {
   farBound: number;
   /** SH degree of the decoded Gaussians, 0–3. Default 3. */
   shDegree: number;
+  /**
+   * Log-scale offset of the decoder: log σ = min(raw − scaleOffset, −1.2), world units. Default 2.3 (the authors'), so
+   * σ starts near e^−2.3 ≈ 0.1 — about 7.6 px at 128² for our scenes (fov 0.8, depth 2), which the model does not learn
+   * its way out of in a few hundred steps; the training script picks about one pixel instead (`pixelScaleOffset`).
+   */
+  scaleOffset: number;
+  /**
+   * Virtual views that are the input cameras carry the input image in their colour channels (tttLRM's data loader:
+   * `virtual_from_input`); other virtual views get zero colour. Off: every virtual token has ray channels only (LaCT
+   * NVS' pose-only queries). Default false.
+   */
+  virtualColour: boolean;
   /** Philox seed of the initial weights. Default 0. */
   seed: number;
 }
@@ -51,6 +63,8 @@ export const DEFAULT_TTTLRM_CONFIG: Readonly<TTTLRMConfig> = Object.freeze({
   farBound: 4,
   shDegree: 3,
   seed: 0,
+  scaleOffset: 2.3,
+  virtualColour: false,
 });
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_TTTLRM_CONFIG) as (keyof TTTLRMConfig)[];
@@ -71,7 +85,7 @@ export function resolveConfig(partial: Partial<TTTLRMConfig> | undefined, name =
     }
   }
   const c = { ...DEFAULT_TTTLRM_CONFIG, ...partial } as TTTLRMConfig;
-  const int = (key: keyof TTTLRMConfig, min: number, max: number): void => {
+  const int = (key: Exclude<keyof TTTLRMConfig, 'virtualColour'>, min: number, max: number): void => {
     checkRange(c[key], { min, max, integer: true }, `${name}.${key}`);
   };
   int('patchSize', 1, MAX_PATCH_SIZE);
@@ -87,6 +101,10 @@ export function resolveConfig(partial: Partial<TTTLRMConfig> | undefined, name =
   checkRange(c.mlpRatio, { min: 0, minExclusive: true, max: MAX_LACT_RATIO }, `${name}.mlpRatio`);
   checkRange(c.baseLr, { min: 0, minExclusive: true }, `${name}.baseLr`);
   checkRange(c.farBound, { min: 0, minExclusive: true }, `${name}.farBound`);
+  checkRange(c.scaleOffset, { min: -100, max: 100 }, `${name}.scaleOffset`);
+  if (typeof c.virtualColour !== 'boolean') {
+    throw new ValueError(`${name}.virtualColour: expected a boolean, received ${describeValue(c.virtualColour)}`);
+  }
   if (c.imageSize % c.patchSize !== 0) {
     throw new ValueError(`${name}.imageSize: expected a multiple of patchSize ${c.patchSize}, received ${c.imageSize}`);
   }

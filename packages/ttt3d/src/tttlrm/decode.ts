@@ -2,7 +2,7 @@ import { type Tensor, tf } from '@tessera/tensor-core';
 import { Gaussians } from '../gaussians/index.js';
 import { patchify } from './tokens.js';
 
-/** tttLRM's activations (model/model.py): log-scale offset, log-scale ceiling, opacity-logit offset. */
+/** tttLRM's activations (model/model.py): log-scale offset (the default of `scaleOffset`), log-scale ceiling, opacity-logit offset. */
 export const SCALE_OFFSET = 2.3;
 export const MAX_LOG_SCALE = -1.2;
 export const OPACITY_OFFSET = 2;
@@ -15,11 +15,18 @@ export const OPACITY_OFFSET = 2;
  * - position: the three position channels averaged, depth = sigmoid(mean)·farBound, μ = o + depth·d (the pixel's
  *   ray; `xyz.mean(dim=2).sigmoid() * max_dist`);
  * - SH: coefficient-major `[(d+1)², 3]`, as the authors' `features` and our `Gaussians.sh`;
- * - log-scale: min(raw − 2.3, −1.2) (`(scaling - 2.3).clamp(max=-1.2)`, exp in the renderer), so σ ≤ e^−1.2;
+ * - log-scale: min(raw − scaleOffset, −1.2) (`(scaling - 2.3).clamp(max=-1.2)`, exp in the renderer), so σ ≤ e^−1.2;
  * - rotation: raw / ‖raw‖, (w, x, y, z) (the authors normalise in the renderer; gsplat's order is also wxyz);
  * - opacity logit: raw − 2 (opacity σ(raw − 2)).
  */
-export function decodeGaussians(raw: Tensor, rays: Tensor, p: number, shDegree: number, farBound: number): Gaussians {
+export function decodeGaussians(
+  raw: Tensor,
+  rays: Tensor,
+  p: number,
+  shDegree: number,
+  farBound: number,
+  scaleOffset = SCALE_OFFSET,
+): Gaussians {
   const fields = tf.tidy(() => {
     const k = (shDegree + 1) ** 2;
     const channels = 3 + 3 * k + 3 + 4 + 1;
@@ -32,7 +39,7 @@ export function decodeGaussians(raw: Tensor, rays: Tensor, p: number, shDegree: 
     const norm = tf.add(tf.norm(rot, 'euclidean', 1, true), 1e-12);
     return {
       means: tf.add(origin, tf.mul(depth, direction)),
-      logScales: tf.minimum(tf.sub(scale, SCALE_OFFSET), MAX_LOG_SCALE),
+      logScales: tf.minimum(tf.sub(scale, scaleOffset), MAX_LOG_SCALE),
       quaternions: tf.div(rot, norm),
       opacityLogits: tf.reshape(tf.sub(opacity, OPACITY_OFFSET), [-1]),
       sh: tf.reshape(sh, [-1, k, 3]),

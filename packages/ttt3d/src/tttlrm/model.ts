@@ -64,7 +64,8 @@ export const WEIGHTS_FILE = 'model.safetensors';
  * Input views (RGB·2 − 1 ⊕ 9-channel Plücker rays (o, d, o × d) per pixel) → p×p patches → `tokenizer.1` (linear,
  * no bias) → `input_layernorm` → `depth` `LaCTBlock`s, each writing its fast weights with the input tokens
  * ('update-then-apply'). Virtual views (default: the input cameras) enter as query-only tokens with ray channels and
- * zero colour; they only read the fast weights, block by block. Each virtual token goes through `decoder`
+ * zero colour — or, with `config.virtualColour` and the default virtual views, the input images as tttLRM's loader
+ * does; they only read the fast weights, block by block. Each virtual token goes through `decoder`
  * (LayerNorm + linear, no bias) to (3 + 3(d+1)² + 3 + 4 + 1) channels per pixel of its patch: one Gaussian per pixel
  * (`decodeGaussians` gives the activations). Parameter paths are the authors' (`tokenizer.1.weight`,
  * `input_layernorm.weight`, `blocks.3.module_list.1.f.w0`, `decoder.1.weight`).
@@ -139,11 +140,14 @@ export class TTTLRM extends Module {
     });
   }
 
-  /** Query-only tokens of `virtualViews` read `states` block by block and decode to unpruned Gaussians. */
-  decodeViews(states: readonly FastWeights[], virtualViews: readonly Camera[]): Gaussians {
+  /**
+   * Query-only tokens of `virtualViews` read `states` block by block and decode to unpruned Gaussians. `colours`
+   * (`[V', H', W', 3]`, RGB in [0, 1]) fill the virtual tokens' colour channels; default zero.
+   */
+  decodeViews(states: readonly FastWeights[], virtualViews: readonly Camera[], colours?: Tensor): Gaussians {
     const c = this.config;
     const raw = tf.tidy(() => {
-      let x = this.#embedTokens(viewTokens(virtualViews, undefined, c.patchSize));
+      let x = this.#embedTokens(viewTokens(virtualViews, colours, c.patchSize));
       this.blocks.items.forEach((block, i) => {
         const r = block.forward(x, { initialState: states[i], updateViews: 0 });
         tf.dispose(r.finalState);
@@ -153,7 +157,7 @@ export class TTTLRM extends Module {
     });
     const rays = cameraRays(virtualViews);
     try {
-      return decodeGaussians(raw, rays, c.patchSize, c.shDegree, c.farBound);
+      return decodeGaussians(raw, rays, c.patchSize, c.shDegree, c.farBound, c.scaleOffset);
     } finally {
       tf.dispose([raw, rays]);
     }
@@ -172,7 +176,8 @@ export class TTTLRM extends Module {
     if (o.virtualViews !== undefined) checkCameras(o.virtualViews, this.config.patchSize, 'opts.virtualViews');
     const states = this.encodeViews(views, cameras);
     try {
-      return this.decodeViews(states, virtual);
+      // the default virtual views are the input cameras: with `virtualColour` they see the input images, as in tttLRM's loader
+      return this.decodeViews(states, virtual, this.config.virtualColour && o.virtualViews === undefined ? views : undefined);
     } finally {
       tf.dispose(states);
     }
@@ -260,7 +265,9 @@ async function pruneByOpacity(g: Gaussians, minOpacity: number): Promise<Gaussia
  * into every block's fast weights, `gaussians()` decodes the scene so far. Only the fast weights carry between pushes —
  * per block 3·H·Dk·Dh floats, i.e. depth·3·width·width·fastHiddenRatio/heads·4 bytes (12 MB for the default config,
  * 3·24·768·3072·4 B = 680 MB for the authors' model) whatever the number of views pushed, plus the list of pushed
- * cameras (a few hundred bytes each) for the default virtual views. A push's own activations are freed when it returns.
+ * cameras (a few hundred bytes each) for the default virtual views — and, for a `config.virtualColour` model, the
+ * pushed images themselves (V·H·W·3·4 bytes, 0.2 MB a 128² view), which those virtual views read. A push's own
+ * activations are freed when it returns.
  *
  * One push of all views equals `reconstruct` over them. Two pushes do not equal one `reconstruct` over their union:
  * the second update's chunk gradient is taken at the weights the first one wrote (not at the initial ones), Muon's
@@ -271,6 +278,8 @@ export class TTTLRMStream {
   readonly #model: TTTLRM;
   #states: FastWeights[] | undefined;
   #cameras: Camera[] = [];
+  /** The pushed views, `[V, H, W, 3]`, kept only for a `virtualColour` model (its default virtual views need them). */
+  #views: Tensor | undefined;
   #disposed = false;
 
   constructor(model: TTTLRM) {
@@ -294,6 +303,11 @@ export class TTTLRMStream {
     if (this.#states) tf.dispose(this.#states);
     this.#states = next;
     this.#cameras.push(...cameras);
+    if (this.#model.config.virtualColour) {
+      const kept = this.#views ? tf.concat([this.#views, views]) : tf.clone(views);
+      this.#views?.dispose();
+      this.#views = kept;
+    }
   }
 
   /**
@@ -307,13 +321,16 @@ export class TTTLRMStream {
     if (this.#states === undefined) throw new TesseraError('TTTLRMStream.gaussians: no views were pushed yet');
     const virtual = o.virtualViews ?? this.#cameras;
     checkCameras(virtual, this.#model.config.patchSize, o.virtualViews === undefined ? 'cameras pushed' : 'opts.virtualViews');
-    return pruneByOpacity(this.#model.decodeViews(this.#states, virtual), minOpacity);
+    const colours = o.virtualViews === undefined ? this.#views : undefined;
+    return pruneByOpacity(this.#model.decodeViews(this.#states, virtual, colours), minOpacity);
   }
 
   /** Frees the fast weights. Idempotent; the model is not disposed. */
   dispose(): void {
     if (this.#states) tf.dispose(this.#states);
+    this.#views?.dispose();
     this.#states = undefined;
+    this.#views = undefined;
     this.#disposed = true;
   }
 }

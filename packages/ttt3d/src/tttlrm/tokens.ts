@@ -23,8 +23,9 @@ export function cameraRays(cameras: readonly Camera[]): Tensor {
 
 /**
  * Input-view pixels: rays ⊕ (RGB·2 − 1) → `[V, T, p²·12]`. Query-only (virtual) views pass `views` undefined: their
- * colour channels are 0, as LaCT NVS' pose-only target tokens (tttLRM copies the input image into a virtual view that
- * coincides with an input camera; the issue asks for ray channels only, which also lets virtual views be any camera).
+ * colour channels are 0, as LaCT NVS' pose-only target tokens (the issue asks for ray channels only, which also lets
+ * virtual views be any camera); a `virtualColour` model passes the input images for virtual views that are the input
+ * cameras, as tttLRM copies them.
  */
 export function viewTokens(cameras: readonly Camera[], views: Tensor | undefined, p: number): Tensor {
   return tf.tidy(() => {
