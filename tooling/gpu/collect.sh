@@ -7,6 +7,7 @@
 #   tttlrm*.tar    → .tttlrm-run/tttlrm.tar (weights, state, log, bf16 Adam moments: device-run.sh tttlrm-resume)
 #   fixtures.tar   → packages/linear-rnn/test/fixtures/{fla,mamba}
 #   fsdp.tar       → .fsdp-run/ ; logs.tar → .device-logs/<time>/
+#   timed.tar      → .device-bench/<time>/ (bench-*.json, peers-*.jsonl, adapter.json)
 set -euo pipefail
 from=$(readlink -f "${1:?usage: collect.sh FILES_AT}")
 root=$(git rev-parse --show-toplevel)
@@ -25,5 +26,6 @@ if [ -f "$from/tttlrm.tar" ]; then
 fi
 if [ -f "$from/fixtures.tar" ]; then tar -xf "$from/fixtures.tar" --wildcards 'packages/*' && echo "fixtures: $(ls packages/linear-rnn/test/fixtures | tr '\n' ' ')"; fi
 if [ -f "$from/fsdp.tar" ]; then mkdir -p .fsdp-run && tar -C .fsdp-run -xf "$from/fsdp.tar" && echo "fsdp: .fsdp-run/"; fi
+if [ -f "$from/timed.tar" ]; then mkdir -p ".device-bench/$stamp" && tar -C ".device-bench/$stamp" -xf "$from/timed.tar" --strip-components=1 && echo "timed (benches, peers, adapter): .device-bench/$stamp/"; fi
 [ -f "$from/tttlrm-eval.json" ] && cp "$from/tttlrm-eval.json" .tttlrm-run/eval.json
 if [ -f "$from/logs.tar" ]; then mkdir -p ".device-logs/$stamp" && tar -C ".device-logs/$stamp" -xf "$from/logs.tar" --strip-components=1 && echo "logs: .device-logs/$stamp/"; fi

@@ -39,8 +39,9 @@ for job in "$@"; do
     lm:*) (gnode train-lm --mix "${job#lm:}" --out "$w/lm/${job#lm:}" --fit-seconds "$lmfit" --max-seconds "$((budget - 10))" --log-every 100) >"$log" 2>&1 & ;;
     tttlrm) (gnode train --out "$w/tttlrm" --max-seconds "${TTTLRM_SECONDS:-$((budget - 40))}" ${TTTLRM_FLAGS:-} \
         && gnode eval --weights "$w/tttlrm/weights" --scenes 4 ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
-    tttlrm-resume) (mkdir -p "$w/tttlrm" && tar -C "$w/tttlrm" -xf .tttlrm-run/tttlrm.tar && gnode train --out "$w/tttlrm" --resume --max-seconds "$((budget - 150))" --config '{"width":128}' \
-        && gnode eval --weights "$w/tttlrm/weights" --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
+    tttlrm-resume) (mkdir -p "$w/tttlrm" && tar -C "$w/tttlrm" -xf .tttlrm-run/tttlrm.tar && gnode train --out "$w/tttlrm" --resume \
+        --max-seconds "${TTTLRM_SECONDS:-$((budget - 150))}" ${TTTLRM_FLAGS:-} \
+        && gnode eval --weights "$w/tttlrm/weights" --scenes 4 ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
     tttlrm-eval) (gnode eval --weights .tttlrm-run/weights --json "$w/tttlrm-eval.json") >"$log" 2>&1 & ;;
     fixtures) (pyenv; set -x
         python3 packages/linear-rnn/fixtures/make_fla_fixtures.py
@@ -96,13 +97,16 @@ ls -la pack; cp pack/* "$OUT"/
 # limit (DEVICE_DEADLINE, seconds since the epoch; default start + 585 s) loses only itself
 deadline=${DEVICE_DEADLINE:-$((start + 585))}
 left() { echo $((deadline - $(date +%s))); }
-gnode probe --json "$OUT/adapter.json" > /dev/null 2>&1
+# (everything timed goes into one file, timed.tar, written at the end: the device returns at most 8 files)
+mkdir -p "$w/timed"
+gnode probe --json "$w/timed/adapter.json" > /dev/null 2>&1
 for b in "${benches[@]}"; do
   [ "$(left)" -gt 20 ] || { echo "bench $b: skipped, $(left) s left"; continue; }
-  timeout "$(left)" /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" bench --filter "$b" --json "$OUT/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced'
+  timeout "$(left)" /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" bench --filter "$b" --json "$w/timed/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced'
 done
 # the CUDA peers (../shared/gpu/peers.py, copied to .peers/) on the same card, after Tessera's benches
 for p in "${peers[@]}"; do
   [ "$(left)" -gt 10 ] || { echo "peers $p: skipped"; continue; }
-  (pyenv; timeout "$(left)" python3 "$root/.peers/peers.py" ${p//,/ } > "$OUT/peers-${p//,/-}.jsonl"; cat "$OUT/peers-${p//,/-}.jsonl")
+  (pyenv; timeout "$(left)" python3 "$root/.peers/peers.py" ${p//,/ } > "$w/timed/peers-${p//,/-}.jsonl"; cat "$w/timed/peers-${p//,/-}.jsonl")
 done
+tar -cf "$OUT/timed.tar" -C "$w" timed

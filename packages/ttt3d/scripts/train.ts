@@ -5,7 +5,7 @@
  *   pnpm --filter @tessera/ttt3d train -- --out weights/run --max-seconds 540 # default config
  *   ... --resume                                                              # continue from --out
  *
- * Flags: --out DIR, --tiny, --steps N, --max-seconds S, --resume, --lr X (3e-4), --input-views N (8),
+ * Flags: --out DIR, --tiny, --steps N, --max-seconds S, --resume, --lr X (3e-4), --input-views N or N,N,… (8; a list is cycled through step by step),
  * --target-views N (2), --lambda-depth X (0.01), --lambda-opacity X (0.01), --data-seed N, --save-every N,
  * --backend cpu|wasm|webgpu, --config '{"width":128,...}' (merged over RUN_CONFIG and the --tiny preset; e.g.
  * '{"virtualColour":false,"scaleOffset":2.3}' restores the authors' ray-only queries and initial scale).
@@ -82,6 +82,14 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions & { backen
     if (v === true || !Number.isFinite(n)) throw new Error(`--${k}: expected a number, received ${String(v)}`);
     return n;
   };
+  // --input-views 8, or a list cycled through step by step: --input-views 4,8,16,32
+  const viewList = (): number | number[] | undefined => {
+    const v = flags.get('input-views');
+    if (typeof v !== 'string' || !v.includes(',')) return num('input-views');
+    const list = v.split(',').map(Number);
+    if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--input-views: expected positive integers, received ${v}`);
+    return list;
+  };
   const tiny = flags.has('tiny');
   const extra = flags.get('config');
   const merged: Partial<TTTLRMConfig> = {
@@ -97,7 +105,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions & { backen
   const optional = {
     maxSeconds: num('max-seconds'),
     lr: num('lr'),
-    inputViews: num('input-views') ?? (tiny ? TINY.inputViews : undefined),
+    inputViews: viewList() ?? (tiny ? TINY.inputViews : undefined),
     targetViews: num('target-views') ?? (tiny ? TINY.targetViews : undefined),
     sceneGaussians: num('scene-gaussians') ?? (tiny ? TINY.sceneGaussians : undefined),
     lambdaDepth: num('lambda-depth'),

@@ -22,6 +22,11 @@ describe('parseTrainArgs', () => {
     expect(o).toMatchObject({ steps: TINY.steps, inputViews: 5, targetViews: TINY.targetViews, lr: 1e-3 });
   });
 
+  it('reads a list of input-view counts', () => {
+    expect(parseTrainArgs(['--out', 'w', '--input-views', '4,8,16,32']).inputViews).toEqual([4, 8, 16, 32]);
+    expect(() => parseTrainArgs(['--out', 'w', '--input-views', '4,0'])).toThrow(/--input-views.*4,0/);
+  });
+
   it('names the flag and the received value in its errors', () => {
     expect(() => parseTrainArgs(['--out', 'w', '--bogus', '1'])).toThrow(/unknown flag --bogus/);
     expect(() => parseTrainArgs(['--out', 'w', '--lr', 'fast'])).toThrow(/--lr.*fast/);

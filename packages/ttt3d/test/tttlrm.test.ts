@@ -263,6 +263,16 @@ describeBackends(
       expect((await readFile(join(out, 'log.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(10);
       await rm(out, { recursive: true });
     }, 30_000);
+
+    it('cycles through a list of input-view counts, one per step', async () => {
+      const out = await mkdtemp(join(tmpdir(), 'tttlrm-views-'));
+      const base = { out, config: TINY.config, targetViews: 1, sceneGaussians: 200, saveEvery: 1000 };
+      const log = await train({ ...base, steps: 3, inputViews: [1, 2] });
+      expect(log.map((e) => e.gaussians)).toEqual([256, 512, 256]);
+      await expect(train({ ...base, steps: 1, inputViews: [] })).rejects.toThrow(/inputViews: expected at least one/);
+      await expect(train({ ...base, steps: 1, inputViews: [2, 0] })).rejects.toThrow(/inputViews\[1\]/);
+      await rm(out, { recursive: true });
+    }, 30_000);
   },
   { backends: ['cpu'] },
 );
