@@ -1,6 +1,7 @@
 import { BackendError, describeValue, ValueError } from '../errors.js';
 import { tf } from '../tf.js';
 import { probeWebGPU } from './webgpu-provider.js';
+import { installWasmMatMul } from './wasm-matmul.js';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 export type BackendPreference = BackendName | 'auto';
@@ -30,7 +31,7 @@ let wasmLoaded: Promise<void> | undefined;
 
 /** Registers tfjs' WASM backend; in Node its .wasm files are read from node_modules, never fetched. */
 export function loadWasm(): Promise<void> {
-  wasmLoaded ??= import('@tensorflow/tfjs-backend-wasm').then(() => undefined);
+  wasmLoaded ??= import('@tensorflow/tfjs-backend-wasm').then(() => installWasmMatMul());
   return wasmLoaded;
 }
 
