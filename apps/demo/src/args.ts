@@ -1,7 +1,8 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { DECODERS, type DecoderName } from './lm/part.js';
+import { SCENES, type SceneName } from './reconstruct/part.js';
 
-export const PARTS = ['core', 'sparse', 'splat', 'bench', 'lm'] as const;
+export const PARTS = ['core', 'sparse', 'splat', 'bench', 'lm', 'reconstruct'] as const;
 export type Part = (typeof PARTS)[number];
 
 /** What `lm` does, named right after it (`lm generate`); generate by default. */
@@ -24,6 +25,8 @@ export interface CliArgs {
   bench: { suites?: string[] | 'all' };
   /** The lm part's task and the settings that were given. */
   lm: { task: LmTask; prompt?: string; decoder?: DecoderName; maxTokens?: number; temperature?: number; mix?: string; dir?: string };
+  /** The reconstruct part's settings that were given (`fitSteps` from --steps, `weights` from --weights). */
+  reconstruct: { views?: number; stream?: boolean; scene?: SceneName; fitSteps?: number; weights?: string };
 }
 
 /** What parsing the command line produced: arguments to run with, help text to print, or a usage error. */
@@ -74,7 +77,7 @@ function program(out: (text: string) => void): Command {
     .addArgument(
       new Argument(
         '[part...]',
-        "parts to run (default: all): core = backend start-up, softmax, Philox, safetensors; sparse = the sparse-attention distillation study; splat = fit Gaussians to views of the bunny; bench = the packages' benchmark suites, ours vs baseline; lm [generate|compare|bok] = the byte-level language model decoded with the simplex samplers",
+        "parts to run (default: all): core = backend start-up, softmax, Philox, safetensors; sparse = the sparse-attention distillation study; splat = fit Gaussians to views of the bunny; bench = the packages' benchmark suites, ours vs baseline; lm [generate|compare|bok] = the byte-level language model decoded with the simplex samplers; reconstruct = the trained tttLRM turns views of the bunny or a procedural scene into Gaussians (one pass, or --stream), timed beside splat's fit for the same PSNR",
       ).choices([...PARTS, ...LM_TASKS]),
     )
     .addOption(
@@ -85,13 +88,27 @@ function program(out: (text: string) => void): Command {
     .addOption(new Option('--seed <n>', 'seed for every random draw').argParser(parseSeed).default(0))
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
     .option('--out <dir>', "directory for the parts' files (PNG, GIF, .ply, JSON)")
-    .addOption(new Option('--steps <n>', 'splat: optimisation steps (default 300)').argParser(positiveInt('--steps <n>')))
+    .addOption(
+      new Option(
+        '--steps <n>',
+        'splat: optimisation steps (default 300); reconstruct: most steps of its splat baseline (default 100)',
+      ).argParser(positiveInt('--steps <n>')),
+    )
     .addOption(
       new Option('--image-size <px>', 'splat: side of the training and held-out images (default 64)').argParser(
         positiveInt('--image-size <px>'),
       ),
     )
-    .addOption(new Option('--views <n>', 'splat: training views around the bunny (default 12)').argParser(positiveInt('--views <n>')))
+    .addOption(
+      new Option(
+        '--views <n>',
+        'splat: training views around the bunny (default 12); reconstruct: input views of tttLRM, 1–64 (default 8)',
+      ).argParser(positiveInt('--views <n>')),
+    )
+    .option('--stream', 'reconstruct: push the views into tttLRM 4 at a time (streaming), the held-out PSNR after each push')
+    .addOption(
+      new Option('--scene <name>', 'reconstruct: the scene (default bunny; procedural = held-out coloured primitives)').choices(SCENES),
+    )
     .addOption(
       new Option(
         '--suites <names>',
@@ -103,7 +120,10 @@ function program(out: (text: string) => void): Command {
     .addOption(new Option('--max-tokens <n>', 'lm: bytes to generate (default 200)').argParser(positiveInt('--max-tokens <n>')))
     .addOption(new Option('--temperature <t>', 'lm: sampling temperature').argParser(positiveNumber('--temperature <t>')))
     .option('--mix <name>', 'lm: which trained layer mix to load (default hybrid)')
-    .option('--weights <dir>', 'lm: a weights folder (config.json + model.safetensors) instead of the committed mix')
+    .option(
+      '--weights <dir>',
+      'lm, reconstruct: a weights folder (config.json + model.safetensors) instead of the committed one; name the part it is for',
+    )
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
@@ -151,6 +171,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
     temperature?: number;
     mix?: string;
     weights?: string;
+    stream?: boolean;
+    scene?: SceneName;
   }>();
   const words = (cmd.processedArgs[0] as (Part | LmTask)[] | undefined) ?? [];
   const named: Part[] = [];
@@ -161,6 +183,15 @@ export function parseArgs(argv: readonly string[]): Parsed {
       task = word as LmTask;
     } else named.push(word as Part);
   }
+  const parts: Part[] = named.length > 0 ? [...new Set(named)] : [...PARTS];
+  // --weights names one model's folder: it goes to the part that is run, and cannot serve both
+  const forReconstruct = opts.weights !== undefined && parts.includes('reconstruct');
+  if (forReconstruct && parts.includes('lm')) {
+    return {
+      kind: 'usage',
+      message: `option '--weights <dir>': applies to one part, lm or reconstruct, and both would run: name the part (e.g. "reconstruct --weights ${opts.weights}")`,
+    };
+  }
   return {
     kind: 'run',
     args: {
@@ -168,7 +199,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
       seed: opts.seed,
       json: opts.json === true,
       ...(opts.out !== undefined ? { out: opts.out } : {}),
-      parts: named.length > 0 ? [...new Set(named)] : [...PARTS],
+      parts,
       splat: {
         ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
         ...(opts.imageSize !== undefined ? { imageSize: opts.imageSize } : {}),
@@ -182,7 +213,14 @@ export function parseArgs(argv: readonly string[]): Parsed {
         ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
         ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
         ...(opts.mix !== undefined ? { mix: opts.mix } : {}),
-        ...(opts.weights !== undefined ? { dir: opts.weights } : {}),
+        ...(opts.weights !== undefined && !forReconstruct ? { dir: opts.weights } : {}),
+      },
+      reconstruct: {
+        ...(opts.views !== undefined ? { views: opts.views } : {}),
+        ...(opts.stream === true ? { stream: true } : {}),
+        ...(opts.scene !== undefined ? { scene: opts.scene } : {}),
+        ...(opts.steps !== undefined ? { fitSteps: opts.steps } : {}),
+        ...(forReconstruct ? { weights: opts.weights } : {}),
       },
     },
   };

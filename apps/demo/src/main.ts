@@ -6,6 +6,7 @@ import { formatCore, runCore } from './parts/core.js';
 import { cliProgress, type Progress } from './progress.js';
 import { formatSparse, runSparse, SparsePartError } from './sparse/part.js';
 import { formatSplat, runSplat, SplatPartError } from './splat/part.js';
+import { formatReconstruct, ReconstructPartError, runReconstruct } from './reconstruct/part.js';
 import { formatBok, formatCompare, formatGenerate } from './lm/format.js';
 import { LMWeightsError } from './lm/model.js';
 import { LmPartError, lmBok, lmCompare, lmGenerate } from './lm/part.js';
@@ -56,6 +57,7 @@ function isUsageError(e: unknown): e is TesseraError {
   return (
     e instanceof SparsePartError ||
     e instanceof SplatPartError ||
+    e instanceof ReconstructPartError ||
     e instanceof BenchPartError ||
     e instanceof LmPartError ||
     e instanceof LMWeightsError ||
@@ -124,6 +126,15 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
         results.splat = r;
         ok &&= r.ok;
         if (!args.json) io.out(`\n[splat]\n${formatSplat(r)}`);
+      }
+      if (part === 'reconstruct') {
+        say(
+          `[reconstruct] tttLRM: views of ${args.reconstruct.scene === 'procedural' ? 'a procedural scene' : 'the bunny'} in, Gaussians out`,
+        );
+        const r = await runReconstruct({ seed: args.seed, ...args.reconstruct, ...out, progress });
+        results.reconstruct = r;
+        ok &&= r.ok;
+        if (!args.json) io.out(`\n[reconstruct]\n${formatReconstruct(r)}`);
       }
       if (part === 'bench') {
         say("[bench] the packages' benchmark suites, quick size");

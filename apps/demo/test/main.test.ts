@@ -17,19 +17,20 @@ describe('parseArgs', () => {
       kind: 'run',
       args: {
         backend: 'auto',
-        parts: ['core', 'sparse', 'splat', 'bench', 'lm'],
+        parts: ['core', 'sparse', 'splat', 'bench', 'lm', 'reconstruct'],
         seed: 0,
         json: false,
         splat: {},
         bench: {},
         lm: { task: 'generate' },
+        reconstruct: {},
       },
     });
   });
   it('takes options as separate or =-joined values, and parts', () => {
     expect(parseArgs(['--backend=cpu', '--seed', '7', '--json', 'core'])).toEqual({
       kind: 'run',
-      args: { backend: 'cpu', parts: ['core'], seed: 7, json: true, splat: {}, bench: {}, lm: { task: 'generate' } },
+      args: { backend: 'cpu', parts: ['core'], seed: 7, json: true, splat: {}, bench: {}, lm: { task: 'generate' }, reconstruct: {} },
     });
     expect(parseArgs(['core', '--backend', 'wasm', '--seed=3'])).toMatchObject({ args: { backend: 'wasm', seed: 3 } });
   });

@@ -1,8 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { checkOptions, checkRange, type Tensor, TesseraError, tf, writeFileAtomic } from '@tessera/tensor-core';
-import { bunny, Camera, encodePly, encodePng, fitGaussians, type Gaussians, orbitCameras, psnr, rasterize } from '@tessera/ttt3d';
+import { checkOptions, checkRange, type Tensor, TesseraError, tf } from '@tessera/tensor-core';
+import {
+  bunny,
+  Camera,
+  encodePly,
+  encodePng,
+  type FitBounds,
+  type FitStepInfo,
+  fitGaussians,
+  type Gaussians,
+  orbitCameras,
+  psnr,
+  rasterize,
+} from '@tessera/ttt3d';
+import { pixels, prepareOut, writeStaged } from '../output.js';
 import { noProgress, type Progress } from '../progress.js';
 import { encodeGif } from './gif.js';
 
@@ -73,10 +83,13 @@ export interface SplatReport {
 /** An --out that cannot be written: the CLI prints one line and exits 2. */
 export class SplatPartError extends TesseraError {}
 
-const BACKGROUND = [1, 1, 1];
-const RADIUS = 2;
-const FOV = 0.8;
-const ELEVATION = 0.3;
+/** The views' white background, the cameras' orbit radius, vertical field of view (rad) and the training ring's elevation (rad). */
+export const BACKGROUND = [1, 1, 1];
+export const RADIUS = 2;
+export const FOV = 0.8;
+export const ELEVATION = 0.3;
+/** Held-out cameras sit this much (rad) above the training ring, halfway between its azimuths. */
+export const HELD_OUT_LIFT = 0.25;
 /** Rendered outputs (PNG, GIF) are at least this large, whatever the training size. */
 const OUTPUT_SIZE = 128;
 /**
@@ -87,7 +100,8 @@ const OUTPUT_SIZE = 128;
  * 37.8 dB against 36.3 dB for one uninterrupted 300-step fit with the same rates.
  */
 const CHUNK = 50;
-const RATES = { means: 1e-2, meansFinal: 1e-4, scales: 5e-2, rotations: 1e-2, opacity: 0.1, shDC: 5e-2 };
+/** Adam rates of the fit (the ttt3d README's fitting example); the position rate decays log-linearly to `meansFinal`. */
+export const SPLAT_RATES = { means: 1e-2, meansFinal: 1e-4, scales: 5e-2, rotations: 1e-2, opacity: 0.1, shDC: 5e-2 };
 
 function settingsOf(options: SplatOptions | undefined) {
   const o = checkOptions(options ?? {}, SPLAT_KEYS);
@@ -111,8 +125,8 @@ function settingsOf(options: SplatOptions | undefined) {
   return { ...s, out: o.out, progress: o.progress ?? noProgress, signal: o.signal };
 }
 
-/** Cameras at `elevation` on the orbit of radius 2, azimuths offset by `offset` of a step, looking at the origin. */
-function ring(n: number, size: number, elevation: number, offset: number): Camera[] {
+/** `n` cameras of `size`² at `elevation` on the orbit of radius 2, azimuths offset by `offset` of a step, looking at the origin. */
+export function ring(n: number, size: number, elevation: number, offset: number): Camera[] {
   return Array.from({ length: n }, (_, i) => {
     const az = (2 * Math.PI * (i + offset)) / n;
     const eye = [RADIUS * Math.sin(az) * Math.cos(elevation), RADIUS * Math.sin(elevation), RADIUS * Math.cos(az) * Math.cos(elevation)];
@@ -120,7 +134,8 @@ function ring(n: number, size: number, elevation: number, offset: number): Camer
   });
 }
 
-function render(g: Gaussians, camera: Camera): Tensor {
+/** `g` seen from `camera` on the white background: the image `[h, w, 3]` (the caller disposes it). */
+export function render(g: Gaussians, camera: Camera): Tensor {
   return tf.tidy(() => {
     const { image, depth, alpha } = rasterize(g, camera, { background: BACKGROUND });
     tf.dispose([depth, alpha]);
@@ -138,6 +153,80 @@ async function meanPsnr(g: Gaussians, cameras: readonly Camera[], truths: readon
   return out;
 }
 
+/** Options of `fitInChunks`. */
+export interface ChunkedFitOptions {
+  /** Most steps to run. */
+  steps: number;
+  /** Steps the schedule is laid out over: the position rate decays over them, densification stops at 70 % of them. Default `steps`. */
+  horizon?: number;
+  /** Steps per chunk (default 50, the splat part's). */
+  chunk?: number;
+  /** Random starting Gaussians in `bounds`, densified up to `maxGaussians`. */
+  initialGaussians: number;
+  maxGaussians: number;
+  bounds: FitBounds;
+  seed: number;
+  signal?: AbortSignal | undefined;
+  /** After every step, with the step counted from the start of the whole fit. */
+  onStep?: (step: number, info: FitStepInfo) => void;
+  /** After every chunk, with the Gaussians so far (not to be disposed): true stops the fit there. Not counted in `seconds`. */
+  afterChunk?: (g: Gaussians, step: number, loss: number) => Promise<boolean | undefined> | boolean | undefined;
+}
+
+/**
+ * The splat part's fit: `fitGaussians` (SH degree 0, `SPLAT_RATES`) on `views` from random Gaussians, in chunks (see
+ * `CHUNK`) so that `afterChunk` can measure the Gaussians so far; the schedule is laid out over `horizon` steps, so a
+ * fit stopped early by `afterChunk` runs the same steps as the first part of a longer one. Returns the Gaussians (the
+ * caller's), the steps run, the last step's loss and the seconds spent in `fitGaussians`. The reconstruct part's
+ * baseline is this fit.
+ */
+export async function fitInChunks(
+  views: readonly Tensor[],
+  cameras: readonly Camera[],
+  o: ChunkedFitOptions,
+): Promise<{ gaussians: Gaussians; steps: number; finalLoss: number; seconds: number }> {
+  const horizon = o.horizon ?? o.steps;
+  const chunk = o.chunk ?? CHUNK;
+  const rate = (step: number) => {
+    const t = Math.min(1, step / horizon);
+    return Math.exp((1 - t) * Math.log(SPLAT_RATES.means) + t * Math.log(SPLAT_RATES.meansFinal));
+  };
+  const densifyUntil = Math.floor(0.7 * horizon);
+  let fitted: Gaussians | undefined;
+  let finalLoss = Number.NaN;
+  let seconds = 0;
+  let from = 0;
+  try {
+    while (from < o.steps) {
+      const steps = Math.min(chunk, o.steps - from);
+      const densify = from + steps <= densifyUntil;
+      const start = performance.now();
+      const result = await fitGaussians(views, cameras, {
+        steps,
+        init: fitted ? { points: fitted, seed: o.seed + 1 + from } : { count: o.initialGaussians, bounds: o.bounds, seed: o.seed + 1 },
+        shDegree: 0,
+        background: BACKGROUND,
+        lr: { ...SPLAT_RATES, means: rate(from), meansFinal: rate(from + steps) },
+        densify: densify ? { every: steps, from: steps, until: steps, maxGaussians: o.maxGaussians } : false,
+        onStep: (info) => {
+          finalLoss = info.loss;
+          o.onStep?.(from + info.step, info);
+        },
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
+      seconds += (performance.now() - start) / 1000;
+      fitted?.dispose();
+      fitted = result.gaussians;
+      from += steps;
+      if ((await o.afterChunk?.(fitted, from, finalLoss)) === true) break;
+    }
+  } catch (e) {
+    fitted?.dispose();
+    throw e;
+  }
+  return { gaussians: fitted as Gaussians, steps: from, finalLoss, seconds };
+}
+
 /**
  * The `splat` part: per-scene optimisation of 3D Gaussians (3DGS) on the Stanford bunny. Renders the
  * bunny's surface Gaussians from `views` cameras around it (white background), fits `fitGaussians` to
@@ -148,49 +237,39 @@ async function meanPsnr(g: Gaussians, cameras: readonly Camera[], truths: readon
 export async function runSplat(options?: SplatOptions): Promise<SplatReport> {
   const s = settingsOf(options);
   const start = performance.now();
-  if (s.out !== undefined) await prepareOut(s.out);
+  if (s.out !== undefined) await prepareOut(s.out, 'splat', SplatPartError);
   const scene = bunny({ n: s.sceneGaussians, seed: s.seed });
   const train = orbitCameras(s.views, { radius: RADIUS, elevation: ELEVATION, fov: FOV, size: s.imageSize });
-  const held = ring(s.heldOutViews, s.imageSize, ELEVATION + 0.25, 0.5);
+  const held = ring(s.heldOutViews, s.imageSize, ELEVATION + HELD_OUT_LIFT, 0.5);
   const views = train.map((c) => render(scene.gaussians, c));
   const truths = held.map((c) => render(scene.gaussians, c));
   let fitted: Gaussians | undefined;
   try {
     s.progress.start('[splat]', s.steps, 'fitting');
     const fitStart = performance.now();
-    const schedule = (step: number) =>
-      Math.exp((1 - step / s.steps) * Math.log(RATES.means) + (step / s.steps) * Math.log(RATES.meansFinal));
-    const densifyUntil = Math.floor(0.7 * s.steps);
     const curve: SplatReport['curve'] = [];
-    let finalLoss = Number.NaN;
     let last = '';
-    for (let from = 0; from < s.steps; from += CHUNK) {
-      const steps = Math.min(CHUNK, s.steps - from);
-      const densify = from + steps <= densifyUntil;
-      const result = await fitGaussians(views, train, {
-        steps,
-        init: fitted ? { points: fitted, seed: s.seed + 1 + from } : { count: s.initialGaussians, bounds: scene.bounds, seed: s.seed + 1 },
-        shDegree: 0,
-        background: BACKGROUND,
-        lr: { ...RATES, means: schedule(from), meansFinal: schedule(from + steps) },
-        densify: densify ? { every: steps, from: steps, until: steps, maxGaussians: s.maxGaussians } : false,
-        onStep: (info) => {
-          finalLoss = info.loss;
-          s.progress.update(from + info.step, `loss ${info.loss.toFixed(4)}${last} | ${info.count} Gaussians`);
-        },
-        ...(s.signal ? { signal: s.signal } : {}),
-      });
-      fitted?.dispose();
-      fitted = result.gaussians;
-      const per = await meanPsnr(fitted, held, truths);
-      const mean = per.reduce((a, b) => a + b, 0) / per.length;
-      curve.push({ step: from + steps, psnr: mean });
-      last = ` | held-out PSNR ${mean.toFixed(2)} dB`;
-      s.progress.update(from + steps, `loss ${finalLoss.toFixed(4)}${last} | ${fitted.count} Gaussians`);
-    }
+    const fit = await fitInChunks(views, train, {
+      steps: s.steps,
+      initialGaussians: s.initialGaussians,
+      maxGaussians: s.maxGaussians,
+      bounds: scene.bounds,
+      seed: s.seed,
+      signal: s.signal,
+      onStep: (step, info) => s.progress.update(step, `loss ${info.loss.toFixed(4)}${last} | ${info.count} Gaussians`),
+      afterChunk: async (g, step, loss) => {
+        const per = await meanPsnr(g, held, truths);
+        const mean = per.reduce((a, b) => a + b, 0) / per.length;
+        curve.push({ step, psnr: mean });
+        last = ` | held-out PSNR ${mean.toFixed(2)} dB`;
+        s.progress.update(step, `loss ${loss.toFixed(4)}${last} | ${g.count} Gaussians`);
+        return false;
+      },
+    });
+    fitted = fit.gaussians;
     s.progress.stop();
     const fitSeconds = (performance.now() - fitStart) / 1000;
-    const g = fitted as Gaussians;
+    const g = fitted;
     const psnrPerView = await meanPsnr(g, held, truths);
     const mean = psnrPerView.reduce((a, b) => a + b, 0) / psnrPerView.length;
     const files = s.out !== undefined ? await writeOutputs(s.out, g, scene.gaussians, s.heldOutViews, s.imageSize, s.turntableFrames) : [];
@@ -208,7 +287,7 @@ export async function runSplat(options?: SplatOptions): Promise<SplatReport> {
       psnr: mean,
       psnrPerView,
       curve,
-      finalLoss,
+      finalLoss: fit.finalLoss,
       backend: tf.getBackend(),
       seconds: { fit: fitSeconds, total: (performance.now() - start) / 1000 },
       files,
@@ -223,30 +302,9 @@ export async function runSplat(options?: SplatOptions): Promise<SplatReport> {
   }
 }
 
-function errorLine(e: unknown): string {
-  return (e as Error).message.split('\n')[0] as string;
-}
-
-/** Before any work: an --out that cannot be made a directory is the user's error. */
-async function prepareOut(out: string): Promise<void> {
-  try {
-    await mkdir(out, { recursive: true });
-  } catch (e) {
-    throw new SplatPartError(`splat: --out ${out}: cannot create the directory: ${errorLine(e)}`);
-  }
-}
-
-/** Reads an RGB image tensor as a Float32Array and frees it. */
-async function pixels(image: Tensor): Promise<Float32Array> {
-  const data = (await image.data()) as Float32Array;
-  image.dispose();
-  return data;
-}
-
 /**
  * splat-heldout.png (top: ground truth, bottom: fitted, one column per held-out view), splat-turntable.gif
- * and splat.ply. Everything is encoded in memory, written atomically into a staging folder inside `out`,
- * then renamed into `out`; on a failure the staged and already moved files are removed.
+ * and splat.ply, encoded in memory and written all or nothing (`writeStaged`).
  */
 async function writeOutputs(
   out: string,
@@ -257,7 +315,7 @@ async function writeOutputs(
   frames: number,
 ): Promise<string[]> {
   const size = Math.max(OUTPUT_SIZE, imageSize);
-  const held = ring(heldOut, size, ELEVATION + 0.25, 0.5);
+  const held = ring(heldOut, size, ELEVATION + HELD_OUT_LIFT, 0.5);
   const grid = tf.tidy(() => {
     const row = (gs: Gaussians) =>
       tf.concat(
@@ -275,27 +333,16 @@ async function writeOutputs(
   }
   const gif = encodeGif(turntable, size, size, 80);
   const ply = await encodePly(g);
-  const payload: [string, Uint8Array][] = [
-    ['splat-heldout.png', png],
-    ['splat-turntable.gif', gif],
-    ['splat.ply', ply],
-  ];
-  const staging = join(out, `.splat-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const moved: string[] = [];
-  try {
-    await mkdir(staging);
-    for (const [name, bytes] of payload) await writeFileAtomic(join(staging, name), bytes);
-    for (const [name] of payload) {
-      await rename(join(staging, name), join(out, name));
-      moved.push(join(out, name));
-    }
-    await rmdir(staging);
-    return moved;
-  } catch (e) {
-    await Promise.all(moved.map((p) => rm(p, { force: true })));
-    await rm(staging, { recursive: true, force: true });
-    throw new SplatPartError(`splat: --out ${out}: cannot write the results: ${errorLine(e)}`);
-  }
+  return writeStaged(
+    out,
+    'splat',
+    [
+      ['splat-heldout.png', png],
+      ['splat-turntable.gif', gif],
+      ['splat.ply', ply],
+    ],
+    SplatPartError,
+  );
 }
 
 /** The part's text. */
