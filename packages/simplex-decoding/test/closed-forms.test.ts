@@ -2,7 +2,7 @@ import { type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sparsemaxBisectOp } from '../src/closed-forms/op.js';
+import { sparsemaxBisectOp, sparsemaxSortOp } from '../src/closed-forms/op.js';
 import { entmax, epsilon, greedy, minP, softmax, sparsemax, topK, topP, typical } from '../src/index.js';
 import { NEG_INF, randomLogits, rowsOf, supportOf } from './cases.js';
 
@@ -202,6 +202,22 @@ describeBackends('topK', () => {
     tf.dispose([s, q]);
   });
 
+  it('runs the sorting sparsemax as a host kernel on cpu and wasm, equal to its tfjs reference to the bit', async () => {
+    const backend = tf.getBackend();
+    expect(sparsemaxSortOp.hasKernel(), backend).toBe(backend !== 'webgpu');
+    if (backend === 'webgpu') return;
+    // shifted scores as sparsemax feeds them (max 0), with repeated values and masked tokens
+    const z = tf.tidy(() => {
+      const s = tf.concat([randomLogits(2, 3000, 14, 4), tf.div(tf.round(tf.mul(randomLogits(2, 3000, 15, 2), 4)), 4)], 0);
+      const masked = tf.where(tf.less(randomLogits(4, 3000, 16, 1), -0.8), tf.fill([4, 3000], NEG_INF), s);
+      return tf.sub(masked, tf.max(masked, 1, true));
+    });
+    const q = sparsemaxSortOp({ z }, {});
+    const expected = sparsemaxSortOp.reference({ z }, {});
+    expect(Array.from(await q.data())).toEqual(Array.from(await expected.data()));
+    tf.dispose([z, q, expected]);
+  });
+
   it('handles masked vocabularies and [V] inputs', async () => {
     const s = tf.tensor1d([NEG_INF, 1, NEG_INF, 0, 2]);
     const q = topK(s, { k: 2 });
@@ -380,9 +396,9 @@ describeBackends('sparsemax', () => {
     tf.dispose([s, large]);
   });
 
-  it('runs the bisection as a Tessera kernel on cpu and webgpu, equal to its tfjs reference', async () => {
+  it('runs the bisection as a Tessera kernel on every backend, equal to its tfjs reference', async () => {
     const backend = tf.getBackend();
-    expect(sparsemaxBisectOp.hasKernel()).toBe(backend !== 'wasm');
+    expect(sparsemaxBisectOp.hasKernel(), backend).toBe(true);
     const z = randomLogits(B, 70, 13, 3);
     const q = sparsemaxBisectOp({ z }, { iterations: 40 });
     const expected = sparsemaxBisectOp.reference({ z }, { iterations: 40 });

@@ -2,7 +2,8 @@ import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { keptPrefix } from '../src/fused/host.js';
-import { fusedSampleOp } from '../src/fused/op.js';
+import { fusedSampleIdsOp, fusedSampleOp } from '../src/fused/op.js';
+import { topKBuffers, topKOfRow } from '../src/fused/top-candidates.js';
 import { minP, sample, type SampleFromLogitsOptions, sampleFromLogits, softmax, topK, topP } from '../src/index.js';
 import { INF, NEG_INF, onCpu, randomLogits, tiedLogits } from './cases.js';
 
@@ -33,7 +34,7 @@ async function expectSameDraws(logits: Tensor, o: SampleFromLogitsOptions): Prom
   return ids;
 }
 
-describeBackends('sampleFromLogits', () => {
+describeBackends('sampleFromLogits', (backend) => {
   it('draws the same ids as sample ∘ minP ∘ topP ∘ topK ∘ softmax (run on CPU), for every combination of filters', async () => {
     const logits = randomLogits(6, 1000, 1);
     const settings: Omit<SampleFromLogitsOptions, 'seed'>[] = [
@@ -160,6 +161,37 @@ describeBackends('sampleFromLogits', () => {
     tf.dispose([logits, u, ours]);
   });
 
+  it('runs one host kernel (uniforms drawn inside) on cpu and wasm, agreeing with its reference', async () => {
+    expect(fusedSampleIdsOp.hasKernel(), backend).toBe(backend !== 'webgpu');
+    // WebGPU runs `fusedSampleOp` (sampleFromLogits asks hasKernel); here the reference would meet itself
+    if (backend === 'webgpu') return;
+    // 3000 tokens: the host top-k starts from a sampled threshold; row 2 holds a +∞ and row 3 a NaN
+    const logits = tf.tidy(() => {
+      const base = tiedLogits(4, 3000, 8);
+      const marks = tf.scatterND(
+        [
+          [2, 17],
+          [3, 2999],
+        ],
+        [INF, Number.NaN],
+        [4, 3000],
+      );
+      return tf.add(base, marks);
+    });
+    for (const attrs of [
+      { temperature: 0.8, k: 60, p: 0.9, pMin: 0.05, seed: 3, offset: 2 },
+      { temperature: 1, k: 0, p: 0.5, pMin: 0, seed: 4, offset: 0 },
+    ]) {
+      const [ids, logprobs] = fusedSampleIdsOp({ logits }, attrs) as [Tensor, Tensor];
+      const [refIds, refLogprobs] = await onCpu([logits], (x) => fusedSampleIdsOp.reference({ logits: x as Tensor }, attrs) as Tensor[]);
+      expect(ids.dtype).toBe('int32');
+      expect(Array.from(await ids.data()), JSON.stringify(attrs)).toEqual(refIds);
+      await expectAllClose(logprobs, refLogprobs as number[], { atol: 1e-4, message: JSON.stringify(attrs) });
+      tf.dispose([ids, logprobs]);
+    }
+    logits.dispose();
+  });
+
   it('frees its intermediates', async () => {
     const logits = randomLogits(2, 300, 3);
     const single = tf.zeros([40]);
@@ -180,5 +212,61 @@ describe('keptPrefix (host top-k / top-p selection)', () => {
     const idx2 = Int32Array.from([5, 4, 3, 2, 1, 0]);
     // ranked 1, 2, 5, 4, 0, 3 with masses above 0, .3, .6, .7, .85, .95: p = 0.65 keeps 1, 2, 5
     expect(Array.from(idx2.slice(0, keptPrefix(idx2, 6, z, w, 0.65))).sort()).toEqual([1, 2, 5]);
+  });
+});
+
+/** The k largest of float32(s / T), ties by lower id, by a full sort: the oracle of `topKOfRow`. */
+function sortedTopK(s: Float32Array, temperature: number, k: number): number[] {
+  const t = Math.fround(temperature);
+  const z = Array.from(s, (v) => (temperature === 1 ? v : Math.fround(v / t)));
+  return z
+    .map((v, i) => [v, i] as const)
+    .sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : b[0] > a[0] ? 1 : -1))
+    .slice(0, k)
+    .map(([, i]) => i)
+    .sort((a, b) => a - b);
+}
+
+describe('topKOfRow (host top-k in one read of the row)', () => {
+  it('finds the top-k set of a full sort, ties by lower id, on rows that defeat its sampled start', () => {
+    const vocab = 5000;
+    const rows: [string, (i: number) => number][] = [
+      ['random', (i) => Math.sin(i * 12.9898) * 10],
+      ['ties on a grid', (i) => Math.round(Math.sin(i * 7.31) * 6) / 2],
+      ['ascending', (i) => i / 100],
+      ['descending', (i) => -i / 100],
+      // the strided sample sees only the largest values: fewer than k reach its threshold, so it rescans
+      ['largest at the sample stride', (i) => (i % 39 === 0 ? 100 + i / 1000 : Math.cos(i))],
+      ['mostly masked', (i) => (i % 7 === 0 ? Math.sin(i) : Number.NEGATIVE_INFINITY)],
+      ['constant', () => 0.25],
+    ];
+    for (const [name, value] of rows) {
+      const s = Float32Array.from({ length: vocab }, (_, i) => value(i));
+      for (const [k, temperature] of [
+        [1, 1],
+        [50, 0.7],
+        [333, 1.3],
+        [4999, 1],
+      ] as const) {
+        const { status, zmax } = topKOfRow(s, temperature, k);
+        const want = sortedTopK(s, temperature, k);
+        expect(status, name).toBe('ok');
+        expect(Array.from(topKBuffers.ids.subarray(0, k)), `${name}, k = ${k}`).toEqual(want);
+        const t = Math.fround(temperature);
+        const z = Array.from(s, (v) => (temperature === 1 ? v : Math.fround(v / t)));
+        expect(zmax, name).toBe(Math.max(...z));
+        expect(Array.from(topKBuffers.z.subarray(0, k)), name).toEqual(want.map((i) => z[i]));
+      }
+    }
+  });
+
+  it('reports a NaN or a +∞ (after the division) for the general path', () => {
+    const s = new Float32Array(3000).fill(1);
+    s[2500] = Number.NaN;
+    expect(topKOfRow(s, 1, 10).status).toBe('nan');
+    s[2500] = Number.POSITIVE_INFINITY;
+    expect(topKOfRow(s, 1, 10).status).toBe('infinite');
+    s[2500] = 3e38;
+    expect(topKOfRow(s, 0.01, 10).status).toBe('infinite');
   });
 });

@@ -1,8 +1,10 @@
 import { philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
-import { expect, it } from 'vitest';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { sample } from '../src/index.js';
 import { blockedInverseCdf } from '../src/sample/blocked-cdf.js';
+import { drawDense, drawSparse } from '../src/sample/blocked-draw.js';
 import { sampleOp } from '../src/sample/op.js';
 import { INF, randomWeights } from './cases.js';
 
@@ -159,5 +161,47 @@ describeBackends('sample', () => {
     const single = tf.tensor1d([1, 2]);
     await expectNoLeaks(() => sample(single, { seed: 1 }));
     tf.dispose([q, single]);
+  });
+});
+
+describe('the host draws (drawDense, drawSparse)', () => {
+  /** A row of `vocab` weights: zero but for `entries` (token, weight) pairs, later pairs overwriting. */
+  const sparseRow = fc.integer({ min: 1, max: 9000 }).chain((vocab) =>
+    fc.record({
+      vocab: fc.constant(vocab),
+      entries: fc.array(
+        fc.tuple(
+          fc.integer({ min: 0, max: vocab - 1 }),
+          fc.oneof(fc.constant(0), fc.float({ min: Math.fround(1e-30), max: 1e3, noNaN: true }), fc.constant(Math.fround(1e-40))),
+        ),
+        { minLength: 0, maxLength: 300 },
+      ),
+      u: fc.integer({ min: 0, max: 2 ** 24 - 1 }).map((i) => i / 2 ** 24),
+    }),
+  );
+
+  it('draw exactly the ids and logprobs of the blocked inverse CDF, dense or sparse', () => {
+    fc.assert(
+      fc.property(sparseRow, ({ vocab, entries, u }) => {
+        const w = new Float32Array(vocab);
+        for (const [i, v] of entries) w[i] = v;
+        const want = blockedInverseCdf(w, u);
+        expect(drawDense(w, u)).toEqual(want);
+        const ids = Int32Array.from(w.keys()).filter((i) => (w[i] as number) > 0 || i % 97 === 0);
+        const weights = Float32Array.from(ids, (i) => w[i] as number);
+        expect(drawSparse(ids, weights, ids.length, u)).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reject a dense row that is not a distribution as the oracle does', () => {
+    for (const bad of [-1, Number.NaN, INF]) {
+      const w = new Float32Array(5000).fill(0.5);
+      w[4321] = bad;
+      expect(drawDense(w, 0.3)).toEqual(blockedInverseCdf(w, 0.3));
+      expect(drawDense(w, 0.3).id).toBe(-1);
+    }
+    expect(drawDense(new Float32Array(70), 0.5)).toEqual({ id: -1, logprob: Number.NaN });
   });
 });

@@ -130,7 +130,12 @@ describeBackends('topK and topP without a sort (truncatedSoftmaxOp)', (backend) 
     wide.dispose();
     const batch = randomLogits(8, 50000, 35, 6);
     await expectReference(batch, { temperature: 1, k: 0, p: 0.5 }, '8 × 50000, p = 0.5');
+    // top-k then nucleus; the host top-k starts from a strided sample of such rows
+    await expectReference(batch, { temperature: 0.7, k: 200, p: 0.8 }, '8 × 50000, k = 200, p = 0.8');
     batch.dispose();
+    const tied = tiedLogits(3, 5000, 37);
+    await expectReference(tied, { temperature: 1, k: 40, p: 0.61 }, 'ties, 3 × 5000, k = 40, p = 0.61');
+    tied.dispose();
     const single = tf.tidy(() => tf.reshape(randomLogits(1, 4097, 36), [4097]));
     const q = topP(single, { p: 0.7 });
     expect(q.shape).toEqual([4097]);

@@ -1,7 +1,9 @@
-import { DtypeError, ShapeError, tf, ValueError } from '@tessera/tensor-core';
+import { DtypeError, ShapeError, type Tensor, tf, ValueError } from '@tessera/tensor-core';
 import { expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { asRows, nanRowsOf, restoreShape, screenRows } from '../src/rows.js';
+import { screenOp } from '../src/screen/op.js';
+import { screenReference } from '../src/screen/reference.js';
 import { checkLogitValues, checkTemperature, checkTopK, checkTopP, validateLogits } from '../src/validate.js';
 import { INF, NEG_INF, rowsOf } from './cases.js';
 
@@ -95,6 +97,32 @@ describe('screenRows', () => {
     const marked = tf.tidy(() => nanRowsOf(tf.ones([4, 4]), nanRows));
     expect((await rowsOf(marked)).map((r) => r.every(Number.isNaN))).toEqual([false, true, true, false]);
     tf.dispose([z, screened, nanRows, marked]);
+  });
+
+  it('runs the host kernel on cpu and wasm as its tfjs reference does, and passes gradients on finite rows', async () => {
+    const z = tf.tensor2d([
+      [1, INF, NEG_INF, INF, 0],
+      [1, Number.NaN, 0, INF, -0],
+      [NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+      [1, NEG_INF, 2, 3, -2],
+      [Number.NaN, 1, 2, 3, 4],
+    ]);
+    for (const backend of ['cpu', 'wasm']) expect(screenOp.hasKernel(backend), backend).toBe(true);
+    const [screened, nanRows] = screenOp({ z }, {}) as [Tensor, Tensor];
+    const [refScreened, refNanRows] = screenReference(z) as [Tensor, Tensor];
+    expect(await rowsOf(screened)).toEqual(await rowsOf(refScreened));
+    expect(nanRows.dtype).toBe('bool');
+    expect(Array.from(await nanRows.data())).toEqual(Array.from(await refNanRows.data()));
+    const x = tf.tensor2d([
+      [1, INF],
+      [2, 3],
+    ]);
+    const grad = tf.grad((t: Tensor) => tf.sum(tf.mul((screenOp({ z: t }, {}) as Tensor[])[0] as Tensor, 2)))(x);
+    expect(await rowsOf(grad)).toEqual([
+      [0, 0],
+      [2, 2],
+    ]);
+    tf.dispose([z, screened, nanRows, refScreened, refNanRows, x, grad]);
   });
 
   it('leaks nothing', async () => {

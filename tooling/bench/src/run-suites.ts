@@ -57,7 +57,11 @@ export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions 
   return report;
 }
 
-/** Parses `--backend B --json FILE --size S --filter F` and positional directories. */
+/**
+ * Parses `--backend B --json FILE --size S --filter F` and positional directories. A bare `--` is
+ * skipped: `pnpm bench -- --backend wasm` (npm's spelling for passing arguments to a script) hands it
+ * on verbatim, and the options after it are still options.
+ */
 export function parseArgs(argv: readonly string[]): RunOptions & { dirs: string[]; help: boolean } {
   const out: RunOptions & { dirs: string[]; help: boolean } = { dirs: [], help: false };
   for (let i = 0; i < argv.length; i++) {
@@ -75,6 +79,7 @@ export function parseArgs(argv: readonly string[]): RunOptions & { dirs: string[
       if (s !== 'full' && s !== 'quick') throw new Error(`--size: expected full or quick, received ${s}`);
       out.size = s;
     } else if (a === '--help' || a === '-h') out.help = true;
+    else if (a === '--') continue;
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else out.dirs.push(a);
   }

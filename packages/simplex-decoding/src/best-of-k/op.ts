@@ -4,6 +4,7 @@ import { KthLargestProgram } from './kth-largest.program.js';
 import { logSpaceRows } from './log-space.js';
 import { MAX_FUSED_R } from './radix-select.wgsl.js';
 import { BokStepProgram } from './step.program.js';
+import { topRHost } from './top-r.host.js';
 
 /*
  * The Best-of-K ops: `kthLargestOp` (the r-th largest log-probability of each row, for the top-r
@@ -98,8 +99,8 @@ function referenceWeights(logP: Tensor, w: Tensor, kind: StepWeights): Tensor {
  * The unnormalised Best-of-K mirror step (arXiv 2602.18292, Eqs. 21–22 in log space, s = log p, the
  * gradient's constant dropped): y = log q + η((1 + λ) log p − λ log q + β̄K·w·(1 − q)^{K−1}), with y = −∞
  * wherever log q = −∞, so masked tokens stay masked (0·∞ never arises). `logQ, logP: [B, V]`, `eta: [B, 1]`,
- * `w` per `StepWeights` → y `[B, V]`; `logSoftmax(y)` completes the step. One fused pass on WebGPU and CPU;
- * the tfjs composite below is the oracle and runs elsewhere.
+ * `w` per `StepWeights` → y `[B, V]`; `logSoftmax(y)` completes the step. One fused pass on WebGPU, CPU and
+ * WASM (there the tfjs composite below, the oracle, took 6 ms at 1×32768 against ~1.5 ms for the host pass).
  */
 export const bokStepOp = defineOp<StepInputs, BokStepAttrs>({
   kernelName: 'TesseraBestOfKStep',
@@ -114,6 +115,7 @@ export const bokStepOp = defineOp<StepInputs, BokStepAttrs>({
       const outside = tf.equal(logQ, Number.NEGATIVE_INFINITY);
       return tf.where(outside, logQ, tf.add(logQ, tf.mul(eta, g)));
     }),
+  hostBackends: ['cpu', 'wasm'],
   host: bokStepHost,
   webgpu: ({ inputs, attrs, run }) => {
     const [rows, cols] = inputs.logQ.shape as [number, number];
@@ -157,7 +159,8 @@ export function fusedTopRApplies({ eta, lambda, steps, r }: TopRAttrs): boolean 
  * per row the merge of the candidates into x_r and R, and the J steps on R (reads only the chunk
  * records); per (row, chunk) the write of q (1 read, 1 write). That is softmax's traffic — 2 reads and
  * 1 write of `[B, V]` — against 3 + 6J + 1 passes in 3J + 4 dispatches for the general path.
- * Elsewhere the reference: the general log-space iteration.
+ * CPU and WASM: the same passes on typed arrays (top-r.host.ts). The reference: the general log-space
+ * iteration.
  * Requires `fusedTopRApplies(attrs)`.
  */
 export const bokTopROp = defineOp<'x', TopRAttrs>({
@@ -175,5 +178,7 @@ export const bokTopROp = defineOp<'x', TopRAttrs>({
       r,
       weights: 'uniform-top-r',
     }),
+  hostBackends: ['cpu', 'wasm'],
+  host: ({ x }, attrs) => topRHost(x, attrs),
   webgpu: topRWebGPU,
 });

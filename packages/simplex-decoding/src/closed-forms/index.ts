@@ -3,8 +3,8 @@ import { asRows, nanRowsOf, restoreShape, screenRows } from '../rows.js';
 import { validateLogits } from '../validate.js';
 import { entmaxRows } from './entmax.js';
 import { epsilonMask, minPMask, typicalMask } from './masks.js';
-import { SPARSEMAX_BISECT_ITERATIONS, sparsemaxBisectOp, truncatedSoftmaxOp } from './op.js';
-import { sparsemaxSort, type TruncatedAttrs } from './reference.js';
+import { SPARSEMAX_BISECT_ITERATIONS, sparsemaxBisectOp, sparsemaxSortOp, truncatedSoftmaxOp } from './op.js';
+import type { TruncatedAttrs } from './reference.js';
 import { shiftedScores, softmaxOver, tempered } from './support.js';
 import {
   checkEntmaxOptions,
@@ -190,7 +190,7 @@ export function sparsemax(logits: Tensor, opts?: SparsemaxOptions): Tensor {
     (s) => s,
     (s) => {
       const z = shiftedScores(s, lambda);
-      return method === 'sort' ? sparsemaxSort(z) : sparsemaxBisectOp({ z }, { iterations: SPARSEMAX_BISECT_ITERATIONS });
+      return method === 'sort' ? sparsemaxSortOp({ z }, {}) : sparsemaxBisectOp({ z }, { iterations: SPARSEMAX_BISECT_ITERATIONS });
     },
   );
 }

@@ -1,6 +1,8 @@
 import type { HostTensor } from '@tessera/tensor-core';
-import { blockedInverseCdf } from '../sample/blocked-cdf.js';
+import type { Draw } from '../sample/blocked-cdf.js';
+import { drawDense, drawSparse } from '../sample/blocked-draw.js';
 import type { FusedAttrs } from './attrs.js';
+import { topKBuffers, topKOfRow } from './top-candidates.js';
 
 const f32 = Math.fround;
 
@@ -74,12 +76,6 @@ export function keptPrefix(idx: Int32Array, n: number, z: Float32Array, weight: 
 }
 
 /**
- * The fused sampler on typed arrays, same semantics as the WGSL path: temperature, top-k and top-p by
- * weighted quickselect (no full sort of the vocabulary), min-p against the top token, then the blocked
- * inverse CDF of `sample` over exp(z − max) on the kept set. `logits: [B, V]`, `u: [B]` → `[B, 2]` rows
- * (id, logprob); (−1, NaN) for a row holding a NaN or only −∞.
- */
-/**
  * The top-k then nucleus selection of one tempered row `z` (max `zmax`): w = exp(z − zmax), and the kept ids in
  * `idx[0, n)` (top-k by quickselect when 0 < k < V, then the nucleus at p·M when p < 1, M the top-k set's mass).
  * Shared by the fused sampler's host kernel and the truncated closed forms'.
@@ -101,6 +97,64 @@ export function keptSet(z: Float32Array, zmax: number, k: number, p: number): { 
   return { w, idx, n };
 }
 
+/** Scratch of the fast path: the top-k's weights and the kept ones' positions, grown on demand. */
+let fastWeights = new Float32Array(0);
+let fastIds = new Int32Array(0);
+let fastPositions = new Int32Array(0);
+let fastKept = new Uint8Array(0);
+
+/**
+ * One row of the fused sampler when 0 < k < V: the top-k by `topKOfRow` (one pass over the row, no
+ * exp and no write of V values), then the nucleus and min-p on the k weights and the sparse blocked
+ * draw — the same draw as the general path's (keptSet, the dense inverse CDF): the top-k set is the
+ * same, the nucleus is `keptPrefix` on the same weights, and the sparse draw is the dense one bit for
+ * bit. Null when the row holds a NaN or +∞, which the general path's rules handle.
+ */
+function fastRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: number, u: number): Draw | null {
+  const { k } = attrs;
+  const { status, zmax } = topKOfRow(row, attrs.temperature, k);
+  if (status !== 'ok') return null;
+  // a row of −∞ has no distribution (the general path's exp(−∞ − −∞) is NaN)
+  if (zmax === Number.NEGATIVE_INFINITY) return { id: -1, logprob: Number.NaN };
+  if (fastWeights.length < k) {
+    fastWeights = new Float32Array(k);
+    fastIds = new Int32Array(k);
+    fastPositions = new Int32Array(k);
+    fastKept = new Uint8Array(k);
+  }
+  const { z, ids } = topKBuffers;
+  const w = fastWeights;
+  for (let j = 0; j < k; j++) w[j] = Math.exp(f32((z[j] as number) - zmax));
+  // positions are in increasing token id, so keptPrefix's tie order (lower index first) is the token order
+  const idx = fastPositions;
+  for (let j = 0; j < k; j++) idx[j] = j;
+  let n = k;
+  if (p < 1) {
+    let total = 0;
+    for (let j = 0; j < k; j++) total += w[j] as number;
+    n = keptPrefix(idx, k, z, (j) => w[j] as number, f32(p * f32(total)));
+  }
+  // the kept positions in increasing order (= increasing token id) by flags, not a sort
+  const kept = fastKept;
+  kept.fill(0, 0, k);
+  for (let a = 0; a < n; a++) kept[idx[a] as number] = 1;
+  let m = 0;
+  for (let j = 0; j < k; j++) {
+    if (kept[j] === 1 && (w[j] as number) >= pMin) {
+      fastIds[m] = ids[j] as number;
+      w[m] = w[j] as number;
+      m++;
+    }
+  }
+  return drawSparse(fastIds, w, m, u);
+}
+
+/**
+ * The fused sampler on typed arrays, same semantics as the WGSL path: temperature, top-k and top-p by
+ * weighted quickselect (no full sort of the vocabulary), min-p against the top token, then the blocked
+ * inverse CDF of `sample` over exp(z − max) on the kept set. `logits: [B, V]`, `u: [B]` → `[B, 2]` rows
+ * (id, logprob); (−1, NaN) for a row holding a NaN or only −∞. With top-k on, finite rows take `fastRow`.
+ */
 export function fusedHost(logits: HostTensor, u: HostTensor, attrs: FusedAttrs): HostTensor {
   const [rows, vocab] = logits.shape as [number, number];
   const values = logits.values as Float32Array;
@@ -108,23 +162,28 @@ export function fusedHost(logits: HostTensor, u: HostTensor, attrs: FusedAttrs):
   const pMin = f32(attrs.pMin);
   const out = new Float32Array(rows * 2);
   for (let r = 0; r < rows; r++) {
-    const z = temperedRow(values.subarray(r * vocab, (r + 1) * vocab), attrs.temperature);
-    if (z === null) {
-      out[2 * r] = -1;
-      out[2 * r + 1] = Number.NaN;
-      continue;
-    }
-    let zmax = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < vocab; i++) zmax = Math.max(zmax, z[i] as number);
-    const { w, idx, n } = keptSet(z, zmax, attrs.k, p);
-    const kept = new Float32Array(vocab);
-    for (let j = 0; j < n; j++) {
-      const i = idx[j] as number;
-      if ((w[i] as number) >= pMin) kept[i] = w[i] as number;
-    }
-    const draw = blockedInverseCdf(kept, u.values[r] as number);
+    const row = values.subarray(r * vocab, (r + 1) * vocab);
+    const draw =
+      (attrs.k > 0 && attrs.k < vocab ? fastRow(row, attrs, p, pMin, u.values[r] as number) : null) ??
+      generalRow(row, attrs, p, pMin, u.values[r] as number);
     out[2 * r] = draw.id;
     out[2 * r + 1] = draw.logprob;
   }
   return { shape: [rows, 2], dtype: 'float32', values: out };
+}
+
+/** One row by the general path: the whole row tempered and weighted, keptSet, the dense blocked draw. */
+function generalRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: number, u: number): Draw {
+  const z = temperedRow(row, attrs.temperature);
+  if (z === null) return { id: -1, logprob: Number.NaN };
+  const vocab = row.length;
+  let zmax = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < vocab; i++) zmax = Math.max(zmax, z[i] as number);
+  const { w, idx, n } = keptSet(z, zmax, attrs.k, p);
+  const kept = new Float32Array(vocab);
+  for (let j = 0; j < n; j++) {
+    const i = idx[j] as number;
+    if ((w[i] as number) >= pMin) kept[i] = w[i] as number;
+  }
+  return drawDense(kept, u);
 }

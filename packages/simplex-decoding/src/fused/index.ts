@@ -3,7 +3,7 @@ import { asRows } from '../rows.js';
 import { type SampledIds, splitDraws } from '../sample/draws.js';
 import { checkSeedAndOffset, checkVocab } from '../sample/validate.js';
 import { checkTemperature, checkTopK, checkTopP, validateLogits } from '../validate.js';
-import { fusedSampleOp } from './op.js';
+import { fusedSampleIdsOp, fusedSampleOp } from './op.js';
 
 const SAMPLE_FROM_LOGITS_OPTIONS = ['temperature', 'topK', 'topP', 'minP', 'seed', 'offset'] as const;
 
@@ -32,8 +32,9 @@ export interface SampleFromLogitsOptions {
  *
  * WebGPU: one workgroup per row finds the top-k and top-p thresholds by pivot search over the values
  * (8 pivots per pass over the row, exact tie handling by (value desc, id asc)), finishing in workgroup
- * memory once the candidates fit (select.program.ts); CPU and WASM: weighted quickselect on typed arrays.
- * Neither sorts the vocabulary.
+ * memory once the candidates fit (select.program.ts); CPU and WASM: one host kernel (`fusedSampleIdsOp`)
+ * that finds the top-k in one read of the row and the nucleus by weighted quickselect. Neither sorts the
+ * vocabulary.
  *
  * `logits: [B, V] | [V]` float32 → `{ ids: int32 [B], logprobs: float32 [B] }` (B = 1 for `[V]`),
  * logprob = log q(id). Non-finite logits as the closed forms treat them (README, "Non-finite logits"),
@@ -52,10 +53,17 @@ export function sampleFromLogits(logits: Tensor, opts: SampleFromLogitsOptions):
   const pMin = o.minP === undefined ? 0 : checkRange(o.minP, { min: 0, max: 1 }, 'minP');
   const { seed, offset } = checkSeedAndOffset(o.seed, o.offset);
   const input = asRows(logits);
-  const u = philoxUniform([rows], { seed, offset });
-  const draws = fusedSampleOp({ logits: input, u }, { temperature, k: k === vocab ? 0 : k, p, pMin });
-  const out = splitDraws(draws);
-  tf.dispose([u, draws]);
+  const attrs = { temperature, k: k === vocab ? 0 : k, p, pMin };
+  let out: SampledIds;
+  if (fusedSampleIdsOp.hasKernel()) {
+    const [ids, logprobs] = fusedSampleIdsOp({ logits: input }, { ...attrs, seed, offset }) as [Tensor, Tensor];
+    out = { ids, logprobs };
+  } else {
+    const u = philoxUniform([rows], { seed, offset });
+    const draws = fusedSampleOp({ logits: input, u }, attrs);
+    out = splitDraws(draws);
+    tf.dispose([u, draws]);
+  }
   if (input !== logits) input.dispose();
   return out;
 }

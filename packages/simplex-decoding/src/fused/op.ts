@@ -1,4 +1,5 @@
-import { defineOp, type Tensor } from '@tessera/tensor-core';
+import { defineOp, philoxUniform, philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
+import { splitDraws } from '../sample/draws.js';
 import type { FusedAttrs } from './attrs.js';
 import { fusedHost } from './host.js';
 import { fusedWebGPU } from './kernel.js';
@@ -8,14 +9,59 @@ import { fusedReference } from './reference.js';
  * `logits: [B, V]`, `u: [B]` → `[B, 2]` (id, logprob), with the non-finite rules of `sampleFromLogits`.
  * WebGPU: the selection program (row flags for NaN and +∞, pivot search, and the draw itself when the
  * kept set fits in workgroup memory), then for the other rows the blocked inverse CDF of `sample` over
- * the kept weights (kernel.ts). The host kernel also serves WASM, where it beats the composite (which
- * needs a full top-k sort for top-p).
+ * the kept weights (kernel.ts). CPU and WASM run `fusedSampleIdsOp` instead (the reference here).
  */
 export const fusedSampleOp = defineOp<'logits' | 'u', FusedAttrs>({
   kernelName: 'TesseraSampleFromLogits',
   inputs: ['logits', 'u'],
   reference: ({ logits, u }, attrs) => fusedReference(logits as Tensor, u as Tensor, attrs),
-  hostBackends: ['cpu', 'wasm'],
-  host: ({ logits, u }, attrs) => fusedHost(logits, u, attrs),
   webgpu: fusedWebGPU,
+});
+
+/** Attributes of `fusedSampleIdsOp`: the filters, and the Philox stream of the row uniforms. */
+export interface FusedIdsAttrs extends FusedAttrs {
+  seed: number;
+  offset: number;
+}
+
+/**
+ * The fused sampler on CPU and WASM as one kernel: `logits: [B, V]` → `[ids int32 [B], logprobs float32 [B]]`,
+ * the row uniforms drawn inside (`philoxUniformArray`, the numbers of `philoxUniform`). The `[B, 2]` op
+ * would add a Philox op, a split and a cast to every call, about a sixth of `sampleFromLogits` at 4×8192
+ * on WASM. Reference: `philoxUniform`, the `[B, 2]` op's reference, split.
+ *
+ * Against the tfjs composite (tf.topk → softmax → tf.multinomial; other ids, so no route to it) on WASM,
+ * 2-core VM, 2026-12-06, medians: k = 50 at 4×8192 1.1–2.2×, 16×32768 1.05×, 1×131072 1.6×, but 0.9× at
+ * 64×1024 (short rows: the per-row work on the k kept values weighs more); k = 1000 at 1×131072 1.2×,
+ * 0.9× at 16×32768 (~3k values pass the top-k filter; tf.topk's partial sort is cheap there). Half of a
+ * 4×8192 call is tensor-core's copy of the logits out of the WASM heap for the host kernel (`readSync`
+ * allocates and copies the rows, and its garbage is what makes ours vary): with a view of the heap the
+ * same call measured 2.3× the composite. On CPU that read is free: 17–50×.
+ */
+export const fusedSampleIdsOp = defineOp<'logits', FusedIdsAttrs, Tensor[]>({
+  kernelName: 'TesseraSampleFromLogitsIds',
+  inputs: ['logits'],
+  outputs: 2,
+  reference: ({ logits }, { seed, offset, ...attrs }) =>
+    tf.tidy(() => {
+      const u = philoxUniform([logits.shape[0] as number], { seed, offset });
+      const { ids, logprobs } = splitDraws(fusedReference(logits, u, attrs));
+      return [ids, logprobs];
+    }),
+  hostBackends: ['cpu', 'wasm'],
+  host: ({ logits }, { seed, offset, ...attrs }) => {
+    const rows = logits.shape[0] as number;
+    const u = philoxUniformArray(rows, seed, offset);
+    const draws = fusedHost(logits, { shape: [rows], dtype: 'float32', values: u }, attrs).values;
+    const ids = new Int32Array(rows);
+    const logprobs = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      ids[r] = draws[2 * r] as number;
+      logprobs[r] = draws[2 * r + 1] as number;
+    }
+    return [
+      { shape: [rows], dtype: 'int32', values: ids },
+      { shape: [rows], dtype: 'float32', values: logprobs },
+    ];
+  },
 });

@@ -42,6 +42,8 @@ function lastPositive(w: Float32Array, start: number, end: number): number {
  * Round-off can leave no prefix above the target at the top end; then the last positive token of the
  * group (or row) is taken, so a zero-weight token is never drawn. A row that is not a distribution —
  * no positive weight, or a negative, NaN or +∞ weight — gives `{ id: −1, logprob: NaN }`.
+ * The readable specification: the host kernels run `drawDense` / `drawSparse` (blocked-draw.ts), which
+ * the tests hold to it bit for bit.
  */
 export function blockedInverseCdf(w: Float32Array, u: number): Draw {
   for (let i = 0; i < w.length; i++) {

@@ -1,0 +1,228 @@
+const f32 = Math.fround;
+
+/** What `topKOfRow` found: the row's top-k in the shared buffers, or why the row needs the general path. */
+export type TopKStatus = 'ok' | 'nan' | 'infinite';
+
+/**
+ * The top-k of the last `topKOfRow` call, in increasing token id: `ids[j]` and its tempered value `z[j]`,
+ * j < k. Reused across calls (host kernels run synchronously, one at a time), grown on demand.
+ */
+export const topKBuffers = { ids: new Int32Array(0), z: new Float32Array(0) };
+let work = new Float32Array(0);
+
+function ensure(vocab: number): void {
+  if (topKBuffers.z.length >= vocab) return;
+  topKBuffers.ids = new Int32Array(vocab);
+  topKBuffers.z = new Float32Array(vocab);
+  work = new Float32Array(vocab);
+}
+
+/** The k-th largest of `a[0, n)` (1 ≤ k ≤ n, no NaN), by quickselect; reorders `a`. */
+function kthLargest(a: Float32Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    // median of three as the pivot: sorted or constant rows stay O(n)
+    const x = a[lo] as number;
+    const y = a[(lo + hi) >>> 1] as number;
+    const z = a[hi] as number;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+    // Hoare partition, descending: [lo, j] ≥ pivot ≥ [i, hi]
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) > pivot) i++;
+      while ((a[j] as number) < pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target] as number;
+  }
+  return a[target] as number;
+}
+
+/**
+ * The first index ≥ `from` whose logit is not below `floor` (a NaN is not), or the row length: the hot
+ * loop of `topKOfRow`, one comparison per token, kept apart so that it compiles to a tight scan.
+ */
+function skipBelow(s: Float32Array, from: number, floor: number): number {
+  const n = s.length;
+  let i = from;
+  while (i < n && (s[i] as number) < floor) i++;
+  return i;
+}
+
+const bits = new Float32Array(1);
+const bitsInt = new Int32Array(bits.buffer);
+
+/**
+ * A logit bound below which z = float32(s / t) < τ (τ a finite float32, t > 0): s·t⁻¹ rounds to the
+ * double d and then to float32, both monotone, so float32(d) ≥ τ needs d > pred(τ), the float32 below
+ * τ, and that needs s ≥ pred(τ)·t, a product of two float32s and so exact in a double.
+ */
+function logitFloor(tau: number, t: number): number {
+  if (tau === Number.NEGATIVE_INFINITY) return tau;
+  bits[0] = tau;
+  // the next float32 toward −∞: the bit pattern steps by one away from zero for τ ≤ 0 and toward it for τ > 0
+  if (tau > 0) bitsInt[0] = (bitsInt[0] as number) - 1;
+  else if (tau === 0) bits[0] = -(2 ** -149);
+  else bitsInt[0] = (bitsInt[0] as number) + 1;
+  return (bits[0] as number) * t;
+}
+
+/** Keeps the candidates `[0, n)` with z ≥ tau, in order; returns how many. */
+function keepAtLeast(n: number, tau: number): number {
+  const { ids, z } = topKBuffers;
+  let m = 0;
+  for (let j = 0; j < n; j++) {
+    const v = z[j] as number;
+    if (v >= tau) {
+      z[m] = v;
+      ids[m] = ids[j] as number;
+      m++;
+    }
+  }
+  return m;
+}
+
+/** `scan`'s codes for a row it cannot finish: a NaN, or a +∞ after the division. */
+const NAN_ROW = -1;
+const INFINITE_ROW = -2;
+
+/**
+ * The sample's rank for τ (at least): the sample is sized so that about 3k of the row's values are
+ * expected at or above its RANK-th largest value; with τ the 12th largest, the chance that fewer than k
+ * of the row reach it (a rescan from −∞) is ~0.1% on random logits (that count is ~ Gamma(12)·V/S, S the
+ * sample size); with τ the 1st to 3rd largest it was 8–18%.
+ */
+const RANK = 12;
+/** The smallest sample worth taking (below it, rows are short enough to scan from −∞). */
+const MIN_SAMPLE = 128;
+/** Adjacent values per sampled run. */
+const RUN = 16;
+
+/** The `rank` largest values met so far by `startingThreshold`, descending; grown on demand. */
+let best = new Float64Array(RANK);
+
+/**
+ * A starting τ for `scan` from a sample of the row: float32(x / T) for x the sample's j-th largest
+ * logit (the division is monotone, so that is the j-th largest z), the sample sized so that j ≈ RANK
+ * and about 3k values of the row are expected at or above it (on logits with no periodic pattern at
+ * the sample's spacing). The pass then buffers those few values instead of filling the buffer with
+ * the row's first ones and compacting it several times; if fewer than k reach τ after all,
+ * `topKOfRow` scans again from −∞. −∞ (no threshold) for rows too short or k too large for a sample to
+ * help; +∞ if it met a +∞.
+ */
+function startingThreshold(s: Float32Array, t: number, unit: boolean, k: number): number {
+  const vocab = s.length;
+  const size = Math.min(Math.floor(vocab / 2), Math.max(MIN_SAMPLE, Math.ceil((RANK * vocab) / (3 * k))));
+  const rank = Math.ceil((3 * k * size) / vocab);
+  if (size < MIN_SAMPLE || 4 * rank > size) return Number.NEGATIVE_INFINITY;
+  if (best.length < rank) best = new Float64Array(rank);
+  // runs of RUN adjacent values (a cache line) spread evenly over the row: single values at a stride
+  // touched nearly every cache line of a 131072-token row and took a fifth of the scan's time
+  const runs = Math.ceil(size / RUN);
+  const spacing = Math.floor(vocab / runs);
+  // insertion into the `rank` best: a value must beat `cut`, the rank-th best once that many are held
+  // (a NaN never does, and is left to the pass, which rejects the row; nor does −∞, which sets no τ)
+  const b = best;
+  let held = 0;
+  let cut = Number.NEGATIVE_INFINITY;
+  for (let r = 0; r < runs; r++) {
+    const from = r * spacing;
+    for (let i = from; i < from + RUN; i++) {
+      const x = s[i] as number;
+      if (!(x > cut)) continue;
+      let j = held < rank ? held++ : rank - 1;
+      while (j > 0 && x > (b[j - 1] as number)) {
+        b[j] = b[j - 1] as number;
+        j--;
+      }
+      b[j] = x;
+      if (held === rank) cut = b[rank - 1] as number;
+    }
+  }
+  if (held < rank) return Number.NEGATIVE_INFINITY;
+  const x = b[rank - 1] as number;
+  return unit ? x : f32(x / t);
+}
+
+/**
+ * Buffers in `topKBuffers`, in increasing id, every z ≥ τ of the row that can still be in its top-k,
+ * starting from τ = `tau` and raising τ as the buffer fills: a value below τ (the k-th largest among
+ * values already seen, or the sampled start) can never enter the top-k, so only values ≥ τ are kept,
+ * and when the buffer holds `cap` of them a quickselect raises τ and drops the rest. Returns how many
+ * are buffered, or NAN_ROW / INFINITE_ROW.
+ */
+function scan(s: Float32Array, t: number, unit: boolean, k: number, tau: number): number {
+  const vocab = s.length;
+  const { ids, z } = topKBuffers;
+  // compact when the buffer holds this many; a row of ties that stays above half of it doubles it
+  let cap = Math.min(vocab, Math.max(4 * k, 256));
+  // a logit below `floor` has z < τ, so the division is skipped for it (see `logitFloor`)
+  let floor = unit ? tau : logitFloor(tau, t);
+  let n = 0;
+  for (let i = skipBelow(s, 0, floor); i < vocab; i = skipBelow(s, i + 1, floor)) {
+    const x = s[i] as number;
+    if (Number.isNaN(x)) return NAN_ROW;
+    const v = unit ? x : f32(x / t);
+    if (v < tau) continue;
+    if (v === Number.POSITIVE_INFINITY) return INFINITE_ROW;
+    z[n] = v;
+    ids[n] = i;
+    n++;
+    if (n === cap && i < vocab - 1) {
+      work.set(z.subarray(0, n));
+      tau = kthLargest(work, n, k);
+      floor = unit ? tau : logitFloor(tau, t);
+      n = keepAtLeast(n, tau);
+      if (n > cap >> 1) cap = Math.min(vocab, 2 * cap);
+    }
+  }
+  return n;
+}
+
+/**
+ * The k largest of z = float32(s / T) over one row `s` (0 < k < V), ties by lower token id — the same set
+ * as `keptPrefix(·, ·, z, () => 1, k)` over the whole row — in one read of the row without writing z for
+ * it (`scan`). Leaves the top-k in `topKBuffers` in increasing id and returns the row's max z; the status
+ * is 'nan' for a row holding a NaN and 'infinite' for one holding +∞ after the division (the general
+ * path's non-finite rules), the buffers then unspecified.
+ */
+export function topKOfRow(s: Float32Array, temperature: number, k: number): { status: TopKStatus; zmax: number } {
+  ensure(s.length);
+  const { ids, z } = topKBuffers;
+  const t = f32(temperature);
+  const unit = temperature === 1;
+  const start = startingThreshold(s, t, unit, k);
+  if (start === Number.POSITIVE_INFINITY) return { status: 'infinite', zmax: start };
+  let n = scan(s, t, unit, k, start);
+  if (n >= 0 && n < k) n = scan(s, t, unit, k, Number.NEGATIVE_INFINITY);
+  if (n === NAN_ROW) return { status: 'nan', zmax: Number.NaN };
+  if (n === INFINITE_ROW) return { status: 'infinite', zmax: Number.POSITIVE_INFINITY };
+  // the exact top-k of the candidates: those above the k-th largest, then its ties by increasing id
+  work.set(z.subarray(0, n));
+  const kth = kthLargest(work, n, k);
+  let room = k;
+  for (let j = 0; j < n; j++) if ((z[j] as number) > kth) room--;
+  let m = 0;
+  let zmax = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < n; j++) {
+    const v = z[j] as number;
+    if (v > kth || (v === kth && room-- > 0)) {
+      z[m] = v;
+      ids[m] = ids[j] as number;
+      m++;
+      if (v > zmax) zmax = v;
+    }
+  }
+  return { status: 'ok', zmax };
+}

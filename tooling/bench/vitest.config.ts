@@ -1,0 +1,3 @@
+import { tesseraVitestConfig } from '@tessera/vitest-config';
+
+export default tesseraVitestConfig(import.meta.url);
