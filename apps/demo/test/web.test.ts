@@ -61,7 +61,7 @@ describe.runIf(present || required)('the web page in Chromium (WebGPU on SwiftSh
     if (profile) await rm(profile, { recursive: true, force: true });
   });
 
-  it('runs on webgpu, streams ≥ 20 tokens, draws the splats, logs no error', async () => {
+  it('runs on webgpu, streams ≥ 20 tokens, draws the splats, reconstructs with tttLRM, logs no error', async () => {
     expect(present, `${CHROMIUM} is required (TESSERA_REQUIRE_WEBGPU=1): apt-get install -y chromium`).toBe(true);
     const { chromium } = await import('playwright-core');
     const context = await chromium.launchPersistentContext(profile as string, {
@@ -136,9 +136,23 @@ describe.runIf(present || required)('the web page in Chromium (WebGPU on SwiftSh
 
       await page.screenshot({ path: join(artifacts, 'web-page.png'), fullPage: true });
       await page.locator('#splat-canvas').screenshot({ path: join(artifacts, 'web-splat.png') });
+
+      // the trained tttLRM from the built assets: the first push of 4 views decoded and drawn (the second takes
+      // another minute on SwiftShader: CI time, and it runs the same code)
+      await page.locator('#splat-reconstruct').click();
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as { tessera: { reconstructPushes: number } }).tessera.reconstructPushes >= 1 ||
+          (document.getElementById('splat-status')?.textContent ?? '').startsWith('reconstruction failed'),
+        undefined,
+        { timeout: 240_000 },
+      );
+      expect(await page.locator('#splat-status').textContent()).not.toMatch(/failed/);
+      expect(await page.locator('#splat-meta').textContent()).toMatch(/tttLRM after [48] views: \d+ Gaussians/);
+      await page.locator('#splat-canvas').screenshot({ path: join(artifacts, 'web-reconstruct.png') });
       expect(errors).toEqual([]);
     } finally {
       await context.close();
     }
-  }, 360_000);
+  }, 600_000);
 });

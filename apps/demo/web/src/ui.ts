@@ -4,12 +4,22 @@ export interface PageReport {
   adapter: string;
   tokens: number;
   splatFrames: number;
+  /** Pushes the tttLRM stream has decoded (the splat panel's "Reconstruct"). */
+  reconstructPushes: number;
   sparseReady: boolean;
   ready: boolean;
   error?: string;
 }
 
-export const report: PageReport = { backend: '', adapter: '', tokens: 0, splatFrames: 0, sparseReady: false, ready: false };
+export const report: PageReport = {
+  backend: '',
+  adapter: '',
+  tokens: 0,
+  splatFrames: 0,
+  reconstructPushes: 0,
+  sparseReady: false,
+  ready: false,
+};
 (globalThis as { tessera?: PageReport }).tessera = report;
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
