@@ -122,7 +122,7 @@ function program(out: (text: string) => void): Command {
     .option('--mix <name>', 'lm: which trained layer mix to load (default hybrid)')
     .option(
       '--weights <dir>',
-      'lm, reconstruct: a weights folder (config.json + model.safetensors) instead of the committed one; name the part it is for',
+      'lm, reconstruct: a weights folder (config.json + model.safetensors) instead of the committed one — for lm also an fla or mamba_ssm checkpoint (byte-level); name the part it is for',
     )
     .helpOption('-h, --help', 'show this help')
     .addHelpText(

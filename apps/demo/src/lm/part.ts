@@ -13,6 +13,7 @@ import {
 } from '@tessera/simplex-decoding';
 import { checkOptions, TesseraError, type Tensor, tf } from '@tessera/tensor-core';
 import { decode, encode } from './data.js';
+import { checkpointFormat, type OpenedLM, openCheckpoint } from './checkpoint.js';
 import { type ByteLM, LM_FILES, loadLM, type LMState, stateTensors, tidyState } from './model.js';
 
 /** The committed weights (apps/demo/weights/lm/<mix>); absent until the GPU runs are committed. */
@@ -117,7 +118,11 @@ export interface LmSkipped {
   ok: true;
 }
 
-async function openModel(dir: string | undefined, mix: string): Promise<ByteLM | LmSkipped> {
+/**
+ * The model to decode: a weights folder given by path (this demo's `train:lm` format, or an fla / mamba_ssm checkpoint,
+ * told apart by its config.json), else the committed mix.
+ */
+async function openModel(dir: string | undefined, mix: string): Promise<OpenedLM | LmSkipped> {
   const where = dir ?? join(LM_WEIGHTS, mix);
   if (dir === undefined && !existsSync(join(where, LM_FILES.weights))) {
     return {
@@ -127,7 +132,10 @@ async function openModel(dir: string | undefined, mix: string): Promise<ByteLM |
       ok: true,
     };
   }
-  return loadLM(where);
+  const format = dir === undefined ? 'tessera' : await checkpointFormat(dir);
+  if (format !== 'tessera') return openCheckpoint(where, format);
+  const model = await loadLM(where);
+  return { format, adapter: () => stepModel(model) as StepModel<unknown> & { release(): void }, dispose: () => model.dispose() };
 }
 
 export interface GenerateLmOptions extends DecoderSettings {
@@ -174,8 +182,8 @@ export async function lmGenerate(opts: GenerateLmOptions): Promise<GenerateLmRes
   const decoder = o.decoder ?? 'greedy';
   const { spec } = decoderSpec(decoder, o);
   const model = await openModel(o.dir, o.mix ?? DEFAULT_MIX);
-  if (!(model instanceof Object && 'config' in model)) return model as LmSkipped;
-  const adapter = stepModel(model);
+  if ('skipped' in model) return model;
+  const adapter = model.adapter();
   try {
     const out: number[] = [];
     let logprob = 0;
@@ -217,10 +225,10 @@ export async function lmCompare(
   );
   const ids = promptIds(o.prompt);
   const model = await openModel(o.dir, o.mix ?? DEFAULT_MIX);
-  if (!('config' in model)) return model;
+  if ('skipped' in model) return model;
   const rows: CompareRow[] = [];
   try {
-    const adapter = stepModel(model);
+    const adapter = model.adapter();
     const first = await adapter.step(ids, undefined);
     adapter.release();
     const logits = first.logits;
@@ -240,7 +248,7 @@ export async function lmCompare(
       });
       const [support, entropy, residual] = await Promise.all([stats.support.data(), stats.entropy.data(), stats.residual?.data()]);
       tf.dispose([q, stats.support, stats.entropy, ...(stats.residual ? [stats.residual] : [])]);
-      const sampleAdapter = stepModel(model);
+      const sampleAdapter = model.adapter();
       const out: number[] = [];
       try {
         for await (const t of generate(sampleAdapter, ids, { sampler, maxTokens: o.maxTokens ?? 40, seed: o.seed ?? 0 })) out.push(t.id);
@@ -372,7 +380,7 @@ export async function lmBok(opts: BokLmOptions = {}): Promise<BokLmResult | LmSk
       .slice(0, -1)
       .some((w) => words.has(w));
   const model = await openModel(o.dir, o.mix ?? DEFAULT_MIX);
-  if (!('config' in model)) return model;
+  if ('skipped' in model) return model;
   try {
     const rows: BokLmResult['rows'] = [];
     for (const which of ['softmax', 'bok'] as const) {
@@ -381,7 +389,7 @@ export async function lmBok(opts: BokLmOptions = {}): Promise<BokLmResult | LmSk
       let covered = 0;
       let passed = 0;
       for (const [i, prompt] of prompts.entries()) {
-        const adapter = stepModel(model);
+        const adapter = model.adapter();
         try {
           const outs = await sampleN(adapter, promptIds(prompt), {
             n: k,
