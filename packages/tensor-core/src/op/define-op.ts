@@ -5,7 +5,13 @@ import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 import type { ProgramUniform, WebGPUProgram } from './webgpu-program.js';
 
-/** A tensor's data on the host, as a typed-array kernel sees it. */
+/**
+ * A tensor's data on the host, as a typed-array kernel sees it. An input's `values` are read-only: on cpu
+ * they are the backend's own array and on wasm a view into the WASM heap (no copy), so a kernel that
+ * writes into them (a sort, a fill, a quickselect's swaps) corrupts the input tensor — copy first
+ * (`slice()`) to work in place. A kernel may return an input's `values` (or a subarray of them) as an
+ * output; on wasm defineOp copies such an output before writing it back.
+ */
 export interface HostTensor {
   shape: number[];
   dtype: DataType;
@@ -52,12 +58,16 @@ export interface OpSpec<I extends string, A extends object, R extends OpOutput =
   reference(inputs: Record<I, Tensor>, attrs: A): R;
   /** Number of outputs when `R` is an array (a kernel's outputs are fixed in number). */
   outputs?: number;
-  /** Typed-array kernel for host-memory backends. Pure: must not call tfjs. */
+  /**
+   * Typed-array kernel for host-memory backends. Pure: must not call tfjs (on wasm its inputs are views
+   * into the WASM heap, which a tfjs call could grow and so detach), and must not write into its inputs'
+   * `values` (see `HostTensor`); scratch it keeps across calls must not hold on to them either.
+   */
   host?(inputs: Record<I, HostTensor>, attrs: A): HostOutput<R>;
   /**
    * Backends the host kernel is registered for; default `['cpu']`. Add 'wasm' only where the kernel
-   * beats the reference there: WASM's own SIMD kernels usually win, and the host kernel pays a copy
-   * out of and back into the WASM heap.
+   * beats the reference there: WASM's own SIMD kernels usually win, and the host kernel pays a copy of
+   * its outputs into the WASM heap (its inputs it reads in place).
    */
   hostBackends?: readonly HostBackend[];
   webgpu?(ctx: WebGPUKernelContext<I, A>): InfoOutput<R>;
@@ -77,6 +87,62 @@ export interface Op<I extends string, A extends object, R extends OpOutput = Ten
 interface GenericBackend {
   readSync(dataId: object): TypedArray;
   write(values: TypedArray, shape: number[], dtype: DataType): object;
+}
+
+/** tfjs-backend-wasm (≥ 4.x): a typed-array view of a tensor's bytes in the WASM heap, no copy. */
+interface HeapViewBackend extends GenericBackend {
+  typedArrayFromHeap(info: TensorInfo): TypedArray;
+}
+
+/** The dtypes `typedArrayFromHeap` views (4.22: float32, int32, bool as Uint8Array); others are read by copy. */
+const HEAP_VIEW_DTYPES: ReadonlySet<DataType> = new Set<DataType>(['float32', 'int32', 'bool']);
+
+function hasHeapViews(backend: GenericBackend): backend is HeapViewBackend {
+  return typeof (backend as Partial<HeapViewBackend>).typedArrayFromHeap === 'function';
+}
+
+/**
+ * Runs a host kernel on a host-memory backend: inputs in, outputs written back as new tensors.
+ *
+ * On wasm the inputs are views into the WASM heap rather than `readSync`'s copies (which allocated and
+ * copied every input on every call: half of `sampleFromLogits`' time at 4 × 8192). That is safe because:
+ * (a) host kernels are pure and never call tfjs, so nothing can malloc, grow the heap and detach the
+ *     views while the kernel runs;
+ * (b) after it returns, each `backend.write` mallocs and may grow the heap, detaching every view — so an
+ *     output whose `values` lie in the heap (an input, or a subarray of one, returned as is) is copied out
+ *     before the first write;
+ * (c) kernels never write into their inputs (`HostTensor`'s contract, which cpu already relied on: its
+ *     `readSync` returns the backend's own float32/int32 array, not a copy).
+ */
+function runHost<I extends string, A>(
+  spec: { inputs: readonly I[]; host(inputs: Record<I, HostTensor>, attrs: A): HostTensor | HostTensor[] },
+  backendName: HostBackend,
+  backend: GenericBackend,
+  inputs: Record<string, TensorInfo>,
+  attrs: A,
+): TensorInfo | TensorInfo[] {
+  const views = backendName === 'wasm' && hasHeapViews(backend) ? backend : undefined;
+  const heapBuffers = new Set<ArrayBufferLike>();
+  const hostInputs = {} as Record<I, HostTensor>;
+  for (const name of spec.inputs) {
+    const info = inputs[name] as TensorInfo;
+    let values: TypedArray;
+    if (views && HEAP_VIEW_DTYPES.has(info.dtype)) {
+      values = views.typedArrayFromHeap(info);
+      heapBuffers.add(values.buffer);
+    } else {
+      values = backend.readSync(info.dataId);
+    }
+    hostInputs[name] = { shape: info.shape, dtype: info.dtype, values };
+  }
+  const result = spec.host(hostInputs, attrs);
+  const outputs = Array.isArray(result) ? result : [result];
+  // (b): copy every heap-backed output before any write can grow the heap (a later output may be the view)
+  const owned = outputs.map((out) => (heapBuffers.has(out.values.buffer) ? { ...out, values: out.values.slice() } : out));
+  const infos = owned.map(
+    (out): TensorInfo => ({ dataId: backend.write(out.values, out.shape, out.dtype), shape: out.shape, dtype: out.dtype }),
+  );
+  return Array.isArray(result) ? infos : (infos[0] as TensorInfo);
 }
 
 export interface WebGPUBackendLike {
@@ -128,21 +194,14 @@ export function defineOp<I extends string, A extends object, R extends OpOutput 
       tf.registerKernel({
         kernelName,
         backendName,
-        kernelFunc: ({ inputs, backend, attrs }) => {
-          const b = backend as unknown as GenericBackend;
-          const hostInputs = {} as Record<I, HostTensor>;
-          for (const name of spec.inputs) {
-            const info = (inputs as Record<string, TensorInfo>)[name] as TensorInfo;
-            hostInputs[name] = { shape: info.shape, dtype: info.dtype, values: b.readSync(info.dataId) };
-          }
-          const toInfo = (out: HostTensor): TensorInfo => ({
-            dataId: b.write(out.values, out.shape, out.dtype),
-            shape: out.shape,
-            dtype: out.dtype,
-          });
-          const out = host(hostInputs, attrs as unknown as A) as HostTensor | HostTensor[];
-          return Array.isArray(out) ? out.map(toInfo) : toInfo(out);
-        },
+        kernelFunc: ({ inputs, backend, attrs }) =>
+          runHost(
+            { inputs: spec.inputs, host: host as (inputs: Record<I, HostTensor>, attrs: A) => HostTensor | HostTensor[] },
+            backendName,
+            backend as unknown as GenericBackend,
+            inputs as Record<string, TensorInfo>,
+            attrs as unknown as A,
+          ),
       });
     }
   }
