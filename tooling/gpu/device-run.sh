@@ -59,7 +59,7 @@ done
 # a heartbeat, so the call's output shows progress
 ( while sleep 60; do echo "[$(date +%T)] $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"; for f in "$w"/logs/*.log; do echo "  $(basename "$f"): $(tail -c 300 "$f" | tr '\r' '\n' | grep -v '^$' | tail -1 | cut -c1-150)"; done; done ) &
 beat=$!
-wait $(jobs -p | grep -v "^$beat$") 2>/dev/null
+pids=$(jobs -p | grep -v "^$beat$"); [ -z "$pids" ] || wait $pids 2>/dev/null
 kill $beat 2>/dev/null
 # packing: at most 8 files; 16-bit copies where a file is for committing only, bf16 Adam moments for a resume
 # one Python start for every conversion (SRC DST DTYPE triples; the source is removed)
