@@ -21,8 +21,9 @@ function sampleHost(q: HostTensor, u: HostTensor): HostTensor {
  * `q: [B, V]`, `u: [B]` → `[B, 2]` (id, logprob) by the blocked inverse CDF. The host kernel also runs on
  * WASM: it is the same arithmetic as the WGSL (kernel.ts), so ids agree bit for bit on every backend.
  * Measured on WASM (2-core VM, 2026-12-06), `sample` against `tf.multinomial` on the same logits: 1.4–1.7×
- * at 4×8192 and 2× at 16×32768, but 0.9× at 1×131072 (one row: the host pass and the copy of the row out
- * of the WASM heap) and 0.25× at 1×256 (three tfjs calls — uniforms, this op, the split — against one).
+ * at 4×8192 and 2× at 16×32768, but 0.9× at 1×131072 (one row: one sequential host pass; measured while
+ * host kernels still copied their inputs out of the WASM heap, which defineOp no longer does — not re-measured)
+ * and 0.25× at 1×256 (three tfjs calls — uniforms, this op, the split — against one).
  * There is no route to `tf.multinomial` at those sizes: it draws other ids (its own generator, its own
  * summation order), and the same ids on every backend are this op's contract.
  */
