@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { noProgress } from '../src/progress.js';
 
 /** The CLI's Io, recording what reaches stdout and stderr, with progress bars off. */
@@ -21,5 +21,21 @@ export function scratchDirs(prefix: string): () => string {
     const d = mkdtempSync(join(tmpdir(), prefix));
     dirs.push(d);
     return d;
+  };
+}
+
+/** The 8 bytes every PNG starts with. */
+export const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+
+/** The `element vertex N` count and the header's byte length of a binary .ply. */
+export function plyHeader(bytes: Buffer): { count: number; headerBytes: number; properties: number } {
+  const end = bytes.indexOf('end_header\n');
+  const header = bytes.subarray(0, end).toString('latin1');
+  expect(header.startsWith('ply\nformat binary_little_endian 1.0\n')).toBe(true);
+  const count = Number(/element vertex (\d+)/.exec(header)?.[1]);
+  return {
+    count,
+    headerBytes: end + 'end_header\n'.length,
+    properties: header.split('\n').filter((l) => l.startsWith('property float')).length,
   };
 }

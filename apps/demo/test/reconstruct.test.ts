@@ -14,9 +14,8 @@ import {
   type ReconstructOptions,
   runReconstruct,
 } from '../src/reconstruct/part.js';
-import { capture, scratchDirs } from './io.js';
+import { capture, PNG_SIGNATURE, plyHeader, scratchDirs } from './io.js';
 
-const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const scratch = scratchDirs('demo-reconstruct-');
 
 /** A tiny untrained tttLRM (32², width 32, one block) saved once: the part's whole path in about a second on cpu. */
@@ -131,8 +130,7 @@ describe('runReconstruct on cpu (a tiny model)', () => {
     expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
     expect([gif.readUInt16LE(6), gif.readUInt16LE(8)]).toEqual([128, 128]);
     const ply = readFileSync(join(out, 'reconstruct.ply'));
-    const header = ply.subarray(0, ply.indexOf('end_header\n')).toString('latin1');
-    expect(Number(/element vertex (\d+)/.exec(header)?.[1])).toBe(r.gaussians);
+    expect(plyHeader(ply).count).toBe(r.gaussians);
 
     // bars: tttLRM (units: views), the baseline (units: steps), the turntable (units: frames)
     const starts = progress.calls.filter((c) => c[0] === 'start');

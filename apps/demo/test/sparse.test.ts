@@ -9,9 +9,9 @@ import { DiT, TINY_DIT_CONFIG } from '../src/sparse/dit.js';
 import { FILES, type Results, runExperiment } from '../src/sparse/experiment.js';
 import { formatSparse, runSparse, SparsePartError } from '../src/sparse/part.js';
 import { clipBatch, encodeRgbPng, patchify, renderClips, stripImage, tokenBatch, unpatchify } from '../src/sparse/video.js';
+import { PNG_SIGNATURE } from './io.js';
 
 const TINY = { frames: TINY_DIT_CONFIG.frames, size: TINY_DIT_CONFIG.size, patch: TINY_DIT_CONFIG.patch };
-const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
 describe('renderClips', () => {
   it('is a function of (seed, clip index) alone', () => {

@@ -8,9 +8,8 @@ import { main } from '../src/main.js';
 import { cliProgress, noProgress, type Progress, progressBars } from '../src/progress.js';
 import { encodeGif } from '../src/splat/gif.js';
 import { formatSplat, runSplat, SPLAT_DEFAULTS, SplatPartError, type SplatOptions } from '../src/splat/part.js';
-import { capture, scratchDirs } from './io.js';
+import { capture, PNG_SIGNATURE, plyHeader, scratchDirs } from './io.js';
 
-const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 /** A fit of a few seconds: the same code as the tour, smaller settings. */
 const SMALL: SplatOptions = {
   steps: 12,
@@ -34,19 +33,6 @@ function recorder(): Progress & { calls: [string, ...unknown[]][] } {
     start: (...a) => calls.push(['start', ...a]),
     update: (...a) => calls.push(['update', ...a]),
     stop: () => calls.push(['stop']),
-  };
-}
-
-/** The `element vertex N` count and the header's byte length of a binary .ply. */
-function plyHeader(bytes: Buffer): { count: number; headerBytes: number; properties: number } {
-  const end = bytes.indexOf('end_header\n');
-  const header = bytes.subarray(0, end).toString('latin1');
-  expect(header.startsWith('ply\nformat binary_little_endian 1.0\n')).toBe(true);
-  const count = Number(/element vertex (\d+)/.exec(header)?.[1]);
-  return {
-    count,
-    headerBytes: end + 'end_header\n'.length,
-    properties: header.split('\n').filter((l) => l.startsWith('property float')).length,
   };
 }
 

@@ -2,23 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkOptions, checkRange, checkSignal, describeValue, type Tensor, TesseraError, tf, throwIfAborted } from '@tessera/tensor-core';
-import {
-  bunny,
-  type Camera,
-  coloredPrimitives,
-  encodePly,
-  encodePng,
-  type Gaussians,
-  orbitCameras,
-  psnr,
-  type Scene,
-  ssim,
-  TTTLRM,
-} from '@tessera/ttt3d';
-import { pixels, prepareOut, writeStaged } from '../output.js';
+import { bunny, type Camera, coloredPrimitives, type Gaussians, orbitCameras, psnr, type Scene, ssim, TTTLRM } from '@tessera/ttt3d';
+import { prepareOut } from '../output.js';
 import { noProgress, type Progress } from '../progress.js';
-import { encodeGif } from '../splat/gif.js';
-import { ELEVATION, FOV, fitInChunks, HELD_OUT_LIFT, RADIUS, render, ring, SPLAT_DEFAULTS } from '../splat/part.js';
+import { ELEVATION, FOV, fitInChunks, HELD_OUT_LIFT, RADIUS, render, ring, SPLAT_DEFAULTS, writeSceneFiles } from '../splat/part.js';
 
 /** The committed tttLRM weights (apps/demo/weights/tttlrm: config.json + model.safetensors). */
 export const TTTLRM_WEIGHTS = fileURLToPath(new URL('../../weights/tttlrm/', import.meta.url));
@@ -133,7 +120,6 @@ const BASELINE_CHUNK = 10;
  * scene seed = data seed · 1 000 003 + index), which training never reaches; `--seed` is the index.
  */
 const HELD_OUT_SCENES = 1_000_000 * 1_000_003;
-const OUTPUT_SIZE = 128;
 
 function settingsOf(options: ReconstructOptions | undefined) {
   const o = checkOptions(options ?? {}, RECONSTRUCT_KEYS);
@@ -342,7 +328,23 @@ async function reconstruct(s: Settings): Promise<Omit<ReconstructReport, 'minPsn
     }
     fitted = fit.gaussians;
     s.progress.stop();
-    const files = s.out !== undefined ? await writeOutputs(s, size, recon, fitted, scene.gaussians) : [];
+    // the held-out PNG's rows: ground truth, tttLRM, the splat baseline where it stopped
+    const files =
+      s.out !== undefined
+        ? await writeSceneFiles({
+            out: s.out,
+            part: 'reconstruct',
+            PartError: ReconstructPartError,
+            rows: [scene.gaussians, recon, fitted],
+            scene: recon,
+            heldOutViews: s.heldOutViews,
+            imageSize: size,
+            turntableFrames: s.turntableFrames,
+            draw: view,
+            progress: { bar: s.progress, label: '[reconstruct]' },
+            ...(s.signal ? { signal: s.signal } : {}),
+          })
+        : [];
     const fitPsnr = fitCurve.at(-1)?.psnr ?? Number.NaN;
     return {
       scene: { name: s.scene, gaussians: s.sceneGaussians, seed: s.seed },
@@ -381,48 +383,6 @@ async function reconstruct(s: Settings): Promise<Omit<ReconstructReport, 'minPsn
     scene.gaussians.dispose();
     tf.dispose([views, ...images, ...truths]);
   }
-}
-
-/**
- * reconstruct-heldout.png (rows: ground truth, tttLRM, the splat baseline where it stopped; one column per held-out
- * view, at least 128²), reconstruct-turntable.gif (tttLRM's Gaussians around the input ring) and reconstruct.ply
- * (tttLRM's Gaussians), encoded in memory and written all or nothing (`writeStaged`).
- */
-async function writeOutputs(s: Settings, imageSize: number, recon: Gaussians, fitted: Gaussians, truth: Gaussians): Promise<string[]> {
-  const out = s.out as string;
-  const size = Math.max(OUTPUT_SIZE, imageSize);
-  const held = ring(s.heldOutViews, size, ELEVATION + HELD_OUT_LIFT, 0.5);
-  const grid = tf.tidy(() => {
-    const row = (gs: Gaussians) =>
-      tf.concat(
-        held.map((c) => view(gs, c)),
-        1,
-      );
-    return tf.concat([row(truth), row(recon), row(fitted)], 0);
-  });
-  const png = await encodePng(grid);
-  grid.dispose();
-  const turntable: Float32Array[] = [];
-  s.progress.start('[reconstruct]', s.turntableFrames, 'turntable');
-  for (const [i, camera] of orbitCameras(s.turntableFrames, { radius: RADIUS, elevation: ELEVATION, fov: FOV, size }).entries()) {
-    throwIfAborted(s.signal, 'while rendering the turntable');
-    turntable.push(await pixels(view(recon, camera)));
-    s.progress.update(i + 1);
-    await new Promise((r) => setImmediate(r));
-  }
-  s.progress.stop();
-  const gif = encodeGif(turntable, size, size, 80);
-  const ply = await encodePly(recon);
-  return writeStaged(
-    out,
-    'reconstruct',
-    [
-      ['reconstruct-heldout.png', png],
-      ['reconstruct-turntable.gif', gif],
-      ['reconstruct.ply', ply],
-    ],
-    ReconstructPartError,
-  );
 }
 
 /** The part's text. */

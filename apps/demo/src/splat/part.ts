@@ -1,4 +1,4 @@
-import { checkOptions, checkRange, type Tensor, TesseraError, tf } from '@tessera/tensor-core';
+import { checkOptions, checkRange, type Tensor, TesseraError, tf, throwIfAborted } from '@tessera/tensor-core';
 import {
   bunny,
   Camera,
@@ -12,7 +12,7 @@ import {
   psnr,
   rasterize,
 } from '@tessera/ttt3d';
-import { pixels, prepareOut, writeStaged } from '../output.js';
+import { type PartErrorClass, pixels, prepareOut, writeStaged } from '../output.js';
 import { noProgress, type Progress } from '../progress.js';
 import { encodeGif } from './gif.js';
 
@@ -272,7 +272,20 @@ export async function runSplat(options?: SplatOptions): Promise<SplatReport> {
     const g = fitted;
     const psnrPerView = await meanPsnr(g, held, truths);
     const mean = psnrPerView.reduce((a, b) => a + b, 0) / psnrPerView.length;
-    const files = s.out !== undefined ? await writeOutputs(s.out, g, scene.gaussians, s.heldOutViews, s.imageSize, s.turntableFrames) : [];
+    const files =
+      s.out !== undefined
+        ? await writeSceneFiles({
+            out: s.out,
+            part: 'splat',
+            PartError: SplatPartError,
+            rows: [scene.gaussians, g],
+            scene: g,
+            heldOutViews: s.heldOutViews,
+            imageSize: s.imageSize,
+            turntableFrames: s.turntableFrames,
+            draw: render,
+          })
+        : [];
     return {
       scene: { name: 'bunny', gaussians: s.sceneGaussians },
       settings: {
@@ -302,46 +315,68 @@ export async function runSplat(options?: SplatOptions): Promise<SplatReport> {
   }
 }
 
+/** What `writeSceneFiles` writes and how. */
+export interface SceneFiles {
+  out: string;
+  /** Names the files (`<part>-heldout.png`, `<part>-turntable.gif`, `<part>.ply`) and the error's message. */
+  part: string;
+  PartError: PartErrorClass;
+  /** One row of the held-out PNG each (e.g. ground truth, then the result). */
+  rows: readonly Gaussians[];
+  /** The Gaussians of the turntable and the .ply. */
+  scene: Gaussians;
+  heldOutViews: number;
+  imageSize: number;
+  turntableFrames: number;
+  /** Renders one view (`render`, or a variant that clips). */
+  draw: (g: Gaussians, camera: Camera) => Tensor;
+  /** A bar over the turntable's frames under this label. */
+  progress?: { bar: Progress; label: string };
+  /** Checked before each turntable frame. */
+  signal?: AbortSignal;
+}
+
 /**
- * splat-heldout.png (top: ground truth, bottom: fitted, one column per held-out view), splat-turntable.gif
- * and splat.ply, encoded in memory and written all or nothing (`writeStaged`).
+ * A part's files for a scene of Gaussians, encoded in memory and written all or nothing (`writeStaged`):
+ * `<part>-heldout.png` (one row per entry of `rows`, one column per held-out view, at least `OUTPUT_SIZE`²),
+ * `<part>-turntable.gif` (`scene` around the input ring) and `<part>.ply` (`scene`, graphdeco's layout).
  */
-async function writeOutputs(
-  out: string,
-  g: Gaussians,
-  truth: Gaussians,
-  heldOut: number,
-  imageSize: number,
-  frames: number,
-): Promise<string[]> {
-  const size = Math.max(OUTPUT_SIZE, imageSize);
-  const held = ring(heldOut, size, ELEVATION + HELD_OUT_LIFT, 0.5);
-  const grid = tf.tidy(() => {
-    const row = (gs: Gaussians) =>
-      tf.concat(
-        held.map((c) => render(gs, c)),
-        1,
-      );
-    return tf.concat([row(truth), row(g)], 0);
-  });
+export async function writeSceneFiles(o: SceneFiles): Promise<string[]> {
+  const size = Math.max(OUTPUT_SIZE, o.imageSize);
+  const held = ring(o.heldOutViews, size, ELEVATION + HELD_OUT_LIFT, 0.5);
+  const grid = tf.tidy(() =>
+    tf.concat(
+      o.rows.map((gs) =>
+        tf.concat(
+          held.map((c) => o.draw(gs, c)),
+          1,
+        ),
+      ),
+      0,
+    ),
+  );
   const png = await encodePng(grid);
   grid.dispose();
   const turntable: Float32Array[] = [];
-  for (const camera of orbitCameras(frames, { radius: RADIUS, elevation: ELEVATION, fov: FOV, size })) {
-    turntable.push(await pixels(render(g, camera)));
+  o.progress?.bar.start(o.progress.label, o.turntableFrames, 'turntable');
+  for (const [i, camera] of orbitCameras(o.turntableFrames, { radius: RADIUS, elevation: ELEVATION, fov: FOV, size }).entries()) {
+    if (o.signal) throwIfAborted(o.signal, 'while rendering the turntable');
+    turntable.push(await pixels(o.draw(o.scene, camera)));
+    o.progress?.bar.update(i + 1);
     await new Promise((r) => setImmediate(r));
   }
+  o.progress?.bar.stop();
   const gif = encodeGif(turntable, size, size, 80);
-  const ply = await encodePly(g);
+  const ply = await encodePly(o.scene);
   return writeStaged(
-    out,
-    'splat',
+    o.out,
+    o.part,
     [
-      ['splat-heldout.png', png],
-      ['splat-turntable.gif', gif],
-      ['splat.ply', ply],
+      [`${o.part}-heldout.png`, png],
+      [`${o.part}-turntable.gif`, gif],
+      [`${o.part}.ply`, ply],
     ],
-    SplatPartError,
+    o.PartError,
   );
 }
 
