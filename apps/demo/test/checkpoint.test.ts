@@ -46,9 +46,9 @@ async function greedyReference(
 
 describe('lm commands on fla and mamba_ssm checkpoints', () => {
   it('tells the formats apart by config.json', async () => {
-    expect(await checkpointFormat(FLA)).toBe('fla');
-    expect(await checkpointFormat(MAMBA)).toBe('mamba_ssm');
-    expect(await checkpointFormat(join(LM_WEIGHTS, 'hybrid'))).toBe('tessera');
+    expect((await checkpointFormat(FLA)).format).toBe('fla');
+    expect((await checkpointFormat(MAMBA)).format).toBe('mamba_ssm');
+    expect((await checkpointFormat(join(LM_WEIGHTS, 'hybrid'))).format).toBe('tessera');
   });
 
   it.each([

@@ -17,10 +17,10 @@ export interface OpenedLM {
 }
 
 /**
- * The format of `dir`'s config.json: fla's configs carry `model_type` (delta_net, gated_deltanet), mamba_ssm's
- * `d_model` and `ssm_cfg`, ours `layers`. An unreadable config is the user's error (`LMWeightsError`).
+ * The format of `dir`'s config.json, and the config: fla's configs carry `model_type` (delta_net, gated_deltanet),
+ * mamba_ssm's `d_model` and `ssm_cfg`, ours `layers`. An unreadable config is the user's error (`LMWeightsError`).
  */
-export async function checkpointFormat(dir: string): Promise<CheckpointFormat> {
+export async function checkpointFormat(dir: string): Promise<{ format: CheckpointFormat; config: Record<string, unknown> }> {
   let config: unknown;
   try {
     config = JSON.parse(await readFile(join(dir, LM_FILES.config), 'utf8'));
@@ -28,9 +28,9 @@ export async function checkpointFormat(dir: string): Promise<CheckpointFormat> {
     throw new LMWeightsError(`lm: cannot read ${join(dir, LM_FILES.config)}: ${(e as Error).message.split('\n')[0]}`);
   }
   const c = (config ?? {}) as Record<string, unknown>;
-  if (typeof c.model_type === 'string') return 'fla';
-  if ('d_model' in c && 'ssm_cfg' in c) return 'mamba_ssm';
-  return 'tessera';
+  if (typeof c.model_type === 'string') return { format: 'fla', config: c };
+  if ('d_model' in c && 'ssm_cfg' in c) return { format: 'mamba_ssm', config: c };
+  return { format: 'tessera', config: c };
 }
 
 /**
@@ -38,8 +38,11 @@ export async function checkpointFormat(dir: string): Promise<CheckpointFormat> {
  * checked; F32/F16/BF16). The demo speaks bytes, so the checkpoint must be byte-level: `vocab_size` ≤ 256 (mamba_ssm
  * pads it, e.g. 250 → 256; a prompt byte past `vocab_size` is refused by the model's id check).
  */
-export async function openCheckpoint(dir: string, format: Exclude<CheckpointFormat, 'tessera'>): Promise<OpenedLM> {
-  const config = JSON.parse(await readFile(join(dir, LM_FILES.config), 'utf8')) as { vocab_size?: unknown };
+export async function openCheckpoint(
+  dir: string,
+  format: Exclude<CheckpointFormat, 'tessera'>,
+  config: Record<string, unknown>,
+): Promise<OpenedLM> {
   const vocab = config.vocab_size;
   if (typeof vocab === 'number' && vocab > 256) {
     throw new LMWeightsError(

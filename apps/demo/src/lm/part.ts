@@ -132,10 +132,10 @@ async function openModel(dir: string | undefined, mix: string): Promise<OpenedLM
       ok: true,
     };
   }
-  const format = dir === undefined ? 'tessera' : await checkpointFormat(dir);
-  if (format !== 'tessera') return openCheckpoint(where, format);
+  const found = dir === undefined ? undefined : await checkpointFormat(dir);
+  if (found !== undefined && found.format !== 'tessera') return openCheckpoint(where, found.format, found.config);
   const model = await loadLM(where);
-  return { format, adapter: () => stepModel(model) as StepModel<unknown> & { release(): void }, dispose: () => model.dispose() };
+  return { format: 'tessera', adapter: () => stepModel(model) as StepModel<unknown> & { release(): void }, dispose: () => model.dispose() };
 }
 
 export interface GenerateLmOptions extends DecoderSettings {
