@@ -4,8 +4,10 @@
  * core's own Node entry registers neither, so `tf.grad` would fail there.
  */
 import * as tf from '@tensorflow/tfjs';
+import { installCpuKernels } from './backend/cpu-kernels.js';
 
 silenceCpuBanner();
+installCpuKernels(tf);
 
 /**
  * tfjs' cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js…" (advice to install
