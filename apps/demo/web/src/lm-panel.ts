@@ -104,6 +104,9 @@ export async function mountLm(): Promise<void> {
   const picker = byId<HTMLSelectElement>('lm-decoder');
   for (const d of DECODERS) picker.add(new Option(d, d));
   picker.value = 'topk';
+  // ?tokens=N in the page's address sets the first run's length (a shareable setting; the browser test uses 20)
+  const asked = new URLSearchParams(location.search).get('tokens');
+  if (asked !== null) byId<HTMLInputElement>('lm-max').value = asked;
   const { model, label, trained } = await openModel();
   status.textContent = trained ? `Weights: ${label}` : `Weights: to be trained (none committed in apps/demo/weights/lm yet). ${label}.`;
   status.classList.toggle('untrained', !trained);

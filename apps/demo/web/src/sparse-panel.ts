@@ -1,13 +1,29 @@
 import { blockScores, hybridMask } from '@tessera/sparse-attention';
-import { philoxNormal, type Tensor, tf } from '@tessera/tensor-core';
-import { DiT, DIT_CONFIG } from '../../src/sparse/dit.js';
+import { philoxNormal, readSafetensors, type Tensor, tf } from '@tessera/tensor-core';
+import { checkDitConfig, DiT, DIT_CONFIG, type DitConfig } from '../../src/sparse/dit.js';
+import { FILES, modelFrom } from '../../src/sparse/experiment.js';
 import { tokenBatch } from '../../src/sparse/video.js';
 import { byId, report } from './ui.js';
 
+/** The sparse study's dense teacher from the page's public folder (weights/sparse-dit), or undefined where absent. */
+async function loadTeacher(): Promise<{ model: DiT; config: DitConfig } | undefined> {
+  const base = './sparse-dit/';
+  const [configRes, weightsRes] = await Promise.all([fetch(`${base}${FILES.config}`), fetch(`${base}${FILES.teacher}`)]);
+  // a dev server answers a missing file with the page itself
+  if (!configRes.ok || !weightsRes.ok || !(configRes.headers.get('content-type') ?? '').includes('json')) return undefined;
+  const config = checkDitConfig(((await configRes.json()) as { model?: unknown }).model, 'sparse-dit/config.json model');
+  const dict = readSafetensors(new Uint8Array(await weightsRes.arrayBuffer()));
+  try {
+    return { model: modelFrom(config, 'dense', dict), config };
+  } finally {
+    tf.dispose(Object.values(dict));
+  }
+}
+
 /**
- * The block-mask heatmap: pooled block scores (`blockScores`) of one layer/head of the sparse study's DiT on a
- * procedural clip at t = 0.5, and the blocks `hybridMask` keeps for the chosen top-k/top-p. Until the study's
- * weights are committed the DiT is freshly initialised, which the panel says.
+ * The block-mask heatmap: pooled block scores (`blockScores`) of one layer/head of the sparse study's trained
+ * teacher DiT on a procedural clip at t = 0.5, and the blocks `hybridMask` keeps for the chosen top-k/top-p (the
+ * study's chosen values first). Without the committed weights the DiT is freshly initialised, which the panel says.
  */
 export async function mountSparse(): Promise<void> {
   const status = byId('sparse-status');
@@ -19,14 +35,15 @@ export async function mountSparse(): Promise<void> {
   const topP = byId<HTMLInputElement>('sparse-topp');
   const ctx = canvas.getContext('2d');
   if (ctx === null) throw new Error('sparse: no 2D canvas context');
-  const c = DIT_CONFIG;
+  status.textContent = 'loading the sparse study’s teacher DiT…';
+  const teacher = await loadTeacher();
+  const c = teacher?.config ?? DIT_CONFIG;
   for (let i = 0; i < c.depth; i++) layerSel.add(new Option(`block ${i}`, String(i)));
   for (let h = 0; h < c.heads; h++) headSel.add(new Option(`head ${h}`, String(h)));
   topK.value = String(c.topK);
   topP.value = String(c.topP);
 
-  status.textContent = 'building a freshly initialised DiT and a procedural clip…';
-  const model = new DiT(c, { mode: 'dense', seed: 0 });
+  const model = teacher?.model ?? new DiT(c, { mode: 'dense', seed: 0 });
   const { xt, t } = tf.tidy(() => {
     const x0 = tokenBatch([0], { frames: c.frames, size: c.size, patch: c.patch, seed: 0, distribution: 'pretrain' });
     const noise = philoxNormal(x0.shape, { seed: 1 });
@@ -89,8 +106,7 @@ export async function mountSparse(): Promise<void> {
   for (const el of [layerSel, headSel, topK, topP]) el.addEventListener('input', () => void draw());
   status.textContent = 'computing block scores…';
   await draw();
-  status.textContent =
-    'freshly initialised DiT (untrained — the sparse study’s weights are not committed yet) on a procedural clip at t = 0.5: brightness √(block score / row max), green = kept by hybridMask';
+  status.textContent = `${teacher ? 'the sparse study’s trained teacher DiT' : 'a freshly initialised DiT (UNTRAINED: weights/sparse-dit/teacher.safetensors is absent)'} on a procedural clip at t = 0.5: brightness √(block score / row max), green = kept by hybridMask`;
   report.sparseReady = true;
 }
 
