@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BackendError, flatGrid, LINEAR_WORKGROUP_INDEX, scalarUniforms, tf, type WebGPUProgram } from '../src/index.js';
-import { bench, compare, formatTable, gigabytesPerSecond, gigaflopsPerSecond, runProgram } from '../src/bench/index.js';
+import { BackendError, flatGrid, LINEAR_WORKGROUP_INDEX, philoxUniform, scalarUniforms, tf, type WebGPUProgram } from '../src/index.js';
+import { bench, compare, formatTable, gigabytesPerSecond, gigaflopsPerSecond, kernelProfile, runProgram } from '../src/bench/index.js';
 import { describeBackends, expectAllClose, expectNoLeaks } from '../src/testing/index.js';
 
 describeBackends('bench', () => {
@@ -14,6 +14,33 @@ describeBackends('bench', () => {
       expect(r.median).toBeLessThanOrEqual(r.max);
     });
     x.dispose();
+  });
+});
+
+describeBackends('kernelProfile', () => {
+  it('groups one call by kernel, the biggest first, shares against the summed time, and leaks nothing', async () => {
+    const a = philoxUniform([64, 64], { seed: 1 });
+    const fn = () => tf.tidy(() => tf.add(tf.matMul(tf.matMul(a, a), a), tf.exp(a)));
+    const before = tf.memory().numTensors;
+    const rows = await kernelProfile('chain', '64x64', fn);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(r.workload.startsWith('chain: ')).toBe(true);
+      expect(r.baselineName).toBe('chain (sum of kernel times)');
+      expect(r.speedup).toBeGreaterThanOrEqual(1);
+    }
+    expect(rows.map((r) => r.ours.median)).toEqual([...rows.map((r) => r.ours.median)].sort((x, y) => y - x));
+    // the two products are one group of two calls
+    expect(rows.find((r) => r.workload.startsWith('chain: BatchMatMul'))?.ours.iterations ?? 2).toBe(2);
+    a.dispose();
+  });
+
+  it('rejects a bad option, naming it', async () => {
+    await expect(kernelProfile('x', 's', () => tf.zeros([1]), { top: 0 })).rejects.toThrow(/top/);
+    await expect(kernelProfile('x', 's', () => tf.zeros([1]), { by: 'pass' as 'kernel' })).rejects.toThrow(
+      /opts.by: expected 'kernel' or 'program', received "pass"/,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
-import { bench, type BenchResult, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelProfile } from '@tessera/tensor-core/bench';
 import { type FastWeights, fastWeightApply, fastWeightUpdate } from '../src/lact/index.js';
 
 /** One measured configuration: head dim D (= Dk = Dv), fast hidden size Dh, chunk length L, and what it stands for. */
@@ -101,6 +101,10 @@ export default defineBench({
           flops: gradientFlops(c) + newtonSchulzFlops(c, 5),
         }),
       );
+      // where the update's time goes, program by program (GPU time from timestamp queries on WebGPU), at four views
+      if (c.l === 4096 && backend === 'webgpu') {
+        rows.push(...(await kernelProfile('fastWeightUpdate', shape, () => fastWeightUpdate(W, k, v, lr), { by: 'program', top: 10 })));
+      }
       const plain = await bench('fastWeightUpdate muonSteps 0', () => fastWeightUpdate(W, k, v, lr, { muonSteps: 0 }), SLOW);
       rows.push(compare('fastWeightUpdate (muonSteps 5)', shape, 'muonSteps 0', plain, update));
       const apply = await bench('fastWeightApply', () => fastWeightApply(W, q), SLOW);

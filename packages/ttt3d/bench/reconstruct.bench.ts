@@ -1,5 +1,5 @@
 import { philoxUniform, type Tensor } from '@tessera/tensor-core';
-import { bench, type BenchResult, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelProfile } from '@tessera/tensor-core/bench';
 import { DEFAULT_TTTLRM_CONFIG, TTTLRM, type TTTLRMConfig } from '../src/tttlrm/index.js';
 import { orbitCameras } from '../src/camera/index.js';
 
@@ -43,6 +43,15 @@ export default defineBench({
         );
         base ??= r;
         rows.push(compare('tttLRM forward (encode + decode)', `${v} views ${px}²`, `${views[0]} views`, base, r));
+        // at the target size, where the time goes: tfjs kernels and Tessera ops, then WGSL programs
+        if (full && px === 256 && v === views.at(-1)) {
+          const forward = () => {
+            const g = model.forward(images, cameras);
+            return [g.means, g.logScales, g.quaternions, g.opacityLogits, g.sh];
+          };
+          rows.push(...(await kernelProfile(`tttLRM forward by kernel`, `${v} views ${px}²`, forward, { top: 15 })));
+          rows.push(...(await kernelProfile(`tttLRM forward by program`, `${v} views ${px}²`, forward, { by: 'program', top: 15 })));
+        }
         images.dispose();
       }
       model.dispose();
