@@ -56,7 +56,9 @@ done
 echo "-- plain npm: each package installed alone, imported, its README's first example run"
 core=$(ls "$work"/tarballs/*-tensor-core-*.tgz 2>/dev/null || true)
 [ -n "$core" ] || { (cd "$work/repo/packages/tensor-core" && pnpm pack --pack-destination "$work/tarballs" >/dev/null); core=$(ls "$work"/tarballs/*-tensor-core-*.tgz); }
-for name in "${publishable[@]}"; do
+# one function per package, all packages at once: each is mostly npm waiting on the registry
+plain_npm() {
+  local name=$1 tgz proj rc
   tgz=$(ls "$work"/tarballs/*-"$name"-*.tgz)
   proj="$work/npm-$name"
   mkdir "$proj"
@@ -92,4 +94,15 @@ for name in "${publishable[@]}"; do
     exit 1
   fi
   echo "   @tessera/$name: installed, imported alone, README example ran"
+}
+pids=()
+for name in "${publishable[@]}"; do
+  plain_npm "$name" >"$work/plain-$name.out" 2>&1 &
+  pids+=("$!")
 done
+failed=0
+for i in "${!publishable[@]}"; do
+  wait "${pids[$i]}" || failed=1
+  cat "$work/plain-${publishable[$i]}.out"
+done
+[ $failed -eq 0 ] || exit 1
