@@ -1,7 +1,7 @@
 import type { Tensor } from '@tessera/tensor-core';
 import { expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { Camera, orbitCameras, pluckerRays } from '../src/camera/index.js';
+import { Camera, orbitCameras, pluckerRays, pluckerRaysBatch } from '../src/camera/index.js';
 
 async function pixel(rays: Tensor, i: number, j: number): Promise<number[]> {
   const [, w, c] = rays.shape as [number, number, number];
@@ -77,5 +77,44 @@ describe('pluckerRays', () => {
 
   it('leaks no tensors', async () => {
     await expectNoLeaks(() => pluckerRays(shifted, { form: 9 }));
+  });
+});
+
+describe('pluckerRaysBatch', () => {
+  it('stacks what pluckerRays gives camera by camera, and matches the float64 formula at 64² to float32 rounding', async () => {
+    const cams = orbitCameras(5, { radius: 2.2, elevation: 0.3, fov: 0.8, size: 64, target: [0.1, -0.2, 0.05] });
+    const batch = pluckerRaysBatch(cams, { form: 9 });
+    expect(batch.shape).toEqual([5, 64, 64, 9]);
+    const all = await batch.data();
+    let worst = 0;
+    for (const [v, cam] of cams.entries()) {
+      const one = await pluckerRays(cam, { form: 9 }).data();
+      expect(Array.from(all.subarray(v * 64 * 64 * 9, (v + 1) * 64 * 64 * 9))).toEqual(Array.from(one));
+      const o = cam.center();
+      const r = cam.rotation();
+      for (let j = 0; j < 64; j += 7)
+        for (let i = 0; i < 64; i += 5) {
+          const x = (i + 0.5 - cam.cx) / cam.fx;
+          const y = (j + 0.5 - cam.cy) / cam.fy;
+          const raw = [r[0]! * x + r[3]! * y + r[6]!, r[1]! * x + r[4]! * y + r[7]!, r[2]! * x + r[5]! * y + r[8]!];
+          const n = Math.hypot(raw[0]!, raw[1]!, raw[2]!);
+          const d = raw.map((c) => c / n);
+          const want = [...o, ...d, ...cross(o, d)];
+          const at = ((v * 64 + j) * 64 + i) * 9;
+          for (let c = 0; c < 9; c++) worst = Math.max(worst, Math.abs((all[at + c] as number) - (want[c] as number)));
+        }
+    }
+    expect(worst).toBeLessThan(2e-6);
+    batch.dispose();
+  });
+
+  it('rejects an empty list, a non-camera and cameras of different sizes, naming them; leaks nothing', async () => {
+    const [a, b] = orbitCameras(2, { radius: 2, elevation: 0, fov: 0.8, size: 8 });
+    const odd = orbitCameras(1, { radius: 2, elevation: 0, fov: 0.8, size: [8, 16] })[0]!;
+    expect(() => pluckerRaysBatch([])).toThrow('cameras: expected a non-empty array of Camera, received');
+    expect(() => pluckerRaysBatch([a!, {} as Camera])).toThrow('cameras[1]: expected a Camera, received');
+    expect(() => pluckerRaysBatch([a!, b!, odd])).toThrow('cameras[2]: expected the size of cameras[0], 8×8, received 8×16');
+    expect(() => pluckerRaysBatch([a!], { form: 3 as 6 })).toThrow('form: expected 6 or 9, received 3');
+    await expectNoLeaks(() => pluckerRaysBatch([a!, b!]));
   });
 });

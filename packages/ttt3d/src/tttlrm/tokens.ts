@@ -1,5 +1,5 @@
 import { type Tensor, tf } from '@tessera/tensor-core';
-import { type Camera, pluckerRays } from '../camera/index.js';
+import { type Camera, pluckerRaysBatch } from '../camera/index.js';
 
 /** Channels per pixel of a token: Plücker rays (o, d, o × d) then RGB·2 − 1 (the authors' `posed_input`). */
 export const TOKEN_CHANNELS = 12;
@@ -18,7 +18,7 @@ export function patchify(x: Tensor, p: number): Tensor {
 
 /** The ray channels of each camera, `[V, H, W, 9]`, world space (o, d, o × d). */
 export function cameraRays(cameras: readonly Camera[]): Tensor {
-  return tf.tidy(() => tf.stack(cameras.map((c) => pluckerRays(c, { form: 9 }))));
+  return pluckerRaysBatch(cameras, { form: 9 });
 }
 
 /**
