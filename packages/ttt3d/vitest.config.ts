@@ -1,3 +1,4 @@
-import { tesseraVitestConfig } from '@tessera/vitest-config';
+import { longFirst, tesseraVitestConfig } from '@tessera/vitest-config';
 
-export default tesseraVitestConfig(import.meta.url);
+// the longest files start first (a clean clone has no vitest cache of durations)
+export default tesseraVitestConfig(import.meta.url, { test: { sequence: { sequencer: longFirst(['test/tttlrm.test.ts']) } } });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer } from 'vitest/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const coreSrc = resolve(here, '../../packages/tensor-core/src');
@@ -55,4 +56,24 @@ export function tesseraVitestConfig(configUrl, overrides = {}) {
       ...overrides.test,
     },
   });
+}
+
+/**
+ * A sequencer that starts the named test files first (in the order given), then the rest in vitest's order. Vitest
+ * runs the longest files first only once its cache knows their durations; a clean clone (CI) has no cache and runs the
+ * largest files first, so a long browser or training test could start last and leave one worker idle at the end.
+ * @param {string[]} names paths relative to the package, e.g. 'test/web.test.ts'
+ */
+export function longFirst(names) {
+  return class LongFirst extends BaseSequencer {
+    /** @param {import('vitest/node').TestSpecification[]} files */
+    async sort(files) {
+      const sorted = await super.sort(files);
+      const rank = (/** @type {import('vitest/node').TestSpecification} */ f) => {
+        const i = names.findIndex((n) => f.moduleId.endsWith(`/${n}`));
+        return i < 0 ? names.length : i;
+      };
+      return [...sorted].sort((a, b) => rank(a) - rank(b));
+    }
+  };
 }
