@@ -1,7 +1,11 @@
 import { philoxUniform, scalarUniforms, softmax, type Tensor, tf } from '@tessera/tensor-core';
 import { type BenchResult, type BenchRow, bench, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
 import { sparsemax, topK, topP } from '../src/closed-forms/index.js';
-import { truncatedSoftmaxOp } from '../src/closed-forms/op.js';
+import { SPARSEMAX_BISECT_ITERATIONS, sparsemaxBisectOp, truncatedSoftmaxOp } from '../src/closed-forms/op.js';
+import { radixGrid } from '../src/closed-forms/radix-layout.js';
+import { type RadixSearch, type RadixStep, radixInputs, radixSteps, SPARSEMAX_SEARCH } from '../src/closed-forms/radix-select.js';
+import type { RadixMode } from '../src/closed-forms/radix-select.wgsl.js';
+import { shiftedScores } from '../src/closed-forms/support.js';
 import { TruncatedSoftmaxProgram } from '../src/closed-forms/truncated.program.js';
 import { SelectProgram } from '../src/fused/select.program.js';
 import { keptLogitWeights } from '../src/fused/weights.js';
@@ -55,11 +59,46 @@ async function topPPasses(s: Tensor, shape: string, whole: BenchResult): Promise
 }
 
 /**
+ * The programs of the radix select (radix-select.ts), each timed alone (WebGPU) against `whole`, the op
+ * on the radix path: histogram passes 0…3 (grid B · splits; each reads the logits once, pass 0 twice, the
+ * second time from cache) and the per-row cut program (B workgroups). The write pass is as in `topPPasses`.
+ */
+async function radixPasses(
+  label: string,
+  input: Tensor,
+  shape: string,
+  whole: BenchResult,
+  search: RadixSearch,
+  mode: RadixMode,
+): Promise<BenchRow[]> {
+  const [b, v] = input.shape as [number, number];
+  const grid = radixGrid(b, v);
+  // a fresh program per call: a reused one would be recompiled every time (see runProgram)
+  const steps = () => radixSteps(b, v, grid, search, mode, false);
+  const last = steps().length - 1;
+  const outputs: Tensor[] = [];
+  const step = (i: number) => {
+    const { program, uniforms } = steps()[i] as RadixStep;
+    return runProgram(program, radixInputs(i, last, mode, input, outputs[i - 1], undefined), uniforms, 'int32');
+  };
+  for (let i = 0; i <= last; i++) outputs.push(step(i));
+  const rows: BenchRow[] = [];
+  for (let i = 0; i <= last; i++) {
+    const name = `${label} radix ${(steps()[i] as RadixStep).name} (${grid.splits} splits)`;
+    const extras = i < last ? { bytes: 4 * b * v } : {};
+    rows.push(compare(name, shape, `whole ${label}`, whole, await bench(name, () => step(i)), extras));
+  }
+  tf.dispose(outputs);
+  return rows;
+}
+
+/**
  * Closed-form decoders against their tfjs composites on decoding-sized logits: temperature softmax,
  * sparsemax (sort and sort-free bisection), top-p and top-k. top-p and top-k are also timed against their
  * previous path, the tfjs reference of `truncatedSoftmaxOp` (`tf.topk` over the row, what `topP` and
- * `topK` ran before the sort-free kernels), and on WebGPU per pass. Bytes: one read of the logits and
- * one write of q.
+ * `topK` ran before the sort-free kernels), and on WebGPU per pass, for both selections: one workgroup
+ * per row and the radix select (each path forced, whatever `useRadixSelect` picks for the shape). Bytes:
+ * one read of the logits and one write of q (a radix pass: one read).
  */
 export default defineBench({
   name: 'closed-forms',
@@ -89,6 +128,19 @@ export default defineBench({
       const bisected = await bench('sparsemax bisect', () => sparsemax(s, { method: 'bisect' }));
       rows.push(compare('sparsemax (sort)', shape, 'tfjs topk + cumsum', baseSparse, sorted, { bytes }));
       rows.push(compare('sparsemax (bisect)', shape, 'tfjs topk + cumsum', baseSparse, bisected, { bytes }));
+      if (tf.getBackend() === 'webgpu') {
+        const z = tf.tidy(() => shiftedScores(s, 1));
+        const sparseOp = (select: 'row' | 'split') => () => sparsemaxBisectOp({ z }, { iterations: SPARSEMAX_BISECT_ITERATIONS, select });
+        const sparseRow = await bench('sparsemax op, one workgroup per row', sparseOp('row'));
+        const sparseSplit = await bench('sparsemax op, radix select', sparseOp('split'));
+        rows.push(
+          compare('sparsemax op (radix select)', shape, 'sparsemax op (bisection, one workgroup per row)', sparseRow, sparseSplit, {
+            bytes,
+          }),
+        );
+        rows.push(...(await radixPasses('sparsemax', z, shape, sparseSplit, SPARSEMAX_SEARCH, 'sparse')));
+        z.dispose();
+      }
 
       log(`topP ${shape}`);
       const baseTopP = await bench('tfjs top-p (topk + softmax + cumsum)', () => topPComposite(s));
@@ -98,7 +150,15 @@ export default defineBench({
       );
       rows.push(compare('topP', shape, 'tfjs topk + softmax + cumsum', baseTopP, oursTopP, { bytes }));
       rows.push(compare('topP', shape, 'previous topP (tf.topk reference)', sortedTopP, oursTopP, { bytes }));
-      if (tf.getBackend() === 'webgpu') rows.push(...(await topPPasses(s, shape, oursTopP)));
+      if (tf.getBackend() === 'webgpu') {
+        rows.push(...(await topPPasses(s, shape, oursTopP)));
+        const topPOp = (select: 'row' | 'split') => () =>
+          truncatedSoftmaxOp({ logits: s }, { temperature: TEMPERATURE, k: 0, p: P, select });
+        const topPRow = await bench('topP, one workgroup per row', topPOp('row'));
+        const topPSplit = await bench('topP, radix select', topPOp('split'));
+        rows.push(compare('topP (radix select)', shape, 'topP (one workgroup per row)', topPRow, topPSplit, { bytes }));
+        rows.push(...(await radixPasses('topP', s, shape, topPSplit, { temperature: TEMPERATURE, k: 0, p: P }, 'mass')));
+      }
 
       log(`topK ${shape}`);
       const oursTopK = await bench('topK', () => topK(s, { k: K, temperature: TEMPERATURE }));
@@ -106,6 +166,14 @@ export default defineBench({
         truncatedSoftmaxOp.reference({ logits: s }, { temperature: TEMPERATURE, k: K, p: 1 }),
       );
       rows.push(compare(`topK ${K}`, shape, 'previous topK (tf.topk reference)', sortedTopK, oursTopK, { bytes }));
+      if (tf.getBackend() === 'webgpu') {
+        const topKOp = (select: 'row' | 'split') => () =>
+          truncatedSoftmaxOp({ logits: s }, { temperature: TEMPERATURE, k: K, p: 1, select });
+        const topKRow = await bench('topK, one workgroup per row', topKOp('row'));
+        const topKSplit = await bench('topK, radix select', topKOp('split'));
+        rows.push(compare(`topK ${K} (radix select)`, shape, `topK ${K} (one workgroup per row)`, topKRow, topKSplit, { bytes }));
+        rows.push(...(await radixPasses(`topK ${K}`, s, shape, topKSplit, { temperature: TEMPERATURE, k: K, p: 1 }, 'count')));
+      }
       s.dispose();
     }
     return rows;

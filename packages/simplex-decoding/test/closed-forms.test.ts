@@ -1,8 +1,11 @@
 import { type Tensor, tf } from '@tessera/tensor-core';
+import { runProgram } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sparsemaxBisectOp, sparsemaxSortOp } from '../src/closed-forms/op.js';
+import { radixGrid } from '../src/closed-forms/radix-layout.js';
+import { radixInputs, radixSteps, SPARSEMAX_SEARCH } from '../src/closed-forms/radix-select.js';
 import { entmax, epsilon, greedy, minP, softmax, sparsemax, topK, topP, typical } from '../src/index.js';
 import { NEG_INF, randomLogits, rowsOf, supportOf } from './cases.js';
 
@@ -445,6 +448,110 @@ describeBackends('sparsemax', () => {
     s.dispose();
   });
 });
+
+/*
+ * The radix sparsemax (radix-select.ts), forced on (`select: 'split'`) whatever the shape, with one split
+ * per row and with many (`splits`): the support and τ of the bisection's exact finish.
+ */
+describeBackends(
+  'sparsemax by radix select (sparsemaxBisectOp, select: split)',
+  () => {
+    const radix = (z: Tensor, splits?: number) =>
+      sparsemaxBisectOp({ z }, { iterations: 40, select: 'split', ...(splits ? { splits } : {}) });
+
+    // software Vulkan (lavapipe) compiles each radix shader for up to a minute under load when its shader
+    // cache is cold, blocking the event loop (vitest's worker RPC gives up at 60 s): one program at a time
+    it('runs the radix programs', async () => {
+      const z = randomLogits(2, 100, 12, 3);
+      const steps = radixSteps(2, 100, radixGrid(2, 100, 2), SPARSEMAX_SEARCH, 'sparse', false);
+      let prev: Tensor | undefined;
+      for (const [i, { program, uniforms }] of steps.entries()) {
+        const out = runProgram(program, radixInputs(i, steps.length - 1, 'sparse', z, prev, undefined), uniforms, 'int32');
+        await out.data();
+        prev?.dispose();
+        prev = out;
+      }
+      prev?.dispose();
+      const q = radix(z, 2);
+      const expected = sparsemaxBisectOp.reference({ z }, { iterations: 40 });
+      await expectAllClose(q, expected, { atol: 1e-6, rtol: 0 });
+      tf.dispose([z, q, expected]);
+    }, 600_000);
+
+    it('equals the bisection reference and the float64 threshold algorithm, with 1 to 7 splits a row', async () => {
+      // shifted (max 0, as sparsemax feeds it) and raw scores, small and large
+      const raw = randomLogits(4, 700, 13, 3);
+      const large = randomLogits(2, 300, 9, 40);
+      const shifted = tf.tidy(() => tf.sub(raw, tf.max(raw, 1, true)));
+      for (const [z, atol] of [
+        [shifted, 1e-6],
+        [raw, 1e-6],
+        [large, 1.5e-5],
+      ] as const) {
+        const expected = sparsemaxBisectOp.reference({ z }, { iterations: 40 });
+        for (const splits of [undefined, 3, 7]) {
+          const q = radix(z, splits);
+          await expectAllClose(q, expected, { atol, rtol: 0, message: `${splits ?? 'auto'} splits` });
+          await expectRowsMatch(q, z, sparsemax64, atol);
+          q.dispose();
+        }
+        expected.dispose();
+      }
+      tf.dispose([raw, large, shifted]);
+    });
+
+    it('handles ties (all-equal rows share the mass), masked tokens, V = 1, and NaN for NaN and all −∞ rows', async () => {
+      const zeros = tf.zeros([2, 1000]);
+      const q = radix(zeros, 5);
+      await expectAllClose(q, tf.fill([2, 1000], 1 / 1000), { atol: 1e-9, rtol: 1e-6 });
+      const grid = tf.tidy(() => tf.sub(tf.div(tf.round(tf.mul(randomLogits(3, 500, 14), 4)), 4), 3));
+      const g = radix(grid, 4);
+      await expectRowsMatch(g, grid, sparsemax64);
+      const s = tf.tensor2d([
+        [NEG_INF, 0.2, 0.1, NEG_INF, -3],
+        [NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+        [0, 1, Number.NaN, 2, 3],
+        [0, -0.25, -0.25, -0.5, -0.25],
+      ]);
+      const m = await rowsOf(radix(s, 2));
+      await expectAllClose(m[0] as number[], sparsemax64([NEG_INF, 0.2, 0.1, NEG_INF, -3]));
+      expect(m[1]?.every(Number.isNaN)).toBe(true);
+      expect(m[2]?.every(Number.isNaN)).toBe(true);
+      await expectAllClose(m[3] as number[], sparsemax64([0, -0.25, -0.25, -0.5, -0.25]));
+      const one = tf.tensor2d([[0], [-5]]);
+      expect(Array.from(await radix(one, 3).data())).toEqual([1, 1]);
+      tf.dispose([zeros, q, grid, g, s, one]);
+    });
+
+    it('tends to greedy as λ → 0, ties sharing the mass exactly', async () => {
+      const s = tf.tensor2d([
+        [0.5, 2, -1, 1.999],
+        [3, -2, 3, 1],
+      ]);
+      for (const lambda of [1e-7, 1e-30]) {
+        const z = tf.tidy(() => tf.div(tf.sub(s, tf.max(s, 1, true)), lambda));
+        const q = radix(z, 2);
+        expect(await rowsOf(q), `λ = ${lambda}`).toEqual([
+          [0, 1, 0, 0],
+          [0.5, 0, 0.5, 0],
+        ]);
+        tf.dispose([z, q]);
+      }
+      s.dispose();
+    });
+
+    it("is what sparsemax(s, { method: 'bisect' }) runs on long rows, and leaks nothing", async () => {
+      const s = randomLogits(2, 5000, 15, 4);
+      const q = sparsemax(s, { method: 'bisect', lambda: 0.5 });
+      await expectRowsMatch(q, s, (row) => sparsemax64(temper(row, 0.5)));
+      q.dispose();
+      await expectNoLeaks(() => radix(s, 3));
+      await expectNoLeaks(() => sparsemax(s, { method: 'bisect' }));
+      s.dispose();
+    });
+  },
+  { backends: ['webgpu'] },
+);
 
 describeBackends('entmax', () => {
   it('matches a float64 bisection for α = 1.5', async () => {

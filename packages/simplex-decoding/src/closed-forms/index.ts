@@ -89,8 +89,10 @@ export function greedy(logits: Tensor, opts?: GreedyOptions): Tensor {
  * HF's TopKLogitsWarper: HF keeps every token tied with the k-th largest value (so more than k); we keep
  * exactly k, lower token ids first. With distinct logits the two agree.
  *
- * No sort (`truncatedSoftmaxOp`): on WebGPU the fused sampler's pivot search finds the k-th largest, on
- * CPU and WASM a quickselect; the op's tfjs reference (`tf.topk`) is the specification.
+ * No sort (`truncatedSoftmaxOp`): on WebGPU a radix select finds the k-th largest (4 passes of 8 bits over
+ * order-preserving keys, each row spread over many workgroups; rows under 16384 tokens, and k ≤ 256 over
+ * ≥ 256 rows, take the fused sampler's pivot search, one workgroup a row), on CPU and WASM a quickselect;
+ * the op's tfjs reference (`tf.topk`) is the specification.
  */
 export function topK(logits: Tensor, opts: TopKOptions): Tensor {
   const { vocab, batched } = validateLogits(logits);
@@ -107,9 +109,10 @@ export function topK(logits: Tensor, opts: TopKOptions): Tensor {
  * (HF's unstable `torch.sort` leaves their order unspecified), which changes the result only when such a
  * tie straddles the cut.
  *
- * No sort (`truncatedSoftmaxOp`): on WebGPU a pivot search over the row's values for the threshold where
- * the mass at or above it reaches p·M (M the row's mass), one workgroup a row, then a masked renormalised
- * write; on CPU and WASM a weighted quickselect. Both keep a token iff
+ * No sort (`truncatedSoftmaxOp`): on WebGPU a search over the row's values for the threshold where the
+ * mass at or above it reaches p·M (M the row's mass) — a radix select with per-bin counts and masses, each
+ * row spread over many workgroups (rows under 16384 tokens: a pivot search, one workgroup a row) — then a
+ * masked renormalised write; on CPU and WASM a weighted quickselect. Both keep a token iff
  * the mass ranked strictly above it is < p·M — the reference's rule (the mass summed from the smallest
  * up to it > 1 − p) in exact arithmetic; the two can differ only where a cumulative sum lies within
  * float32 round-off of the cut (and p so close to 1 that float32(p) = 1 keeps every token).

@@ -1,6 +1,7 @@
 import { softmax, type Tensor, tf } from '@tessera/tensor-core';
 import { nanRowsOf, screenRows } from '../rows.js';
 import { nucleusMask, topKMask } from './masks.js';
+import type { SelectPath } from './radix-layout.js';
 import { gatherRows, restrict, tempered } from './support.js';
 
 /** Attributes of `truncatedSoftmaxOp`: temperature T > 0, top-k (0 or V: off) and nucleus mass p (1: off). */
@@ -8,6 +9,10 @@ export interface TruncatedAttrs {
   temperature: number;
   k: number;
   p: number;
+  /** WebGPU only: the selection program, one workgroup per row ('row'), the radix select ('split') or by shape ('auto', default). */
+  select?: SelectPath;
+  /** WebGPU radix select only: splits per row instead of `radixGrid`'s choice (tests: many splits on short rows). */
+  splits?: number;
 }
 
 /**

@@ -8,7 +8,8 @@ const WORKGROUP = 256;
 /**
  * The write pass of the truncated softmax (`truncatedSoftmaxOp`, WebGPU): q = w / M on the kept set, 0
  * elsewhere, NaN on a row without a distribution — w = exp(z − max) inside the row's cut and M the kept
- * mass, both from the 'cut' flavour of the fused sampler's `SelectProgram` (`params: [B, 8]`); `source`
+ * mass, both from the 'cut' flavour of the fused sampler's `SelectProgram` or from the radix select's
+ * `RadixCutProgram` (`params: [B, 8]`, the same format); `source`
  * is the fused sampler's own `keptLogitWeights` (pMin 0), so both read a token's weight identically.
  * Split over the whole `[B, V]` (one token per thread), unlike the selection's one workgroup per row.
  */

@@ -49,8 +49,10 @@ export interface SparsemaxOptions {
   /** λ > 0 (default 1); λ → 0 tends to greedy decoding. */
   lambda?: number;
   /**
-   * 'sort' (threshold algorithm, default) or 'bisect' (sort-free, one WGSL dispatch on WebGPU, for large
-   * V). They agree to 1e-6 for |s/λ| ≤ 8, and to a few float32 ulps of s/λ beyond.
+   * 'sort' (threshold algorithm, default) or 'bisect' (sort-free, for large V; on WebGPU a radix select
+   * of the threshold for rows of 4096 tokens and more, each row spread over many workgroups, and one
+   * bisecting workgroup per row below). They agree to 1e-6 for |s/λ| ≤ 8, and to a few float32 ulps of
+   * s/λ beyond.
    */
   method?: 'sort' | 'bisect';
 }
