@@ -2,6 +2,7 @@ import { philoxUniform, tf } from '@tessera/tensor-core';
 import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
 import { deltaRuleChunked } from '../src/delta-rule/chunk.js';
 import { deltaRule, deltaRuleStep } from '../src/delta-rule/index.js';
+import { deltaRuleChunkOp, deltaRuleStepOp, gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from '../src/delta-rule/op.js';
 import { deltaRuleReference, deltaStepReference } from '../src/delta-rule/reference.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
 import { gatedDeltaRule, gatedDeltaRuleStep } from '../src/gated-delta-rule/index.js';
@@ -27,15 +28,25 @@ function chunkBytes(b: number, h: number, l: number, k: number, v: number, gated
   return 4 * b * h * (l * (2 * k + 2 * v + (gated ? 2 : 1)) + 2 * k * v);
 }
 
+/** The per-token reference on cpu and wasm: ~2 s a call at L = 1024 there. */
+const MAX_RECURRENT_L_HOST = 256;
+
 /**
- * DeltaNet and Gated DeltaNet forward: the WGSL chunked kernel (on WebGPU; EFLA runs the same kernel)
- * against the tfjs chunked composite and the tfjs per-token reference; and one-token decode steps.
+ * DeltaNet and Gated DeltaNet forward: the WGSL chunked kernel (on WebGPU; EFLA runs the same kernel) or the
+ * host recurrence (cpu, wasm) against the tfjs chunked composite and the tfjs per-token reference; and
+ * one-token decode steps. On cpu and wasm the shapes are a small model's (H = 4, Dk = Dv = 64, L ≤ 1024,
+ * steps at batch 1 and 16), whatever the size, and `ours` is the op with its host kernel, called directly: the
+ * public functions also scan every input for NaN there (a copy of each on wasm), the same cost whichever form
+ * runs, which would blur the ratio. An op without a host kernel on the backend is skipped.
  */
 export default defineBench({
   name: 'delta-rule',
-  async run({ size, log }) {
-    const [heads, dk, dv] = size === 'full' ? [8, 64, 64] : [2, 32, 32];
-    const lengths = size === 'full' ? [1024, 4096, 16384] : [256, 512];
+  async run({ backend, size, log }) {
+    const host = backend === 'cpu' || backend === 'wasm';
+    const [heads, dk, dv] = host || size === 'full' ? [host ? 4 : 8, 64, 64] : [2, 32, 32];
+    const lengths = host ? [256, 1024] : size === 'full' ? [1024, 4096, 16384] : [256, 512];
+    const maxRecurrent = host ? MAX_RECURRENT_L_HOST : MAX_RECURRENT_L;
+    const batches = host ? [1, 16] : [1, 64];
     const rows: BenchRow[] = [];
     // the per-token references dispatch tens of thousands of tiny programs; they run after every other
     // measurement, as what they leave behind in the driver slowed measurements taken after them
@@ -59,23 +70,38 @@ export default defineBench({
           flops: chunkFlops(1, heads, l, dk, dv, chunkTile(heads, dk, dv, 64, l).chunk),
           bytes: chunkBytes(1, heads, l, dk, dv, gated),
         };
+        const op = gated ? gatedDeltaRuleChunkOp : deltaRuleChunkOp;
+        if (host && !op.hasKernel()) {
+          log(`${name} ${shape}: no host kernel on ${backend}`);
+          tf.dispose([q, k, v, beta, g, state]);
+          continue;
+        }
         log(`${name} ${shape}`);
-        const ours = await bench(name, () => (gated ? gatedDeltaRule(q, k, v, beta, g) : deltaRule(q, k, v, beta)));
+        const workload = host ? `${name} host kernel` : name;
+        const ours = await bench(workload, () =>
+          host
+            ? gated
+              ? gatedDeltaRuleChunkOp({ q, k, v, beta, g, state }, { chunkSize: 64, scale })
+              : deltaRuleChunkOp({ q, k, v, beta, state }, { chunkSize: 64, scale })
+            : gated
+              ? gatedDeltaRule(q, k, v, beta, g)
+              : deltaRule(q, k, v, beta),
+        );
         const composite = await bench('tfjs chunked', () => deltaRuleChunked(inputs, 64, scale));
-        rows.push(compare(name, shape, 'tfjs chunked (C=64)', composite, ours, extras));
-        if (l <= MAX_RECURRENT_L) {
+        rows.push(compare(workload, shape, 'tfjs chunked (C=64)', composite, ours, extras));
+        if (l <= maxRecurrent) {
           const at = rows.length;
           recurrent.push(async () => {
             const base = await bench('tfjs recurrent', () => deltaRuleReference(inputs, scale), { warmup: 1, warmupMs: 0, rounds: 3 });
-            rows.splice(at, 0, compare(name, shape, 'tfjs recurrent', base, ours, extras));
+            rows.splice(at, 0, compare(workload, shape, 'tfjs recurrent', base, ours, extras));
             tf.dispose([q, k, v, beta, g, state]);
           });
         } else {
-          log(`${name} ${shape}: tfjs recurrent reference skipped (L > ${MAX_RECURRENT_L}: minutes per call)`);
+          log(`${name} ${shape}: tfjs recurrent reference skipped (L > ${maxRecurrent}: minutes per call)`);
           tf.dispose([q, k, v, beta, g, state]);
         }
       }
-      for (const batch of [1, 64]) {
+      for (const batch of batches) {
         const shape = `${batch}x${heads}x1x${dk}x${dv}`;
         const q = philoxUniform([batch, heads, dk], { seed: 6, low: -1, high: 1 });
         const k = tf.tidy(() => {
@@ -87,10 +113,22 @@ export default defineBench({
         const g = philoxUniform([batch, heads], { seed: 10, low: -0.1, high: 0 });
         const state = philoxUniform([batch, heads, dk, dv], { seed: 11, low: -0.1, high: 0.1 });
         const scale = 1 / Math.sqrt(dk);
-        const stepName = `${name}Step`;
+        const op = gated ? gatedDeltaRuleStepOp : deltaRuleStepOp;
+        const stepName = host ? `${name}Step host kernel` : `${name}Step`;
+        if (host && !op.hasKernel()) {
+          log(`${stepName} ${shape}: no host kernel on ${backend}`);
+          tf.dispose([q, k, v, beta, g, state]);
+          continue;
+        }
         log(`${stepName} ${shape}`);
         const ours = await bench(stepName, () =>
-          gated ? gatedDeltaRuleStep(q, k, v, beta, g, { initialState: state }) : deltaRuleStep(q, k, v, beta, { initialState: state }),
+          host
+            ? gated
+              ? gatedDeltaRuleStepOp({ q, k, v, beta, g, state }, { chunkSize: 1, scale })
+              : deltaRuleStepOp({ q, k, v, beta, state }, { chunkSize: 1, scale })
+            : gated
+              ? gatedDeltaRuleStep(q, k, v, beta, g, { initialState: state })
+              : deltaRuleStep(q, k, v, beta, { initialState: state }),
         );
         const base = await bench('tfjs step', () => deltaStepReference({ q, k, v, beta, g: gated ? g : undefined, state }, scale));
         rows.push(

@@ -22,18 +22,22 @@ function stepFlops(s: Shape): number {
 
 /**
  * Mamba-3 SISO: the chunked forward (WGSL on WebGPU) against the tfjs chunked composite and the tfjs
- * per-token recurrence, and the one-token decode step against the tfjs step. Full shapes are the issue's:
+ * per-token recurrence, and the one-token decode step against the tfjs step; on cpu and wasm the forward is the
+ * host recurrence, at B = 1, H = 4, P = N = 64, L ∈ {256, 1024}, decode at batch 1 and 16, and `ours` is the op
+ * called directly (as in delta-rule.bench.ts: the public functions' NaN scan would blur the ratio). Full shapes are the issue's:
  * B = 1, H = 8, P = N = 64, L ∈ {1024, 4096, 16384}; decode at batch 1 and 64. Peer figure (issue 5):
  * mamba_ssm's Triton kernel, 0.74 ms at L = 4096 and 1.31 ms at L = 16384 (H100, bf16).
  */
 export default defineBench({
   name: 'mamba3',
-  async run({ size, log }) {
+  async run({ backend, size, log }) {
     const full = size === 'full';
-    const shape: Shape = full ? { b: 1, h: 8, p: 64, n: 64 } : { b: 1, h: 2, p: 16, n: 16 };
-    const lengths = full ? [1024, 4096, 16384] : [128, 512];
+    // cpu and wasm (the host recurrence against the composite): a small model's shapes, whatever the size
+    const host = backend === 'cpu' || backend === 'wasm';
+    const shape: Shape = host ? { b: 1, h: 4, p: 64, n: 64 } : full ? { b: 1, h: 8, p: 64, n: 64 } : { b: 1, h: 2, p: 16, n: 16 };
+    const lengths = host ? [256, 1024] : full ? [1024, 4096, 16384] : [128, 512];
     // the recurrence issues ~30 ops per token; beyond this length a measurement takes minutes
-    const maxRecurrent = full ? 1024 : 128;
+    const maxRecurrent = host ? 256 : full ? 1024 : 128;
     const rows: BenchRow[] = [];
     // the per-token reference dispatches tens of thousands of tiny programs: it runs after every other
     // measurement, as what it leaves behind in the driver slowed measurements taken after it
@@ -43,13 +47,20 @@ export default defineBench({
       const name = `B${shape.b} H${shape.h} L${l} P${shape.p} N${shape.n}`;
       const opts: Mamba3Options = { lambda: t.lambda, theta: t.theta, D: t.D };
       const flops = chunkFlops(shape, l);
+      if (host && !mamba3ChunkOp.hasKernel()) {
+        log(`mamba3 chunk ${name}: no host kernel on ${backend}`);
+        tf.dispose(Object.values(t) as Tensor[]);
+        continue;
+      }
       log(`mamba3 chunk ${name}`);
+      const workload = host ? 'mamba3 forward host kernel' : 'mamba3 forward';
       const ours = await bench('mamba3 chunk', () => {
+        if (host) return mamba3ChunkOp(t, { rank: 1, chunkSize: 64 });
         const r = mamba3(t.x, t.dt, t.A, t.B, t.C, opts);
         return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
       });
       const composite = await bench('tfjs chunked', () => mamba3ChunkOp.reference(t, { rank: 1, chunkSize: 64 }));
-      rows.push(compare('mamba3 forward', name, 'tfjs chunked', composite, ours, { flops }));
+      rows.push(compare(workload, name, 'tfjs chunked', composite, ours, { flops }));
       if (l <= maxRecurrent) {
         const at = rows.length;
         recurrent.push(async () => {
@@ -61,19 +72,25 @@ export default defineBench({
             },
             { warmup: 1, warmupMs: 0, rounds: 3, iterations: 1 },
           );
-          rows.splice(at, 0, compare('mamba3 forward', name, 'tfjs recurrent', base, ours, { flops }));
+          rows.splice(at, 0, compare(workload, name, 'tfjs recurrent', base, ours, { flops }));
           tf.dispose(Object.values(t) as Tensor[]);
         });
       } else {
         tf.dispose(Object.values(t) as Tensor[]);
       }
     }
-    for (const b of full ? [1, 64] : [1, 8]) {
+    for (const b of host ? [1, 16] : full ? [1, 64] : [1, 8]) {
       const s = { ...shape, b };
       const t = kernelInputs(s, 0, 7 + b);
       const name = `B${b} H${s.h} P${s.p} N${s.n}`;
+      if (host && !mamba3StepOp.hasKernel()) {
+        log(`mamba3 step ${name}: no host kernel on ${backend}`);
+        tf.dispose(Object.values(t) as Tensor[]);
+        continue;
+      }
       log(`mamba3 step ${name}`);
       const ours = await bench('mamba3Step', () => {
+        if (host) return mamba3StepOp(t, { rank: 1, chunkSize: 1 });
         const r = mamba3Step(t.x, t.dt, t.A, t.B, t.C, {
           lambda: t.lambda,
           theta: t.theta,
@@ -83,7 +100,11 @@ export default defineBench({
         return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
       });
       const composite = await bench('tfjs step', () => mamba3StepOp.reference(t, { rank: 1, chunkSize: 1 }));
-      rows.push(compare('mamba3 decode step', name, 'tfjs step', composite, ours, { flops: stepFlops(s) }));
+      rows.push(
+        compare(host ? 'mamba3 decode step host kernel' : 'mamba3 decode step', name, 'tfjs step', composite, ours, {
+          flops: stepFlops(s),
+        }),
+      );
       tf.dispose(Object.values(t) as Tensor[]);
     }
     // last first, so that each splice index still points where its row belongs

@@ -11,9 +11,10 @@ import { deltaCase, slice3, tokenAt, warmThenRun } from './cases.js';
 const makeCase = deltaCase;
 
 describeBackends('deltaRule', (backend) => {
-  it('runs the WGSL kernels on webgpu only', () => {
-    expect(deltaRuleChunkOp.hasKernel()).toBe(backend === 'webgpu');
-    expect(deltaRuleStepOp.hasKernel()).toBe(backend === 'webgpu');
+  it('runs a Tessera kernel: WGSL on webgpu, the host recurrence on cpu and wasm (its step on cpu only)', () => {
+    expect(deltaRuleChunkOp.hasKernel()).toBe(true);
+    expect(deltaRuleStepOp.hasKernel()).toBe(backend !== 'wasm');
+    expect(deltaRuleChunkOp.hasKernel('webgl')).toBe(false);
   });
 
   for (const [l, chunkSize] of [

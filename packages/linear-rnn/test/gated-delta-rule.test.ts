@@ -17,9 +17,10 @@ async function expectFinite(x: Tensor, what: string): Promise<void> {
 }
 
 describeBackends('gatedDeltaRule', (backend) => {
-  it('runs the WGSL kernels on webgpu only', () => {
-    expect(gatedDeltaRuleChunkOp.hasKernel()).toBe(backend === 'webgpu');
-    expect(gatedDeltaRuleStepOp.hasKernel()).toBe(backend === 'webgpu');
+  it('runs a Tessera kernel: WGSL on webgpu, the host recurrence on cpu and wasm (its step on cpu only)', () => {
+    expect(gatedDeltaRuleChunkOp.hasKernel()).toBe(true);
+    expect(gatedDeltaRuleStepOp.hasKernel()).toBe(backend !== 'wasm');
+    expect(gatedDeltaRuleChunkOp.hasKernel('webgl')).toBe(false);
   });
 
   for (const [l, chunkSize] of [

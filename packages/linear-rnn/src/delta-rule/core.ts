@@ -7,30 +7,32 @@ import type { ResolvedOptions } from './validate.js';
 
 /**
  * Runs validated inputs through the chosen form: the per-token reference ('recurrent') or the chunked
- * op ('chunk': WGSL on WebGPU for Dk ≤ MAX_KERNEL_DK, the tfjs chunked form elsewhere). With `g` the
+ * op ('chunk': WGSL on WebGPU for Dk ≤ MAX_KERNEL_DK, the host recurrence on cpu and wasm, the tfjs chunked
+ * form elsewhere). With `g` the
  * rule is gated. Shared by `deltaRule`, `gatedDeltaRule` and `efla`.
  */
 export function runDeltaSequence(t: DeltaInputs, opts: ResolvedOptions): DeltaRuleResult {
   if (opts.mode === 'recurrent') return deltaRuleReference(t, opts.scale);
   return tf.tidy(() => {
-    const dk = t.q.shape[3] as number;
+    // the Dk limit is the WGSL kernels' (workgroup memory); the host kernel takes any Dk
+    const useOp = (t.q.shape[3] as number) <= MAX_KERNEL_DK || tf.getBackend() !== 'webgpu';
     const attrs = { chunkSize: opts.chunkSize, scale: opts.scale };
     const { q, k, v, beta, state } = t;
     let outputs: Tensor[];
     if (t.g === undefined) {
       const op = deltaRuleChunkOp;
-      outputs = dk <= MAX_KERNEL_DK ? op({ q, k, v, beta, state }, attrs) : op.reference({ q, k, v, beta, state }, attrs);
+      outputs = useOp ? op({ q, k, v, beta, state }, attrs) : op.reference({ q, k, v, beta, state }, attrs);
     } else {
       const op = gatedDeltaRuleChunkOp;
       const g = t.g;
-      outputs = dk <= MAX_KERNEL_DK ? op({ q, k, v, beta, g, state }, attrs) : op.reference({ q, k, v, beta, g, state }, attrs);
+      outputs = useOp ? op({ q, k, v, beta, g, state }, attrs) : op.reference({ q, k, v, beta, g, state }, attrs);
     }
     const [output, finalState] = outputs as [Tensor, Tensor];
     return { output, finalState };
   });
 }
 
-/** One decode token of validated inputs (no L axis): WGSL on WebGPU, the tfjs step elsewhere. */
+/** One decode token of validated inputs (no L axis): WGSL on WebGPU, the host step on cpu and wasm, the tfjs step elsewhere. */
 export function runDeltaStep(t: DeltaInputs, scale: number): DeltaStepResult {
   return tf.tidy(() => {
     const attrs = { chunkSize: 1, scale };

@@ -1,4 +1,4 @@
-import { defineOp, gradientThroughReference, type Op, type Tensor } from '@tessera/tensor-core';
+import { defineOp, gradientThroughReference, type HostBackend, type HostTensor, type Op, type Tensor } from '@tessera/tensor-core';
 import { deltaRuleChunked } from './chunk.js';
 import {
   chunkWebGPU,
@@ -10,6 +10,7 @@ import {
   type PlainInput,
   stepWebGPU,
 } from './kernel.js';
+import { deltaRuleHost } from './recurrence.host.js';
 import { deltaStepReference } from './reference.js';
 import type { DeltaInputs } from './types.js';
 
@@ -31,14 +32,45 @@ function stepReference(t: Partial<Record<KernelInput, Tensor>>, attrs: DeltaKern
   return [r.output, r.finalState];
 }
 
-// The WGSL forwards train too: their gradient is the VJP of the tfjs form they are tested against.
+/** The host recurrence as a kernel of the chunk (`step` false) or step ops. */
+function host(step: boolean) {
+  return (t: Partial<Record<KernelInput, HostTensor>>, attrs: DeltaKernelAttrs): HostTensor[] =>
+    deltaRuleHost(
+      {
+        q: t.q as HostTensor,
+        k: t.k as HostTensor,
+        v: t.v as HostTensor,
+        beta: t.beta as HostTensor,
+        g: t.g,
+        state: t.state as HostTensor,
+      },
+      attrs.scale,
+      step,
+    );
+}
 
-/** Chunked delta rule → `[output [B, H, L, Dv], finalState [B, H, Dk, Dv]]`; tfjs chunked form as reference, WGSL on WebGPU. */
+/**
+ * Where the host recurrence replaces the tfjs composite (bench/delta-rule.bench.ts, H = 4, Dk = Dv = 64; README).
+ * Sequences on both: the chunked composite is hundreds of small kernels per call (wasm: 3–9× at L = 256 and
+ * 1024). Steps on cpu only: wasm's composite step is ten XNNPACK kernels that vectorise the O(Dk·Dv) work the
+ * scalar JS loop does (0.8–0.9× at batch 1, 0.6–0.7× at batch 16).
+ */
+const SEQUENCE_HOSTS: readonly HostBackend[] = ['cpu', 'wasm'];
+const STEP_HOSTS: readonly HostBackend[] = ['cpu'];
+
+// The WGSL and host forwards train too: their gradient is the VJP of the tfjs form they are tested against.
+
+/**
+ * Chunked delta rule → `[output [B, H, L, Dv], finalState [B, H, Dk, Dv]]`; tfjs chunked form as reference, WGSL on
+ * WebGPU, the host recurrence on cpu and wasm.
+ */
 export const deltaRuleChunkOp: Op<PlainInput, DeltaKernelAttrs, Tensor[]> = defineOp<PlainInput, DeltaKernelAttrs, Tensor[]>({
   kernelName: 'TesseraDeltaRuleChunk',
   inputs: PLAIN_INPUTS,
   outputs: 2,
   reference: chunkReference,
+  host: host(false),
+  hostBackends: SEQUENCE_HOSTS,
   webgpu: chunkWebGPU<PlainInput>(false),
   gradient: gradientThroughReference(PLAIN_INPUTS, chunkReference),
 });
@@ -49,16 +81,23 @@ export const gatedDeltaRuleChunkOp: Op<GatedInput, DeltaKernelAttrs, Tensor[]> =
   inputs: GATED_INPUTS,
   outputs: 2,
   reference: chunkReference,
+  host: host(false),
+  hostBackends: SEQUENCE_HOSTS,
   webgpu: chunkWebGPU<GatedInput>(true),
   gradient: gradientThroughReference(GATED_INPUTS, chunkReference),
 });
 
-/** One decode token → `[output [B, H, Dv], finalState [B, H, Dk, Dv]]`; the tfjs step as reference, WGSL on WebGPU. */
+/**
+ * One decode token → `[output [B, H, Dv], finalState [B, H, Dk, Dv]]`; the tfjs step as reference, WGSL on WebGPU,
+ * the host step on cpu.
+ */
 export const deltaRuleStepOp: Op<PlainInput, DeltaKernelAttrs, Tensor[]> = defineOp<PlainInput, DeltaKernelAttrs, Tensor[]>({
   kernelName: 'TesseraDeltaRuleStep',
   inputs: PLAIN_INPUTS,
   outputs: 2,
   reference: stepReference,
+  host: host(true),
+  hostBackends: STEP_HOSTS,
   webgpu: stepWebGPU<PlainInput>(false),
   gradient: gradientThroughReference(PLAIN_INPUTS, stepReference),
 });
@@ -69,6 +108,8 @@ export const gatedDeltaRuleStepOp: Op<GatedInput, DeltaKernelAttrs, Tensor[]> = 
   inputs: GATED_INPUTS,
   outputs: 2,
   reference: stepReference,
+  host: host(true),
+  hostBackends: STEP_HOSTS,
   webgpu: stepWebGPU<GatedInput>(true),
   gradient: gradientThroughReference(GATED_INPUTS, stepReference),
 });
