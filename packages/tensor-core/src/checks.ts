@@ -174,6 +174,10 @@ export function checkFiniteSync(t: Tensor, name: string, opts: FiniteOptions = {
   checkLiveTensor(t, name);
   const backend = tf.getBackend();
   if (backend !== 'cpu' && backend !== 'wasm') return false;
-  findNonFinite(t.dataSync(), name, opts);
+  // on wasm, a view into the heap (what host kernels read) instead of dataSync's copy: the scan cost as much as a
+  // decode step's host kernel; nothing here allocates in the heap while the view is read
+  const heap = tf.backend() as unknown as { typedArrayFromHeap?: (info: Tensor) => ArrayLike<number> };
+  const viewable = backend === 'wasm' && typeof heap.typedArrayFromHeap === 'function' && (t.dtype === 'float32' || t.dtype === 'int32');
+  findNonFinite(viewable ? (heap.typedArrayFromHeap as (info: Tensor) => ArrayLike<number>)(t) : t.dataSync(), name, opts);
   return true;
 }
