@@ -1,9 +1,12 @@
 import { philoxUniform, softmax, type Tensor, tf } from '@tessera/tensor-core';
-import { type BenchRow, bench, compare, defineBench } from '@tessera/tensor-core/bench';
+import { type BenchRow, bench, compare, defineBench, kernelProfile } from '@tessera/tensor-core/bench';
 import { topK, topP } from '../src/closed-forms/index.js';
+import { radixGrid } from '../src/closed-forms/radix-layout.js';
 import { gatherRows } from '../src/closed-forms/support.js';
 import { sampleFromLogits } from '../src/fused/index.js';
+import { fusedSampleOp } from '../src/fused/op.js';
 import { sample } from '../src/sample/index.js';
+import { splitDraws } from '../src/sample/draws.js';
 
 const K = 50;
 const P = 0.9;
@@ -29,9 +32,26 @@ function unfused(s: Tensor, seed: number): Tensor[] {
 }
 
 /**
+ * `sampleFromLogits`' WebGPU kernel with its selection forced — 'row': one workgroup per row (pivot search,
+ * candidate list); 'split': the radix select, each row over several workgroups (fused/radix-draw.ts) —
+ * with the row uniforms and the id/logprob split that `sampleFromLogits` runs around it.
+ */
+function forcedSample(s: Tensor, select: 'row' | 'split'): () => Tensor[] {
+  return () => {
+    const u = philoxUniform([s.shape[0] as number], { seed: 1 });
+    const draws = fusedSampleOp({ logits: s, u }, { temperature: TEMPERATURE, k: K, p: P, pMin: 0, select });
+    const { ids, logprobs } = splitDraws(draws);
+    tf.dispose([u, draws]);
+    return [ids, logprobs];
+  };
+}
+
+/**
  * Fused sorting-free sampling (top-k 50 + top-p 0.9 + temperature 0.7) against the tfjs composite
  * (tf.topk → softmax → tf.multinomial) and the unfused Tessera path; `sample(q)` against tf.multinomial.
- * Bytes: one read of the logits, 4·B·V.
+ * On WebGPU also the two selections of the fused kernel against each other (each forced, whatever
+ * `useRadixDraw` picks for the shape), and at 64 × 131072 (full size) the time of `sampleFromLogits` per
+ * WGSL program (`kernelProfile`, GPU timestamps), for each path. Bytes: one read of the logits, 4·B·V.
  */
 export default defineBench({
   name: 'sampling',
@@ -59,6 +79,28 @@ export default defineBench({
       rows.push(compare('sampleFromLogits k50 p0.9 T0.7', shape, 'tf.topk+softmax+tf.multinomial', composite, fused, { bytes }));
       const steps = await bench('topK+topP+sample', () => unfused(s, 1));
       rows.push(compare('sampleFromLogits k50 p0.9 T0.7', shape, 'topK+topP+sample (unfused)', steps, fused, { bytes }));
+      if (tf.getBackend() === 'webgpu') {
+        const oneWorkgroup = await bench('sampleFromLogits, one workgroup per row', forcedSample(s, 'row'));
+        const radix = await bench('sampleFromLogits, radix select', forcedSample(s, 'split'));
+        const { splits } = radixGrid(b, v);
+        rows.push(
+          compare(`sampleFromLogits k50 p0.9 T0.7 (radix select, ${splits} splits)`, shape, 'one workgroup per row', oneWorkgroup, radix, {
+            bytes,
+          }),
+        );
+        if (b === 64 && v === 131072) {
+          const call = () => {
+            const out = sampleFromLogits(s, { topK: K, topP: P, temperature: TEMPERATURE, seed: 1 });
+            return [out.ids, out.logprobs];
+          };
+          rows.push(...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (auto: radix select)', shape, call, { by: 'program' })));
+          rows.push(
+            ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (one workgroup per row)', shape, forcedSample(s, 'row'), {
+              by: 'program',
+            })),
+          );
+        }
+      }
       log(`sample ${shape}`);
       const ours = await bench('sample', () => {
         const out = sample(q, { seed: 1 });

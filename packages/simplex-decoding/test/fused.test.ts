@@ -1,8 +1,13 @@
-import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniform, philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
+import { runProgram } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { keptPrefix } from '../src/fused/host.js';
+import { RADIX_HEADER_WORDS, radixGrid } from '../src/closed-forms/radix-layout.js';
+import type { FusedAttrs } from '../src/fused/attrs.js';
+import { fusedHost, keptPrefix } from '../src/fused/host.js';
 import { fusedSampleIdsOp, fusedSampleOp } from '../src/fused/op.js';
+import { type RadixDrawAttrs, radixDrawInputs, radixDrawSteps, useRadixDraw } from '../src/fused/radix-draw.js';
+import { SAMPLE_SPLIT_WORDS } from '../src/fused/radix-draw.program.js';
 import { topKBuffers, topKOfRow } from '../src/fused/top-candidates.js';
 import { minP, sample, type SampleFromLogitsOptions, sampleFromLogits, softmax, topK, topP } from '../src/index.js';
 import { INF, NEG_INF, onCpu, randomLogits, tiedLogits } from './cases.js';
@@ -268,5 +273,279 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
     expect(topKOfRow(s, 1, 10).status).toBe('infinite');
     s[2500] = 3e38;
     expect(topKOfRow(s, 0.01, 10).status).toBe('infinite');
+  });
+});
+
+/** The draws of `fusedSampleOp` (`[B, 2]` id, logprob) with the row uniforms of `seed`. */
+async function opDraws(logits: Tensor, attrs: FusedAttrs, seed: number): Promise<number[]> {
+  const u = philoxUniform([logits.shape[0] as number], { seed });
+  const draws = fusedSampleOp({ logits, u }, attrs);
+  const values = Array.from(await draws.data());
+  tf.dispose([u, draws]);
+  return values;
+}
+
+/** The host kernel's draws (cpu and wasm run it) on the same logits and uniforms. */
+async function hostDraws(logits: Tensor, attrs: FusedAttrs, seed: number): Promise<number[]> {
+  const rows = logits.shape[0] as number;
+  const values = (await logits.data()) as Float32Array;
+  const u = philoxUniformArray(rows, seed, 0);
+  const out = fusedHost({ shape: logits.shape, dtype: 'float32', values }, { shape: [rows], dtype: 'float32', values: u }, attrs);
+  return Array.from(out.values);
+}
+
+const idsOf = (draws: number[]): number[] => draws.filter((_, i) => i % 2 === 0);
+const logprobsOf = (draws: number[]): number[] => draws.filter((_, i) => i % 2 === 1);
+
+/**
+ * The radix path (`select: 'split'`, `splits` a row when given) draws the same ids as the one-workgroup
+ * path and as the host kernel, token for token, with the one-workgroup path's logprobs (the same WGSL
+ * on the same candidate list) and the host kernel's to float32 round-off.
+ */
+async function expectSameAsRowAndHost(logits: Tensor, filters: FusedAttrs, seed: number, splits?: number): Promise<number[]> {
+  const message = `${JSON.stringify(filters)}, seed ${seed}, ${splits ?? 'auto'} splits`;
+  const split = await opDraws(logits, { ...filters, select: 'split', ...(splits ? { splits } : {}) }, seed);
+  const row = await opDraws(logits, { ...filters, select: 'row' }, seed);
+  const host = await hostDraws(logits, filters, seed);
+  expect(idsOf(split), `${message}: radix vs one workgroup per row`).toEqual(idsOf(row));
+  expect(idsOf(split), `${message}: radix vs host kernel`).toEqual(idsOf(host));
+  await expectAllClose(logprobsOf(split), logprobsOf(row), { atol: 1e-6, message: `${message}: logprobs vs one workgroup per row` });
+  await expectAllClose(logprobsOf(split), logprobsOf(host), { atol: 1e-4, message: `${message}: logprobs vs host kernel` });
+  return idsOf(split);
+}
+
+/**
+ * Runs the programs of one radix draw (radix-draw.ts) one at a time, awaiting each, so that a cold shader
+ * cache compiles one shader per turn of the event loop; returns each pass's row statuses (0 searching, 1
+ * no distribution, 2 listed) and the draws.
+ */
+async function radixDrawByStep(logits: Tensor, attrs: RadixDrawAttrs, seed: number): Promise<{ statuses: number[][]; draws: number[] }> {
+  const [rows, cols] = logits.shape as [number, number];
+  const grid = radixGrid(rows, cols, attrs.splits);
+  const steps = radixDrawSteps(rows, cols, grid, attrs);
+  const u = philoxUniform([rows], { seed });
+  const stride = RADIX_HEADER_WORDS + grid.splits * SAMPLE_SPLIT_WORDS;
+  const statuses: number[][] = [];
+  let prev: Tensor | undefined;
+  for (const [i, { program, uniforms, dtype }] of steps.entries()) {
+    const out = runProgram(program, radixDrawInputs(i, steps.length, logits, prev, u), uniforms, dtype);
+    const values = await out.data();
+    if (i > 0 && i < steps.length - 1) statuses.push(Array.from({ length: rows }, (_, r) => values[r * stride] as number));
+    prev?.dispose();
+    prev = out;
+  }
+  const draws = Array.from(await (prev as Tensor).data());
+  tf.dispose([u, prev as Tensor]);
+  return { statuses, draws };
+}
+
+/** The pass (1…4) whose output first shows each row listed, from `radixDrawByStep`'s statuses. */
+function listedAt(statuses: number[][]): number[] {
+  return (statuses[0] ?? []).map((_, r) => 1 + statuses.findIndex((pass) => pass[r] === 2));
+}
+
+/*
+ * The fused sampler on the radix select (`select: 'split'`), whatever the shape: `useRadixDraw` gives it
+ * only rows of 16384 tokens and more, so the short rows here are split into many slices (`splits`), with
+ * ties and candidate lists that straddle them.
+ */
+describeBackends(
+  'sampleFromLogits by radix select (fusedSampleOp, select: split)',
+  () => {
+    const filters = (temperature: number, k: number, p: number, pMin: number): FusedAttrs => ({ temperature, k, p, pMin });
+
+    // first in the suite: software Vulkan compiles each shader for up to a minute under load with a cold
+    // cache, blocking the event loop, so the programs are run one at a time here
+    it('lists each row as soon as its top-k candidates fit: after digit 0, 1, 2, 3, or at the exact cut with ties', async () => {
+      const attrs = (k: number, splits: number): RadixDrawAttrs => ({ temperature: 1, k, p: 0.9, pMin: 0, splits });
+      // a long tail: the first digit leaves the 10 largest alone in their bin
+      const tail = tf.tensor2d([Array.from({ length: 900 }, (_, i) => (i % 90 === 7 ? 100 + i : Math.sin(i)))]);
+      // 3000 consecutive floats above 1: one bin until the third digit
+      const ulps = tf.tensor2d([Array.from({ length: 3000 }, (_, i) => 1 + ((i * 7919) % 3000) * 2 ** -23)]);
+      // 3000 tokens over 256 floats that share their top 24 bits: the last digit splits them, ~12 a value
+      const low = tf.tensor2d([Array.from({ length: 3000 }, (_, i) => 1 + ((i * 7919) % 256) * 2 ** -23)]);
+      // every token tied: the cut falls inside 2000 ties, across splits of 286
+      const tied = tf.zeros([2, 2000]);
+      const cases: [Tensor, RadixDrawAttrs, number][] = [
+        [tail, attrs(5, 4), 1],
+        [ulps, attrs(100, 5), 3],
+        [low, attrs(100, 5), 4],
+        [tied, attrs(300, 7), 4],
+      ];
+      for (const [logits, a, pass] of cases) {
+        const { statuses, draws } = await radixDrawByStep(logits, a, 7);
+        expect(listedAt(statuses), `k = ${a.k}`).toEqual(new Array(logits.shape[0]).fill(pass));
+        expect(idsOf(draws), `k = ${a.k}`).toEqual(idsOf(await hostDraws(logits, a, 7)));
+      }
+      const tiedIds = idsOf((await radixDrawByStep(tied, attrs(300, 7), 8)).draws);
+      for (const id of tiedIds) expect(id).toBeLessThan(300);
+      tf.dispose([tail, ulps, low, tied]);
+      // and, one call at a time, the other programs the tests below meet: the one-workgroup path, and the
+      // closed forms' radix cut (no cut, top-p, top-k then top-p) with the blocked draw
+      const s = randomLogits(2, 1000, 40);
+      for (const f of [filters(1, 20, 0.9, 0), filters(1, 0, 1, 0), filters(1, 0, 0.9, 0), filters(1, 600, 0.7, 0)]) {
+        for (const select of ['row', 'split'] as const) await opDraws(s, { ...f, select, splits: 2 }, 1);
+      }
+      s.dispose();
+    }, 600_000);
+
+    it('draws the same tokens as the one-workgroup path and the host kernel on random rows, 1 to 7 splits a row', async () => {
+      const logits = randomLogits(5, 1000, 41, 4);
+      for (const splits of [undefined, 3, 7]) {
+        for (const f of [
+          filters(1, 1, 1, 0),
+          filters(0.8, 7, 1, 0),
+          filters(0.7, 50, 0.9, 0),
+          filters(1, 300, 0.95, 0.02),
+          filters(1.2, 512, 0.5, 0),
+          filters(1, 50, 1, 0.1),
+          filters(1.3, 200, 0.3, 0.05),
+        ]) {
+          for (const seed of [3, 4]) await expectSameAsRowAndHost(logits, f, seed, splits);
+        }
+      }
+      logits.dispose();
+    });
+
+    it('resolves ties by lower token id at the top-k and top-p cuts, across splits', async () => {
+      const logits = tiedLogits(6, 700, 42);
+      for (const [k, p] of [
+        [1, 1],
+        [13, 1],
+        [40, 0.61],
+        [200, 1],
+        [200, 0.83],
+        [512, 0.5],
+      ] as const) {
+        for (const seed of [5, 6]) await expectSameAsRowAndHost(logits, filters(0.9, k, p, 0), seed, 5);
+      }
+      logits.dispose();
+      // all equal, more ties than the list holds: ids 0…299 by the tie break, 0…110 for p = 0.3711
+      const zeros = tf.zeros([4, 2000]);
+      for (const seed of [1, 2, 3]) {
+        const ids = await expectSameAsRowAndHost(zeros, filters(1, 300, 1, 0), seed, 7);
+        for (const id of ids) expect(id).toBeLessThan(300);
+        const nucleus = await expectSameAsRowAndHost(zeros, filters(1, 300, 0.3711, 0), seed, 7);
+        for (const id of nucleus) expect(id).toBeLessThanOrEqual(111);
+      }
+      const argmax = await opDraws(zeros, { ...filters(1, 1, 1, 0), select: 'split', splits: 7 }, 4);
+      expect(argmax).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+      zeros.dispose();
+      // 5 tokens over 4 splits: the argmax for k = 1 and for a tiny p, the lowest id among tied maxima
+      const short = tf.tensor2d([
+        [0.5, 2, 1, 2, -1],
+        [3, -2, 3, 3, 0],
+      ]);
+      for (const f of [filters(1, 1, 1, 0), filters(5, 3, 1e-6, 0)]) {
+        expect(idsOf(await opDraws(short, { ...f, select: 'split', splits: 4 }, 8)), JSON.stringify(f)).toEqual([1, 0]);
+      }
+      for (const seed of [8, 9, 10]) await expectSameAsRowAndHost(short, filters(1, 4, 1, 0.9), seed, 4);
+      short.dispose();
+    });
+
+    it('applies the non-finite rules: +∞ tokens alone (their limit), −∞ never drawn, (−1, NaN) for NaN and all −∞ rows', async () => {
+      const values = new Float32Array(6 * 1200).map((_, i) => Math.sin(i));
+      for (const i of [3, 200, 599, 1100]) values[i] = INF;
+      values[1200 + 7] = INF;
+      values[2400 + 5] = Number.NaN;
+      values.fill(NEG_INF, 3600, 4800);
+      // a row with 134 finite tokens (ids divisible by 9)
+      for (let c = 0; c < 1200; c++) if (c % 9 !== 0) values[4800 + c] = NEG_INF;
+      // 600 +∞ tokens, more than a list holds
+      for (let i = 6000; i < 7200; i += 2) values[i] = INF;
+      const logits = tf.tensor2d(values, [6, 1200]);
+      for (const [k, p, pMin] of [
+        [2, 1, 0],
+        [3, 1, 0],
+        [50, 1, 0],
+        [200, 0.5, 0],
+        [512, 0.99, 0.5],
+      ] as const) {
+        for (const splits of [1, 4]) {
+          for (const seed of [0, 1, 2]) await expectSameAsRowAndHost(logits, filters(0.7, k, p, pMin), seed, splits);
+        }
+      }
+      const out = await opDraws(logits, { ...filters(1, 50, 1, 0), select: 'split', splits: 4 }, 9);
+      expect([3, 200, 599, 1100]).toContain(out[0]);
+      expect(out[1]).toBeCloseTo(-Math.log(4), 5);
+      expect(out.slice(2, 4)).toEqual([7, 0]);
+      expect(out[4]).toBe(-1);
+      expect(out[6]).toBe(-1);
+      expect((out[8] as number) % 9).toBe(0);
+      // the first 50 of the 600 +∞ tokens by id: 0, 2, …, 98, drawn uniformly
+      expect((out[10] as number) % 2).toBe(0);
+      expect(out[10]).toBeLessThan(100);
+      expect(out[11]).toBeCloseTo(-Math.log(50), 5);
+      expect([out[5], out[7]].every(Number.isNaN)).toBe(true);
+      logits.dispose();
+    });
+
+    it('takes the closed forms’ radix cut and the blocked draw for no top-k or a larger one', async () => {
+      const logits = randomLogits(4, 3000, 43, 0.5);
+      for (const f of [
+        filters(1, 0, 0.9, 0),
+        filters(0.8, 2500, 0.7, 0.5),
+        filters(1, 0, 1, 0.2),
+        filters(1.1, 0, 1, 0),
+        filters(1, 600, 1, 0),
+      ]) {
+        for (const seed of [12, 13]) await expectSameAsRowAndHost(logits, f, seed, 3);
+      }
+      logits.dispose();
+      const marked = tf.tensor2d([
+        [0, 1, Number.NaN, 2, 3, 4],
+        [NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+        [0, INF, 3, INF, NEG_INF, 1],
+        [NEG_INF, 2, NEG_INF, 0.5, -2, NEG_INF],
+      ]);
+      for (const f of [filters(1, 0, 0.6, 0), filters(1, 0, 1, 0)]) {
+        for (const seed of [1, 2]) {
+          const ids = await expectSameAsRowAndHost(marked, f, seed, 2);
+          expect(ids.slice(0, 2)).toEqual([-1, -1]);
+          expect([1, 3]).toContain(ids[2]);
+        }
+      }
+      marked.dispose();
+    });
+
+    it('equals the host kernel on rows that `auto` sends to the radix select (1 × 131072, 3 × 20011)', async () => {
+      const wide = randomLogits(1, 131072, 44, 8);
+      expect(useRadixDraw(undefined, 1, 131072)).toBe(true);
+      for (const o of [{ topK: 50, topP: 0.9, temperature: 0.7 }, { topK: 1 }, { topK: 400, minP: 0.2 }, { topP: 0.9, temperature: 0.8 }]) {
+        for (const seed of [1, 2]) {
+          const out = sampleFromLogits(wide, { ...o, seed });
+          const host = await hostDraws(wide, { temperature: o.temperature ?? 1, k: o.topK ?? 0, p: o.topP ?? 1, pMin: o.minP ?? 0 }, seed);
+          expect(Array.from(await out.ids.data()), JSON.stringify(o)).toEqual(idsOf(host));
+          await expectAllClose(out.logprobs, logprobsOf(host), { atol: 1e-4, message: JSON.stringify(o) });
+          tf.dispose([out.ids, out.logprobs]);
+        }
+      }
+      wide.dispose();
+      const batch = tiedLogits(3, 20011, 45);
+      for (const seed of [3, 4]) await expectSameAsRowAndHost(batch, filters(0.9, 50, 0.9, 0.01), seed);
+      batch.dispose();
+    });
+
+    it('leaks nothing', async () => {
+      const s = randomLogits(3, 600, 46);
+      const u = philoxUniform([3], { seed: 1 });
+      await expectNoLeaks(() => fusedSampleOp({ logits: s, u }, { ...filters(0.9, 20, 0.9, 0.01), select: 'split', splits: 3 }));
+      await expectNoLeaks(() => fusedSampleOp({ logits: s, u }, { ...filters(1, 0, 0.8, 0), select: 'split', splits: 3 }));
+      const wide = tf.zeros([2, 16384]);
+      await expectNoLeaks(() => sampleFromLogits(wide, { topK: 20, topP: 0.9, seed: 1 }));
+      tf.dispose([s, u, wide]);
+    });
+  },
+  { backends: ['webgpu'] },
+);
+
+describe('useRadixDraw (the fused sampler’s WebGPU path by shape)', () => {
+  it('takes the radix select for rows of 16384 tokens and more that it splits, unless forced', () => {
+    for (const rows of [1, 64, 256]) expect(useRadixDraw(undefined, rows, 131072), `${rows} rows`).toBe(true);
+    expect(useRadixDraw('auto', 512, 131072)).toBe(false);
+    expect(useRadixDraw(undefined, 4, 8192)).toBe(false);
+    expect(useRadixDraw(undefined, 1, 16384)).toBe(true);
+    expect(useRadixDraw('row', 1, 131072)).toBe(false);
+    expect(useRadixDraw('split', 512, 10)).toBe(true);
   });
 });

@@ -41,12 +41,17 @@ export const SEARCH_CODE: Record<RadixMode, number> = { none: 0, count: 1, mass:
  * limit, bits of max z, the key prefix fixed so far, the count and (bits of) the value ranked above the
  * prefix's range — mass Σ exp(z − max), or for sparsemax Σ (max − z) —, (bits of) the top-p goal p·M,
  * (bits of) sparsemax's offset c, and the earlier cut searched inside (key, last id; 0 and NONE: none).
+ *
+ * `splitWords`: the stride of a split's block in a row (default `RADIX_SPLIT_WORDS`, the partial
+ * histogram and its header); the fused sampler's radix passes append each split's candidate list to
+ * its block (fused/radix-draw.program.ts), and every row and split offset below follows.
  */
-export const RADIX_COMMON_WGSL = `
+export function radixCommonWgsl(splitWords: number = RADIX_SPLIT_WORDS): string {
+  return `
   const WG = ${RADIX_WORKGROUP}u;
   const BINS = ${RADIX_BINS};
   const COPIES = ${RADIX_COPIES}u;
-  const SPLIT_WORDS = ${RADIX_SPLIT_WORDS};
+  const SPLIT_WORDS = ${splitWords};
   const HDR = ${RADIX_HEADER_WORDS};
   const NONE = 0xffffffffu;
   const NEG_INF_KEY = 0x007fffffu;
@@ -119,6 +124,10 @@ export const RADIX_COMMON_WGSL = `
     }
   }
 `;
+}
+
+/** `radixCommonWgsl` with the closed forms' layout. */
+export const RADIX_COMMON_WGSL = radixCommonWgsl();
 
 /** z of token i of a row (`logits`), limited on a row holding +∞; only for programs that bind the logits. */
 export const Z_AT_WGSL = `
@@ -380,12 +389,13 @@ export const FIRST_SCAN_WGSL = `
  * through workgroup u32 atomics, weights as 64-bit fixed point (u32 atomics, the carry taken from the low
  * word's old value: exact and in no particular order, so every run gives the same bits), into 4
  * interleaved copies. Then thread t sums bin t's copies and writes the slice's partial histogram.
+ * `weighted` false (the fused sampler's top-k, which needs counts only): no weights, the mass words 0.
  */
-export function histogramWgsl(kind: RadixKind, filter: RadixFilter): string {
+export function histogramWgsl(kind: RadixKind, filter: RadixFilter, weighted = true): string {
   const inside =
     filter === 'none' ? '' : `if (${filteredWgsl(filter)} && !insideCut(key, u32(i), cutKey, cutId)) {\n        continue;\n      }`;
-  const weight =
-    kind === 'sparse' ? 'if (!(z > low)) {\n        continue;\n      }\n      let w = origin - z;' : 'let w = exp(z - origin);';
+  let weight = kind === 'sparse' ? 'if (!(z > low)) {\n        continue;\n      }\n      let w = origin - z;' : 'let w = exp(z - origin);';
+  if (!weighted) weight = '';
   return `
   var<workgroup> hCnt : array<atomic<u32>, ${RADIX_BINS * RADIX_COPIES}>;
   var<workgroup> hLo : array<atomic<u32>, ${RADIX_BINS * RADIX_COPIES}>;
@@ -427,7 +437,7 @@ export function histogramWgsl(kind: RadixKind, filter: RadixFilter): string {
       ${weight}
       let slot = ((key >> shift) & 0xffu) * COPIES + lane;
       atomicAdd(&hCnt[slot], 1u);
-      addWeight(slot, w);
+      ${weighted ? 'addWeight(slot, w);' : ''}
     }
     workgroupBarrier();
     var n = 0u;

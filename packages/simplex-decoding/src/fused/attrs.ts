@@ -1,7 +1,13 @@
+import type { SelectPath } from '../closed-forms/radix-layout.js';
+
 /** Kernel attributes of the fused sampler, validated by `sampleFromLogits`: k = 0 and p = 1 mean off. */
 export interface FusedAttrs {
   temperature: number;
   k: number;
   p: number;
   pMin: number;
+  /** WebGPU only: one workgroup per row ('row'), the radix select ('split'), or by shape ('auto', default: `useRadixDraw`). */
+  select?: SelectPath;
+  /** WebGPU radix select only: splits per row instead of `radixGrid`'s choice (tests: many splits on short rows). */
+  splits?: number;
 }

@@ -1,22 +1,11 @@
 import { POSITIVE_INFINITY_WGSL } from '../non-finite.wgsl.js';
 
 /**
- * WGSL shared by the fused programs. Tempered scores z = s / T (skipped at T = 1, as the closed forms
- * do; −0 becomes +0 so that equal values get equal keys) and their order-preserving u32 keys: flipping
- * the sign bit of non-negative floats and all bits of negative ones makes unsigned order equal float
- * order, so thresholds are searched over integers and always land on a value present in the row. Also
- * `isPositiveInfinity` and `limited` (non-finite.wgsl.ts) for rows holding +∞.
+ * The order-preserving u32 keys of float32 scores: flipping the sign bit of non-negative floats and all
+ * bits of negative ones makes unsigned order equal float order, so thresholds are searched over integers
+ * and always land on a value present in the row. `keyOf`, its inverse `valueOf`, and `insideCut`.
  */
-export const KEYS_WGSL = `
-  ${POSITIVE_INFINITY_WGSL}
-  fn tempered(s : f32) -> f32 {
-    var z = s;
-    if (uniforms.temperature != 1.0) {
-      z = s / uniforms.temperature;
-    }
-    return select(z, 0.0, z == 0.0);
-  }
-
+export const KEY_ORDER_WGSL = `
   fn keyOf(z : f32) -> u32 {
     let b = bitcast<u32>(z);
     return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
@@ -31,6 +20,23 @@ export const KEYS_WGSL = `
     return key > cutKey || (key == cutKey && id <= cutId);
   }
 `;
+
+/**
+ * WGSL shared by the fused programs. Tempered scores z = s / T (skipped at T = 1, as the closed forms
+ * do; −0 becomes +0 so that equal values get equal keys) and their order-preserving u32 keys
+ * (`KEY_ORDER_WGSL`). Also `isPositiveInfinity` and `limited` (non-finite.wgsl.ts) for rows holding +∞.
+ * Expects the uniform `temperature`.
+ */
+export const KEYS_WGSL = `
+  ${POSITIVE_INFINITY_WGSL}
+  fn tempered(s : f32) -> f32 {
+    var z = s;
+    if (uniforms.temperature != 1.0) {
+      z = s / uniforms.temperature;
+    }
+    return select(z, 0.0, z == 0.0);
+  }
+${KEY_ORDER_WGSL}`;
 
 /**
  * Per-row result of the selection program, int32 `[B, PARAMS]`: status (1 = drawn already, from the

@@ -7,9 +7,11 @@ import { fusedReference } from './reference.js';
 
 /**
  * `logits: [B, V]`, `u: [B]` → `[B, 2]` (id, logprob), with the non-finite rules of `sampleFromLogits`.
- * WebGPU: the selection program (row flags for NaN and +∞, pivot search, and the draw itself when the
- * kept set fits in workgroup memory), then for the other rows the blocked inverse CDF of `sample` over
- * the kept weights (kernel.ts). CPU and WASM run `fusedSampleIdsOp` instead (the reference here).
+ * WebGPU (kernel.ts), by shape or `attrs.select`: the one-workgroup selection program (row flags for NaN
+ * and +∞, pivot search, and the draw itself when the kept set fits in workgroup memory) or the radix
+ * select over several workgroups a row (radix-draw.ts: a list of the top-k candidates drawn as the
+ * one-workgroup path draws its own; or the radix cut), then for the rows not drawn yet the blocked inverse
+ * CDF of `sample` over the kept weights. CPU and WASM run `fusedSampleIdsOp` instead (the reference here).
  */
 export const fusedSampleOp = defineOp<'logits' | 'u', FusedAttrs>({
   kernelName: 'TesseraSampleFromLogits',

@@ -2,13 +2,11 @@
 export const SELECT_CAP = 512;
 
 /**
- * The candidate list of `SelectProgram` (select.program.ts): once every token at or above a key fits in
- * `SELECT_CAP` slots, `compactList` copies them (key, id) to workgroup memory, `sortList` sorts them by a
- * bitonic network — by rank (z desc, id asc) or by id (`before`) — and `candWeight` is a candidate's
- * exp(z − max). Expects the program's `state`, `candKey`, `candId`, `nCand`, `zAt`, the constants `WG`,
- * `CAP`, `NONE` and keys.wgsl.ts.
+ * `compactList` of `SelectProgram` (select.program.ts): once every token at or above a key fits in
+ * `SELECT_CAP` slots, it copies them (key, id) to workgroup memory. Expects the program's `state`,
+ * `candKey`, `candId`, `nCand`, `zAt`, the constants `WG`, `CAP` and keys.wgsl.ts.
  */
-export const CANDIDATE_LIST_WGSL = `
+export const COMPACT_LIST_WGSL = `
   // copies every token at or above key lo (inside the cut for mode 1) to workgroup memory
   fn compactList(mode : u32, row : i32, lo : u32) {
     let base = row * uniforms.cols;
@@ -30,6 +28,16 @@ export const CANDIDATE_LIST_WGSL = `
     }
   }
 
+`;
+
+/**
+ * The sort of a candidate list in workgroup memory: `sortList` sorts the first n (key, id) pairs by a
+ * bitonic network — by rank (z desc, id asc) or by id (`before`) — and `candWeight` is a candidate's
+ * exp(z − max). Shared by `SelectProgram` and the radix sampler's draw (radix-draw.program.ts), which
+ * fill the list differently. Expects `candKey`, `candId` (at least `SELECT_CAP` each), the constants
+ * `WG`, `NONE` and keys.wgsl.ts.
+ */
+export const SORT_LIST_WGSL = `
   fn before(a : u32, b : u32, byId : bool) -> bool {
     if (byId) {
       return candId[a] < candId[b];
@@ -71,3 +79,8 @@ export const CANDIDATE_LIST_WGSL = `
   }
 
 `;
+
+/**
+ * The candidate list of `SelectProgram`: `COMPACT_LIST_WGSL` then `SORT_LIST_WGSL`.
+ */
+export const CANDIDATE_LIST_WGSL = `${COMPACT_LIST_WGSL}${SORT_LIST_WGSL}`;

@@ -1,10 +1,54 @@
 import { PARAM, PARAMS } from './keys.wgsl.js';
 
 /**
+ * `keptOfList` (thread 0, the candidates sorted by rank in workgroup memory): top-p and min-p on the
+ * list, returning the kept prefix's length. With `state.listMode` 0 the list starts with the top-k set
+ * (its first k entries): the nucleus is taken over those k, at p · their mass; otherwise at
+ * `search.goalMass`. Shared by `SelectProgram` and the radix sampler's draw (radix-draw.program.ts).
+ * Expects `state` (zmax, listLen, listMode), `search` (goalMass), `candWeight` and the uniforms k, p, pMin.
+ */
+export const KEPT_OF_LIST_WGSL = `
+  // thread 0, candidates sorted by rank: top-p and min-p on the list; returns the kept prefix length
+  fn keptOfList() -> u32 {
+    let zmax = state.zmax;
+    var keep = state.listLen;
+    if (uniforms.p < 1.0) {
+      var goal = search.goalMass;
+      if (state.listMode == 0u) {
+        // the list holds the top-k set first: the nucleus of its k tokens
+        keep = u32(uniforms.k);
+        var total = 0.0;
+        for (var i = 0u; i < keep; i++) {
+          total += candWeight(i, zmax);
+        }
+        goal = uniforms.p * total;
+      }
+      // walk down while the mass ranked above stays below p·M
+      var acc = 0.0;
+      var kept = 0u;
+      while (kept < keep && acc < goal) {
+        acc += candWeight(kept, zmax);
+        kept++;
+      }
+      keep = kept;
+    } else if (state.listMode == 0u) {
+      keep = u32(uniforms.k);
+    }
+    // min-p cuts the rank-ordered list where the weight (probability / top probability) drops below pMin
+    var kept = 0u;
+    while (kept < keep && candWeight(kept, zmax) >= uniforms.pMin) {
+      kept++;
+    }
+    return kept;
+  }
+
+`;
+
+/**
  * The stages of `SelectProgram` (select.program.ts) after a search, run by thread 0: `writeParams` (the
  * row's result, keys.wgsl.ts: PARAM), `finishStage` (record the cut of a search that converged on an exact
  * key outside workgroup memory, or start the search over ids among the tokens tied at it, then start the
- * next stage) and `keptOfList` (top-p and min-p on the rank-sorted candidate list). Expects the program's
+ * next stage) and `keptOfList` (`KEPT_OF_LIST_WGSL`). Expects the program's
  * structs and state, the pivot search and candidate-list snippets, and the constants `NONE` and `IDLE`.
  */
 export const SELECT_STAGES_WGSL = `
@@ -62,46 +106,14 @@ export const SELECT_STAGES_WGSL = `
     state.mode = next;
   }
 
-  // thread 0, candidates sorted by rank: top-p and min-p on the list; returns the kept prefix length
-  fn keptOfList() -> u32 {
-    let zmax = state.zmax;
-    var keep = state.listLen;
-    if (uniforms.p < 1.0) {
-      var goal = search.goalMass;
-      if (state.listMode == 0u) {
-        // the list holds the top-k set first: the nucleus of its k tokens
-        keep = u32(uniforms.k);
-        var total = 0.0;
-        for (var i = 0u; i < keep; i++) {
-          total += candWeight(i, zmax);
-        }
-        goal = uniforms.p * total;
-      }
-      // walk down while the mass ranked above stays below p·M
-      var acc = 0.0;
-      var kept = 0u;
-      while (kept < keep && acc < goal) {
-        acc += candWeight(kept, zmax);
-        kept++;
-      }
-      keep = kept;
-    } else if (state.listMode == 0u) {
-      keep = u32(uniforms.k);
-    }
-    // min-p cuts the rank-ordered list where the weight (probability / top probability) drops below pMin
-    var kept = 0u;
-    while (kept < keep && candWeight(kept, zmax) >= uniforms.pMin) {
-      kept++;
-    }
-    return kept;
-  }
-
-`;
+${KEPT_OF_LIST_WGSL}`;
 
 /**
  * `drawFromList` (thread 0: the inverse CDF over the kept candidates in id order, written as the row's
  * result), apart from the stages because it reads the draws `u`, which only the sampling flavour of
- * `SelectProgram` binds.
+ * `SelectProgram` binds. Expects `state.zmax`, `candWeight`, `candKey`, `candId`, `u` and
+ * `writeParams(row, status, id, logprob)`: `SelectProgram`'s writes the row's params, the radix
+ * sampler's draw (radix-draw.program.ts) its (id, logprob) pair.
  */
 export const SELECT_DRAW_WGSL = `
   // thread 0, kept candidates sorted by id: the inverse CDF over them

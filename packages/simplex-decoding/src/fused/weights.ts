@@ -5,7 +5,9 @@ import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
 /**
  * Weights of the fused sampler's general path: exp(z − max z) on the kept set (inside the row's cut and
  * at or above pMin relative to the top token), 0 elsewhere and on rows the selection program already drew;
- * z is `limited` on rows holding +∞, as the selection program saw it.
+ * z is `limited` on rows holding +∞, as the selection program saw it. `params` come from the selection
+ * program's 'draw' flavour or from the radix select's cut (`radixCut`), the same `[B, 8]` layout; a row
+ * flagged there (status ≠ 0) is (id, logprob) as written, or (−1, NaN) for a row with no draw.
  */
 export function keptLogitWeights(temperature: number, pMin: number): WeightSource {
   return {
@@ -33,7 +35,10 @@ export function keptLogitWeights(temperature: number, pMin: number): WeightSourc
     if (params[pb + ${PARAM.status}] == 0) {
       return vec3<f32>(0.0);
     }
-    return vec3<f32>(1.0, f32(params[pb + ${PARAM.id}]), bitcast<f32>(params[pb + ${PARAM.logprob}]));
+    // a row with no draw (id −1: a NaN or no finite logit) has logprob NaN; the radix select's cut
+    // (radix-select.program.ts) flags such rows without writing one
+    let id = params[pb + ${PARAM.id}];
+    return vec3<f32>(1.0, f32(id), select(bitcast<f32>(params[pb + ${PARAM.logprob}]), uniforms.NAN, id < 0));
   }
 `,
   };
