@@ -1,6 +1,8 @@
 import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { bench, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
 import { attention, BlockMask, blockScores, blockSparseAttention, hybridMask } from '../src/index.js';
+import { flashOp } from '../src/flash/index.js';
+import type { FlashAttrs } from '../src/flash/reference.js';
 import { blockScoresOp } from '../src/masks/op.js';
 import { ceilFraction, selectBlocks, toBlockMask } from '../src/masks/select.js';
 
@@ -40,20 +42,95 @@ function flops(h: number, l: number, d: number, density = 1): number {
   return 4 * h * l * l * d * density;
 }
 
+/** The host kernels' shapes on cpu and wasm, whatever the size: a small model's heads (B = 1, H = 4, D = 64). */
+const HOST_HEADS = 4;
+const HOST_D = 64;
+const HOST_LENGTHS = [1024, 4096];
+/** Beyond this length the composite's fwd+bwd (several B·H·L² buffers, autodiff) takes minutes per call on the host. */
+const MAX_HOST_BACKWARD_L = 1024;
+
+/**
+ * cpu and wasm: `attention` and `blockSparseAttention` (90 %, blocks 128 × 64), forward and forward +
+ * backward, which run the typed-array kernels, against the op's tfjs composite (`flashOp.reference`:
+ * scores, mask bias, softmax, PV — what both ran there before), same attributes.
+ */
+async function hostRows(log: (message: string) => void): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const [bq, bk] = [128, 64];
+  for (const l of HOST_LENGTHS) {
+    const shape = `1x${HOST_HEADS}x${l}x${HOST_D}`;
+    const dims = [1, HOST_HEADS, l, HOST_D];
+    const q = philoxUniform(dims, { seed: 1, low: -1, high: 1 });
+    const k = philoxUniform(dims, { seed: 2, low: -1, high: 1 });
+    const v = philoxUniform(dims, { seed: 3, low: -1, high: 1 });
+    const w = philoxUniform(dims, { seed: 4, low: -1, high: 1 });
+    const stand = tf.zeros([2], 'int32');
+    const mask = randomMask(1, HOST_HEADS, l, bq, bk, 0.9, 30 + l);
+    const density = 1 - ((await mask.sparsity.data())[0] as number);
+    log(`mask ${shape}: achieved sparsity ${(1 - density).toFixed(3)} (the diagonal block is always kept)`);
+    const scale = 1 / Math.sqrt(HOST_D);
+    // one call is seconds here: no probe call, three rounds of one
+    const slow = { warmup: 1, warmupMs: 0, rounds: 3, iterations: 1 };
+    const cases: {
+      name: string;
+      ours: (a: Tensor, b: Tensor, c: Tensor) => Tensor;
+      lists: Record<'kvNum' | 'kvIdx' | 'qNum' | 'qIdx', Tensor>;
+      attrs: FlashAttrs;
+      density: number;
+    }[] = [
+      {
+        name: 'attention (dense)',
+        ours: (a: Tensor, b: Tensor, c: Tensor) => attention(a, b, c),
+        lists: { kvNum: stand, kvIdx: stand, qNum: stand, qIdx: stand },
+        attrs: { causal: false, sparse: false, scale, bq: 1, bk: 1 },
+        density: 1,
+      },
+      {
+        name: 'blockSparseAttention (90%)',
+        ours: (a: Tensor, b: Tensor, c: Tensor) => blockSparseAttention(a, b, c, mask),
+        lists: { kvNum: mask.kvNumBlocks, kvIdx: mask.kvIndices, qNum: mask.qNumBlocks, qIdx: mask.qIndices },
+        attrs: { causal: false, sparse: true, scale, bq, bk },
+        density,
+      },
+    ];
+    for (const c of cases) {
+      const composite = (a: Tensor, b: Tensor, cc: Tensor) => flashOp.reference({ q: a, k: b, v: cc, ...c.lists }, c.attrs)[0] as Tensor;
+      log(`${c.name} ${shape}`);
+      const ours = await bench(c.name, () => c.ours(q, k, v), slow);
+      const base = await bench('tfjs composite', () => composite(q, k, v), slow);
+      rows.push(compare(c.name, shape, 'tfjs composite', base, ours, { flops: flops(HOST_HEADS, l, HOST_D, c.density) }));
+      if (l > MAX_HOST_BACKWARD_L) continue;
+      const grads = (f: (a: Tensor, b: Tensor, c: Tensor) => Tensor) => () => tf.grads(f)([q, k, v], w);
+      log(`${c.name} fwd+bwd ${shape}`);
+      const oursBwd = await bench(`${c.name} fwd+bwd`, grads(c.ours), slow);
+      const baseBwd = await bench('tfjs composite fwd+bwd', grads(composite), slow);
+      rows.push(
+        compare(`${c.name} fwd+bwd`, shape, 'tfjs composite fwd+bwd', baseBwd, oursBwd, {
+          flops: 3.5 * flops(HOST_HEADS, l, HOST_D, c.density),
+        }),
+      );
+    }
+    mask.dispose();
+    tf.dispose([q, k, v, w, stand]);
+  }
+  return rows;
+}
+
 /**
  * Dense attention (our flash kernel against the tfjs composite), block-sparse attention at sparsity
  * 0/50/90/95% against our dense kernel, mask construction (blockScores + hybridMask) against the sparse
  * kernel it feeds and against the composite path (tfjs scores, dense selection, fromDense), and forward
  * + backward for dense and 95% sparse. B = 1, H = 8, D = 64,
  * L ∈ {4096, 16384, 65536} on the GPU (the issue's shapes); H = 2, D = 32, L ∈ {256, 512} elsewhere.
+ * On cpu and wasm, first the typed-array kernels against the composite at a small model's shapes (`hostRows`).
  */
 export default defineBench({
   name: 'sparse-attention',
-  async run({ size, log }) {
+  async run({ backend, size, log }) {
+    const rows: BenchRow[] = backend === 'cpu' || backend === 'wasm' ? await hostRows(log) : [];
     const [heads, d] = size === 'full' ? [8, 64] : [2, 32];
     const lengths = size === 'full' ? [4096, 16384, 65536] : [256, 512];
     const [bq, bk] = size === 'full' ? [128, 64] : [64, 32];
-    const rows: BenchRow[] = [];
     for (const l of lengths) {
       const shape = `1x${heads}x${l}x${d}`;
       const q = philoxUniform([1, heads, l, d], { seed: 1, low: -1, high: 1 });

@@ -15,8 +15,8 @@ const KNOWN = ['causal', 'scale'] as const;
  * Dense softmax attention, softmax(scale · QKᵀ) V: `q [B, H, Lq, D]`, `k, v [B, H, Lk, D]` →
  * `[B, H, Lq, D]`. On WebGPU a FlashAttention-2-style WGSL kernel (Dao 2023): online softmax over key
  * tiles staged in workgroup memory, no L×L matrix, the log-sum-exp saved for a WGSL backward; on CPU and
- * WASM the tfjs composite. The baseline every sparse figure is compared with. Heads wider than 128 run
- * the tfjs composite everywhere.
+ * WASM a typed-array kernel of the same online softmax (float64 accumulation) and its backward. The baseline
+ * every sparse figure is compared with. On WebGPU heads wider than 128 run the tfjs composite.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor {
   const o = checkOptions(opts, KNOWN);

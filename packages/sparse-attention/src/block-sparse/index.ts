@@ -22,7 +22,8 @@ const KNOWN = ['causal', 'scale'] as const;
  *
  * On WebGPU a flash-style WGSL kernel visits only the listed key blocks (online softmax, log-sum-exp
  * saved), and its gradient is a WGSL backward over kept blocks only (dQ over `kvIndices`, dK and dV over
- * `qIndices`); the mask is a constant for gradients. On CPU and WASM the tfjs composite.
+ * `qIndices`); the mask is a constant for gradients. On CPU and WASM a typed-array kernel walks the same
+ * kept key blocks (forward and backward).
  */
 export function blockSparseAttention(q: Tensor, k: Tensor, v: Tensor, mask: BlockMask, opts?: BlockSparseAttentionOptions): Tensor {
   const o = checkOptions(opts, KNOWN);

@@ -17,8 +17,8 @@ export interface FlashLists {
 
 /**
  * Runs the flash op on validated inputs: `[output, lse]`. Dense calls bind a 2-element int32 stand-in
- * for the unused lists (a WGSL program binds every input). Heads wider than `MAX_KERNEL_HEAD_DIM` run the
- * tfjs reference.
+ * for the unused lists (a WGSL program binds every input). On WebGPU, heads wider than
+ * `MAX_KERNEL_HEAD_DIM` run the tfjs reference; the host kernels (cpu, wasm) take any width.
  */
 export function runFlash(q: Tensor, k: Tensor, v: Tensor, lists: FlashLists | null, attrs: FlashAttrs): Tensor[] {
   return tf.tidy(() => {
@@ -33,6 +33,6 @@ export function runFlash(q: Tensor, k: Tensor, v: Tensor, lists: FlashLists | nu
       qIdx: lists?.qIdx ?? stand,
     } as Record<FlashInput, Tensor>;
     const d = q.shape[3] as number;
-    return d > MAX_KERNEL_HEAD_DIM ? flashOp.reference(t, attrs) : flashOp(t, attrs);
+    return d > MAX_KERNEL_HEAD_DIM && tf.getBackend() === 'webgpu' ? flashOp.reference(t, attrs) : flashOp(t, attrs);
   });
 }

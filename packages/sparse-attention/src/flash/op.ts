@@ -1,13 +1,18 @@
 import { defineOp, type Tensor, tf, vjp } from '@tessera/tensor-core';
+import { flashBackwardHost } from './backward.host.js';
+import { flashForwardHost } from './forward.host.js';
 import { type FlashBackwardInput, flashBackwardWebGPU, flashForwardWebGPU } from './kernel.js';
 import { type FlashAttrs, type FlashInput, flashReference } from './reference.js';
 
 const FLASH_INPUTS = ['q', 'k', 'v', 'kvNum', 'kvIdx', 'qNum', 'qIdx'] as const;
+/** Where the typed-array kernels run (see the bench: they beat the tfjs composite there). */
+const HOST_BACKENDS = ['cpu', 'wasm'] as const;
 const BACKWARD_INPUTS = ['q', 'k', 'v', 'o', 'lse', 'dO', 'dLse', 'kvNum', 'kvIdx', 'qNum', 'qIdx'] as const;
 
 /**
- * The backward as its own op: three WGSL programs on WebGPU; elsewhere (never reached in practice, as
- * the forward runs the differentiable reference there) the VJP of the reference.
+ * The backward as its own op: three WGSL programs on WebGPU, a typed-array kernel on the host backends
+ * (`HOST_BACKENDS`), and elsewhere the VJP of the reference (never reached in practice: there the
+ * forward runs the differentiable reference).
  */
 export const flashBackwardOp = defineOp<FlashBackwardInput, FlashAttrs, Tensor[]>({
   kernelName: 'TesseraFlashAttentionBackward',
@@ -24,6 +29,8 @@ export const flashBackwardOp = defineOp<FlashBackwardInput, FlashAttrs, Tensor[]
       };
       return vjp(f, [t.q, t.k, t.v], tf.scalar(1));
     }),
+  host: flashBackwardHost,
+  hostBackends: HOST_BACKENDS,
   webgpu: flashBackwardWebGPU,
 });
 
@@ -37,6 +44,8 @@ export const flashOp = defineOp<FlashInput, FlashAttrs, Tensor[]>({
   inputs: FLASH_INPUTS,
   outputs: 2,
   reference: flashReference,
+  host: flashForwardHost,
+  hostBackends: HOST_BACKENDS,
   webgpu: flashForwardWebGPU,
   gradient: {
     inputsToSave: FLASH_INPUTS,
