@@ -182,7 +182,35 @@ const prodSum = defineOp<'x' | 'y', Record<string, never>, Tensor[]>({
   gradient: gradientThroughReference(['x', 'y'], ({ x, y }) => [tf.mul(x, y), tf.add(x, y)]),
 });
 
-describeBackends('gradientThroughReference', () => {
+/** 2·x with a host kernel that counts its calls, differentiated through its reference. */
+let doubledHostCalls = 0;
+const doubled = defineOp<'x', Record<string, never>>({
+  kernelName: 'TesseraTestDoubled',
+  inputs: ['x'],
+  reference: ({ x }) => tf.mul(x, 2),
+  host: ({ x }) => {
+    doubledHostCalls++;
+    return { shape: x.shape, dtype: 'float32', values: (x.values as Float32Array).map((v) => 2 * v) };
+  },
+  hostBackends: ['cpu', 'wasm'],
+  gradient: gradientThroughReference(['x'], ({ x }) => tf.mul(x, 2)),
+});
+
+describeBackends('gradientThroughReference', (backend) => {
+  it('under a gradient tape on cpu and wasm runs the reference instead of the host kernel (the backward would run it again)', async () => {
+    const x = tf.tensor1d([1, -2]);
+    doubledHostCalls = 0;
+    const y = doubled({ x }, {});
+    const host = backend === 'cpu' || backend === 'wasm';
+    expect(doubledHostCalls).toBe(host ? 1 : 0);
+    const g = tf.grad((t: Tensor) => tf.sum(tf.square(doubled({ x: t }, {}))))(x);
+    expect(doubledHostCalls).toBe(host ? 1 : 0);
+    // d/dx Σ (2x)² = 8x
+    await expectAllClose(g, [8, -16]);
+    await expectAllClose(y, [2, -4]);
+    tf.dispose([x, y, g]);
+  });
+
   it('gives a kernel without its own backward the gradient of its reference (one output)', async () => {
     const x = tf.tensor1d([1, -2, 3]);
     const g = tf.grad((t: Tensor) => tf.sum(scaledSquare({ x: t }, { a: 3 })))(x);

@@ -3,6 +3,7 @@ import { checkFunction, checkRange } from '../checks.js';
 import { describeValue, ValueError } from '../errors.js';
 import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
+import { THROUGH_REFERENCE } from './gradient-through-reference.js';
 import type { ProgramUniform, WebGPUProgram } from './webgpu-program.js';
 
 /**
@@ -153,6 +154,8 @@ export interface WebGPUBackendLike {
 /** Backends that keep tensors in host memory, readable through the generic backend interface. */
 export type HostBackend = 'cpu' | 'wasm';
 
+const HOST_BACKENDS: ReadonlySet<string> = new Set<HostBackend>(['cpu', 'wasm']);
+
 function checkOpSpec(spec: OpSpec<string, object, OpOutput>): void {
   checkOptions(spec, OP_SPEC_KEYS, 'spec');
   if (typeof spec.kernelName !== 'string' || spec.kernelName === '') {
@@ -235,8 +238,15 @@ export function defineOp<I extends string, A extends object, R extends OpOutput 
   }
 
   const hasKernel = (backendName: string = tf.getBackend()): boolean => tf.getKernel(kernelName, backendName) !== undefined;
+  // A gradient through the reference runs the reference forward again in the backward. On a host backend under a
+  // gradient tape, running the reference once, on the tape, instead of the host kernel and then the reference costs
+  // one forward less (a training step of a delta-rule layer on cpu: 1.5× faster), and the value and its gradient come
+  // from the same function. WebGPU keeps its kernel: there the reference is the slow part and the recompute keeps
+  // only the inputs alive until the backward.
+  const recomputes = (gradient as { [THROUGH_REFERENCE]?: true } | undefined)?.[THROUGH_REFERENCE] === true;
   const op = (inputs: Record<I, Tensor>, attrs: A): R => {
     if (!hasKernel()) return spec.reference(inputs, attrs);
+    if (recomputes && tf.engine().isTapeOn() && HOST_BACKENDS.has(tf.getBackend())) return spec.reference(inputs, attrs);
     return tf.engine().runKernel(kernelName, inputs as unknown as Record<string, Tensor>, attrs as unknown as NamedAttrMap) as R;
   };
   return Object.assign(op, { kernelName, reference: spec.reference, hasKernel });

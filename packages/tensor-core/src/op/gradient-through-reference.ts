@@ -11,6 +11,12 @@ import { vjp } from './vjp.js';
  * backward pass. For several outputs the cotangents are combined as Σᵢ Σ outᵢ ⊙ dyᵢ (tfjs passes zeros
  * for an output that does not reach the loss). Every input in `names` is saved and receives a gradient.
  */
+/**
+ * Marks a gradient spec made by `gradientThroughReference`: its backward runs the reference forward again, so under a
+ * gradient tape on a host backend `defineOp` runs the reference in the forward instead (see there).
+ */
+export const THROUGH_REFERENCE = Symbol.for('tessera.gradientThroughReference');
+
 export function gradientThroughReference<I extends string, A, R extends OpOutput = Tensor>(
   names: readonly I[],
   reference: (inputs: Record<I, Tensor>, attrs: A) => R,
@@ -19,7 +25,7 @@ export function gradientThroughReference<I extends string, A, R extends OpOutput
     throw new ValueError(`names: expected an array of input names, received ${describeValue(names)}`);
   }
   checkFunction(reference, 'reference');
-  return {
+  const spec: GradientSpec<I, A, R> = {
     inputsToSave: names,
     grad: (dy, saved, attrs) => {
       const named = (xs: readonly Tensor[]) => Object.fromEntries(names.map((n, i) => [n, xs[i] as Tensor])) as Record<I, Tensor>;
@@ -35,4 +41,5 @@ export function gradientThroughReference<I extends string, A, R extends OpOutput
       return Object.fromEntries(names.map((n, i) => [n, () => grads[i] as Tensor])) as Partial<Record<I, () => Tensor>>;
     },
   };
+  return Object.assign(spec, { [THROUGH_REFERENCE]: true as const });
 }
