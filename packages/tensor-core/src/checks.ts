@@ -1,4 +1,5 @@
 import type { DataType, Tensor } from '@tensorflow/tfjs-core';
+import { type HostValuesBackend, readHostValues } from './backend/host-values.js';
 import { describeValue, DtypeError, ShapeError, ValueError } from './errors.js';
 import { checkOptions } from './options/check-options.js';
 import { tf } from './tf.js';
@@ -176,8 +177,6 @@ export function checkFiniteSync(t: Tensor, name: string, opts: FiniteOptions = {
   if (backend !== 'cpu' && backend !== 'wasm') return false;
   // on wasm, a view into the heap (what host kernels read) instead of dataSync's copy: the scan cost as much as a
   // decode step's host kernel; nothing here allocates in the heap while the view is read
-  const heap = tf.backend() as unknown as { typedArrayFromHeap?: (info: Tensor) => ArrayLike<number> };
-  const viewable = backend === 'wasm' && typeof heap.typedArrayFromHeap === 'function' && (t.dtype === 'float32' || t.dtype === 'int32');
-  findNonFinite(viewable ? (heap.typedArrayFromHeap as (info: Tensor) => ArrayLike<number>)(t) : t.dataSync(), name, opts);
+  findNonFinite(readHostValues(tf.backend() as unknown as HostValuesBackend, t).values, name, opts);
   return true;
 }

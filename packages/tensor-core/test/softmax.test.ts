@@ -19,9 +19,31 @@ function bruteSoftmax(row: number[]): number[] {
 }
 
 describeBackends('softmax', (backend) => {
-  it("runs a Tessera kernel on cpu and webgpu, and tfjs' own SIMD kernel on wasm", () => {
+  it("runs a Tessera kernel on cpu and webgpu, and tfjs' own SIMD kernel on wasm", async () => {
     expect(softmaxOp.hasKernel()).toBe(backend !== 'wasm');
     expect(logSoftmaxOp.hasKernel()).toBe(backend !== 'wasm');
+    if (backend !== 'wasm') return;
+    // rows without NaN or +∞ (−∞ and all −∞ rows included): tfjs' kernel alone; the rules' composite otherwise
+    const kernels = async (x: tf.Tensor, temperature: number) =>
+      (await tf.profile(() => softmax(x, { temperature }))).kernelNames.filter((k) => k !== 'Cast');
+    const finite = tf.tensor2d([
+      [1, 2, NEG_INF, 3],
+      [NEG_INF, NEG_INF, NEG_INF, NEG_INF],
+    ]);
+    expect(await kernels(finite, 1)).toEqual(['Softmax']);
+    expect(await kernels(finite, 0.5)).toEqual(['RealDiv', 'Softmax']);
+    const p = (await softmax(finite, { temperature: 0.5 }).array()) as number[][];
+    expect(p[0]?.[2]).toBe(0);
+    expect(p[1]?.every(Number.isNaN)).toBe(true);
+    for (const bad of [INF, Number.NaN]) {
+      const x = tf.tensor2d([[1, 2, bad, 3]]);
+      expect(await kernels(x, 1)).toContain('IsNan');
+      x.dispose();
+    }
+    // a finite logit that the temperature overflows to +∞ is screened after the division
+    const big = tf.tensor1d([3e38, 1, 3e38]);
+    expect(await kernels(big, 0.5)).toContain('IsNan');
+    tf.dispose([finite, big]);
   });
 
   it('matches a hand-computed row', async () => {

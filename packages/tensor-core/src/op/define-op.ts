@@ -1,4 +1,5 @@
 import type { DataType, NamedAttrMap, Tensor, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
+import { type HostValuesBackend, readHostValues } from '../backend/host-values.js';
 import { checkFunction, checkRange } from '../checks.js';
 import { describeValue, ValueError } from '../errors.js';
 import { checkOptions } from '../options/check-options.js';
@@ -85,21 +86,9 @@ export interface Op<I extends string, A extends object, R extends OpOutput = Ten
   hasKernel(backendName?: string): boolean;
 }
 
-interface GenericBackend {
-  readSync(dataId: object): TypedArray;
+/** A host-memory backend as defineOp uses it: reading (readHostValues) and writing typed arrays. */
+interface GenericBackend extends HostValuesBackend {
   write(values: TypedArray, shape: number[], dtype: DataType): object;
-}
-
-/** tfjs-backend-wasm (≥ 4.x): a typed-array view of a tensor's bytes in the WASM heap, no copy. */
-interface HeapViewBackend extends GenericBackend {
-  typedArrayFromHeap(info: TensorInfo): TypedArray;
-}
-
-/** The dtypes `typedArrayFromHeap` views (4.22: float32, int32, bool as Uint8Array); others are read by copy. */
-const HEAP_VIEW_DTYPES: ReadonlySet<DataType> = new Set<DataType>(['float32', 'int32', 'bool']);
-
-function hasHeapViews(backend: GenericBackend): backend is HeapViewBackend {
-  return typeof (backend as Partial<HeapViewBackend>).typedArrayFromHeap === 'function';
 }
 
 /**
@@ -117,23 +106,16 @@ function hasHeapViews(backend: GenericBackend): backend is HeapViewBackend {
  */
 function runHost<I extends string, A>(
   spec: { inputs: readonly I[]; host(inputs: Record<I, HostTensor>, attrs: A): HostTensor | HostTensor[] },
-  backendName: HostBackend,
   backend: GenericBackend,
   inputs: Record<string, TensorInfo>,
   attrs: A,
 ): TensorInfo | TensorInfo[] {
-  const views = backendName === 'wasm' && hasHeapViews(backend) ? backend : undefined;
   const heapBuffers = new Set<ArrayBufferLike>();
   const hostInputs = {} as Record<I, HostTensor>;
   for (const name of spec.inputs) {
     const info = inputs[name] as TensorInfo;
-    let values: TypedArray;
-    if (views && HEAP_VIEW_DTYPES.has(info.dtype)) {
-      values = views.typedArrayFromHeap(info);
-      heapBuffers.add(values.buffer);
-    } else {
-      values = backend.readSync(info.dataId);
-    }
+    const { values, inHeap } = readHostValues(backend, info);
+    if (inHeap) heapBuffers.add(values.buffer);
     hostInputs[name] = { shape: info.shape, dtype: info.dtype, values };
   }
   const result = spec.host(hostInputs, attrs);
@@ -200,7 +182,6 @@ export function defineOp<I extends string, A extends object, R extends OpOutput 
         kernelFunc: ({ inputs, backend, attrs }) =>
           runHost(
             { inputs: spec.inputs, host: host as (inputs: Record<I, HostTensor>, attrs: A) => HostTensor | HostTensor[] },
-            backendName,
             backend as unknown as GenericBackend,
             inputs as Record<string, TensorInfo>,
             attrs as unknown as A,
