@@ -8,7 +8,8 @@
 #   bash tooling/gpu/device-run.sh SECONDS JOB...
 #   JOB: sparse | lm:<mix> | tttlrm | tttlrm-resume | tttlrm-eval | fixtures | fsdp   (side by side)
 #        bench:<suite,suite>   (after the others, alone on the GPU, so that its timings are not shared: bench.json)
-#        peers:<section,section>  (then ../shared/gpu/peers.py — sampling, fla, mamba3 — on the same card: peers.jsonl)
+#        peers:<section,section>  (then ../shared/gpu/peers.py — sampling, fla, mamba3 — on the same card: peers.jsonl;
+#                                  PEERS_FIRST=1 runs them before the benches)
 #
 # What comes back and where it goes here: tooling/gpu/collect.sh <files_at>.
 set -uo pipefail
@@ -100,13 +101,19 @@ left() { echo $((deadline - $(date +%s))); }
 # (everything timed goes into one file, timed.tar, written at the end: the device returns at most 8 files)
 mkdir -p "$w/timed"
 gnode probe --json "$w/timed/adapter.json" > /dev/null 2>&1
-for b in "${benches[@]}"; do
-  [ "$(left)" -gt 20 ] || { echo "bench $b: skipped, $(left) s left"; continue; }
-  timeout "$(left)" /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" bench --filter "$b" --json "$w/timed/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced'
-done
-# the CUDA peers (../shared/gpu/peers.py, copied to .peers/) on the same card, after Tessera's benches
-for p in "${peers[@]}"; do
-  [ "$(left)" -gt 10 ] || { echo "peers $p: skipped"; continue; }
-  (pyenv; timeout "$(left)" python3 "$root/.peers/peers.py" ${p//,/ } > "$w/timed/peers-${p//,/-}.jsonl"; cat "$w/timed/peers-${p//,/-}.jsonl")
-done
+run_benches() {
+  for b in "${benches[@]}"; do
+    [ "$(left)" -gt 20 ] || { echo "bench $b: skipped, $(left) s left"; continue; }
+    timeout "$(left)" /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" bench --filter "$b" --json "$w/timed/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced'
+  done
+}
+# the CUDA peers (../shared/gpu/peers.py, copied to .peers/) on the same card
+run_peers() {
+  for p in "${peers[@]}"; do
+    [ "$(left)" -gt 10 ] || { echo "peers $p: skipped"; continue; }
+    (pyenv; timeout "$(left)" python3 "$root/.peers/peers.py" ${p//,/ } > "$w/timed/peers-${p//,/-}.jsonl"; cat "$w/timed/peers-${p//,/-}.jsonl")
+  done
+}
+# PEERS_FIRST=1 when the benches may run into the deadline and the ratios need the peers' side
+if [ "${PEERS_FIRST:-0}" = 1 ]; then run_peers; run_benches; else run_benches; run_peers; fi
 tar -cf "$OUT/timed.tar" -C "$w" timed
