@@ -177,6 +177,11 @@ describeBackends('softmax', (backend) => {
   it('leaks no tensors, forward or backward', async () => {
     const x = logits(2, 3000, 5);
     await expectNoLeaks(() => softmax(x));
+    await expectNoLeaks(() => softmax(x, { temperature: 0.5 }));
+    await expectNoLeaks(() => logSoftmax(x, { temperature: 2 }));
+    const limit = tf.tensor2d([[1, Number.POSITIVE_INFINITY, 2]]);
+    await expectNoLeaks(() => softmax(limit, { temperature: 0.5 }));
+    limit.dispose();
     await expectNoLeaks(() => tf.tidy(() => logSoftmax(x.reshape([6000]))));
     await expectNoLeaks(() => tf.grad((t: tf.Tensor) => tf.sum(softmax(t)))(x));
     x.dispose();

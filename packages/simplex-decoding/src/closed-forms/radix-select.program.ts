@@ -7,6 +7,7 @@ import {
   histogramWgsl,
   INIT_FILTERED_WGSL,
   RADIX_COMMON_WGSL,
+  SPLIT_PROLOGUE_WGSL,
   type RadixFilter,
   type RadixKind,
   tieBreakWgsl,
@@ -106,14 +107,7 @@ export class RadixPassProgram implements WebGPUProgram {
   ${first && !filtered ? '' : WRITE_HEADER_WGSL}
   ${histogramWgsl(kind, filter)}
   fn main(index : i32) {
-    let t = localIndex;
-    let wg = i32(linearWorkgroupIndex());
-    let row = wg / uniforms.splits;
-    let split = wg - row * uniforms.splits;
-    let out = row * rowStride() + HDR + split * SPLIT_WORDS;
-    let start = split * uniforms.slice;
-    let end = min(start + uniforms.slice, uniforms.cols);
-    let base = row * uniforms.cols;
+    ${SPLIT_PROLOGUE_WGSL}
     let digit = u32(uniforms.digit);
     ${setup}
     if (workgroupUniformLoad(&st.status) != 0u) {

@@ -126,6 +126,20 @@ export function radixCommonWgsl(splitWords: number = RADIX_SPLIT_WORDS): string 
 `;
 }
 
+/**
+ * The opening of a split program's main (grid B · splits, one workgroup per (row, split)): thread `t`, the row and
+ * split, the split's block in the output (`out`), its slice [start, end) of the row and the row's offset in the logits.
+ */
+export const SPLIT_PROLOGUE_WGSL = `
+    let t = localIndex;
+    let wg = i32(linearWorkgroupIndex());
+    let row = wg / uniforms.splits;
+    let split = wg - row * uniforms.splits;
+    let out = row * rowStride() + HDR + split * SPLIT_WORDS;
+    let start = split * uniforms.slice;
+    let end = min(start + uniforms.slice, uniforms.cols);
+    let base = row * uniforms.cols;`;
+
 /** `radixCommonWgsl` with the closed forms' layout. */
 export const RADIX_COMMON_WGSL = radixCommonWgsl();
 

@@ -5,6 +5,7 @@ import {
   advanceWgsl,
   histogramWgsl,
   radixCommonWgsl,
+  SPLIT_PROLOGUE_WGSL,
   tieBreakWgsl,
   WRITE_HEADER_WGSL,
   Z_AT_WGSL,
@@ -58,14 +59,7 @@ export class SampleCountPassProgram implements WebGPUProgram {
   var<workgroup> hCnt : array<atomic<u32>, ${RADIX_BINS * RADIX_COPIES}>;
 
   fn main(index : i32) {
-    let t = localIndex;
-    let wg = i32(linearWorkgroupIndex());
-    let row = wg / uniforms.splits;
-    let split = wg - row * uniforms.splits;
-    let out = row * rowStride() + HDR + split * SPLIT_WORDS;
-    let start = split * uniforms.slice;
-    let end = min(start + uniforms.slice, uniforms.cols);
-    let base = row * uniforms.cols;
+    ${SPLIT_PROLOGUE_WGSL}
     let lane = t % COPIES;
     if (t == 0u) {
       atomicStore(&flagMax, NEG_INF_KEY);
@@ -167,17 +161,17 @@ export class SampleRadixPassProgram implements WebGPUProgram {
         cutId = tieBreak(row, x, need);
       }
     }
-    listRow(row, base, start, end, x, cutId, block + LIST, head);`
+    listRow(row, base, start, end, x, cutId, out + LIST, head);`
       : `
     if (above + ties <= CAP) {
       // x is the prefix's lowest key: every token at or above it is listed
-      listRow(row, base, start, end, workgroupUniformLoad(&st.prefix), NONE, block + LIST, head);
+      listRow(row, base, start, end, workgroupUniformLoad(&st.prefix), NONE, out + LIST, head);
       return;
     }
     if (head) {
       writeHeader(row);
     }
-    histogram(base, start, end, digit, st.zmax, st.limit != 0u, block);`;
+    histogram(base, start, end, digit, st.zmax, st.limit != 0u, out);`;
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${KEYS_WGSL}
@@ -228,20 +222,13 @@ export class SampleRadixPassProgram implements WebGPUProgram {
   }
 
   fn main(index : i32) {
-    let t = localIndex;
-    let wg = i32(linearWorkgroupIndex());
-    let row = wg / uniforms.splits;
-    let split = wg - row * uniforms.splits;
-    let block = row * rowStride() + HDR + split * SPLIT_WORDS;
-    let start = split * uniforms.slice;
-    let end = min(start + uniforms.slice, uniforms.cols);
-    let base = row * uniforms.cols;
+    ${SPLIT_PROLOGUE_WGSL}
     let digit = u32(uniforms.digit);
     let head = split == 0 && t == 0u;
     advance(row, digit - 1u);
     let status = workgroupUniformLoad(&st.status);
     if (status == LISTED) {
-      copyList(block + LIST);
+      copyList(out + LIST);
     }
     if (status != 0u) {
       if (head) {

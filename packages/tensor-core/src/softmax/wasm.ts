@@ -12,7 +12,7 @@ import { tf } from '../tf.js';
  * `logits: [B, V] | [V]` → the same shape.
  */
 export function tfjsSoftmaxIfFinite(logits: Tensor, temperature: number, log: boolean): Tensor | undefined {
-  const z = temperature === 1 ? logits : tf.div(logits, tf.scalar(temperature, 'float32'));
+  const z = temperature === 1 ? logits : tf.tidy(() => tf.div(logits, tf.scalar(temperature, 'float32')));
   if (!hasNoNaNOrPosInf(z)) {
     if (z !== logits) z.dispose();
     return undefined;
