@@ -1,20 +1,74 @@
-import { tf } from '@tessera/tensor-core';
-import type { Tensor } from '@tessera/tensor-core';
+import { deviceZeros, tf } from '@tessera/tensor-core';
+import type { Tensor, Variable } from '@tessera/tensor-core';
+import { adamUpdateOp } from './fused-adam/op.js';
+
+// 3DGS' settings
+const BETA1 = 0.9;
+const BETA2 = 0.999;
+const EPSILON = 1e-15;
 
 /**
- * `tf.train.adam` for one Gaussian field (one variable), with the two things per-scene optimisation
- * needs beyond it: a learning rate that may change between steps (the decayed position rate), and a
- * state that follows the rows of a densified field (3DGS' `_prune_optimizer` / `cat_tensors_to_optimizer`).
- * β₁ = 0.9, β₂ = 0.999 and ε = 1e-15 are 3DGS' settings.
+ * `tf.train.adam` for one Gaussian field (one variable), as one fused kernel per step (fused-adam/op.ts: 2 WGSL
+ * programs on WebGPU, no uploads, instead of tfjs' 14 programs and 8 scalar uploads), with the two things
+ * per-scene optimisation needs beyond it: a learning rate that may change between steps (the decayed position
+ * rate), and a state that follows the rows of a densified field (3DGS' `_prune_optimizer` /
+ * `cat_tensors_to_optimizer`). β₁ = 0.9, β₂ = 0.999 and ε = 1e-15 are 3DGS' settings. The step count and the bias
+ * corrections follow tfjs' `AdamOptimizer` exactly (float32 `accBeta` products, reset to `pow(β, t + 1)` when the
+ * moments are replaced, as its `setWeights` does), so a run matches `tf.train.adam`'s within float32 rounding of
+ * the kernels.
  */
-export class FieldAdam extends tf.AdamOptimizer {
+export class FieldAdam {
+  #lr: number;
+  #iterations = 0;
+  // tfjs keeps βᵗ⁺¹ as float32 scalar variables, multiplied by β after every step
+  #accBeta1 = Math.fround(BETA1);
+  #accBeta2 = Math.fround(BETA2);
+  /** m and v interleaved, `[...shape, 2]`; absent before the first step. */
+  #moments: Tensor | undefined;
+
   constructor(learningRate: number) {
-    super(learningRate, 0.9, 0.999, 1e-15);
+    this.#lr = learningRate;
   }
 
-  /** The learning rate of the next `applyGradients`. */
+  /** The learning rate of the next `applyGradient`. */
   setLearningRate(lr: number): void {
-    this.learningRate = lr;
+    this.#lr = lr;
+  }
+
+  /** Steps taken so far. */
+  get iterations(): number {
+    return this.#iterations;
+  }
+
+  /** One Adam step of `variable` along `grad` (same shape); the variable is updated in place (`assign`). */
+  applyGradient(variable: Variable, grad: Tensor): void {
+    this.#moments ??= deviceZeros([...variable.shape, 2]);
+    const [param, moments] = adamUpdateOp(
+      { param: variable, grad, moments: this.#moments },
+      {
+        lr: this.#lr,
+        beta1: BETA1,
+        beta2: BETA2,
+        epsilon: EPSILON,
+        correction1: Math.fround(1 - this.#accBeta1),
+        correction2: Math.fround(1 - this.#accBeta2),
+      },
+    ) as [Tensor, Tensor];
+    variable.assign(param);
+    param.dispose();
+    this.#moments.dispose();
+    this.#moments = moments;
+    this.#accBeta1 = Math.fround(this.#accBeta1 * Math.fround(BETA1));
+    this.#accBeta2 = Math.fround(this.#accBeta2 * Math.fround(BETA2));
+    this.#iterations++;
+  }
+
+  /** Copies of the first and second moments `[...shape]`, owned by the caller; undefined before the first step. */
+  moments(): { m: Tensor; v: Tensor } | undefined {
+    const moments = this.#moments;
+    if (moments === undefined) return undefined;
+    const [m, v] = tf.unstack(moments, moments.rank - 1) as [Tensor, Tensor];
+    return { m, v };
   }
 
   /**
@@ -23,14 +77,19 @@ export class FieldAdam extends tf.AdamOptimizer {
    * (and so the bias correction) is shared by all rows and carries over; before the first step there is
    * no state to move.
    */
-  async remapRows(rows: Int32Array): Promise<void> {
-    const weights = await this.getWeights();
-    const [iter, ...moments] = weights;
-    const remapped = moments.map(({ name, tensor }) => ({ name, tensor: gatherRows(tensor, rows) }));
-    // setWeights wraps the given tensors in fresh variables without freeing the ones it replaces
-    const old = moments.map(({ tensor }) => tensor);
-    await this.setWeights([iter as { name: string; tensor: Tensor }, ...remapped]);
-    tf.dispose([...old, ...remapped.map(({ tensor }) => tensor), (iter as { tensor: Tensor }).tensor]);
+  remapRows(rows: Int32Array): void {
+    if (this.#moments === undefined) return;
+    const remapped = gatherRows(this.#moments, rows);
+    this.#moments.dispose();
+    this.#moments = remapped;
+    // tfjs' setWeights (what remapping went through when this was an AdamOptimizer) recomputes βᵗ⁺¹ with pow
+    this.#accBeta1 = Math.fround(Math.fround(BETA1) ** (this.#iterations + 1));
+    this.#accBeta2 = Math.fround(Math.fround(BETA2) ** (this.#iterations + 1));
+  }
+
+  dispose(): void {
+    this.#moments?.dispose();
+    this.#moments = undefined;
   }
 }
 

@@ -57,8 +57,8 @@ function fieldRate(field: ParamField, rates: ResolvedRates, extent: number, step
  * `views[i]` `[h_i, w_i, 3]` (float32 in [0, 1]) is the image seen by `cameras[i]` (of the same size).
  * Each step renders one training view (views are visited in a seeded random order, each once per epoch)
  * with `rasterize`, takes the photometric loss (1 − λ)·L1 + λ·(1 − SSIM) (Eq. 7; `lossWeights`) and
- * updates every field with Adam through the rasteriser's gradient: one tfjs `AdamOptimizer` (what
- * `tf.train.adam` builds) per field, so each has its own learning rate (`lr`; positions scale with the
+ * updates every field with Adam through the rasteriser's gradient: `tf.train.adam`'s update as one fused
+ * kernel per field, so each has its own learning rate (`lr`; positions scale with the
  * cameras' scene extent and decay log-linearly over the run). With `densify` on, the view-space positional
  * gradient is accumulated and every `densify.every` steps (from `from` to `until`) Gaussians whose mean
  * gradient reaches `gradThreshold` are cloned (largest scale ≤ percentDense · extent) or split in two
@@ -152,7 +152,7 @@ async function optimiseStep(
     for (const [field, opt] of optimizers) {
       const v = params.get(field);
       const g = grads[v.name];
-      if (g) opt.applyGradients([{ name: v.name, tensor: g }]);
+      if (g) opt.applyGradient(v, g);
     }
     return (await value.data())[0]!;
   } finally {
@@ -187,7 +187,7 @@ async function densifyStep(
     };
   });
   params.replace(new Gaussians(fields));
-  for (const opt of optimizers.values()) await opt.remapRows(plan.stateRows);
+  for (const opt of optimizers.values()) opt.remapRows(plan.stateRows);
   stats.reset(params.count);
   return plan;
 }
