@@ -1,74 +1,17 @@
-import { tf } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
+import type { LossWeights } from './photometric-loss/attrs.js';
+import { photometricLossOp } from './photometric-loss/op.js';
 
-/** Weights of the 3DGS photometric loss. */
-export interface LossWeights {
-  /** Weight of the mean absolute error; default 0.8 (= 1 − λ of 3DGS). */
-  l1: number;
-  /** Weight of the structural dissimilarity 1 − SSIM; default 0.2 (λ_D-SSIM of 3DGS). */
-  dssim: number;
-}
-
-// 3DGS' training SSIM (gaussian-splatting utils/loss_utils.py): 11×11 Gaussian window with σ = 1.5.
-const WINDOW = 11;
-const SIGMA = 1.5;
-const C1 = 0.01 ** 2;
-const C2 = 0.03 ** 2;
-
-/** The 1D Gaussian window (normalised to sum 1); the 11×11 window is its outer product with itself. */
-function window1d(): Float32Array {
-  const g = new Float32Array(WINDOW);
-  let sum = 0;
-  for (let i = 0; i < WINDOW; i++) {
-    const d = i - (WINDOW - 1) / 2;
-    g[i] = Math.exp(-(d * d) / (2 * SIGMA * SIGMA));
-    sum += g[i]!;
-  }
-  return g.map((v) => v / sum);
-}
-
-/**
- * Mean SSIM of two images `[h, w, 3]` as a differentiable scalar, exactly as 3DGS trains with it: local
- * statistics under the Gaussian window with zero padding ('same'), so border pixels see a partial window
- * (Wang et al. 2004, Eq. 13; unlike the evaluation metric, which uses only full windows). The window is
- * separable and zero padding commutes with that, so it runs as a vertical then a horizontal 11-tap conv2d
- * over the 5 statistics × 3 channels stacked as a batch (tfjs' WASM backend has conv2d's input gradient
- * but not the depthwise one).
- */
-export function trainingSsim(a: Tensor, b: Tensor): Tensor {
-  return tf.tidy(() => {
-    const [h, w] = a.shape as [number, number, number];
-    const g = window1d();
-    const vertical = tf.tensor4d(g, [WINDOW, 1, 1, 1]);
-    const horizontal = tf.tensor4d(g, [1, WINDOW, 1, 1]);
-    // [h, w, 3] → [3, h, w, 1]: channels become batch entries of a one-channel conv
-    const planes = (x: Tensor): Tensor => tf.reshape(tf.transpose(x, [2, 0, 1]), [3, h, w, 1]);
-    const x = planes(a);
-    const y = planes(b);
-    const stats = tf.concat([x, y, tf.mul(x, x), tf.mul(y, y), tf.mul(x, y)], 0);
-    const blurred = tf.conv2d(tf.conv2d(stats as tf.Tensor4D, vertical as tf.Tensor4D, 1, 'same'), horizontal as tf.Tensor4D, 1, 'same');
-    const [muX, muY, xx, yy, xy] = tf.split(blurred, 5, 0) as [Tensor, Tensor, Tensor, Tensor, Tensor];
-    const muXX = tf.mul(muX, muX);
-    const muYY = tf.mul(muY, muY);
-    const muXY = tf.mul(muX, muY);
-    const sigmaX = tf.sub(xx, muXX);
-    const sigmaY = tf.sub(yy, muYY);
-    const sigmaXY = tf.sub(xy, muXY);
-    const num = tf.mul(tf.add(tf.mul(muXY, 2), C1), tf.add(tf.mul(sigmaXY, 2), C2));
-    const den = tf.mul(tf.add(tf.add(muXX, muYY), C1), tf.add(tf.add(sigmaX, sigmaY), C2));
-    return tf.mean(tf.div(num, den));
-  });
-}
+export type { LossWeights } from './photometric-loss/attrs.js';
+export { trainingSsim } from './photometric-loss/reference.js';
 
 /**
  * The 3DGS photometric loss (Kerbl et al. 2023, Eq. 7): `l1 · mean|render − target| + dssim · (1 − SSIM)`,
- * a differentiable scalar of two images `[h, w, 3]`. A zero weight drops its term (and its cost).
+ * a differentiable scalar of two images `[h, w, 3]`, with SSIM as 3DGS trains with it (`trainingSsim`: 11×11
+ * Gaussian window, σ = 1.5, zero padding). A zero weight drops its term (and its cost). One fused op
+ * (photometric-loss/op.ts: a few WGSL programs forward and backward on WebGPU, typed arrays on cpu), the
+ * composite on other backends.
  */
 export function photometricLoss(render: Tensor, target: Tensor, weights: LossWeights): Tensor {
-  return tf.tidy(() => {
-    const terms: Tensor[] = [];
-    if (weights.l1 > 0) terms.push(tf.mul(tf.mean(tf.abs(tf.sub(render, target))), weights.l1));
-    if (weights.dssim > 0) terms.push(tf.mul(tf.sub(1, trainingSsim(render, target)), weights.dssim));
-    return terms.length === 1 ? (terms[0] as Tensor) : tf.addN(terms);
-  });
+  return photometricLossOp({ render, target }, weights);
 }
