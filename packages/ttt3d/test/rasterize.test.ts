@@ -83,6 +83,25 @@ describeBackends('rasterize', (backend) => {
     }
   });
 
+  it('draws Gaussians at equal depth in index order (ties as a stable depth sort leaves them)', async () => {
+    const red: Blob = { at: [0, 0, 0], scale: 0.2, opacity: 0.7, rgb: [1, 0, 0] };
+    const blue: Blob = { at: [0, 0, 0], scale: 0.2, opacity: 0.7, rgb: [0, 0, 1] };
+    const o = sigmoid(Math.fround(logit(0.7)));
+    for (const [order, front] of [
+      [[red, blue], 0],
+      [[blue, red], 2],
+    ] as const) {
+      const g = blobs([...order]);
+      const r = rasterize(g, frontCamera());
+      const px = (await r.image.data()).slice(3 * (15 * 32 + 15), 3 * (15 * 32 + 16));
+      // the first of the two coincident Gaussians is in front
+      expect(px[front]).toBeCloseTo(o, 5);
+      expect(px[2 - front]).toBeCloseTo(o * (1 - o), 5);
+      await disposeResult(r);
+      g.dispose();
+    }
+  });
+
   it('stops a pixel before the Gaussian that would bring T to ≤ 1e-4, without adding it', async () => {
     // four coincident Gaussians with α = o at the centre pixel: T = 1 − o, (1 − o)², (1 − o)³ > 1e-4, then ≤ 1e-4
     const colours: [number, number, number][] = [

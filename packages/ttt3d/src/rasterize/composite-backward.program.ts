@@ -1,8 +1,8 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
 import { BLEND_WGSL } from './blend.wgsl.js';
-import { TILE_UNIFORMS } from './composite.program.js';
+import { TILE_RANGE_WGSL, TILE_UNIFORMS } from './composite.program.js';
 import { RASTER_CONSTANTS_WGSL } from './constants.js';
-import { INTERSECTIONS_WGSL } from './intersections.wgsl.js';
+import { ORDER_WGSL } from './intersections.wgsl.js';
 import { PRE_LAYOUT_WGSL } from './projection.wgsl.js';
 
 /** Gradient quantities per (tile, Gaussian): mean2d (2), conic (3), opacity, colour (3), depth. */
@@ -28,7 +28,7 @@ const REDUCERS = PARTIAL_WIDTH * 16;
 export class CompositeBackwardProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey = `tessera_gs_composite_backward_${BATCH}`;
-  variableNames = ['pre', 'keys', 'ranges', 'offsets', 'rendered', 'dy'];
+  variableNames = ['pre', 'keys', 'ranges', 'order', 'rendered', 'dy'];
   workgroupSize: [number, number, number] = [256, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
@@ -44,7 +44,8 @@ export class CompositeBackwardProgram implements WebGPUProgram {
   ${LINEAR_WORKGROUP_INDEX}
   ${RASTER_CONSTANTS_WGSL}
   ${PRE_LAYOUT_WGSL}
-  ${INTERSECTIONS_WGSL}
+  ${ORDER_WGSL}
+  ${TILE_RANGE_WGSL}
   ${BLEND_WGSL}
   const BATCH = ${BATCH};
   const NQ = ${PARTIAL_WIDTH};
@@ -61,14 +62,14 @@ export class CompositeBackwardProgram implements WebGPUProgram {
   var<workgroup> ctlDone : u32;
   var<workgroup> ctlRange : vec2<i32>;
 
-  /** Slot of sorted entry e in the unsorted list: offsets[g] + the tile's row-major index in g's rectangle. */
+  /** Slot of sorted entry e in the unsorted list: g's first entry + the tile's row-major index in g's rectangle. */
   fn slotOf(e : i32, tileX : i32, tileY : i32) -> i32 {
-    let g = keys[KEY_WORDS * e + 2];
+    let g = keys[KEY_WORDS * e + 1];
     let o = g * PRE_STRIDE;
     let x0 = i32(pre[o + PRE_RECT]);
     let y0 = i32(pre[o + PRE_RECT + 1]);
     let x1 = i32(pre[o + PRE_RECT + 2]);
-    return offsets[g] + (tileY - y0) * (x1 - x0) + (tileX - x0);
+    return order[depthRank(g)] + (tileY - y0) * (x1 - x0) + (tileX - x0);
   }
 
   /** Thread q < NQ sums the 16 segment sums of quantity q for staged Gaussian k and writes its partial. */
@@ -107,7 +108,7 @@ export class CompositeBackwardProgram implements WebGPUProgram {
     }
     if (t == 0) {
       atomicStore(&doneCount, 0u);
-      ctlRange = vec2<i32>(ranges[2 * tile], ranges[2 * tile + 1]);
+      ctlRange = tileRange(tile);
     }
     workgroupBarrier();
     var done = !inside;
@@ -126,7 +127,7 @@ export class CompositeBackwardProgram implements WebGPUProgram {
       if (t < BATCH) { atomicStore(&taken[t], 0u); }
       let e = b0 + t;
       if (t < BATCH && e < range.y) {
-        let o = keys[KEY_WORDS * e + 2] * PRE_STRIDE;
+        let o = keys[KEY_WORDS * e + 1] * PRE_STRIDE;
         sXY[t] = vec2<f32>(pre[o + PRE_U], pre[o + PRE_V]);
         sConicO[t] = vec4<f32>(pre[o + PRE_CONIC], pre[o + PRE_CONIC + 1], pre[o + PRE_CONIC + 2], pre[o + PRE_OPACITY]);
         sColorZ[t] = vec4<f32>(pre[o + PRE_COLOR], pre[o + PRE_COLOR + 1], pre[o + PRE_COLOR + 2], pre[o + PRE_DEPTH]);

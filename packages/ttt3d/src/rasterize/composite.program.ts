@@ -1,11 +1,18 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
 import { BLEND_WGSL } from './blend.wgsl.js';
 import { RASTER_CONSTANTS_WGSL } from './constants.js';
-import { INTERSECTIONS_WGSL } from './intersections.wgsl.js';
+import { ORDER_WGSL } from './intersections.wgsl.js';
 import { PRE_LAYOUT_WGSL } from './projection.wgsl.js';
 
 /** Uniforms of the tile programs (forward and backward compositing). */
-export const TILE_UNIFORMS = 'n : i32, capacity : i32, width : i32, height : i32, tilesX : i32,';
+export const TILE_UNIFORMS = 'n : i32, capacity : i32, width : i32, height : i32, tilesX : i32, rangesBase : i32,';
+
+/** Tile t's entries of the sorted list are [ranges[base + t], ranges[base + t + 1]) (radix-sort.ts `TileBins`). */
+export const TILE_RANGE_WGSL = `
+  fn tileRange(tile : i32) -> vec2<i32> {
+    return vec2<i32>(ranges[uniforms.rangesBase + tile], ranges[uniforms.rangesBase + tile + 1]);
+  }
+`;
 
 /**
  * Forward compositing (papers/ttt3d.md §3 step 9, §4): one 256-thread workgroup per 16×16 tile, one thread
@@ -17,7 +24,7 @@ export const TILE_UNIFORMS = 'n : i32, capacity : i32, width : i32, height : i32
 export class CompositeProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey = 'tessera_gs_composite';
-  variableNames = ['pre', 'keys', 'ranges', 'offsets'];
+  variableNames = ['pre', 'keys', 'ranges', 'order'];
   workgroupSize: [number, number, number] = [256, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
@@ -33,7 +40,8 @@ export class CompositeProgram implements WebGPUProgram {
   ${LINEAR_WORKGROUP_INDEX}
   ${RASTER_CONSTANTS_WGSL}
   ${PRE_LAYOUT_WGSL}
-  ${INTERSECTIONS_WGSL}
+  ${ORDER_WGSL}
+  ${TILE_RANGE_WGSL}
   ${BLEND_WGSL}
   var<workgroup> sXY : array<vec2<f32>, TILE_PIXELS>;
   var<workgroup> sConicO : array<vec4<f32>, TILE_PIXELS>;
@@ -51,7 +59,7 @@ export class CompositeProgram implements WebGPUProgram {
     let pixel = vec2<f32>(f32(px) + 0.5, f32(py) + 0.5);
     if (t == 0) {
       atomicStore(&doneCount, 0u);
-      ctlRange = vec2<i32>(ranges[2 * tile], ranges[2 * tile + 1]);
+      ctlRange = tileRange(tile);
     }
     workgroupBarrier();
     var done = !inside;
@@ -69,7 +77,7 @@ export class CompositeProgram implements WebGPUProgram {
       if (nd >= u32(TILE_PIXELS) || b0 >= range.y) { break; }
       let e = b0 + t;
       if (e < range.y) {
-        let o = keys[KEY_WORDS * e + 2] * PRE_STRIDE;
+        let o = keys[KEY_WORDS * e + 1] * PRE_STRIDE;
         sXY[t] = vec2<f32>(pre[o + PRE_U], pre[o + PRE_V]);
         sConicO[t] = vec4<f32>(pre[o + PRE_CONIC], pre[o + PRE_CONIC + 1], pre[o + PRE_CONIC + 2], pre[o + PRE_OPACITY]);
         sColorZ[t] = vec4<f32>(pre[o + PRE_COLOR], pre[o + PRE_COLOR + 1], pre[o + PRE_COLOR + 2], pre[o + PRE_DEPTH]);

@@ -1,7 +1,7 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
 import { PARTIAL_WIDTH } from './composite-backward.program.js';
 import { RASTER_CONSTANTS_WGSL } from './constants.js';
-import { INTERSECTIONS_WGSL } from './intersections.wgsl.js';
+import { ORDER_WGSL } from './intersections.wgsl.js';
 import { PROJECTION_WGSL } from './projection.wgsl.js';
 import { CAMERA_UNIFORMS_WGSL } from './raster-attrs.js';
 import { SH_BASIS_WGSL } from './sh-basis.wgsl.js';
@@ -12,8 +12,8 @@ const WORKGROUP = 128;
 export const GRAD_HEAD = 11;
 
 /**
- * Per Gaussian (one thread each): sums its per-intersection partials (contiguous slots offsets[g] …
- * offsets[g+1]) and applies the chain rule back through the preprocess (gsplat's projection VJPs):
+ * Per Gaussian (one thread each): sums its per-intersection partials (contiguous slots from its first list entry,
+ * order[rank(g)] … order[rank(g) + 1], intersections.wgsl.ts) and applies the chain rule back through the preprocess (gsplat's projection VJPs):
  * conic → Σ' (−Σ'⁻¹ G Σ'⁻¹), Σ' = J Σ_c Jᵀ → Σ_c and J (with the FOV clamp deciding whether J's x/z, y/z
  * terms reach x, y or only z), mean2d and depth → camera-space mean → world mean, Σ_c = W Σ Wᵀ → Σ = M Mᵀ
  * → M = R S → log-scales and the normalised quaternion → raw quaternion, sigmoid → logit, and SH colour
@@ -23,7 +23,7 @@ export const GRAD_HEAD = 11;
 export class GaussianBackwardProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey = `tessera_gs_gaussian_backward_${WORKGROUP}`;
-  variableNames = ['means', 'logScales', 'quaternions', 'opacityLogits', 'sh', 'offsets', 'partials'];
+  variableNames = ['means', 'logScales', 'quaternions', 'opacityLogits', 'sh', 'order', 'partials'];
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
@@ -38,7 +38,7 @@ export class GaussianBackwardProgram implements WebGPUProgram {
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${RASTER_CONSTANTS_WGSL}
-  ${INTERSECTIONS_WGSL}
+  ${ORDER_WGSL}
   ${PROJECTION_WGSL}
   ${SH_BASIS_WGSL}
   const NQ = ${PARTIAL_WIDTH};
@@ -49,8 +49,9 @@ export class GaussianBackwardProgram implements WebGPUProgram {
     if (i >= uniforms.n) { return; }
     let width = HEAD + 3 * uniforms.shK;
     let o = i * width;
-    let start = offsets[i];
-    let end = offsets[i + 1];
+    let rank = depthRank(i);
+    let start = order[rank];
+    let end = order[rank + 1];
     if (totalIntersections() > uniforms.capacity || start == end) {
       let fill = select(0.0, uniforms.NAN, totalIntersections() > uniforms.capacity);
       for (var c = 0; c < width; c++) { result[o + c] = fill; }

@@ -1,62 +1,54 @@
 import type { ProgramUniform, TensorInfo, WebGPUKernelContext } from '@tessera/tensor-core';
 import { CompositeBackwardProgram } from './composite-backward.program.js';
 import { CompositeProgram } from './composite.program.js';
-import { DuplicateProgram } from './duplicate.program.js';
 import { GaussianBackwardProgram } from './gaussian-backward.program.js';
 import { PreprocessProgram } from './preprocess.program.js';
-import { PRE_COUNT, PRE_STRIDE } from './projection.wgsl.js';
-import { radixSortIntersections } from './radix-sort.js';
+import { depthOrder, sortByTile, type TileBins } from './radix-sort.js';
 import { type BackwardInput, cameraUniforms, type GaussianInput, type RasterAttrs, tileGrid } from './raster-attrs.js';
-import { exclusiveScan, type KernelRunner } from './scan.js';
-import { TileRangesProgram } from './tile-ranges.program.js';
+import type { KernelRunner } from './scan.js';
 
 /** The Gaussian tensors as a WebGPU kernel receives them. */
 type GaussianInfos = Record<GaussianInput, TensorInfo>;
 
-/** What the forward and backward compositing programs read. The caller disposes every field. */
-interface Binning {
+/** What the forward and backward compositing programs read. The caller disposes it (`disposeBinning`). */
+interface Binning extends TileBins {
   /** `[N, PRE_STRIDE]` preprocess output (projection.wgsl.ts PRE_*). */
   pre: TensorInfo;
-  /** `[N + 1]` exclusive scan of the tile counts; the total last. */
-  offsets: TensorInfo;
-  /** `[capacity, 3]` intersections sorted by (tile, depth). */
-  keys: TensorInfo;
-  /** `[tiles, 2]` each tile's [start, end) in `keys`. */
-  ranges: TensorInfo;
+  /** `[3N + 1]` depth order and each Gaussian's first list entry (intersections.wgsl.ts). */
+  order: TensorInfo;
 }
 
 /**
- * Preprocess → tile counts → offsets → duplication → radix sort → tile ranges (gsplat's
- * `fully_fused_projection`, `isect_tiles`, `isect_offset_encode`). Deterministic, so the backward
- * rebuilds exactly the lists the forward composited.
+ * Preprocess → depth order (and the scan of the tile counts in it) → duplication in depth order → stable sort by
+ * tile → tile ranges: gsplat's `fully_fused_projection`, `isect_tiles`, sort of (tile | depth) keys and
+ * `isect_offset_encode`, reordered so that the 32 depth bits are sorted once per Gaussian instead of once per
+ * intersection. Deterministic, so the backward rebuilds exactly the lists the forward composited. For N ≤ 16k and
+ * ≤ 256 tiles: 4 dispatches (radix-sort.ts).
  */
 function binGaussians(ctx: KernelRunner, g: GaussianInfos, attrs: RasterAttrs): Binning {
   const n = g.means.shape[0] as number;
   const shK = g.sh.shape[1] as number;
   const { tilesX, tilesY } = tileGrid(attrs);
-  const tiles = tilesX * tilesY;
   const pre = ctx.run(
     new PreprocessProgram(n),
     [g.means, g.logScales, g.quaternions, g.opacityLogits, g.sh],
     'float32',
     cameraUniforms(attrs, n, shK),
   );
-  const offsets = exclusiveScan(ctx, pre, n, PRE_STRIDE, PRE_COUNT);
-  const ints = (values: number[]): ProgramUniform[] => values.map((v) => ({ type: 'int32', data: [v] }));
-  const unsorted = ctx.run(new DuplicateProgram(attrs.capacity), [pre, offsets], 'int32', ints([n, attrs.capacity, tilesX]));
-  const keys = radixSortIntersections(ctx, unsorted, offsets, n, attrs.capacity, tiles);
-  const ranges = ctx.run(new TileRangesProgram(tiles), [keys, offsets], 'int32', ints([n, attrs.capacity, tiles]));
-  return { pre, offsets, keys, ranges };
+  const order = depthOrder(ctx, pre, n);
+  const bins = sortByTile(ctx, pre, order, n, attrs.capacity, tilesX, tilesX * tilesY);
+  return { pre, order, ...bins };
 }
 
 function disposeBinning(ctx: KernelRunner, b: Binning): void {
-  for (const info of [b.pre, b.offsets, b.keys, b.ranges]) ctx.dispose(info);
+  const infos = new Set([b.pre, b.order, b.keys, b.ranges]);
+  for (const info of infos) ctx.dispose(info);
 }
 
 /** Uniforms of the tile programs (TILE_UNIFORMS in composite.program.ts). */
-function tileUniforms(attrs: RasterAttrs, n: number): ProgramUniform[] {
+function tileUniforms(attrs: RasterAttrs, n: number, b: Binning): ProgramUniform[] {
   const { tilesX } = tileGrid(attrs);
-  return [n, attrs.capacity, attrs.width, attrs.height, tilesX].map((v) => ({ type: 'int32' as const, data: [v] }));
+  return [n, attrs.capacity, attrs.width, attrs.height, tilesX, b.rangesBase].map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
 /** The WebGPU forward: bin the Gaussians into depth-sorted tile lists, then composite each tile. `[h, w, 5]`. */
@@ -67,9 +59,9 @@ export function rasterizeWebGPU(ctx: WebGPUKernelContext<GaussianInput, RasterAt
   const n = inputs.means.shape[0] as number;
   const out = ctx.run(
     new CompositeProgram(attrs.height, attrs.width, tilesX * tilesY),
-    [binning.pre, binning.keys, binning.ranges, binning.offsets],
+    [binning.pre, binning.keys, binning.ranges, binning.order],
     'float32',
-    tileUniforms(attrs, n),
+    tileUniforms(attrs, n, binning),
   );
   disposeBinning(ctx, binning);
   return out;
@@ -88,13 +80,13 @@ export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, 
   const binning = binGaussians(ctx, inputs, attrs);
   const partials = ctx.run(
     new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY),
-    [binning.pre, binning.keys, binning.ranges, binning.offsets, inputs.rendered, inputs.dy],
+    [binning.pre, binning.keys, binning.ranges, binning.order, inputs.rendered, inputs.dy],
     'float32',
-    tileUniforms(attrs, n),
+    tileUniforms(attrs, n, binning),
   );
   const grads = ctx.run(
     new GaussianBackwardProgram(n, shK),
-    [inputs.means, inputs.logScales, inputs.quaternions, inputs.opacityLogits, inputs.sh, binning.offsets, partials],
+    [inputs.means, inputs.logScales, inputs.quaternions, inputs.opacityLogits, inputs.sh, binning.order, partials],
     'float32',
     cameraUniforms(attrs, n, shK),
   );

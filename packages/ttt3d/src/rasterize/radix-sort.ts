@@ -1,44 +1,149 @@
-import type { TensorInfo } from '@tessera/tensor-core';
+import type { ProgramUniform, TensorInfo } from '@tessera/tensor-core';
+import { BINNING_LIMITS } from './binning-limits.js';
+import { DepthRankProgram } from './depth-rank.program.js';
+import { DuplicateProgram } from './duplicate.program.js';
+import { KEY_WORDS } from './intersections.wgsl.js';
 import { RadixHistogramProgram } from './radix-histogram.program.js';
-import { RadixScatterProgram } from './radix-scatter.program.js';
-import { RADIX_BITS, RADIX_BLOCK, RADIX_BUCKETS } from './radix.wgsl.js';
+import { type RadixPrefix, RadixScatterProgram } from './radix-scatter.program.js';
+import { RADIX_BITS, RADIX_BLOCK, RADIX_BUCKETS, type RadixSource, radixSourceVariables } from './radix.wgsl.js';
 import { exclusiveScan, type KernelRunner } from './scan.js';
+import { ORDER_SCAN, PLAIN_SCAN } from './scan.wgsl.js';
+import { TileRangesProgram } from './tile-ranges.program.js';
+
+/** The tile-sorted intersection list, and where tile t's entries are: [ranges[rangesBase + t], … + t + 1]). */
+export interface TileBins {
+  keys: TensorInfo;
+  ranges: TensorInfo;
+  rangesBase: number;
+}
+
+function radixUniforms(u: {
+  n: number;
+  capacity: number;
+  count: number;
+  shift: number;
+  numBlocks: number;
+  histBase: number;
+  tiles: number;
+  rangesBase: number;
+}): ProgramUniform[] {
+  return [
+    { type: 'int32', data: [u.n] },
+    { type: 'int32', data: [u.capacity] },
+    { type: 'int32', data: [u.count] },
+    { type: 'uint32', data: [u.shift] },
+    { type: 'int32', data: [u.numBlocks] },
+    { type: 'int32', data: [u.histBase] },
+    { type: 'int32', data: [u.tiles] },
+    { type: 'int32', data: [u.rangesBase] },
+  ];
+}
+
+/** What one radix pass reads: the entries, their histogram for this digit (at histBase), and `order` for tiles. */
+interface PassInput {
+  source: RadixSource;
+  keys: TensorInfo;
+  hist: TensorInfo;
+  histBase: number;
+  order?: TensorInfo;
+  rows: number;
+  numBlocks: number;
+  uniforms: Omit<Parameters<typeof radixUniforms>[0], 'histBase' | 'shift' | 'numBlocks'>;
+  shift: number;
+  /** Tile count, when this pass also writes the tile ranges (a single pass over tile ids). */
+  rangeTiles?: number;
+}
+
+/** The scatter of one pass, with the digit offsets fused into it or from a scan of the histogram. */
+function scatterPass(ctx: KernelRunner, p: PassInput): TensorInfo {
+  const extra = radixSourceVariables(p.source).length > 0 ? [p.order as TensorInfo] : [];
+  const prefix: RadixPrefix = p.numBlocks <= BINNING_LIMITS.fusedPrefixMaxBlocks ? 'fused' : 'scanned';
+  const uniforms = (histBase: number) => radixUniforms({ ...p.uniforms, shift: p.shift, numBlocks: p.numBlocks, histBase });
+  const program = new RadixScatterProgram(p.source, prefix, p.rows, p.numBlocks, p.rangeTiles);
+  if (prefix === 'fused') return ctx.run(program, [p.keys, p.hist, ...extra], 'int32', uniforms(p.histBase));
+  const scanned = exclusiveScan(ctx, PLAIN_SCAN, [p.hist], RADIX_BUCKETS * p.numBlocks, p.histBase);
+  const out = ctx.run(program, [p.keys, scanned, ...extra], 'int32', uniforms(0));
+  ctx.dispose(scanned);
+  return out;
+}
 
 /**
- * Sorts the stored intersection entries by the 64-bit key (tile, depth bits) — gsplat's `isect_ids` order —
- * with a least-significant-digit radix sort, 4 bits per pass: the depth word's 32 bits first, then the bits
- * the tile ids need. Each pass is stable, so equal keys keep the list's (Gaussian, tile) order. Positive
- * float depths sort correctly as unsigned integers. Consumes `keys` (disposed) and returns the sorted list.
+ * The depth order of the Gaussians (intersections.wgsl.ts `order`, `[3N + 1]`) from the preprocess output:
+ * counted in one dispatch for small N, else an LSD radix sort of (depth bits, index) — 4 stable 8-bit passes,
+ * the first reading the depths straight from `pre` — and a scan of the tile counts in the sorted order.
  */
-export function radixSortIntersections(
+export function depthOrder(ctx: KernelRunner, pre: TensorInfo, n: number): TensorInfo {
+  if (n <= BINNING_LIMITS.rankSortMax) {
+    return ctx.run(new DepthRankProgram(n), [pre], 'int32', [{ type: 'int32', data: [n] }]);
+  }
+  const numBlocks = Math.ceil(n / RADIX_BLOCK);
+  const base = { n, capacity: n, count: n, tiles: 0, rangesBase: 0 };
+  let source: RadixSource = 'preDepth';
+  let current = pre;
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    const uniforms = radixUniforms({ ...base, shift, numBlocks, histBase: 0 });
+    const hist = ctx.run(new RadixHistogramProgram(source, numBlocks), [current], 'int32', uniforms);
+    const next = scatterPass(ctx, { source, keys: current, hist, histBase: 0, rows: n, numBlocks, uniforms: base, shift });
+    ctx.dispose(hist);
+    if (current !== pre) ctx.dispose(current);
+    current = next;
+    source = 'depth';
+  }
+  const order = exclusiveScan(ctx, ORDER_SCAN, [current, pre], n);
+  ctx.dispose(current);
+  return order;
+}
+
+/**
+ * The intersection list sorted by tile (each tile's entries in depth order: the duplication emits them in depth
+ * order and every pass is stable), and the tile ranges: duplication with the first pass's histogram fused in, then
+ * one stable 8-bit pass per byte of the tile ids. A single pass (≤ 256 tiles) writes the ranges too; more passes
+ * end with a binary search per tile.
+ */
+export function sortByTile(
   ctx: KernelRunner,
-  keys: TensorInfo,
-  offsets: TensorInfo,
+  pre: TensorInfo,
+  order: TensorInfo,
   n: number,
   capacity: number,
+  tilesX: number,
   tiles: number,
-): TensorInfo {
+): TileBins {
   const numBlocks = Math.ceil(capacity / RADIX_BLOCK);
-  const tileBits = Math.max(1, Math.ceil(Math.log2(tiles + 1)));
-  const passes: [number, number][] = [];
-  for (let shift = 0; shift < 32; shift += RADIX_BITS) passes.push([1, shift]);
-  for (let shift = 0; shift < tileBits; shift += RADIX_BITS) passes.push([0, shift]);
-  let current = keys;
-  for (const [word, shift] of passes) {
-    const uniforms = [
-      { type: 'int32' as const, data: [n] },
-      { type: 'int32' as const, data: [capacity] },
-      { type: 'int32' as const, data: [word] },
-      { type: 'uint32' as const, data: [shift] },
-      { type: 'int32' as const, data: [numBlocks] },
-    ];
-    const histogram = ctx.run(new RadixHistogramProgram(numBlocks), [current, offsets], 'int32', uniforms);
-    const digitOffsets = exclusiveScan(ctx, histogram, RADIX_BUCKETS * numBlocks);
-    ctx.dispose(histogram);
-    const next = ctx.run(new RadixScatterProgram(capacity, numBlocks), [current, offsets, digitOffsets], 'int32', uniforms);
-    ctx.dispose(digitOffsets);
+  const ints = (values: number[]): ProgramUniform[] => values.map((v) => ({ type: 'int32', data: [v] }));
+  const listed = ctx.run(new DuplicateProgram(capacity, numBlocks), [pre, order], 'int32', ints([n, capacity, tilesX, numBlocks]));
+  const tileBits = Math.max(1, Math.ceil(Math.log2(tiles)));
+  const passes = Math.ceil(tileBits / RADIX_BITS);
+  const base = { n, capacity, count: 0, tiles, rangesBase: KEY_WORDS * capacity };
+  let current = listed;
+  for (let pass = 0; pass < passes; pass++) {
+    const shift = pass * RADIX_BITS;
+    const hist =
+      pass === 0
+        ? listed
+        : ctx.run(
+            new RadixHistogramProgram('tile', numBlocks),
+            [current, order],
+            'int32',
+            radixUniforms({ ...base, shift, numBlocks, histBase: 0 }),
+          );
+    const next = scatterPass(ctx, {
+      source: 'tile',
+      keys: current,
+      hist,
+      histBase: pass === 0 ? KEY_WORDS * capacity : 0,
+      order,
+      rows: capacity,
+      numBlocks,
+      uniforms: base,
+      shift,
+      rangeTiles: passes === 1 ? tiles : undefined,
+    });
+    if (hist !== current) ctx.dispose(hist);
     ctx.dispose(current);
     current = next;
   }
-  return current;
+  if (passes === 1) return { keys: current, ranges: current, rangesBase: KEY_WORDS * capacity };
+  const ranges = ctx.run(new TileRangesProgram(tiles), [current, order], 'int32', ints([n, capacity, tiles]));
+  return { keys: current, ranges, rangesBase: 0 };
 }
