@@ -1,6 +1,6 @@
 import { tf } from '@tessera/tensor-core';
 import type { Tensor } from '@tessera/tensor-core';
-import { bench, type BenchResult, type BenchRow, compare, defineBench } from '@tessera/tensor-core/bench';
+import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelProfile } from '@tessera/tensor-core/bench';
 import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
 import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
@@ -75,6 +75,13 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
   if (fewer) rows.push(compare('rasterize forward', shape, `${kernel} forward, N/10`, fewer, forward, { bytes }));
   // the issue's target: backward ≤ 3× forward (speedup ≥ 0.33)
   rows.push(compare('rasterize backward', shape, `${kernel} forward`, forward, backward));
+  // where the time goes, program by program (GPU time from timestamp queries): the fixed-cost case and the largest
+  if (backend === 'webgpu' && ((c.count === 10000 && c.width === 256) || (c.count === 1000000 && c.width === 1920))) {
+    rows.push(...(await kernelProfile('rasterize forward', shape, () => rasterizeOp(inputs, attrs), { by: 'program', top: 8 })));
+    rows.push(
+      ...(await kernelProfile('rasterize backward', shape, () => rasterizeBackwardOp(backwardInputs, attrs), { by: 'program', top: 8 })),
+    );
+  }
   previous.set(shape, forward);
   tf.dispose([rendered, dy]);
   g.dispose();

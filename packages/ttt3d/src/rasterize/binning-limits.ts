@@ -3,11 +3,13 @@
  * results: tests lower them to run every program on tiny scenes.
  * - rankSortMax: up to this many Gaussians the depth order is counted in one dispatch (depth-rank.program.ts,
  *   O(N²) comparisons: ~N²/3e13 s on an H100, under the cost of the ≥ 10 dispatches it replaces at 16k); beyond,
- *   4 radix passes and a scan.
+ *   4 radix passes and a scan. rankSortMaxSoftware replaces it on a CPU implementation of WebGPU (a fallback
+ *   adapter: lavapipe, SwiftShader), which pays for work rather than dispatches: on lavapipe counting costs as much
+ *   as the radix passes at ~700 Gaussians and 8× more at 10k.
  * - fusedPrefixMaxBlocks: up to this many radix blocks (of 1024 entries) a scatter finds its digits' offsets from
  *   the histogram itself (radix-scatter.program.ts 'fused', ≤ 256 reads per thread); beyond, a scan of the
  *   histogram (2 dispatches) does.
  * - scanFusedMaxBlocks: up to this many scan blocks each apply workgroup sums the earlier block sums itself
  *   (scan-apply.program.ts 'fused', ≤ 16 reads per thread); beyond, a recursive scan of the sums does.
  */
-export const BINNING_LIMITS = { rankSortMax: 16384, fusedPrefixMaxBlocks: 256, scanFusedMaxBlocks: 4096 };
+export const BINNING_LIMITS = { rankSortMax: 16384, rankSortMaxSoftware: 1024, fusedPrefixMaxBlocks: 256, scanFusedMaxBlocks: 4096 };

@@ -1,4 +1,4 @@
-import type { ProgramUniform, TensorInfo } from '@tessera/tensor-core';
+import { type ProgramUniform, type TensorInfo, tf } from '@tessera/tensor-core';
 import { BINNING_LIMITS } from './binning-limits.js';
 import { DepthRankProgram } from './depth-rank.program.js';
 import { DuplicateProgram } from './duplicate.program.js';
@@ -67,13 +67,19 @@ function scatterPass(ctx: KernelRunner, p: PassInput): TensorInfo {
   return out;
 }
 
+/** Whether the active WebGPU device is a CPU implementation (its adapter is a fallback adapter). */
+function softwareAdapter(): boolean {
+  const backend = tf.backend() as unknown as { device?: { adapterInfo?: { isFallbackAdapter?: boolean } } };
+  return backend.device?.adapterInfo?.isFallbackAdapter === true;
+}
+
 /**
  * The depth order of the Gaussians (intersections.wgsl.ts `order`, `[3N + 1]`) from the preprocess output:
- * counted in one dispatch for small N, else an LSD radix sort of (depth bits, index) — 4 stable 8-bit passes,
+ * counted in one dispatch for small N (binning-limits.ts), else an LSD radix sort of (depth bits, index) — 4 stable 8-bit passes,
  * the first reading the depths straight from `pre` — and a scan of the tile counts in the sorted order.
  */
 export function depthOrder(ctx: KernelRunner, pre: TensorInfo, n: number): TensorInfo {
-  if (n <= BINNING_LIMITS.rankSortMax) {
+  if (n <= (softwareAdapter() ? BINNING_LIMITS.rankSortMaxSoftware : BINNING_LIMITS.rankSortMax)) {
     return ctx.run(new DepthRankProgram(n), [pre], 'int32', [{ type: 'int32', data: [n] }]);
   }
   const numBlocks = Math.ceil(n / RADIX_BLOCK);
