@@ -175,7 +175,9 @@ export class CompositeBackwardProgram implements WebGPUProgram {
             }
           }
         }
-        if (took) { atomicOr(&taken[k], 1u); }
+        // a store, not atomicOr: every taker writes the same 1, and a relaxed store of it is a plain shared-memory
+        // store where an atomicOr from up to 256 pixels to one address would be serialised, for every Gaussian
+        if (took) { atomicStore(&taken[k], 1u); }
         let p = k & 1;
         for (var q = 0; q < NQ; q++) { red[(p * NQ + q) * TILE_PIXELS + t] = v[q]; }
         workgroupBarrier();

@@ -23,7 +23,7 @@ interface Binning extends TileBins {
  * tile → tile ranges: gsplat's `fully_fused_projection`, `isect_tiles`, sort of (tile | depth) keys and
  * `isect_offset_encode`, reordered so that the 32 depth bits are sorted once per Gaussian instead of once per
  * intersection. Deterministic, so the backward rebuilds exactly the lists the forward composited. For N ≤ 16k and
- * ≤ 256 tiles: 4 dispatches (radix-sort.ts).
+ * ≤ 256 tiles on a GPU: 4 dispatches (radix-sort.ts, binning-limits.ts).
  */
 function binGaussians(ctx: KernelRunner, g: GaussianInfos, attrs: RasterAttrs): Binning {
   const n = g.means.shape[0] as number;

@@ -17,7 +17,8 @@ export interface TileBins {
   rangesBase: number;
 }
 
-function radixUniforms(u: {
+/** RADIX_UNIFORMS (radix.wgsl.ts) by name. */
+interface RadixUniforms {
   n: number;
   capacity: number;
   count: number;
@@ -26,7 +27,9 @@ function radixUniforms(u: {
   histBase: number;
   tiles: number;
   rangesBase: number;
-}): ProgramUniform[] {
+}
+
+function radixUniforms(u: RadixUniforms): ProgramUniform[] {
   return [
     { type: 'int32', data: [u.n] },
     { type: 'int32', data: [u.capacity] },
@@ -48,7 +51,7 @@ interface PassInput {
   order?: TensorInfo;
   rows: number;
   numBlocks: number;
-  uniforms: Omit<Parameters<typeof radixUniforms>[0], 'histBase' | 'shift' | 'numBlocks'>;
+  uniforms: Omit<RadixUniforms, 'histBase' | 'shift' | 'numBlocks'>;
   shift: number;
   /** Tile count, when this pass also writes the tile ranges (a single pass over tile ids). */
   rangeTiles?: number;
