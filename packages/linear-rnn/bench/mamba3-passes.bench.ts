@@ -1,15 +1,17 @@
 import { type Tensor, tf } from '@tessera/tensor-core';
 import { bench, type BenchRow, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
-import { type ChunkStageName, chunkLayout, chunkStage } from '../src/mamba3/kernel.js';
 import { mamba3 } from '../src/mamba3/index.js';
-import { mamba3ChunkOp } from '../src/mamba3/op.js';
+import { type ChunkStageName, chunkLayout, chunkStage, stateBase } from '../src/mamba3/kernel.js';
+import { mamba3ChunkFromZeroOp } from '../src/mamba3/op.js';
 import { kernelInputs } from './mamba3-inputs.js';
 
 /**
- * Where the WGSL chunked Mamba-3 forward spends its time: the kernel alone (the seven programs through
- * `mamba3ChunkOp`, without `mamba3`'s validation and unpacking), then each program timed alone on inputs
- * made by running the earlier programs once, beside the whole op (`mamba3`, chunk mode). Shapes
- * are bench/mamba3.bench.ts' (B = 1, H = 8, P = N = 64, SISO). WebGPU only.
+ * Where the WGSL chunked Mamba-3 forward spends its time, from a zero state: the kernel alone
+ * (`mamba3ChunkFromZeroOp`, without `mamba3`'s validation and the slice of the last x), the two ways of making the
+ * token and state tables — ChunkScanProgram alone against ChunkLocalProgram then StatePassProgram, the figure
+ * SCAN_MAX_CHUNKS is chosen by (the op runs the scan up to 16 chunks, L = 1024) — then each program timed alone on
+ * inputs made by running the earlier programs once, beside the whole op (`mamba3`, chunk mode). Shapes are
+ * bench/mamba3.bench.ts' (B = 1, H = 8, P = N = 64, SISO). WebGPU only.
  */
 export default defineBench({
   name: 'mamba3-passes',
@@ -19,53 +21,64 @@ export default defineBench({
       return [];
     }
     const [b, h, p, n] = size === 'full' ? [1, 8, 64, 64] : [1, 2, 16, 16];
-    const lengths = size === 'full' ? [4096, 16384] : [256];
+    const lengths = size === 'full' ? [1024, 4096, 16384] : [256];
     const rows: BenchRow[] = [];
     for (const l of lengths) {
       const shape = `B${b} H${h} L${l} P${p} N${n}`;
       const t = kernelInputs({ b, h, p, n }, l, l);
+      const seq = { x: t.x, dt: t.dt, A: t.A, B: t.B, C: t.C, lambda: t.lambda, theta: t.theta, D: t.D };
       const layout = chunkLayout(t, 1);
       // a fresh program per call (see chunkStage): a reused one would be recompiled every time
-      const runner = (name: ChunkStageName, inputs: Tensor[]) => () => {
-        const { program, uniforms } = chunkStage(layout, name);
-        return runProgram(program, inputs, uniforms);
-      };
+      const runner =
+        (name: ChunkStageName, inputs: Tensor[], base = 0) =>
+        () => {
+          const { program, uniforms } = chunkStage(layout, name, base);
+          return runProgram(program, inputs, uniforms);
+        };
+      const perToken = [t.x, t.B, t.dt, t.A, t.lambda, t.theta];
       // each program's inputs are the earlier programs' outputs, computed once and kept alive for the timings
-      const token = runner('token', [t.dt, t.A, t.lambda]);
-      const tok = token();
-      const prefix = runner('prefix', [t.theta, tok]);
-      const pre = prefix();
-      const chunkStart = runner('chunkStart', [pre, t.angle]);
-      const starts = chunkStart();
-      const angle = runner('angle', [pre, starts]);
-      const ang = angle();
-      const chunkState = runner('chunkState', [t.x, t.B, ang, tok]);
-      const local = chunkState();
-      const statePass = runner('statePass', [local, ang, tok, t.ssm, t.k, t.v]);
-      const states = statePass();
-      const chunkOutput = runner('chunkOutput', [t.x, t.B, t.C, ang, tok, states, t.D]);
+      const scan = runner('scan', perToken);
+      const scanned = scan();
+      const local = runner('local', perToken);
+      const tokens = local();
+      const pass = runner('pass', [tokens]);
+      const states = pass();
+      const output = runner('output', [t.x, t.B, t.C, tokens, states, t.D]);
+      const scanBase = stateBase(layout, true);
+      const outputAfterScan = runner('output', [t.x, t.B, t.C, scanned, scanned, t.D], scanBase);
+      const finalState = runner('finalState', [states]);
+      const finalAngle = runner('finalAngle', [states]);
+      const finalKey = runner('finalKey', [t.B, states]);
 
       log(`mamba3 passes ${shape}`);
-      const opts = { lambda: t.lambda, theta: t.theta, D: t.D };
       const whole = await bench('mamba3 chunk', () => {
-        const r = mamba3(t.x, t.dt, t.A, t.B, t.C, opts);
+        const r = mamba3(t.x, t.dt, t.A, t.B, t.C, { lambda: t.lambda, theta: t.theta, D: t.D });
         return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
       });
-      // the seven programs through the op, without mamba3's validation and unpacking
-      const kernel = await bench('mamba3ChunkOp', () => mamba3ChunkOp(t, { rank: 1, chunkSize: 64 }));
+      // the programs through the op, without mamba3's validation and the slice of the last x
+      const kernel = await bench('mamba3ChunkFromZeroOp', () => mamba3ChunkFromZeroOp(seq, { rank: 1, chunkSize: 64 }));
       rows.push(compare('mamba3 kernel only', shape, 'whole op', whole, kernel));
+      const split = await bench('local + pass', () => {
+        const first = local();
+        const { program, uniforms } = chunkStage(layout, 'pass');
+        const second = runProgram(program, [first], uniforms);
+        first.dispose();
+        return second;
+      });
+      rows.push(compare('mamba3 tables: ChunkScan', shape, 'ChunkLocal + StatePass', split, await bench('scan', scan)));
       for (const [name, fn] of [
-        ['Token', token],
-        ['Prefix', prefix],
-        ['ChunkStart', chunkStart],
-        ['Angle', angle],
-        ['ChunkState', chunkState],
-        ['StatePass', statePass],
-        ['ChunkOutput', chunkOutput],
+        ['ChunkScan', scan],
+        ['ChunkLocal', local],
+        ['StatePass', pass],
+        ['ChunkOutput', output],
+        ['ChunkOutput (scan tables)', outputAfterScan],
+        ['FinalRow (state)', finalState],
+        ['FinalRow (angles)', finalAngle],
+        ['FinalKey', finalKey],
       ] as const) {
         rows.push(compare(`mamba3 ${name}`, shape, 'whole op', whole, await bench(name, fn)));
       }
-      tf.dispose([...(Object.values(t) as Tensor[]), tok, pre, starts, ang, local, states]);
+      tf.dispose([...(Object.values(t) as Tensor[]), scanned, tokens, states]);
     }
     return rows;
   },

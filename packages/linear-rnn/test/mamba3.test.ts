@@ -3,7 +3,7 @@ import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor
 import { describe, expect, it } from 'vitest';
 import { chunkForward } from '../src/mamba3/chunk.js';
 import { mamba3, type Mamba3State, mamba3Step, mamba3ZeroState } from '../src/mamba3/index.js';
-import { mamba3ChunkOp, mamba3StepOp } from '../src/mamba3/op.js';
+import { mamba3ChunkFromZeroOp, mamba3ChunkOp, mamba3ChunkPartsOp, mamba3StepOp, mamba3StepPartsOp } from '../src/mamba3/op.js';
 import { recurrentReference } from '../src/mamba3/reference.js';
 import { type Mamba3Case, mamba3Case, type Mamba3Sizes, mamba3State, mamba3Tensors, stateTensors, warmThenRun } from './cases.js';
 
@@ -378,35 +378,44 @@ describeBackends('mamba3', (backend) => {
   });
 
   if (backend === 'webgpu') {
+    // from a zero state, up to SCAN_MAX_CHUNKS (16) chunks run ChunkScanProgram, longer inputs and every input with a
+    // state ChunkLocalProgram and StatePassProgram: each case runs both ways
     const kernelCases: [string, Mamba3Sizes][] = [
       ['several 64-token tiles', { b: 1, h: 2, l: 70, r: 1, p: 4, n: 6, nr: 2 }],
       ['rank 8 (8-token tiles), batch 2', { b: 2, h: 1, l: 11, r: 8, p: 3, n: 4, nr: 1 }],
       ['P and N wider than one 64-wide tile', { b: 1, h: 1, l: 5, r: 1, p: 66, n: 66, nr: 20 }],
+      ['rank 4: sixteen 16-token tiles, the longest input the scan program walks', { b: 1, h: 2, l: 250, r: 4, p: 2, n: 4, nr: 2 }],
       ['rank 16: eighteen 4-token tiles, more than one 16-chunk batch of the state pass', { b: 1, h: 1, l: 70, r: 16, p: 2, n: 2, nr: 1 }],
-      ['rank 64: 260 one-token tiles, more than one 256-chunk pass of the angle scan', { b: 1, h: 1, l: 260, r: 64, p: 1, n: 2, nr: 1 }],
+      ['rank 64: 260 one-token tiles', { b: 1, h: 1, l: 260, r: 64, p: 1, n: 2, nr: 1 }],
     ];
     for (const [name, sizes] of kernelCases) {
-      it(`runs the WGSL chunk kernel, equal to the tfjs chunked form (${name})`, async () => {
-        expect(mamba3ChunkOp.hasKernel()).toBe(true);
-        const c = mamba3Case(sizes, 11);
-        const s0 = mamba3State(sizes, 12);
-        const { ours, ref } = await warmThenRun(() => ({
-          ours: mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, initialState: s0 }),
-          ref: tf.tidy(() => {
-            const t = { x: c.x, dt: c.dt, A: c.A, B: c.B, C: c.C, lambda: c.opts.lambda, theta: c.opts.theta, D: c.opts.D, ...s0 };
-            const out = chunkForward(t, { rank: sizes.r, chunkSize: 16 });
-            // the per-token oracle issues ~30 ops a token; the long case relies on chunkForward, checked against it above
-            const recY = sizes.l <= 100 ? recurrentReference(t, sizes.r).y : undefined;
-            return { y: out.y, ssm: out.ssm, k: out.k, angle: out.angle, recY };
-          }),
-        }));
-        await expectAllClose(ours.output, ref.y, { atol: 1e-4, rtol: 1e-4, message: 'y' });
-        if (ref.recY) await expectAllClose(ours.output, ref.recY, { atol: 1e-4, rtol: 1e-4, message: 'y vs recurrence' });
-        await expectAllClose(ours.finalState.ssm, ref.ssm, { atol: 1e-4, rtol: 1e-4, message: 'ssm' });
-        await expectAllClose(ours.finalState.k, ref.k, { atol: 1e-4, rtol: 1e-4, message: 'k' });
-        await expectAllClose(tf.cos(ours.finalState.angle), tf.cos(ref.angle), { atol: 1e-4, message: 'angle' });
-        tf.dispose([...mamba3Tensors(c), ...stateTensors(s0), ours.output, ...stateTensors(ours.finalState), ref]);
-      });
+      for (const withState of [true, false]) {
+        it(`runs the WGSL chunk kernel, equal to the tfjs chunked form (${name}, ${withState ? 'a state' : 'from zeros'})`, async () => {
+          expect(mamba3ChunkPartsOp.hasKernel()).toBe(true);
+          expect(mamba3ChunkFromZeroOp.hasKernel()).toBe(true);
+          const c = mamba3Case(sizes, 11);
+          const s0 = withState
+            ? mamba3State(sizes, 12)
+            : mamba3ZeroState({ batch: sizes.b, heads: sizes.h, rank: sizes.r, headDim: sizes.p, stateDim: sizes.n, angles: sizes.nr });
+          const { ours, ref } = await warmThenRun(() => ({
+            ours: mamba3(c.x, c.dt, c.A, c.B, c.C, withState ? { ...c.opts, initialState: s0 } : c.opts),
+            ref: tf.tidy(() => {
+              const t = { x: c.x, dt: c.dt, A: c.A, B: c.B, C: c.C, lambda: c.opts.lambda, theta: c.opts.theta, D: c.opts.D, ...s0 };
+              const out = chunkForward(t, { rank: sizes.r, chunkSize: 16 });
+              // the per-token oracle issues ~30 ops a token; the long cases rely on chunkForward, checked against it above
+              const recY = sizes.l <= 100 ? recurrentReference(t, sizes.r).y : undefined;
+              return { y: out.y, ssm: out.ssm, k: out.k, angle: out.angle, recY };
+            }),
+          }));
+          await expectAllClose(ours.output, ref.y, { atol: 1e-4, rtol: 1e-4, message: 'y' });
+          if (ref.recY) await expectAllClose(ours.output, ref.recY, { atol: 1e-4, rtol: 1e-4, message: 'y vs recurrence' });
+          await expectAllClose(ours.finalState.ssm, ref.ssm, { atol: 1e-4, rtol: 1e-4, message: 'ssm' });
+          await expectAllClose(ours.finalState.k, ref.k, { atol: 1e-4, rtol: 1e-4, message: 'k' });
+          await expectAllClose(tf.cos(ours.finalState.angle), tf.cos(ref.angle), { atol: 1e-4, message: 'cos angle' });
+          await expectAllClose(tf.sin(ours.finalState.angle), tf.sin(ref.angle), { atol: 1e-4, message: 'sin angle' });
+          tf.dispose([...mamba3Tensors(c), ...stateTensors(s0), ours.output, ...stateTensors(ours.finalState), ref]);
+        });
+      }
     }
 
     /** The kernel inputs of token 0 of a case with a state (no L axis). */
@@ -420,21 +429,25 @@ describeBackends('mamba3', (backend) => {
     };
 
     it('runs the WGSL step kernel, equal to the tfjs step', async () => {
-      expect(mamba3StepOp.hasKernel()).toBe(true);
+      expect(mamba3StepPartsOp.hasKernel()).toBe(true);
       const t = stepKernelInputs({ b: 3, h: 2, l: 1, r: 2, p: 5, n: 6, nr: 2 }, 13);
-      const ours = mamba3StepOp(t, { rank: 2, chunkSize: 1 });
-      const ref = mamba3StepOp.reference(t, { rank: 2, chunkSize: 1 });
-      await expectAllClose(ours, ref, { atol: 1e-5, rtol: 1e-4 });
+      const ours = mamba3StepPartsOp(t, { rank: 2, chunkSize: 1 });
+      const ref = mamba3StepPartsOp.reference(t, { rank: 2, chunkSize: 1 });
+      for (const [i, name] of ['y', 'ssm', 'k', 'angle'].entries()) {
+        await expectAllClose(ours[i] as Tensor, ref[i] as Tensor, { atol: 1e-5, rtol: 1e-4, message: name });
+      }
       tf.dispose([t, ours, ref]);
     });
 
     it('routes the gradient of the WGSL step through the tfjs step', async () => {
       const t = stepKernelInputs({ b: 2, h: 2, l: 1, r: 2, p: 3, n: 4, nr: 2 }, 21);
       const w = philoxUniform([2, 2, 6], { seed: 23 });
-      const f = (op: typeof mamba3StepOp | typeof mamba3StepOp.reference) => (xx: Tensor, C: Tensor, ssm: Tensor) =>
-        tf.sum(tf.mul(tf.slice(op({ ...t, x: xx, C, ssm }, { rank: 2, chunkSize: 1 }), [0, 0, 0], [-1, -1, 6]), w));
-      const ours = tf.grads(f(mamba3StepOp))([t.x, t.C, t.ssm]);
-      const ref = tf.grads(f(mamba3StepOp.reference))([t.x, t.C, t.ssm]);
+      const f = (op: typeof mamba3StepPartsOp | typeof mamba3StepPartsOp.reference) => (xx: Tensor, C: Tensor, ssm: Tensor) => {
+        const [y, s] = op({ ...t, x: xx, C, ssm }, { rank: 2, chunkSize: 1 }) as [Tensor, Tensor];
+        return tf.add(tf.sum(tf.mul(y, w)), tf.sum(tf.square(s)));
+      };
+      const ours = tf.grads(f(mamba3StepPartsOp))([t.x, t.C, t.ssm]);
+      const ref = tf.grads(f(mamba3StepPartsOp.reference))([t.x, t.C, t.ssm]);
       for (let i = 0; i < 3; i++) await expectAllClose(ours[i] as Tensor, ref[i] as Tensor, { atol: 1e-5, rtol: 1e-4 });
       tf.dispose([t, w, ...ours, ...ref]);
     });
@@ -504,6 +517,12 @@ describe('mamba3 fallback', () => {
   it('runs the tfjs forms on a backend without a Tessera kernel', () => {
     expect(mamba3ChunkOp.hasKernel('webgl')).toBe(false);
     expect(mamba3StepOp.hasKernel('webgl')).toBe(false);
+    // the four-result ops are WebGPU's; cpu and wasm run the packed ops' host kernels
+    for (const op of [mamba3ChunkPartsOp, mamba3ChunkFromZeroOp, mamba3StepPartsOp]) {
+      expect(op.hasKernel('webgl')).toBe(false);
+      expect(op.hasKernel('cpu')).toBe(false);
+      expect(op.hasKernel('webgpu')).toBe(true);
+    }
     // cpu and wasm run the host recurrence (test/host-kernels.test.ts)
     expect(mamba3StepOp.hasKernel('cpu')).toBe(true);
     expect(mamba3ChunkOp.hasKernel('wasm')).toBe(true);

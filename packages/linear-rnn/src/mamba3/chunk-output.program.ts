@@ -1,8 +1,8 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { LAYOUT_UNIFORMS, ROTARY_WGSL, ROTATE_PAIR_WGSL, rotatedLoadWGSL, TILE_ROWS } from './kernel-layout.js';
+import { type KernelLayout, LAYOUT_UNIFORMS, ROTARY_WGSL, TILE_ROWS } from './kernel-layout.js';
 
 /**
- * The outputs of one chunk, written into the packed result `[B·H, width]` (packing.ts):
+ * The output y `[B, H, L, R·P]`, chunk by chunk:
  *   y_i = Σ_{s ≤ i} (q̃_i·k̃_s) w_{is} v_s + e^{cs_i} Ŝ_chunk q̃_i + D v_i,
  *   w_{is} = e^{cs_i − cs_s} scale_s (s before i's token), γ_s (same token), over the chunk's token×rank rows.
  * Workgroup (b·h, chunk, 64-column P tile) of 256 threads, each owning a 4×4 block (rows 4·rg.., columns
@@ -13,30 +13,30 @@ import { LAYOUT_UNIFORMS, ROTARY_WGSL, ROTATE_PAIR_WGSL, rotatedLoadWGSL, TILE_R
  *   3. two 32-row slabs of v give Y = G v, and the slab holding the thread's own rows gives D v.
  * Every staging loop has a constant trip count (all its loads in flight at once) and stores whole vec4s
  * (no component stores, which a compiler may turn into racy read-modify-writes); the inner products run
- * over shared memory only. The last chunk's workgroups also write the final state (their P tile),
- * the rotated last keys and the last angle.
- * Inputs: `values` (x), `keys` (B), `queries` (C), `ang`, `tok`, `states` (StatePassProgram), `skip` (D).
+ * over shared memory only. Keys and queries turn by θ_c + φ_s (the angle entering the chunk from the state table,
+ * the angle since the chunk start from the token table), cs, γ and scale come from the token table.
+ * Inputs: `values` (x), `keys` (B), `queries` (C), `tokens` (the token table: ChunkLocalProgram's or
+ * ChunkScanProgram's output), `states` (the state table from `uniforms.stateBase`: StatePassProgram's or
+ * ChunkScanProgram's output), `skip` (D).
  */
 export class ChunkOutputProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey = 'tessera_mamba3_chunk_output';
-  variableNames = ['values', 'keys', 'queries', 'ang', 'tok', 'states', 'skip'];
+  variableNames = ['values', 'keys', 'queries', 'tokens', 'states', 'skip'];
   workgroupSize: [number, number, number] = [256, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
   uniforms = `${LAYOUT_UNIFORMS} pTiles : i32,`;
 
-  constructor(rows: number, width: number, chunks: number, pTiles: number) {
-    this.outputShape = [rows, width];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows * chunks * pTiles));
+  constructor(k: KernelLayout, pTiles: number) {
+    this.outputShape = [k.rows * k.seqLen * k.rank * k.headDim];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, k.rows * k.chunks * pTiles));
   }
 
   getUserCode(): string {
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${ROTARY_WGSL}
-  ${ROTATE_PAIR_WGSL}
-  ${rotatedLoadWGSL('keys')}
   // masked weights Gᵀ: gT[s·16 + i/4][i%4] = w_{is} q̃_i·k̃_s (16 KiB)
   var<workgroup> gT : array<vec4<f32>, ${(TILE_ROWS * TILE_ROWS) / 4}>;
   // step 1: q̃ᵀ, k̃ᵀ, Ŝᵀ of one N slab, [16][64] each, at vec4 offsets 0, 256, 512; step 3: 32 rows of v, [32][64] (12 KiB)
@@ -70,27 +70,38 @@ export class ChunkOutputProgram implements WebGPUProgram {
   }
 
   // q̃ᵀ and k̃ᵀ of the N slab from n0, [16 n][64 rows] at vec4 offsets 0 and 256: each thread rotates one
-  // pair (n, n+1) of four consecutive rows, of q (threads < 128) or of k, and stores two whole vec4s
-  fn stageRotated(tid : i32, n0 : i32, rows : i32, row0 : i32, token0 : i32) {
+  // pair (n, n+1) of four consecutive rows, of q (threads < 128) or of k, and stores two whole vec4s; the
+  // angle is θ_c (state table row stateRow) + φ_s (token table)
+  fn stageRotated(tid : i32, n0 : i32, rows : i32, row0 : i32, token0 : i32, stateRow : i32) {
     let u = tid % 128;
     let i = (u / 8) * 4;
     let nl = 2 * (u % 8);
     let n = n0 + nl;
     let N = uniforms.stateDim;
+    let nr = uniforms.angles;
+    let pair = n / 2;
+    let rotated = pair < nr;
+    var start = 0.0;
+    if (rotated && n < N) {
+      start = states[stateRow + uniforms.headDim * N + pair];
+    }
     var first = vec4<f32>();
     var second = vec4<f32>();
     for (var c = 0; c < 4; c++) {
       if (i + c < rows && n < N) {
         let at = (row0 + i + c) * N + n;
-        var pair : vec2<f32>;
+        var u2 : vec2<f32>;
         if (tid < 128) {
-          pair = vec2<f32>(queries[at], queries[at + 1]);
+          u2 = vec2<f32>(queries[at], queries[at + 1]);
         } else {
-          pair = vec2<f32>(keys[at], keys[at + 1]);
+          u2 = vec2<f32>(keys[at], keys[at + 1]);
         }
-        pair = rotatePair(pair, token0 + (i + c) / uniforms.rank, n / 2);
-        first[c] = pair.x;
-        second[c] = pair.y;
+        if (rotated) {
+          let token = token0 + (i + c) / uniforms.rank;
+          u2 = rotateBy(u2, wrapAngle(start + tokens[token * (nr + 3) + pair]));
+        }
+        first[c] = u2.x;
+        second[c] = u2.y;
       }
     }
     let base = (tid / 128) * 256 + i / 4;
@@ -100,7 +111,7 @@ export class ChunkOutputProgram implements WebGPUProgram {
 
   // Ŝᵀ of the N slab from n0 for the P tile from p0, [16 n][64 p] at vec4 offset 512: one vec4 of four
   // consecutive p per thread
-  fn stageState(tid : i32, n0 : i32, p0 : i32, stateBase : i32) {
+  fn stageState(tid : i32, n0 : i32, p0 : i32, stateRow : i32) {
     let p = p0 + (tid / 16) * 4;
     let nl = tid % 16;
     let N = uniforms.stateDim;
@@ -108,7 +119,7 @@ export class ChunkOutputProgram implements WebGPUProgram {
     if (n0 + nl < N) {
       for (var c = 0; c < 4; c++) {
         if (p + c < uniforms.headDim) {
-          sv[c] = states[stateBase + (p + c) * N + n0 + nl];
+          sv[c] = states[stateRow + (p + c) * N + n0 + nl];
         }
       }
     }
@@ -126,8 +137,8 @@ export class ChunkOutputProgram implements WebGPUProgram {
     let L = uniforms.seqLen;
     let nr = uniforms.angles;
     let t0 = chunk * uniforms.tileTokens;
-    let tokens = min(uniforms.tileTokens, L - t0);
-    let rows = tokens * R;
+    let count = min(uniforms.tileTokens, L - t0);
+    let rows = count * R;
     // (token, rank) rows of a chunk are contiguous in x, B, C and y: row i of this chunk is row0 + i
     let row0 = (bh * L + t0) * R;
     let tid = i32(localIndex);
@@ -138,11 +149,11 @@ export class ChunkOutputProgram implements WebGPUProgram {
       var cs = 0.0;
       var g = 0.0;
       var sc = 0.0;
-      if (tid < tokens) {
-        let token = bh * L + t0 + tid;
-        cs = ang[token * (nr + 1) + nr];
-        g = tok[token * 4 + 1];
-        sc = tok[token * 4 + 2];
+      if (tid < count) {
+        let at = (bh * L + t0 + tid) * (nr + 3) + nr;
+        cs = tokens[at];
+        g = tokens[at + 1];
+        sc = tokens[at + 2];
       }
       csS[tid] = cs;
       gammaS[tid] = g;
@@ -158,10 +169,10 @@ export class ChunkOutputProgram implements WebGPUProgram {
     var z1 = vec4<f32>();
     var z2 = vec4<f32>();
     var z3 = vec4<f32>();
-    let stateBase = (bh * (uniforms.chunks + 1) + chunk) * P * N;
+    let stateRow = uniforms.stateBase + (bh * (uniforms.chunks + 1) + chunk) * (P * N + nr);
     for (var n0 = 0; n0 < N; n0 += 16) {
-      stageRotated(tid, n0, rows, row0, bh * L + t0);
-      stageState(tid, n0, pt * 64, stateBase);
+      stageRotated(tid, n0, rows, row0, bh * L + t0, stateRow);
+      stageState(tid, n0, pt * 64, stateRow);
       workgroupBarrier();
       for (var nl = 0; nl < 16; nl++) {
         let q = buf[nl * 16 + rg];
@@ -238,9 +249,8 @@ export class ChunkOutputProgram implements WebGPUProgram {
     }
 
     let d = skip[bh % uniforms.heads];
-    let outBase = bh * uniforms.width;
-    // y of row i sits at token·R·P + r·P = (t0·R + i)·P within the (b, h) row
-    let outRow = outBase + t0 * R * P;
+    // y of row i of the chunk is row row0 + i of y
+    let outRow = row0 * P;
     if (i0 < rows) {
       writeRow(outRow + i0 * P + p0, p0, y0 + exp(csS[i0 / R]) * z0 + d * v0);
     }
@@ -252,31 +262,6 @@ export class ChunkOutputProgram implements WebGPUProgram {
     }
     if (i0 + 3 < rows) {
       writeRow(outRow + (i0 + 3) * P + p0, p0, y3 + exp(csS[(i0 + 3) / R]) * z3 + d * v3);
-    }
-
-    if (chunk == uniforms.chunks - 1) {
-      let tail = outBase + L * R * P;
-      let finalState = (bh * (uniforms.chunks + 1) + uniforms.chunks) * P * N;
-      // this workgroup's 64 rows of the final state, 64 columns at a time, 16 copies in flight per thread
-      for (var n0 = 0; n0 < N; n0 += 64) {
-        for (var k = 0; k < 16; k++) {
-          let e = k * 256 + tid;
-          let p = pt * 64 + e / 64;
-          let n = n0 + e % 64;
-          if (p < P && n < N) {
-            result[tail + p * N + n] = states[finalState + p * N + n];
-          }
-        }
-      }
-      if (pt == 0) {
-        let lastRow = bh * L + L - 1;
-        for (var e = tid; e < R * N; e += 256) {
-          result[tail + P * N + e] = rotated_keys(lastRow, e / N, e % N);
-        }
-        for (var e = tid; e < nr; e += 256) {
-          result[tail + P * N + R * N + e] = ang[lastRow * (nr + 1) + e];
-        }
-      }
     }
   }
 `;

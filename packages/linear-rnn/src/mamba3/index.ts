@@ -1,8 +1,8 @@
 import { checkOptions, deviceZeros, ShapeError, type Tensor, tf } from '@tessera/tensor-core';
 import { checkElements, checkSize } from '../checks.js';
-import type { KernelTensors } from './kernel-inputs.js';
-import { mamba3ChunkOp, mamba3StepOp } from './op.js';
-import { unpack } from './packing.js';
+import type { KernelAttrs, KernelTensors, SequenceInput } from './kernel-inputs.js';
+import { mamba3ChunkFromZeroOp, mamba3ChunkOp, mamba3ChunkPartsOp, mamba3StepOp, mamba3StepPartsOp } from './op.js';
+import { type Unpacked, unpack } from './packing.js';
 import { recurrentReference } from './reference.js';
 import type {
   Mamba3Dims,
@@ -58,17 +58,38 @@ function zeroState(d: Omit<Mamba3Dims, 'length'>): Mamba3State {
   return { ssm: deviceZeros(shapes.ssm), k: deviceZeros(shapes.k), v: deviceZeros(shapes.v), angle: deviceZeros(shapes.angle) };
 }
 
+type PerToken = { x: Tensor; dt: Tensor; A: Tensor; B: Tensor; C: Tensor };
+
 /**
- * Everything the kernels take: A expanded to dt's shape, λ = 1, θ increments 0 and D = 0 where not given,
- * a zero state if none. Call inside a tidy (the defaults are fresh tensors).
+ * The per-token tensors the kernels take: A expanded to dt's shape, λ = 1, θ increments 0 and D = 0 where not
+ * given. Call inside a tidy (the defaults are fresh tensors).
  */
-function kernelTensors(t: { x: Tensor; dt: Tensor; A: Tensor; B: Tensor; C: Tensor }, o: Mamba3StepOptions, d: Mamba3Dims): KernelTensors {
+function sequenceTensors(t: PerToken, o: Mamba3StepOptions, d: Mamba3Dims): Record<SequenceInput, Tensor> {
   const { x, dt, B, C } = t;
   const A = t.A.rank === 1 ? tf.broadcastTo(tf.reshape(t.A, dt.rank === 3 ? [1, d.heads, 1] : [1, d.heads]), dt.shape) : t.A;
   const lambda = o.lambda ?? tf.fill(dt.shape, 1);
   const theta = o.theta ?? deviceZeros([...dt.shape, d.angles]);
+  return { x, dt, A, B, C, lambda, theta, D: o.D ?? deviceZeros([d.heads]) };
+}
+
+/** Everything the kernels take: `sequenceTensors` and the state, zeros if none. Call inside a tidy. */
+function kernelTensors(t: PerToken, o: Mamba3StepOptions, d: Mamba3Dims): KernelTensors {
   const s = o.initialState ?? zeroState(d);
-  return { x, dt, A, B, C, lambda, theta, D: o.D ?? deviceZeros([d.heads]), ssm: s.ssm, k: s.k, v: s.v, angle: s.angle };
+  return { ...sequenceTensors(t, o, d), ssm: s.ssm, k: s.k, v: s.v, angle: s.angle };
+}
+
+/**
+ * The chunked forward through the op the backend runs fastest: on WebGPU the four-result op (from a zero state,
+ * the one that takes none), elsewhere the packed op (the host recurrence on cpu and wasm). Call inside a tidy.
+ */
+function chunked(t: PerToken, o: Mamba3Options, d: Mamba3Dims, attrs: KernelAttrs): Unpacked {
+  if (!mamba3ChunkPartsOp.hasKernel()) return unpack(mamba3ChunkOp(kernelTensors(t, o, d), attrs), d, false);
+  const s = o.initialState;
+  const seq = sequenceTensors(t, o, d);
+  const [y, ssm, k, angle] = (
+    s ? mamba3ChunkPartsOp({ ...seq, ssm: s.ssm, k: s.k, v: s.v, angle: s.angle }, attrs) : mamba3ChunkFromZeroOp(seq, attrs)
+  ) as [Tensor, Tensor, Tensor, Tensor];
+  return { y, ssm, k, angle };
 }
 
 /**
@@ -105,8 +126,10 @@ export function mamba3(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, o
   const { mode, chunkSize } = validateChunking(o.mode, o.chunkSize);
   const rank = d.rank;
   const out = tf.tidy(() => {
-    const t = kernelTensors({ x, dt, A, B, C }, o, d);
-    const parts = mode === 'recurrent' ? recurrentReference(t, rank) : unpack(mamba3ChunkOp(t, { rank, chunkSize }), d, false);
+    const parts =
+      mode === 'recurrent'
+        ? recurrentReference(kernelTensors({ x, dt, A, B, C }, o, d), rank)
+        : chunked({ x, dt, A, B, C }, o, d, { rank, chunkSize });
     const v = tf.squeeze(tf.slice(x, [0, 0, d.length - 1], [-1, -1, 1]), [2]);
     return { output: parts.y, ssm: parts.ssm, k: parts.k, v, angle: parts.angle };
   });
@@ -123,7 +146,15 @@ export function mamba3Step(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tenso
   const o = checkOptions(opts, MAMBA3_STEP_OPTIONS);
   const d = validateMamba3({ x, dt, A, B, C, lambda: o.lambda, theta: o.theta, D: o.D }, o.rank, true, o.initialState);
   const out = tf.tidy(() => {
-    const parts = unpack(mamba3StepOp(kernelTensors({ x, dt, A, B, C }, o, d), { rank: d.rank, chunkSize: 1 }), d, true);
+    const t = kernelTensors({ x, dt, A, B, C }, o, d);
+    const attrs = { rank: d.rank, chunkSize: 1 };
+    let parts: Unpacked;
+    if (mamba3StepPartsOp.hasKernel()) {
+      const [y, ssm, k, angle] = mamba3StepPartsOp(t, attrs) as [Tensor, Tensor, Tensor, Tensor];
+      parts = { y, ssm, k, angle };
+    } else {
+      parts = unpack(mamba3StepOp(t, attrs), d, true);
+    }
     return { output: parts.y, ssm: parts.ssm, k: parts.k, v: tf.clone(x), angle: parts.angle };
   });
   return { output: out.output, finalState: { ssm: out.ssm, k: out.k, v: out.v, angle: out.angle } };

@@ -1,10 +1,11 @@
 import type { Tensor } from '@tessera/tensor-core';
 
-/**
- * Inputs of the Mamba-3 kernels, in call order: per-token tensors (A already expanded to dt's shape,
- * D present), then the incoming state.
- */
-export const KERNEL_INPUTS = ['x', 'dt', 'A', 'B', 'C', 'lambda', 'theta', 'D', 'ssm', 'k', 'v', 'angle'] as const;
+/** The per-token inputs of the Mamba-3 kernels (A already expanded to dt's shape, D present), in call order. */
+export const SEQUENCE_INPUTS = ['x', 'dt', 'A', 'B', 'C', 'lambda', 'theta', 'D'] as const;
+export type SequenceInput = (typeof SEQUENCE_INPUTS)[number];
+
+/** Inputs of the Mamba-3 kernels, in call order: the per-token tensors, then the incoming state. */
+export const KERNEL_INPUTS = [...SEQUENCE_INPUTS, 'ssm', 'k', 'v', 'angle'] as const;
 export type KernelInput = (typeof KERNEL_INPUTS)[number];
 export type KernelTensors = Record<KernelInput, Tensor>;
 

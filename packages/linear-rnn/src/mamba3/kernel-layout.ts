@@ -7,6 +7,15 @@ import { type ProgramUniform, scalarUniforms } from '@tessera/tensor-core';
  */
 export const TILE_ROWS = 64;
 
+/**
+ * The longest input, in chunks, that the forward from a zero state runs as one sequential scan program
+ * (ChunkScanProgram: a workgroup per (b, h, 64×64 state tile) walks every chunk) instead of two programs
+ * (ChunkLocalProgram in parallel over chunks, then StatePassProgram over chunks). Below it the call is
+ * bound by its dispatch count and one program fewer is worth the serial walk; above it the walk's
+ * length is not. 16 chunks is L = 1024 at rank 1; bench/mamba3-passes.bench.ts times both at each L.
+ */
+export const SCAN_MAX_CHUNKS = 16;
+
 /** Sizes the Mamba-3 programs share, passed to every one of them as the same uniforms. */
 export interface KernelLayout {
   /** B·H */
@@ -20,8 +29,6 @@ export interface KernelLayout {
   /** Tokens per WGSL chunk. */
   tileTokens: number;
   chunks: number;
-  /** Floats per (b, h) row of the packed result. */
-  width: number;
 }
 
 export function kernelLayout(
@@ -44,16 +51,43 @@ export function kernelLayout(
     angles,
     tileTokens,
     chunks: Math.ceil(seqLen / tileTokens),
-    width: seqLen * rank * headDim + headDim * stateDim + rank * stateDim + angles,
   };
+}
+
+/**
+ * Floats per token of the token table the chunk programs share: the angle since the chunk start for each
+ * of the Nr pairs, then the chunk-local Σ AΔ (cs), γ = λΔ and scale = γ + (1−λ_{t+1})Δ_{t+1} (the look-ahead
+ * of papers/linear_rnn.md 1.6, 0 after the last token).
+ */
+export function tokenWidth(k: KernelLayout): number {
+  return k.angles + 3;
+}
+
+/** Floats of the token table, `[B·H·L, Nr + 3]`: the first region of ChunkLocal's and ChunkScan's outputs. */
+export function tokenTable(k: KernelLayout): number {
+  return k.rows * k.seqLen * tokenWidth(k);
+}
+
+/** Floats per row of the state table: a state `[P·N]` and its angles `[Nr]`. */
+export function stateWidth(k: KernelLayout): number {
+  return k.headDim * k.stateDim + k.angles;
+}
+
+/**
+ * Floats of the state table, `[B·H·(chunks + 1), P·N + Nr]`: row (b·h, c) holds the state and the angles
+ * entering chunk c, row (b·h, chunks) those after the last token.
+ */
+export function stateTable(k: KernelLayout): number {
+  return k.rows * (k.chunks + 1) * stateWidth(k);
 }
 
 /** The uniform fields every Mamba-3 program declares, in the order of `layoutUniforms`. */
 export const LAYOUT_UNIFORMS =
-  'rows : i32, heads : i32, seqLen : i32, rank : i32, headDim : i32, stateDim : i32, angles : i32, tileTokens : i32, chunks : i32, width : i32,';
+  'rows : i32, heads : i32, seqLen : i32, rank : i32, headDim : i32, stateDim : i32, angles : i32, tileTokens : i32, chunks : i32, stateBase : i32,';
 
-export function layoutUniforms(k: KernelLayout): ProgramUniform[] {
-  return scalarUniforms('int32', [k.rows, k.heads, k.seqLen, k.rank, k.headDim, k.stateDim, k.angles, k.tileTokens, k.chunks, k.width]);
+/** The layout's uniforms; `stateBase` is where the state table starts in the buffer that holds it (0 where it is alone). */
+export function layoutUniforms(k: KernelLayout, stateBase = 0): ProgramUniform[] {
+  return scalarUniforms('int32', [k.rows, k.heads, k.seqLen, k.rank, k.headDim, k.stateDim, k.angles, k.tileTokens, k.chunks, stateBase]);
 }
 
 /** WGSL helpers: the angle wrap and the rotation of element `n` of a pair (n even: first, odd: second). */
@@ -72,41 +106,9 @@ export const ROTARY_WGSL = `
     let s = sin(angle);
     return select(first * c - second * s, first * s + second * c, odd);
   }
-`;
-
-/**
- * WGSL `fn rotated_<buffer>(row, r, n) -> f32`: element n of rank block r of token `row` (= b·h·L + t)
- * of a `[B, H, L, R·N]` buffer, rotated by the token's angle read from `ang` (AngleProgram).
- */
-export function rotatedLoadWGSL(buffer: string): string {
-  return `
-  fn rotated_${buffer}(row : i32, r : i32, n : i32) -> f32 {
-    let base = row * uniforms.rank * uniforms.stateDim + r * uniforms.stateDim;
-    let even = n - n % 2;
-    let first = ${buffer}[base + even];
-    let second = ${buffer}[base + even + 1];
-    let pair = even / 2;
-    if (pair >= uniforms.angles) {
-      return select(first, second, n % 2 == 1);
-    }
-    return rotateElement(first, second, ang[row * (uniforms.angles + 1) + pair], n % 2 == 1);
-  }
-`;
-}
-
-/**
- * WGSL `fn rotatePair(u, token, pair) -> vec2<f32>`: the pair (u.x, u.y) = elements (2·pair, 2·pair + 1)
- * of a key or query of `token` (= b·h·L + t), rotated by the token's angle read from `ang`
- * (AngleProgram); pairs past the rotated ones come back as they are.
- */
-export const ROTATE_PAIR_WGSL = `
-  fn rotatePair(u : vec2<f32>, token : i32, pair : i32) -> vec2<f32> {
-    if (pair >= uniforms.angles) {
-      return u;
-    }
-    let a = ang[token * (uniforms.angles + 1) + pair];
-    let c = cos(a);
-    let s = sin(a);
+  fn rotateBy(u : vec2<f32>, angle : f32) -> vec2<f32> {
+    let c = cos(angle);
+    let s = sin(angle);
     return vec2<f32>(u.x * c - u.y * s, u.x * s + u.y * c);
   }
 `;
