@@ -36,7 +36,7 @@ export class ChunkLocalProgram implements WebGPUProgram {
     let chunk = (wg / (uniforms.nTiles * uniforms.pTiles)) % uniforms.chunks;
     let bh = wg / (uniforms.nTiles * uniforms.pTiles * uniforms.chunks);
     let tid = i32(localIndex);
-    let b = chunkLocal(bh, chunk, pt, nt, tid);
+    let b = chunkLocal(bh, chunk, pt, nt, tid, loadChunk(bh, chunk, pt, nt, tid));
     let localBase = uniforms.rows * uniforms.seqLen * (uniforms.angles + 3);
     storeBlock(localBase + (bh * uniforms.chunks + chunk) * uniforms.headDim * uniforms.stateDim, pt, nt, tid, b);
   }

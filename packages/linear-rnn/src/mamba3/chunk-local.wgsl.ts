@@ -2,8 +2,8 @@
 export const TILE_PAIRS = 32;
 
 /**
- * WGSL shared by ChunkLocalProgram and ChunkScanProgram: `chunkLocal(bh, chunk, pt, nt, tid)` computes, for a
- * workgroup of 256 threads, one chunk's own contribution to the state in the frame of the chunk start,
+ * WGSL shared by ChunkLocalProgram and ChunkScanProgram: `chunkLocal(bh, chunk, pt, nt, tid, loadChunk(…))`
+ * computes, for a workgroup of 256 threads, one chunk's own contribution to the state in the frame of the chunk start,
  *   Σ_{s in chunk, r} e^{cs_last − cs_s} scale_s v_{s,r} (R(φ_s) k_{s,r})ᵀ,
  * on the 64-row P tile `pt` × 64-column N tile `nt`, each thread holding a 4×4 block (rows 4·(tid/16) …,
  * columns 4·(tid%16) …) in vec4 registers. φ_s = Σ_{u ≤ s in chunk} π·tanh(theta_u)·Δ_u is the angle since the
@@ -12,8 +12,9 @@ export const TILE_PAIRS = 32;
  * R(θ_c + φ_s) k = R(θ_c) R(φ_s) k and the whole chunk's sum turns by R(θ_c) at once (a column rotation), which is
  * what lets the chunks run in parallel before the angle scan over chunks (StatePassProgram) has run.
  *
- * Every global load of the chunk (its x and B rows, Δ, A, λ and theta) is issued first, into registers, so that
- * one memory latency covers them all. Then the per-token scalars and the angle increments go to shared memory
+ * `loadChunk` issues every global load of the chunk (its x and B rows, Δ, A, λ and theta) into registers and uses
+ * none of them, so that one memory latency covers them all — and, in ChunkScanProgram, the next chunk's loads are
+ * in flight while `chunkLocal` computes this one. `chunkLocal` puts the per-token scalars and the angle increments go to shared memory
  * and are scanned over the tokens (Hillis–Steele, six constant steps; the angle combine wraps mod 2π, as the
  * angle state does, so the sums stay below 4π). Workgroups of the first P tile write the token table row of each
  * token (tokenWidth: the φ of the tile's pairs; the first N tile also cs, γ and scale). Last, two 32-row slabs of v
@@ -29,9 +30,10 @@ export const CHUNK_LOCAL_WGSL = `
   var<workgroup> ks : array<vec4<f32>, 512>;
   // angS[t·32 + jl]: the angle φ of token t of the chunk for pair 32·nt + jl (8 KiB)
   var<workgroup> angS : array<f32, ${64 * TILE_PAIRS}>;
-  // per token of the chunk: cs, scale; per row: the weight w
+  // per token of the chunk: cs, scale, Δ; per row: the weight w
   var<workgroup> csS : array<f32, 64>;
   var<workgroup> scaleS : array<f32, 64>;
+  var<workgroup> dtS : array<f32, 64>;
   var<workgroup> wS : array<f32, 64>;
 
   struct Block {
@@ -49,9 +51,72 @@ export const CHUNK_LOCAL_WGSL = `
     return rotateBy(u, angS[t * ${TILE_PAIRS} + jl]);
   }
 
-  fn chunkLocal(bh : i32, chunk : i32, pt : i32, nt : i32, tid : i32) -> Block {
+  // what a thread reads of one chunk from global memory, raw: nothing in it is used before the next chunk's loads
+  // are out (ChunkScanProgram loads chunk c + 1 while it computes chunk c)
+  struct ChunkLoads {
+    // rows e/16 and columns 4·(e%16) … of x (P tile) and B (N tile), e = k·256 + tid
+    x : array<vec4<f32>, 4>,
+    k : array<vec4<f32>, 4>,
+    // theta of token e/32, pair 32·nt + e%32, e = k·256 + tid
+    theta : array<f32, 8>,
+    // thread t < tokens: Δ, A, λ of token t and Δ, λ of token t + 1
+    dt : f32,
+    decay : f32,
+    trap : f32,
+    dtNext : f32,
+    trapNext : f32,
+  };
+
+  fn loadChunk(bh : i32, chunk : i32, pt : i32, nt : i32, tid : i32) -> ChunkLoads {
     let P = uniforms.headDim;
     let N = uniforms.stateDim;
+    let R = uniforms.rank;
+    let L = uniforms.seqLen;
+    let nr = uniforms.angles;
+    let t0 = chunk * uniforms.tileTokens;
+    let tokens = min(uniforms.tileTokens, L - t0);
+    let rows = tokens * R;
+    // (token, rank) rows of a chunk are contiguous in x and B: row i of this chunk is row0 + i
+    let row0 = (bh * L + t0) * R;
+    var loads : ChunkLoads;
+    for (var k = 0; k < 4; k++) {
+      let e = k * 256 + tid;
+      let i = e / 16;
+      let p = pt * 64 + (e % 16) * 4;
+      let n = nt * 64 + (e % 16) * 4;
+      if (i < rows) {
+        for (var c = 0; c < 4; c++) {
+          if (p + c < P) {
+            loads.x[k][c] = values[(row0 + i) * P + p + c];
+          }
+          if (n + c < N) {
+            loads.k[k][c] = keys[(row0 + i) * N + n + c];
+          }
+        }
+      }
+    }
+    for (var k = 0; k < 8; k++) {
+      let e = k * 256 + tid;
+      let t = e / ${TILE_PAIRS};
+      let j = nt * ${TILE_PAIRS} + e % ${TILE_PAIRS};
+      if (t < tokens && j < nr) {
+        loads.theta[k] = theta[(bh * L + t0 + t) * nr + j];
+      }
+    }
+    if (tid < tokens) {
+      let token = bh * L + t0 + tid;
+      loads.dt = dt[token];
+      loads.decay = decay[token];
+      loads.trap = trap[token];
+      if (t0 + tid + 1 < L) {
+        loads.dtNext = dt[token + 1];
+        loads.trapNext = trap[token + 1];
+      }
+    }
+    return loads;
+  }
+
+  fn chunkLocal(bh : i32, chunk : i32, pt : i32, nt : i32, tid : i32, loads : ChunkLoads) -> Block {
     let R = uniforms.rank;
     let L = uniforms.seqLen;
     let nr = uniforms.angles;
@@ -59,69 +124,24 @@ export const CHUNK_LOCAL_WGSL = `
     let t0 = chunk * uniforms.tileTokens;
     let tokens = min(uniforms.tileTokens, L - t0);
     let rows = tokens * R;
-    // (token, rank) rows of a chunk are contiguous in x and B: row i of this chunk is row0 + i
-    let row0 = (bh * L + t0) * R;
-
-    // 64 rows × 64 columns of x and of B: four vec4s each per thread, row e/16 and columns 4·(e%16) … of e = k·256 + tid
-    var xr : array<vec4<f32>, 4>;
-    var kr : array<vec4<f32>, 4>;
-    for (var k = 0; k < 4; k++) {
-      let e = k * 256 + tid;
-      let i = e / 16;
-      let p = pt * 64 + (e % 16) * 4;
-      let n = nt * 64 + (e % 16) * 4;
-      var xv = vec4<f32>();
-      var kv = vec4<f32>();
-      if (i < rows) {
-        for (var c = 0; c < 4; c++) {
-          if (p + c < P) {
-            xv[c] = values[(row0 + i) * P + p + c];
-          }
-          if (n + c < N) {
-            kv[c] = keys[(row0 + i) * N + n + c];
-          }
-        }
-      }
-      xr[k] = xv;
-      kr[k] = kv;
-    }
-    // angle increments of the tile's pairs: token e/32, pair 32·nt + e%32
-    var inc : array<f32, 8>;
-    for (var k = 0; k < 8; k++) {
-      let e = k * 256 + tid;
-      let t = e / ${TILE_PAIRS};
-      let j = nt * ${TILE_PAIRS} + e % ${TILE_PAIRS};
-      var a = 0.0;
-      if (t < tokens && j < nr) {
-        let token = bh * L + t0 + t;
-        a = PI * safeTanh(theta[token * nr + j]) * dt[token];
-      }
-      inc[k] = a;
-    }
-    // thread t < tokens: AΔ, γ = λΔ and scale = γ + (1−λ_{t+1})Δ_{t+1} of token t
-    var logDecay = 0.0;
-    var gamma = 0.0;
-    var scale = 0.0;
-    if (tid < tokens) {
-      let token = bh * L + t0 + tid;
-      let d = dt[token];
-      gamma = trap[token] * d;
-      var next = 0.0;
-      if (t0 + tid + 1 < L) {
-        next = (1.0 - trap[token + 1]) * dt[token + 1];
-      }
-      logDecay = decay[token] * d;
-      scale = gamma + next;
-    }
+    // thread t < tokens: AΔ, γ = λΔ and scale = γ + (1−λ_{t+1})Δ_{t+1} of token t (0 past the last token, where
+    // the loads are zero)
+    let logDecay = loads.decay * loads.dt;
+    let gamma = loads.trap * loads.dt;
+    let scale = gamma + (1.0 - loads.trapNext) * loads.dtNext;
 
     // the previous chunk's readers of the shared arrays are done
     workgroupBarrier();
-    for (var k = 0; k < 8; k++) {
-      angS[k * 256 + tid] = inc[k];
-    }
     if (tid < 64) {
       csS[tid] = logDecay;
       scaleS[tid] = scale;
+      dtS[tid] = loads.dt;
+    }
+    workgroupBarrier();
+    // angle increments of the tile's pairs: token e/32, pair 32·nt + e%32
+    for (var k = 0; k < 8; k++) {
+      let e = k * 256 + tid;
+      angS[e] = PI * safeTanh(loads.theta[k]) * dtS[e / ${TILE_PAIRS}];
     }
     workgroupBarrier();
     for (var offset = 1; offset < 64; offset *= 2) {
@@ -186,8 +206,8 @@ export const CHUNK_LOCAL_WGSL = `
         let slot = half * 2 + k;
         let e = k * 256 + tid;
         let i = half * 32 + e / 16;
-        vs[e] = xr[slot];
-        var kv = kr[slot];
+        vs[e] = loads.x[slot];
+        var kv = loads.k[slot];
         if (i < rows) {
           let t = i / R;
           let jl = (e % 16) * 2;

@@ -8,9 +8,11 @@ import { type KernelLayout, LAYOUT_UNIFORMS, ROTARY_WGSL, stateTable, tokenTable
  * its tile of the state in registers. Per chunk it writes the state and angles entering the chunk, computes the
  * chunk's own state in the chunk-start frame (chunk-local.wgsl.ts), turns it by the entering angles (a rotation
  * of column pairs) and folds it in: S ← e^{Σ_chunk AΔ} S + R(θ_c) S_chunk, θ ← (θ + φ_last) mod 2π — the same
- * update, in the same order, as StatePassProgram. The output holds the token table `[B·H·L, Nr + 3]`, then the
- * state table `[B·H·(chunks + 1), P·N + Nr]` (kernel-layout.ts). Only a zero initial state: the four state
- * tensors would take the program past WebGPU's eight storage buffers per stage.
+ * update, in the same order, as StatePassProgram. The walk is bound by latency (one workgroup per tile, chunk
+ * after chunk), so the next chunk's global loads go out before this chunk's arithmetic. The output holds the
+ * token table `[B·H·L, Nr + 3]`, then the state table `[B·H·(chunks + 1), P·N + Nr]` (kernel-layout.ts). Only
+ * a zero initial state: the four state tensors would take the program past WebGPU's eight storage buffers per
+ * stage.
  * Inputs: `values` (x), `keys` (B), `dt`, `decay` (A), `trap` (λ), `theta`.
  */
 export class ChunkScanProgram implements WebGPUProgram {
@@ -59,6 +61,8 @@ export class ChunkScanProgram implements WebGPUProgram {
     // one thread per pair writes the angles: the first row group of the first P tile
     let writesAngles = pt == 0 && tid < 16;
     var s : Block;
+    // the next chunk's loads, issued before this chunk's arithmetic so that the walk does not wait on memory each chunk
+    var next = loadChunk(bh, 0, pt, nt, tid);
     var first = 0.0;
     var second = 0.0;
     for (var c = 0; c <= uniforms.chunks; c++) {
@@ -75,7 +79,11 @@ export class ChunkScanProgram implements WebGPUProgram {
       if (c == uniforms.chunks) {
         break;
       }
-      let own = chunkLocal(bh, c, pt, nt, tid);
+      let loads = next;
+      if (c + 1 < uniforms.chunks) {
+        next = loadChunk(bh, c + 1, pt, nt, tid);
+      }
+      let own = chunkLocal(bh, c, pt, nt, tid, loads);
       let last = min(uniforms.tileTokens, uniforms.seqLen - c * uniforms.tileTokens) - 1;
       let chunkDecay = exp(csS[last]);
       var turnFirst = vec2<f32>(1.0, 0.0);
