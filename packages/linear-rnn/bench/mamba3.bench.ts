@@ -25,8 +25,9 @@ function stepFlops(s: Shape): number {
  * per-token recurrence, and the one-token decode step against the tfjs step; on cpu and wasm the forward is the
  * host recurrence, at B = 1, H = 4, P = N = 64, L ∈ {256, 1024}, decode at batch 1 and 16, and `ours` is the op
  * called directly (as in delta-rule.bench.ts: the public functions' NaN scan would blur the ratio). Full shapes are the issue's:
- * B = 1, H = 8, P = N = 64, L ∈ {1024, 4096, 16384}; decode at batch 1 and 64. Peer figure (issue 5):
- * mamba_ssm's Triton kernel, 0.74 ms at L = 4096 and 1.31 ms at L = 16384 (H100, bf16).
+ * B = 1, H = 8, P = N = 64, L ∈ {1024, 4096, 16384}; decode at batch 1 and 64. Peer figures (issue 15):
+ * mamba_ssm's Triton kernel, 0.335 / 0.327 / 1.27 ms at L = 1024 / 4096 / 16384 (H100, bf16). On WebGPU the forward
+ * is also timed from a state, which runs one program more than from zeros (kernel.ts).
  */
 export default defineBench({
   name: 'mamba3',
@@ -61,6 +62,14 @@ export default defineBench({
       });
       const composite = await bench('tfjs chunked', () => mamba3ChunkOp.reference(t, { rank: 1, chunkSize: 64 }));
       rows.push(compare(workload, name, 'tfjs chunked', composite, ours, { flops }));
+      if (!host) {
+        const initialState = { ssm: t.ssm, k: t.k, v: t.v, angle: t.angle };
+        const fromState = await bench('mamba3 chunk from a state', () => {
+          const r = mamba3(t.x, t.dt, t.A, t.B, t.C, { ...opts, initialState });
+          return [r.output, r.finalState.ssm, r.finalState.k, r.finalState.v, r.finalState.angle];
+        });
+        rows.push(compare('mamba3 forward from a state', name, 'from zeros', ours, fromState, { flops }));
+      }
       if (l <= maxRecurrent) {
         const at = rows.length;
         recurrent.push(async () => {

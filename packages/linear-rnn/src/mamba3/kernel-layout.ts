@@ -59,7 +59,7 @@ export function kernelLayout(
  * of the Nr pairs, then the chunk-local Σ AΔ (cs), γ = λΔ and scale = γ + (1−λ_{t+1})Δ_{t+1} (the look-ahead
  * of papers/linear_rnn.md 1.6, 0 after the last token).
  */
-export function tokenWidth(k: KernelLayout): number {
+function tokenWidth(k: KernelLayout): number {
   return k.angles + 3;
 }
 
@@ -69,7 +69,7 @@ export function tokenTable(k: KernelLayout): number {
 }
 
 /** Floats per row of the state table: a state `[P·N]` and its angles `[Nr]`. */
-export function stateWidth(k: KernelLayout): number {
+function stateWidth(k: KernelLayout): number {
   return k.headDim * k.stateDim + k.angles;
 }
 

@@ -2,7 +2,7 @@ import { type Tensor, tf } from '@tessera/tensor-core';
 import type { Mamba3Dims } from './types.js';
 
 /**
- * The kernels return one tensor (a tfjs kernel has one output here), per (b, h) row:
+ * The packed ops (`mamba3ChunkOp`, `mamba3StepOp`: the host kernels on cpu and wasm) return one tensor, per (b, h) row:
  * `[ y (L·R·P) | S (P·N) | rotated last k (R·N) | last angle (Nr) ]`. The previous-v part of the
  * state is x's last token and needs no kernel.
  */
