@@ -33,12 +33,14 @@ const all = (r: { output: Tensor; finalState: Mamba3State }): Tensor[] => [r.out
 describeBackends(
   'mamba3 dispatches',
   () => {
-    const tables = ['ChunkOutputProgram', 'FinalRowProgram', 'FinalRowProgram', 'FinalKeyProgram', 'SliceProgram'];
-    const short = SCAN_MAX_CHUNKS * TILE_ROWS;
+    // after the token and state tables: y, the final state, angles and keys, and tfjs' slice of the last x (the state's v)
+    const afterTables = ['ChunkOutputProgram', 'FinalRowProgram', 'FinalRowProgram', 'FinalKeyProgram', 'SliceProgram'];
+    const short = Math.max(SCAN_MAX_CHUNKS, 1) * TILE_ROWS;
+    const split = ['ChunkLocalProgram', 'StatePassProgram', ...afterTables];
     for (const [l, withState, expected] of [
-      [short, false, ['ChunkScanProgram', ...tables]],
-      [short + 1, false, ['ChunkLocalProgram', 'StatePassProgram', ...tables]],
-      [short, true, ['ChunkLocalProgram', 'StatePassProgram', ...tables]],
+      [short, false, SCAN_MAX_CHUNKS > 0 ? ['ChunkScanProgram', ...afterTables] : split],
+      [short + 1, false, split],
+      [short, true, split],
     ] as const) {
       it(`a forward of ${l} tokens ${withState ? 'from a state' : 'from zeros'} runs ${expected.length} programs`, async () => {
         const sizes = { b: 1, h: 1, l, r: 1, p: 2, n: 4, nr: 1 };

@@ -10,9 +10,10 @@ export const TILE_ROWS = 64;
 /**
  * The longest input, in chunks, that the forward from a zero state runs as one sequential scan program
  * (ChunkScanProgram: a workgroup per (b, h, 64×64 state tile) walks every chunk) instead of two programs
- * (ChunkLocalProgram in parallel over chunks, then StatePassProgram over chunks). Below it the call is
- * bound by its dispatch count and one program fewer is worth the serial walk; above it the walk's
- * length is not. 16 chunks is L = 1024 at rank 1; bench/mamba3-passes.bench.ts times both at each L.
+ * (ChunkLocalProgram in parallel over chunks, then StatePassProgram over chunks). Short calls are bound by
+ * their dispatch count, so one program fewer should be worth a short serial walk, but not a long one. 16
+ * chunks (L = 1024 at rank 1) is a first guess, not yet timed on a GPU: bench/mamba3-passes.bench.ts times
+ * both ways at each L (its 'tables' row), which is what this figure should follow; 0 turns the scan off.
  */
 export const SCAN_MAX_CHUNKS = 16;
 
