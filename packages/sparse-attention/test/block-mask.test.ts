@@ -2,7 +2,7 @@ import { tf } from '@tessera/tensor-core';
 import { describeBackends, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
 import { BlockMask } from '../src/index.js';
-import { compactOp } from '../src/block-mask/index.js';
+import { compactOp, transposeListsOp } from '../src/block-mask/index.js';
 import { randomBlockMask } from './cases.js';
 
 /** FlexAttention's lists, by hand: ascending kept indices, −1 after, and counts, for rows and columns. */
@@ -55,13 +55,46 @@ describeBackends('BlockMask', (backend) => {
     expect(mask.isDisposed).toBe(true);
   });
 
-  it('the tfjs reference of the compaction agrees with the kernel', async () => {
+  it('makes the transpose and the sparsity on first access; the mask owns them (they outlive a tf.tidy, dispose frees them)', async () => {
+    const dense = randomBlockMask([1, 2, 4, 6], 11, 0.5);
+    const want = lists(Array.from(await dense.data()), 1, 2, 4, 6);
+    const before = tf.memory().numTensors;
+    const mask = BlockMask.fromDense(dense, { blockSize: [8, 8] });
+    // kvIndices and kvNumBlocks only
+    expect(tf.memory().numTensors).toBe(before + 2);
+    const [qIdx, sparsity] = tf.tidy(() => [mask.qIndices, mask.sparsity]);
+    expect(tf.memory().numTensors).toBe(before + 5);
+    expect(mask.qIndices).toBe(qIdx);
+    expect(mask.sparsity).toBe(sparsity);
+    expect(Array.from(await mask.qIndices.data())).toEqual(want.qIdx);
+    expect(Array.from(await mask.qNumBlocks.data())).toEqual(want.qNum);
+    mask.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => BlockMask.fromDense(dense).dispose()).not.toThrow();
+    const unused = BlockMask.fromDense(dense);
+    unused.dispose();
+    expect(() => unused.qIndices).toThrow(/disposed/);
+    expect(() => unused.sparsity).toThrow(/disposed/);
+    expect(tf.memory().numTensors).toBe(before);
+    dense.dispose();
+  });
+
+  it('the tfjs references of the compaction and of the transpose agree with the kernels', async () => {
     const dense = randomBlockMask([1, 2, 6, 9], 8, 0.5);
     const ours = compactOp({ mask: dense }, {});
     const ref = compactOp.reference({ mask: dense }, {});
-    for (let i = 0; i < 4; i++)
-      expect(Array.from(await (ours[i] as tf.Tensor).data())).toEqual(Array.from(await (ref[i] as tf.Tensor).data()));
-    tf.dispose([dense, ours, ref]);
+    const oursT = transposeListsOp({ kvIdx: ours[0] as tf.Tensor }, {});
+    const refT = transposeListsOp.reference({ kvIdx: ours[0] as tf.Tensor }, {});
+    const want = lists(Array.from(await dense.data()), 1, 2, 6, 9);
+    expect(ours).toHaveLength(2);
+    expect(Array.from(await (oursT[0] as tf.Tensor).data())).toEqual(want.qIdx);
+    expect(Array.from(await (oursT[1] as tf.Tensor).data())).toEqual(want.qNum);
+    for (const [a, b] of [...ours.map((t, i) => [t, ref[i]]), ...oursT.map((t, i) => [t, refT[i]])] as [tf.Tensor, tf.Tensor][]) {
+      expect(a.shape).toEqual(b.shape);
+      expect(a.dtype).toBe('int32');
+      expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+    }
+    tf.dispose([dense, ...ours, ...ref, ...oursT, ...refT]);
   });
 
   it('compacts rows and columns longer than one pass of a workgroup (2100 blocks)', async () => {

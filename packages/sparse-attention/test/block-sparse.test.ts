@@ -108,7 +108,15 @@ describeBackends('blockSparseAttention', () => {
     const dense = randomBlockMask([1, 1, 2, 2], 3, 0.7);
     const mask = BlockMask.fromDense(dense, { blockSize: [8, 8] });
     await expectNoLeaks(() => blockSparseAttention(q, k, v, mask, { causal: true }));
-    await expectNoLeaks(() => tf.grads((a, b, c) => tf.sum(blockSparseAttention(a, b, c, mask)))([q, k, v]));
+    // the backward's transpose is made on first access and owned by the mask: disposing the mask frees it
+    await expectNoLeaks(() => {
+      const owner = BlockMask.fromDense(dense, { blockSize: [8, 8] });
+      try {
+        return tf.grads((a, b, c) => tf.sum(blockSparseAttention(a, b, c, owner)))([q, k, v]);
+      } finally {
+        owner.dispose();
+      }
+    });
     tf.dispose([q, k, v, dense]);
     mask.dispose();
   });

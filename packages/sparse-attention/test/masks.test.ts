@@ -1,7 +1,7 @@
 import { tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { blockScores, blockSparseAttention, hybridMask, topKMask, topPMask } from '../src/index.js';
+import { BlockMask, blockScores, blockSparseAttention, hybridMask, topKMask, topPMask } from '../src/index.js';
 import { blockScoresOp, selectListsOp, selectOp } from '../src/masks/op.js';
 import { selectBlocks, toBlockMask } from '../src/masks/select.js';
 import { qkv, uniform } from './cases.js';
@@ -166,15 +166,16 @@ describeBackends('block selection (hybridMask, topKMask, topPMask)', (backend) =
       // the reference sorts (tf.topk) and sums in sorted order: compared where no ties or near-threshold sums
       const ours = selectListsOp({ scores }, attrs);
       const ref = selectListsOp.reference({ scores }, attrs);
-      for (let i = 0; i < 4; i++) {
+      expect(ours).toHaveLength(2);
+      for (let i = 0; i < 2; i++) {
         expect((ours[i] as tf.Tensor).shape).toEqual((ref[i] as tf.Tensor).shape);
         expect(Array.from(await (ours[i] as tf.Tensor).data())).toEqual(Array.from(await (ref[i] as tf.Tensor).data()));
       }
       // the dense selection program and the compaction share the rule's arithmetic: equal on ties too
       const fused = selectListsOp({ scores: tied }, attrs);
       const viaDense = toBlockMask(selectBlocks(tied, attrs), 4, 2);
-      const lists = [viaDense.kvIndices, viaDense.kvNumBlocks, viaDense.qIndices, viaDense.qNumBlocks];
-      for (let i = 0; i < 4; i++) {
+      const lists = [viaDense.kvIndices, viaDense.kvNumBlocks];
+      for (let i = 0; i < 2; i++) {
         expect(Array.from(await (fused[i] as tf.Tensor).data())).toEqual(Array.from(await (lists[i] as tf.Tensor).data()));
       }
       tf.dispose([...ours, ...ref, ...fused]);
@@ -183,15 +184,52 @@ describeBackends('block selection (hybridMask, topKMask, topPMask)', (backend) =
     tf.dispose([scores, tied]);
   });
 
-  it.runIf(backend === 'webgpu')('runs blockScores in 2 WGSL programs and hybridMask in 5 (lists and sparsity)', () => {
-    const { q, k } = qkv(1, 2, 45, 45, 8, 3);
-    const scores = countPrograms(() => blockScores(q, k, { bq: 16, bk: 8, causal: true }));
-    expect(scores.programs).toHaveLength(2);
-    const mask = countPrograms(() => hybridMask(scores.result, { bq: 16, bk: 8 }));
-    expect(mask.programs).toHaveLength(5);
-    tf.dispose([q, k, scores.result]);
-    mask.result.dispose();
-  });
+  it.runIf(backend === 'webgpu')(
+    'runs blockScores in 2 WGSL programs and hybridMask in 2; the transpose (2) and sparsity (1) on first access, once',
+    async () => {
+      const { q, k } = qkv(1, 2, 45, 45, 8, 3);
+      const scores = countPrograms(() => blockScores(q, k, { bq: 16, bk: 8, causal: true }));
+      expect(scores.programs).toHaveLength(2);
+      const mask = countPrograms(() => hybridMask(scores.result, { bq: 16, bk: 8 }));
+      // select-and-compact, then the counts: nothing the forward does not read
+      expect(mask.programs).toEqual(['tessera_block_select_lists_256_4096', 'tessera_block_mask_list_count_128']);
+      const m = mask.result;
+      expect(countPrograms(() => m.qIndices).programs).toEqual(['tessera_block_mask_column_lists_64', 'tessera_block_mask_list_count_128']);
+      expect(countPrograms(() => [m.qNumBlocks, m.qIndices]).programs).toHaveLength(0);
+      expect(countPrograms(() => m.sparsity).programs).toEqual(['tessera_block_mask_sparsity_256']);
+      expect(countPrograms(() => m.sparsity).programs).toHaveLength(0);
+      // the lazily made lists are those of the dense round trip
+      const viaDense = BlockMask.fromDense(m.toDense(), { blockSize: [16, 8] });
+      expect(Array.from(await m.qIndices.data())).toEqual(Array.from(await viaDense.qIndices.data()));
+      expect(Array.from(await m.qNumBlocks.data())).toEqual(Array.from(await viaDense.qNumBlocks.data()));
+      tf.dispose([q, k, scores.result]);
+      m.dispose();
+      viaDense.dispose();
+    },
+  );
+
+  it.runIf(backend === 'webgpu')(
+    'blockSparseAttention: the forward alone never makes the transpose; under a gradient tape it does, once per mask',
+    () => {
+      const { q, k, v } = qkv(1, 2, 40, 40, 8, 5);
+      const scores = blockScores(q, k, { bq: 8, bk: 8 });
+      const mask = hybridMask(scores, { topK: 0.4, topP: 0.5, bq: 8, bk: 8 });
+      const fwd = countPrograms(() => blockSparseAttention(q, k, v, mask));
+      // the flash program and the two copies out of its packed output
+      expect(fwd.programs).toHaveLength(3);
+      expect(countPrograms(() => mask.sparsity).programs).toHaveLength(1);
+      const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(blockSparseAttention(a, b, c, mask));
+      const first = countPrograms(() => tf.grads(loss)([q, k, v]));
+      const transposes = (p: string[]) => p.filter((key) => key.startsWith('tessera_block_mask_column_lists')).length;
+      expect(transposes(first.programs)).toBe(1);
+      const second = countPrograms(() => tf.grads(loss)([q, k, v]));
+      expect(transposes(second.programs)).toBe(0);
+      // the transpose's two programs are the whole difference: 3 forward, the sum, 7 backward
+      expect(first.programs).toHaveLength(second.programs.length + 2);
+      tf.dispose([q, k, v, scores, fwd.result, ...first.result, ...second.result]);
+      mask.dispose();
+    },
+  );
 
   it('the union is the union of the two single rules', async () => {
     const scores = makeScores();

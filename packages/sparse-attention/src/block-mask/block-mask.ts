@@ -1,6 +1,6 @@
 import { type Tensor, TesseraError, tf } from '@tessera/tensor-core';
 import { blockMaskFromLists } from '../flash/reference.js';
-import { compactOp, sparsityOp } from './op.js';
+import { compactOp, sparsityOp, transposeListsOp } from './op.js';
 import { checkFromDense, type FromDenseOptions } from './validate.js';
 
 // set by BlockMask's static block: mask builders of this package wrap the lists their kernels made
@@ -15,31 +15,50 @@ let wrapLists: (lists: Tensor[], blockSize: readonly [number, number]) => BlockM
  * walks. Query block i covers positions [i·bq, (i + 1)·bq), key block j [j·bk, (j + 1)·bk); the last block
  * of a sequence may be short. All tensors are int32 and live on the device that built them.
  *
- * A BlockMask owns its tensors: `dispose()` frees them.
+ * A BlockMask owns its tensors: `dispose()` frees them. The builders make only what the forward reads,
+ * `kvIndices` and `kvNumBlocks`; `qIndices` / `qNumBlocks` (two programs on WebGPU) and `sparsity` (one)
+ * are made on first access — by the backward of `blockSparseAttention` when a gradient is recorded, or by
+ * you — and cached: the mask owns them as it owns the others (kept out of any `tf.tidy`, freed by
+ * `dispose()`; do not dispose them yourself), so a forward-only caller pays for neither.
  */
 export class BlockMask {
   /** `[B, H, Nq]` int32: kept key blocks per query block. */
   readonly kvNumBlocks: Tensor;
   /** `[B, H, Nq, Nk]` int32: kept key block indices, ascending, then −1. */
   readonly kvIndices: Tensor;
-  /** `[B, H, Nk]` int32: query blocks keeping each key block. */
-  readonly qNumBlocks: Tensor;
-  /** `[B, H, Nk, Nq]` int32: those query block indices, ascending, then −1. */
-  readonly qIndices: Tensor;
   /** `[bq, bk]`: positions per query block and per key block. */
   readonly blockSize: readonly [number, number];
-  /** Fraction of (query block, key block) pairs dropped, over all B·H·Nq·Nk pairs (as FlexAttention's `sparsity()`, as a fraction): a float32 scalar. */
-  readonly sparsity: Tensor;
+  #transpose: [Tensor, Tensor] | null = null;
+  #sparsity: Tensor | null = null;
   #disposed = false;
 
   private constructor(lists: Tensor[], blockSize: readonly [number, number]) {
-    const [kvIndices, kvNumBlocks, qIndices, qNumBlocks] = lists as [Tensor, Tensor, Tensor, Tensor];
+    const [kvIndices, kvNumBlocks] = lists as [Tensor, Tensor];
     this.kvIndices = kvIndices;
     this.kvNumBlocks = kvNumBlocks;
-    this.qIndices = qIndices;
-    this.qNumBlocks = qNumBlocks;
     this.blockSize = Object.freeze([blockSize[0], blockSize[1]]) as readonly [number, number];
-    this.sparsity = sparsityOp({ kvNum: kvNumBlocks }, { cells: kvIndices.size });
+  }
+
+  /** `[B, H, Nk]` int32: query blocks keeping each key block. Made on first access (with `qIndices`), owned by the mask. */
+  get qNumBlocks(): Tensor {
+    return this.#transposed('qNumBlocks')[1];
+  }
+
+  /** `[B, H, Nk, Nq]` int32: those query block indices, ascending, then −1. Made on first access (with `qNumBlocks`), owned by the mask. */
+  get qIndices(): Tensor {
+    return this.#transposed('qIndices')[0];
+  }
+
+  /**
+   * Fraction of (query block, key block) pairs dropped, over all B·H·Nq·Nk pairs (as FlexAttention's
+   * `sparsity()`, as a fraction): a float32 scalar. Made on first access, owned by the mask.
+   */
+  get sparsity(): Tensor {
+    if (this.#sparsity === null) {
+      this.#checkLive('sparsity');
+      this.#sparsity = tf.keep(sparsityOp({ kvNum: this.kvNumBlocks }, { cells: this.kvIndices.size }));
+    }
+    return this.#sparsity;
   }
 
   static {
@@ -73,11 +92,21 @@ export class BlockMask {
     return tf.tidy(() => tf.cast(blockMaskFromLists(this.kvNumBlocks, this.kvIndices, this.shape[3]), 'int32'));
   }
 
-  /** Frees the mask's tensors. */
+  /** Frees the mask's tensors, the ones made on first access included. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    tf.dispose([this.kvNumBlocks, this.kvIndices, this.qNumBlocks, this.qIndices, this.sparsity]);
+    tf.dispose([this.kvNumBlocks, this.kvIndices, ...(this.#transpose ?? []), ...(this.#sparsity === null ? [] : [this.#sparsity])]);
+  }
+
+  #transposed(field: string): [Tensor, Tensor] {
+    if (this.#transpose === null) {
+      this.#checkLive(field);
+      // kept: made inside a caller's tf.tidy, they still belong to the mask
+      const [qIdx, qNum] = transposeListsOp({ kvIdx: this.kvIndices }, {}) as [Tensor, Tensor];
+      this.#transpose = [tf.keep(qIdx), tf.keep(qNum)];
+    }
+    return this.#transpose;
   }
 
   #checkLive(method: string): void {
@@ -86,8 +115,7 @@ export class BlockMask {
 }
 
 /**
- * A BlockMask over lists `[kvIndices, kvNumBlocks, qIndices, qNumBlocks]` that a kernel of this package
- * built (valid by construction, so unchecked); takes them over. Not exported from the package.
+ * A BlockMask over lists `[kvIndices, kvNumBlocks]` that a kernel of this package built (valid by construction, so unchecked); takes them over. Not exported from the package.
  */
 export function blockMaskOfLists(lists: Tensor[], blockSize: readonly [number, number]): BlockMask {
   return wrapLists(lists, blockSize);

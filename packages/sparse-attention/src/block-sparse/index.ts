@@ -32,6 +32,17 @@ export function blockSparseAttention(q: Tensor, k: Tensor, v: Tensor, mask: Bloc
   checkMask(mask, dims);
   const scale = resolveScale(o.scale, dims.d);
   const [bq, bk] = mask.blockSize;
-  const lists = { kvNum: mask.kvNumBlocks, kvIdx: mask.kvIndices, qNum: mask.qNumBlocks, qIdx: mask.qIndices };
-  return tf.tidy(() => runFlash(q, k, v, lists, { causal, sparse: true, scale, bq, bk })[0] as Tensor);
+  return tf.tidy(() => {
+    // the transpose feeds only the dK/dV backward: it is asked of the mask (made once, cached there) only
+    // when a gradient is being recorded. Otherwise the forward, which never reads it, binds the row lists in
+    // its place, so a forward-only call runs no program for it
+    const taping = tf.engine().isTapeOn();
+    const lists = {
+      kvNum: mask.kvNumBlocks,
+      kvIdx: mask.kvIndices,
+      qNum: taping ? mask.qNumBlocks : mask.kvNumBlocks,
+      qIdx: taping ? mask.qIndices : mask.kvIndices,
+    };
+    return runFlash(q, k, v, lists, { causal, sparse: true, scale, bq, bk })[0] as Tensor;
+  });
 }

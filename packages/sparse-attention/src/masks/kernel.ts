@@ -28,7 +28,7 @@ export function blockScoresKernel({ inputs, attrs, run, dispose }: WebGPUKernelC
   return { ...scores, shape: [b, h, nq, nk] };
 }
 
-/** Selection straight to FlexAttention's lists on WebGPU: select and compact rows (one program), then the other three lists. */
+/** Selection straight to the forward's lists `[kvIdx, kvNum]` on WebGPU: select and compact rows (one program), then count them (one). */
 export function selectListsKernel({ inputs, attrs, run }: WebGPUKernelContext<'scores', SelectAttrs>): TensorInfo[] {
   const [b, h, nq, nk] = inputs.scores.shape as [number, number, number, number];
   const rows = b * h * nq;

@@ -56,14 +56,14 @@ export const selectOp = defineOp<'scores', SelectAttrs>({
 });
 
 /**
- * Block selection over scores `[B, H, Nq, Nk]` straight to FlexAttention's lists `[kvIdx, kvNum, qIdx,
- * qNum]` (hybridMask, topKMask, topPMask): on WebGPU one program selects and compacts each row, three
- * more make the counts and the transpose; no dense mask in between. No gradient.
+ * Block selection over scores `[B, H, Nq, Nk]` straight to the forward's lists `[kvIdx, kvNum]`
+ * (hybridMask, topKMask, topPMask): on WebGPU one program selects and compacts each row, one more counts
+ * them; no dense mask in between (the BlockMask makes the transpose when it is first asked for). No gradient.
  */
 export const selectListsOp = defineOp<'scores', SelectAttrs, Tensor[]>({
   kernelName: 'TesseraBlockSelectLists',
   inputs: ['scores'],
-  outputs: 4,
+  outputs: 2,
   reference: ({ scores }, attrs) => selectListsReference(scores, attrs),
   host: ({ scores }, attrs) => {
     const [b, h, nq, nk] = scores.shape as [number, number, number, number];

@@ -103,7 +103,7 @@ export function selectReference(scores: Tensor, attrs: SelectAttrs): Tensor {
   });
 }
 
-/** The rule over scores `[B, H, Nq, Nk]`, then FlexAttention's lists `[kvIdx, kvNum, qIdx, qNum]`. */
+/** The rule over scores `[B, H, Nq, Nk]`, then the forward's lists `[kvIdx, kvNum]`. */
 export function selectListsReference(scores: Tensor, attrs: SelectAttrs): Tensor[] {
   return tf.tidy(() => {
     const [b, h, nq, nk] = scores.shape as [number, number, number, number];
