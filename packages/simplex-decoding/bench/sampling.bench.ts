@@ -4,9 +4,8 @@ import { topK, topP } from '../src/closed-forms/index.js';
 import { radixGrid } from '../src/closed-forms/radix-layout.js';
 import { gatherRows } from '../src/closed-forms/support.js';
 import { sampleFromLogits } from '../src/fused/index.js';
-import { fusedSampleOp } from '../src/fused/op.js';
+import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { sample } from '../src/sample/index.js';
-import { splitDraws } from '../src/sample/draws.js';
 
 const K = 50;
 const P = 0.9;
@@ -34,16 +33,10 @@ function unfused(s: Tensor, seed: number): Tensor[] {
 /**
  * `sampleFromLogits`' WebGPU kernel with its selection forced — 'row': one workgroup per row (pivot search,
  * candidate list); 'split': the radix select, each row over several workgroups (fused/radix-draw.ts) —
- * with the row uniforms and the id/logprob split that `sampleFromLogits` runs around it.
+ * the same op `sampleFromLogits` runs (row uniforms drawn inside, ids and logprobs written directly).
  */
 function forcedSample(s: Tensor, select: 'row' | 'split'): () => Tensor[] {
-  return () => {
-    const u = philoxUniform([s.shape[0] as number], { seed: 1 });
-    const draws = fusedSampleOp({ logits: s, u }, { temperature: TEMPERATURE, k: K, p: P, pMin: 0, select });
-    const { ids, logprobs } = splitDraws(draws);
-    tf.dispose([u, draws]);
-    return [ids, logprobs];
-  };
+  return () => fusedSampleIdsOp({ logits: s }, { temperature: TEMPERATURE, k: K, p: P, pMin: 0, select, seed: 1, offset: 0 }) as Tensor[];
 }
 
 /**

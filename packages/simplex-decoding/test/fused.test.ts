@@ -1,11 +1,11 @@
-import { philoxUniform, philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
+import { philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
 import { runProgram } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { RADIX_HEADER_WORDS, radixGrid } from '../src/closed-forms/radix-layout.js';
 import type { FusedAttrs } from '../src/fused/attrs.js';
 import { fusedHost, keptPrefix } from '../src/fused/host.js';
-import { fusedSampleIdsOp, fusedSampleOp } from '../src/fused/op.js';
+import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { type RadixDrawAttrs, radixDrawInputs, radixDrawSteps, useRadixDraw } from '../src/fused/radix-draw.js';
 import { SAMPLE_SPLIT_WORDS } from '../src/fused/radix-draw.program.js';
 import { topKBuffers, topKOfRow } from '../src/fused/top-candidates.js';
@@ -156,20 +156,8 @@ describeBackends('sampleFromLogits', (backend) => {
     logits.dispose();
   });
 
-  it('agrees with its tfjs reference', async () => {
-    const logits = tiedLogits(4, 500, 7);
-    const attrs = { temperature: 0.8, k: 60, p: 0.9, pMin: 0.05 };
-    const u = philoxUniform([4], { seed: 21 });
-    const ours = fusedSampleOp({ logits, u }, attrs);
-    const [ref] = await onCpu([logits, u], (x, y) => [fusedSampleOp.reference({ logits: x as Tensor, u: y as Tensor }, attrs)]);
-    await expectAllClose(ours, ref as number[], { atol: 1e-4 });
-    tf.dispose([logits, u, ours]);
-  });
-
-  it('runs one host kernel (uniforms drawn inside) on cpu and wasm, agreeing with its reference', async () => {
-    expect(fusedSampleIdsOp.hasKernel(), backend).toBe(backend !== 'webgpu');
-    // WebGPU runs `fusedSampleOp` (sampleFromLogits asks hasKernel); here the reference would meet itself
-    if (backend === 'webgpu') return;
+  it('runs one kernel (uniforms drawn inside, ids and logprobs written directly) agreeing with its reference', async () => {
+    expect(fusedSampleIdsOp.hasKernel(), backend).toBe(true);
     // 3000 tokens: the host top-k starts from a sampled threshold; row 2 holds a +∞ and row 3 a NaN
     const logits = tf.tidy(() => {
       const base = tiedLogits(4, 3000, 8);
@@ -276,13 +264,18 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
   });
 });
 
-/** The draws of `fusedSampleOp` (`[B, 2]` id, logprob) with the row uniforms of `seed`. */
+/** Interleaves ids and logprobs into the host kernel's `[B, 2]` (id, logprob) layout. */
+async function interleaved(ids: Tensor, logprobs: Tensor): Promise<number[]> {
+  const [i, l] = [await ids.data(), await logprobs.data()];
+  tf.dispose([ids, logprobs]);
+  return Array.from(i).flatMap((id, r) => [id, l[r] as number]);
+}
+
+/** The draws of `fusedSampleIdsOp` as (id, logprob) pairs, with the row uniforms of `seed` (offset 0). */
 async function opDraws(logits: Tensor, attrs: FusedAttrs, seed: number): Promise<number[]> {
-  const u = philoxUniform([logits.shape[0] as number], { seed });
-  const draws = fusedSampleOp({ logits, u }, attrs);
-  const values = Array.from(await draws.data());
-  tf.dispose([u, draws]);
-  return values;
+  const [ids, logprobs] = fusedSampleIdsOp({ logits }, { ...attrs, seed, offset: 0 }) as [Tensor, Tensor];
+  expect(ids.dtype).toBe('int32');
+  return interleaved(ids, logprobs);
 }
 
 /** The host kernel's draws (cpu and wasm run it) on the same logits and uniforms. */
@@ -314,29 +307,35 @@ async function expectSameAsRowAndHost(logits: Tensor, filters: FusedAttrs, seed:
   return idsOf(split);
 }
 
+/** The filters of a radix draw, without its Philox stream (`radixDrawByStep` takes the seed). */
+type RadixFilters = Omit<RadixDrawAttrs, 'seed' | 'offset'>;
+
 /**
  * Runs the programs of one radix draw (radix-draw.ts) one at a time, awaiting each, so that a cold shader
  * cache compiles one shader per turn of the event loop; returns each pass's row statuses (0 searching, 1
- * no distribution, 2 listed) and the draws.
+ * no distribution, 2 listed) and the draws as (id, logprob) pairs.
  */
-async function radixDrawByStep(logits: Tensor, attrs: RadixDrawAttrs, seed: number): Promise<{ statuses: number[][]; draws: number[] }> {
+async function radixDrawByStep(logits: Tensor, filters: RadixFilters, seed: number): Promise<{ statuses: number[][]; draws: number[] }> {
   const [rows, cols] = logits.shape as [number, number];
-  const grid = radixGrid(rows, cols, attrs.splits);
-  const steps = radixDrawSteps(rows, cols, grid, attrs);
-  const u = philoxUniform([rows], { seed });
+  const grid = radixGrid(rows, cols, filters.splits);
+  const steps = radixDrawSteps(rows, cols, grid, { ...filters, seed, offset: 0 });
   const stride = RADIX_HEADER_WORDS + grid.splits * SAMPLE_SPLIT_WORDS;
   const statuses: number[][] = [];
+  const outputs: Tensor[] = [];
   let prev: Tensor | undefined;
-  for (const [i, { program, uniforms, dtype }] of steps.entries()) {
-    const out = runProgram(program, radixDrawInputs(i, steps.length, logits, prev, u), uniforms, dtype);
+  for (const [i, step] of steps.entries()) {
+    const out = runProgram(step.program, radixDrawInputs(step, i, logits, prev), step.uniforms, step.dtype);
     const values = await out.data();
-    if (i > 0 && i < steps.length - 1) statuses.push(Array.from({ length: rows }, (_, r) => values[r * stride] as number));
+    if (step.draw) {
+      outputs.push(out);
+      continue;
+    }
+    if (i > 0) statuses.push(Array.from({ length: rows }, (_, r) => values[r * stride] as number));
     prev?.dispose();
     prev = out;
   }
-  const draws = Array.from(await (prev as Tensor).data());
-  tf.dispose([u, prev as Tensor]);
-  return { statuses, draws };
+  prev?.dispose();
+  return { statuses, draws: await interleaved(outputs[0] as Tensor, outputs[1] as Tensor) };
 }
 
 /** The pass (1…4) whose output first shows each row listed, from `radixDrawByStep`'s statuses. */
@@ -350,14 +349,14 @@ function listedAt(statuses: number[][]): number[] {
  * ties and candidate lists that straddle them.
  */
 describeBackends(
-  'sampleFromLogits by radix select (fusedSampleOp, select: split)',
+  'sampleFromLogits by radix select (fusedSampleIdsOp, select: split)',
   () => {
     const filters = (temperature: number, k: number, p: number, pMin: number): FusedAttrs => ({ temperature, k, p, pMin });
 
     // first in the suite: software Vulkan compiles each shader for up to a minute under load with a cold
     // cache, blocking the event loop, so the programs are run one at a time here
     it('lists each row as soon as its top-k candidates fit: after digit 0, 1, 2, 3, or at the exact cut with ties', async () => {
-      const attrs = (k: number, splits: number): RadixDrawAttrs => ({ temperature: 1, k, p: 0.9, pMin: 0, splits });
+      const attrs = (k: number, splits: number): RadixFilters => ({ temperature: 1, k, p: 0.9, pMin: 0, splits });
       // a long tail: the first digit leaves the 10 largest alone in their bin
       const tail = tf.tensor2d([Array.from({ length: 900 }, (_, i) => (i % 90 === 7 ? 100 + i : Math.sin(i)))]);
       // 3000 consecutive floats above 1: one bin until the third digit
@@ -366,7 +365,7 @@ describeBackends(
       const low = tf.tensor2d([Array.from({ length: 3000 }, (_, i) => 1 + ((i * 7919) % 256) * 2 ** -23)]);
       // every token tied: the cut falls inside 2000 ties, across splits of 286
       const tied = tf.zeros([2, 2000]);
-      const cases: [Tensor, RadixDrawAttrs, number][] = [
+      const cases: [Tensor, RadixFilters, number][] = [
         [tail, attrs(5, 4), 1],
         [ulps, attrs(100, 5), 3],
         [low, attrs(100, 5), 4],
@@ -528,12 +527,12 @@ describeBackends(
 
     it('leaks nothing', async () => {
       const s = randomLogits(3, 600, 46);
-      const u = philoxUniform([3], { seed: 1 });
-      await expectNoLeaks(() => fusedSampleOp({ logits: s, u }, { ...filters(0.9, 20, 0.9, 0.01), select: 'split', splits: 3 }));
-      await expectNoLeaks(() => fusedSampleOp({ logits: s, u }, { ...filters(1, 0, 0.8, 0), select: 'split', splits: 3 }));
+      const stream = { seed: 1, offset: 0 };
+      await expectNoLeaks(() => fusedSampleIdsOp({ logits: s }, { ...filters(0.9, 20, 0.9, 0.01), select: 'split', splits: 3, ...stream }));
+      await expectNoLeaks(() => fusedSampleIdsOp({ logits: s }, { ...filters(1, 0, 0.8, 0), select: 'split', splits: 3, ...stream }));
       const wide = tf.zeros([2, 16384]);
       await expectNoLeaks(() => sampleFromLogits(wide, { topK: 20, topP: 0.9, seed: 1 }));
-      tf.dispose([s, u, wide]);
+      tf.dispose([s, wide]);
     });
   },
   { backends: ['webgpu'] },

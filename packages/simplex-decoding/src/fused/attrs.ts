@@ -11,3 +11,9 @@ export interface FusedAttrs {
   /** WebGPU radix select only: splits per row instead of `radixGrid`'s choice (tests: many splits on short rows). */
   splits?: number;
 }
+
+/** Attributes of `fusedSampleIdsOp`: the filters, and the Philox stream of the row uniforms (row b at offset + b). */
+export interface FusedIdsAttrs extends FusedAttrs {
+  seed: number;
+  offset: number;
+}

@@ -1,9 +1,9 @@
-import { checkOptions, checkRange, philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { checkOptions, checkRange, ShapeError, type Tensor } from '@tessera/tensor-core';
 import { asRows } from '../rows.js';
-import { type SampledIds, splitDraws } from '../sample/draws.js';
+import type { SampledIds } from '../sample/draws.js';
 import { checkSeedAndOffset, checkVocab } from '../sample/validate.js';
 import { checkTemperature, checkTopK, checkTopP, validateLogits } from '../validate.js';
-import { fusedSampleIdsOp, fusedSampleOp } from './op.js';
+import { fusedSampleIdsOp } from './op.js';
 
 const SAMPLE_FROM_LOGITS_OPTIONS = ['temperature', 'topK', 'topP', 'minP', 'seed', 'offset'] as const;
 
@@ -37,8 +37,10 @@ export interface SampleFromLogitsOptions {
  * the closed forms' radix cut and a blocked inverse CDF. Other shapes: one workgroup per row finds the
  * top-k and top-p thresholds by pivot search over the values (8 pivots per pass over the row), finishing
  * in workgroup memory once the candidates fit (select.program.ts). Both rank by (value desc, id asc) and
- * draw the same token. CPU and WASM: one host kernel (`fusedSampleIdsOp`) that finds the top-k in one
- * read of the row and the nucleus by weighted quickselect. None sorts the vocabulary.
+ * draw the same token. The row uniforms are drawn inside the programs that draw, and the ids and the
+ * logprobs are written by a last program each: 7 programs a call on the radix path with top-k ≤ 512, 4 on
+ * the one-workgroup path. CPU and WASM: one host kernel that finds the top-k in one read of the row and
+ * the nucleus by weighted quickselect. All run `fusedSampleIdsOp`. None sorts the vocabulary.
  *
  * `logits: [B, V] | [V]` float32 → `{ ids: int32 [B], logprobs: float32 [B] }` (B = 1 for `[V]`),
  * logprob = log q(id). Non-finite logits as the closed forms treat them (README, "Non-finite logits"),
@@ -56,18 +58,14 @@ export function sampleFromLogits(logits: Tensor, opts: SampleFromLogitsOptions):
   const p = o.topP === undefined ? 1 : checkTopP(o.topP, 'topP');
   const pMin = o.minP === undefined ? 0 : checkRange(o.minP, { min: 0, max: 1 }, 'minP');
   const { seed, offset } = checkSeedAndOffset(o.seed, o.offset);
-  const input = asRows(logits);
-  const attrs = { temperature, k: k === vocab ? 0 : k, p, pMin };
-  let out: SampledIds;
-  if (fusedSampleIdsOp.hasKernel()) {
-    const [ids, logprobs] = fusedSampleIdsOp({ logits: input }, { ...attrs, seed, offset }) as [Tensor, Tensor];
-    out = { ids, logprobs };
-  } else {
-    const u = philoxUniform([rows], { seed, offset });
-    const draws = fusedSampleOp({ logits: input, u }, attrs);
-    out = splitDraws(draws);
-    tf.dispose([u, draws]);
+  if (offset + rows > Number.MAX_SAFE_INTEGER) {
+    // the stream positions offset … offset + B − 1 (philoxUniform's own check, which no backend calls now)
+    throw new ShapeError(`offset: expected offset + size ≤ ${Number.MAX_SAFE_INTEGER}, received ${offset} + ${rows}`);
   }
+  const input = asRows(logits);
+  const attrs = { temperature, k: k === vocab ? 0 : k, p, pMin, seed, offset };
+  // one op on every backend, with a kernel for each output: no Philox program, split or cast around it
+  const [ids, logprobs] = fusedSampleIdsOp({ logits: input }, attrs) as [Tensor, Tensor];
   if (input !== logits) input.dispose();
-  return out;
+  return { ids, logprobs };
 }

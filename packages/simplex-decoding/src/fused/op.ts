@@ -1,36 +1,25 @@
 import { defineOp, philoxUniform, philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
 import { splitDraws } from '../sample/draws.js';
-import type { FusedAttrs } from './attrs.js';
+import type { FusedIdsAttrs } from './attrs.js';
 import { fusedHost } from './host.js';
 import { fusedWebGPU } from './kernel.js';
 import { fusedReference } from './reference.js';
 
 /**
- * `logits: [B, V]`, `u: [B]` → `[B, 2]` (id, logprob), with the non-finite rules of `sampleFromLogits`.
+ * The fused sampler as one op: `logits: [B, V]` → `[ids int32 [B], logprobs float32 [B]]`, the row uniforms
+ * drawn inside (the numbers of `philoxUniform` at seed, offset + row) on every backend. Reference:
+ * `philoxUniform`, `fusedReference` (`[B, 2]` id, logprob), split.
+ *
  * WebGPU (kernel.ts), by shape or `attrs.select`: the one-workgroup selection program (row flags for NaN
  * and +∞, pivot search, and the draw itself when the kept set fits in workgroup memory) or the radix
  * select over several workgroups a row (radix-draw.ts: a list of the top-k candidates drawn as the
  * one-workgroup path draws its own; or the radix cut), then for the rows not drawn yet the blocked inverse
- * CDF of `sample` over the kept weights. CPU and WASM run `fusedSampleIdsOp` instead (the reference here).
- */
-export const fusedSampleOp = defineOp<'logits' | 'u', FusedAttrs>({
-  kernelName: 'TesseraSampleFromLogits',
-  inputs: ['logits', 'u'],
-  reference: ({ logits, u }, attrs) => fusedReference(logits as Tensor, u as Tensor, attrs),
-  webgpu: fusedWebGPU,
-});
-
-/** Attributes of `fusedSampleIdsOp`: the filters, and the Philox stream of the row uniforms. */
-export interface FusedIdsAttrs extends FusedAttrs {
-  seed: number;
-  offset: number;
-}
-
-/**
- * The fused sampler on CPU and WASM as one kernel: `logits: [B, V]` → `[ids int32 [B], logprobs float32 [B]]`,
- * the row uniforms drawn inside (`philoxUniformArray`, the numbers of `philoxUniform`). The `[B, 2]` op
- * would add a Philox op, a split and a cast to every call, about a sixth of `sampleFromLogits` at 4×8192
- * on WASM. Reference: `philoxUniform`, the `[B, 2]` op's reference, split.
+ * CDF of `sample` over the kept weights; each output written by a last program of its own, with no Philox
+ * program, split or cast around them (7 programs a call on the radix list path, 4 on the one-workgroup
+ * path, where a `[B, 2]` kernel made them 10 and 7).
+ *
+ * CPU and WASM: one host kernel. A `[B, 2]` op would add a Philox op, a split and a cast to every call,
+ * about a sixth of `sampleFromLogits` at 4×8192 on WASM.
  *
  * Against the tfjs composite (tf.topk → softmax → tf.multinomial; other ids, so no route to it) on WASM,
  * 2-core VM, 2026-12-06, medians: k = 50 at 4×8192 1.1–2.2×, 16×32768 1.05×, 1×131072 1.6×, but 0.9× at
@@ -50,6 +39,7 @@ export const fusedSampleIdsOp = defineOp<'logits', FusedIdsAttrs, Tensor[]>({
       const { ids, logprobs } = splitDraws(fusedReference(logits, u, attrs));
       return [ids, logprobs];
     }),
+  webgpu: fusedWebGPU,
   hostBackends: ['cpu', 'wasm'],
   host: ({ logits }, { seed, offset, ...attrs }) => {
     const rows = logits.shape[0] as number;

@@ -10,7 +10,9 @@ import {
   WRITE_HEADER_WGSL,
   Z_AT_WGSL,
 } from '../closed-forms/radix-select.wgsl.js';
+import { type DrawOutput, writeDrawWgsl } from './draw-output.js';
 import { KEY_ORDER_WGSL, KEYS_WGSL } from './keys.wgsl.js';
+import { ROW_UNIFORM_FIELDS } from './row-uniform.wgsl.js';
 import { SELECT_CAP, SORT_LIST_WGSL } from './select-list.wgsl.js';
 import { KEPT_OF_LIST_WGSL, SELECT_DRAW_WGSL } from './select-stages.wgsl.js';
 
@@ -257,22 +259,29 @@ export class SampleRadixLastPassProgram extends SampleRadixPassProgram {
  * the splits' list lengths names the split holding each), then exactly what `SelectProgram`'s 'draw'
  * flavour does with a candidate list that starts with the top-k set — the same WGSL: a bitonic sort by rank
  * (z desc, id asc), the top-k set as the first k, top-p over those k and min-p (`keptOfList`), a sort by id
- * and the inverse CDF with the row's uniform `u` (`drawFromList`). So a row draws the same token, with the
- * same logprob, as on the one-workgroup path whenever that path finished on its candidate list (k ≤ 512
- * and no more than 512 tokens at or above its bracket, the common case). Writes float32 `[B, 2]`
- * (id, logprob); (−1, NaN) for a row holding a NaN or no finite logit.
+ * and the inverse CDF with the row's uniform (`drawFromList`; `rowUniform`, drawn here from the Philox
+ * stream). So a row draws the same token, with the same logprob, as on the one-workgroup path whenever
+ * that path finished on its candidate list (k ≤ 512 and no more than 512 tokens at or above its bracket,
+ * the common case). Writes one output of the draw (`output`): the ids, int32 `[B]`, or the logprobs,
+ * float32 `[B]`; (−1, NaN) for a row holding a NaN or no finite logit. `radixListDraw` runs it once for
+ * each: the second run redoes the gather and the sorts of at most 512 candidates a row, one dispatch where
+ * a `[B, 2]` result would need three more (two slices and a cast).
  */
 export class RadixListDrawProgram implements WebGPUProgram {
   outputShape: number[];
-  shaderKey = `tessera_sample_radix_draw_${WG}_${RADIX_LIST_CAP}`;
-  variableNames = ['list', 'u'];
+  shaderKey: string;
+  variableNames = ['list'];
   workgroupSize: [number, number, number] = [WG, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'splits : i32, k : i32, p : f32, pMin : f32,';
+  uniforms = `splits : i32, k : i32, p : f32, pMin : f32, ${ROW_UNIFORM_FIELDS}`;
 
-  constructor(rows: number) {
-    this.outputShape = [rows, 2];
+  constructor(
+    rows: number,
+    private readonly output: DrawOutput,
+  ) {
+    this.outputShape = [rows];
+    this.shaderKey = `tessera_sample_radix_draw_${output}_${WG}_${RADIX_LIST_CAP}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
   }
 
@@ -305,9 +314,9 @@ export class RadixListDrawProgram implements WebGPUProgram {
   var<workgroup> candKey : array<u32, ${RADIX_LIST_CAP}>;
   var<workgroup> candId : array<u32, ${RADIX_LIST_CAP}>;
 
+  ${writeDrawWgsl(this.output)}
   fn writeParams(row : i32, status : i32, id : i32, logprob : f32) {
-    result[row * 2] = f32(id);
-    result[row * 2 + 1] = logprob;
+    writeDraw(row, id, logprob);
   }
 
   ${SORT_LIST_WGSL}

@@ -1,6 +1,7 @@
-import { type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUProgram } from '@tessera/tensor-core';
+import { type DataType, type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUProgram } from '@tessera/tensor-core';
 import { RADIX_MIN_COLS, type RadixGrid, radixGrid, type SelectPath } from '../closed-forms/radix-layout.js';
 import { type RadixContext, type RadixSearch, radixUniforms } from '../closed-forms/radix-select.js';
+import { drawOutputDtype } from './draw-output.js';
 import {
   RADIX_LIST_CAP,
   RadixListDrawProgram,
@@ -9,6 +10,7 @@ import {
   SampleRadixLastPassProgram,
   SampleRadixPassProgram,
 } from './radix-draw.program.js';
+import { rowUniformData } from './row-uniform.wgsl.js';
 
 /**
  * Which selection the fused sampler runs on WebGPU. 'auto' (or undefined): by shape — the radix select
@@ -31,9 +33,11 @@ export function drawsFromList(k: number, cols: number): boolean {
   return k > 0 && k < cols && k <= RADIX_LIST_CAP;
 }
 
-/** The filters of `radixListDraw`: the search's (temperature, top-k, splits) and the list's (top-p, min-p). */
+/** The filters of `radixListDraw`: the search's (temperature, top-k, splits), the list's (top-p, min-p), and the Philox stream of the row uniforms. */
 export interface RadixDrawAttrs extends RadixSearch {
   pMin: number;
+  seed: number;
+  offset: number;
 }
 
 /** One program of `radixListDraw`, with its uniforms and output dtype: for the tests and the bench, which run them one at a time. */
@@ -41,13 +45,15 @@ export interface RadixDrawStep {
   name: string;
   program: WebGPUProgram;
   uniforms: ProgramUniform[];
-  dtype: 'int32' | 'float32';
+  dtype: DataType;
+  /** A draw (reads the last pass's lists only), not a pass (reads the logits and the previous pass's output). */
+  draw: boolean;
 }
 
 /**
  * The programs of `radixListDraw` over `[rows, cols]`, in order: the count pass over digit 0, the passes
  * that fix digits 0…3 and list each row's candidates as soon as they fit (`SampleRadixPassProgram`, digit
- * uniform 1…4), and the draw.
+ * uniform 1…4), and the two draws from the last pass's lists (ids, then logprobs).
  */
 export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attrs: RadixDrawAttrs): RadixDrawStep[] {
   const steps: RadixDrawStep[] = [
@@ -56,6 +62,7 @@ export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attr
       program: new SampleCountPassProgram(rows, grid.splits),
       uniforms: radixUniforms(cols, grid, attrs, 'count', 0, false),
       dtype: 'int32',
+      draw: false,
     },
   ];
   for (let d = 1; d <= SAMPLE_LAST_DIGIT; d++) {
@@ -64,49 +71,59 @@ export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attr
       program: d === SAMPLE_LAST_DIGIT ? new SampleRadixLastPassProgram(rows, grid.splits) : new SampleRadixPassProgram(rows, grid.splits),
       uniforms: radixUniforms(cols, grid, attrs, 'count', d, false),
       dtype: 'int32',
+      draw: false,
     });
   }
-  steps.push({
-    name: 'draw',
-    program: new RadixListDrawProgram(rows),
-    uniforms: [...scalarUniforms('int32', [grid.splits, attrs.k]), ...scalarUniforms('float32', [attrs.p, attrs.pMin])],
-    dtype: 'float32',
-  });
+  const uniforms = [
+    ...scalarUniforms('int32', [grid.splits, attrs.k]),
+    ...scalarUniforms('float32', [attrs.p, attrs.pMin]),
+    ...rowUniformData(attrs.seed, attrs.offset),
+  ];
+  for (const output of ['id', 'logprob'] as const) {
+    steps.push({
+      name: `draw ${output}s`,
+      program: new RadixListDrawProgram(rows, output),
+      uniforms,
+      dtype: drawOutputDtype(output),
+      draw: true,
+    });
+  }
   return steps;
 }
 
-/** Inputs of step `step` of `radixDrawSteps` (of `count` steps): the logits, the previous step's output, and `u` for the draw. */
-export function radixDrawInputs(
-  step: number,
-  count: number,
-  logits: TensorInfo,
-  prev: TensorInfo | undefined,
-  u: TensorInfo,
-): TensorInfo[] {
-  if (step === 0) return [logits];
-  if (prev === undefined) throw new Error(`radixDrawInputs: step ${step} needs the previous step's output`);
-  return step === count - 1 ? [prev, u] : [logits, prev];
+/** Inputs of step `index` of `radixDrawSteps`: the logits and the previous pass's output (`prev`), or for a draw the last pass's output alone. */
+export function radixDrawInputs(step: RadixDrawStep, index: number, logits: TensorInfo, prev: TensorInfo | undefined): TensorInfo[] {
+  if (index === 0) return [logits];
+  if (prev === undefined) throw new Error(`radixDrawInputs: step ${index} needs the previous pass's output`);
+  return step.draw ? [prev] : [logits, prev];
 }
 
 /**
  * The fused sampler's WebGPU draw for a top-k of at most `RADIX_LIST_CAP` tokens (`drawsFromList`), on a
- * radix select whose passes split each row over many workgroups: `logits: [B, V]`, `u: [B]` → float32
- * `[B, 2]` (id, logprob), each intermediate freed once read. A count search for the k-th largest key, 8
- * bits a pass (the closed forms' `advance` and histograms), that stops as soon as the tokens at or above
- * the bits fixed so far fit a list of 512 — they contain the top-k set — and lists them per split; one
- * workgroup per row then gathers the list and finishes as the one-workgroup path finishes on its own
- * candidate list (top-k, top-p over it, min-p, inverse CDF in id order). 6 dispatches; the logits are read
- * once by pass 0, once by each pass that histograms, once by the pass that lists (and again, on one slice,
- * where the exact cut splits more than 512 tied tokens).
+ * radix select whose passes split each row over many workgroups: `logits: [B, V]` → `[ids int32 [B],
+ * logprobs float32 [B]]`, each intermediate freed once read, the row uniforms drawn inside the draws from
+ * the Philox stream (seed, offset + row). A count search for the k-th largest key, 8 bits a pass (the
+ * closed forms' `advance` and histograms), that stops as soon as the tokens at or above the bits fixed so
+ * far fit a list of 512 — they contain the top-k set — and lists them per split; one workgroup per row
+ * then gathers the list and finishes as the one-workgroup path finishes on its own candidate list (top-k,
+ * top-p over it, min-p, inverse CDF in id order), once for the ids and once for the logprobs. 7
+ * dispatches; the logits are read once by pass 0, once by each pass that histograms, once by the pass
+ * that lists (and again, on one slice, where the exact cut splits more than 512 tied tokens).
  */
-export function radixListDraw(ctx: RadixContext, logits: TensorInfo, u: TensorInfo, attrs: RadixDrawAttrs): TensorInfo {
+export function radixListDraw(ctx: RadixContext, logits: TensorInfo, attrs: RadixDrawAttrs): TensorInfo[] {
   const [rows, cols] = logits.shape as [number, number];
   const steps = radixDrawSteps(rows, cols, radixGrid(rows, cols, attrs.splits), attrs);
-  let prev: TensorInfo | undefined;
-  steps.forEach(({ program, uniforms, dtype }, i) => {
-    const out = ctx.run(program, radixDrawInputs(i, steps.length, logits, prev, u), dtype, uniforms);
-    if (prev !== undefined) ctx.dispose(prev);
-    prev = out;
+  let list: TensorInfo | undefined;
+  const outputs: TensorInfo[] = [];
+  steps.forEach((step, i) => {
+    const out = ctx.run(step.program, radixDrawInputs(step, i, logits, list), step.dtype, step.uniforms);
+    if (step.draw) {
+      outputs.push(out);
+      return;
+    }
+    if (list !== undefined) ctx.dispose(list);
+    list = out;
   });
-  return prev as TensorInfo;
+  if (list !== undefined) ctx.dispose(list);
+  return outputs;
 }

@@ -1,4 +1,5 @@
 import { PARAM, PARAMS } from './keys.wgsl.js';
+import { ROW_UNIFORM_WGSL } from './row-uniform.wgsl.js';
 
 /**
  * `keptOfList` (thread 0, the candidates sorted by rank in workgroup memory): top-p and min-p on the
@@ -110,12 +111,14 @@ ${KEPT_OF_LIST_WGSL}`;
 
 /**
  * `drawFromList` (thread 0: the inverse CDF over the kept candidates in id order, written as the row's
- * result), apart from the stages because it reads the draws `u`, which only the sampling flavour of
- * `SelectProgram` binds. Expects `state.zmax`, `candWeight`, `candKey`, `candId`, `u` and
+ * result), apart from the stages because it draws the row's uniform (`rowUniform`, from the Philox stream),
+ * which only the sampling flavour of `SelectProgram` has the uniforms for. Expects `state.zmax`,
+ * `candWeight`, `candKey`, `candId`, the uniforms `ROW_UNIFORM_FIELDS` and
  * `writeParams(row, status, id, logprob)`: `SelectProgram`'s writes the row's params, the radix
- * sampler's draw (radix-draw.program.ts) its (id, logprob) pair.
+ * sampler's draw (radix-draw.program.ts) one of its outputs.
  */
 export const SELECT_DRAW_WGSL = `
+  ${ROW_UNIFORM_WGSL}
   // thread 0, kept candidates sorted by id: the inverse CDF over them
   fn drawFromList(row : i32, keep : u32) {
     let zmax = state.zmax;
@@ -123,7 +126,7 @@ export const SELECT_DRAW_WGSL = `
     for (var i = 0u; i < keep; i++) {
       total += candWeight(i, zmax);
     }
-    let goal = u[row] * total;
+    let goal = rowUniform(row) * total;
     var acc = 0.0;
     var pick = -1;
     var last = -1;

@@ -2,6 +2,7 @@ import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/t
 import { NON_FINITE_FLAGS_WGSL } from '../non-finite.wgsl.js';
 import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
 import { CANDIDATE_LIST_WGSL, SELECT_CAP } from './select-list.wgsl.js';
+import { ROW_UNIFORM_FIELDS } from './row-uniform.wgsl.js';
 import { PIVOT_SEARCH_WGSL, SELECT_SLOTS, SELECT_WORKGROUP } from './select-search.wgsl.js';
 import { SELECT_DRAW_WGSL, SELECT_STAGES_WGSL } from './select-stages.wgsl.js';
 
@@ -138,7 +139,7 @@ export class SelectProgram implements WebGPUProgram {
   workgroupSize: [number, number, number] = [WG, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'cols : i32, k : i32, temperature : f32, p : f32, pMin : f32,';
+  uniforms: string;
 
   constructor(
     rows: number,
@@ -146,7 +147,9 @@ export class SelectProgram implements WebGPUProgram {
   ) {
     this.outputShape = [rows, PARAMS];
     this.shaderKey = `tessera_fused_select_${flavour}_${WG}_${SLOTS}_${CAP}`;
-    this.variableNames = flavour === 'draw' ? ['logits', 'u'] : ['logits'];
+    this.variableNames = ['logits'];
+    // the draw flavour draws each row's uniform from the Philox stream (seed and offset words)
+    this.uniforms = `cols : i32, k : i32, temperature : f32, p : f32, pMin : f32,${flavour === 'draw' ? ` ${ROW_UNIFORM_FIELDS}` : ''}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
   }
 
