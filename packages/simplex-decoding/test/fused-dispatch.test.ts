@@ -13,7 +13,7 @@ import { expect, it } from 'vitest';
 import { RADIX_MIN_COLS } from '../src/closed-forms/radix-layout.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { useRadixDraw } from '../src/fused/radix-draw.js';
-import { ROW_UNIFORM_FIELDS, ROW_UNIFORM_WGSL, rowUniformData } from '../src/fused/row-uniform.wgsl.js';
+import { ROW_UNIFORM_FIELDS, ROW_UNIFORM_WGSL, rowUniformData } from '../src/sample/row-uniform.wgsl.js';
 import { type SampleFromLogitsOptions, sampleFromLogits } from '../src/index.js';
 import { onCpu, randomLogits } from './cases.js';
 
@@ -101,15 +101,15 @@ describeBackends(
         'RadixPassProgram',
         'RadixCutProgram',
         'GroupSumsProgram',
-        'FusedInverseCdfProgram',
-        'FusedInverseCdfProgram',
+        'InverseCdfProgram',
+        'InverseCdfProgram',
       ]);
       wide.dispose();
     });
 
     it('runs 4 programs on the one-workgroup path (short rows)', async () => {
       const short = randomLogits(2, 300, 2);
-      const expected = ['SelectProgram', 'GroupSumsProgram', 'FusedInverseCdfProgram', 'FusedInverseCdfProgram'];
+      const expected = ['SelectProgram', 'GroupSumsProgram', 'InverseCdfProgram', 'InverseCdfProgram'];
       expect(await programsOf(call(short, filters))).toEqual(expected);
       expect(await programsOf(call(short, { topP: 0.9, seed: 1, offset: 3 }))).toEqual(expected);
       short.dispose();

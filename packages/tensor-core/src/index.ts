@@ -62,6 +62,7 @@ export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, type SoftmaxOptions, softmax, splitRowChunk } from './softmax/index.js';
 export { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './softmax/online-softmax.wgsl.js';
 export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';
+export { PHILOX_WGSL } from './philox/philox.wgsl.js';
 export { philoxNormal, type PhiloxNormalOptions } from './philox/normal.js';
 export * from './safetensors/index.js';
 export * from './module/index.js';

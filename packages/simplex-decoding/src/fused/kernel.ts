@@ -2,10 +2,11 @@ import { scalarUniforms, type TensorInfo, type WebGPUKernelContext } from '@tess
 import type { FusedIdsAttrs } from './attrs.js';
 import { radixCut } from '../closed-forms/radix-select.js';
 import { GroupSumsProgram } from '../sample/group-sums.program.js';
+import { drawOutputDtype } from '../sample/draw-output.js';
+import { InverseCdfProgram } from '../sample/inverse-cdf.program.js';
 import { groupsFor } from '../sample/layout.js';
-import { drawOutputDtype, FusedInverseCdfProgram } from './draw-output.js';
+import { rowUniformData } from '../sample/row-uniform.wgsl.js';
 import { drawsFromList, radixListDraw, useRadixDraw } from './radix-draw.js';
-import { rowUniformData } from './row-uniform.wgsl.js';
 import { SelectProgram } from './select.program.js';
 import { keptLogitWeights } from './weights.js';
 
@@ -45,7 +46,10 @@ export function fusedWebGPU({ inputs: { logits }, attrs, run, dispose }: WebGPUK
   const uniforms = [...scalarUniforms('int32', [vocab, groups]), ...source.uniformData];
   const sums = run(new GroupSumsProgram(rows, groups, source), [logits, params], 'float32', uniforms);
   const outputs = (['id', 'logprob'] as const).map((output) =>
-    run(new FusedInverseCdfProgram(rows, source, output), [logits, params, sums], drawOutputDtype(output), [...uniforms, ...stream]),
+    run(new InverseCdfProgram(rows, source, { uniform: 'philox', output }), [logits, params, sums], drawOutputDtype(output), [
+      ...uniforms,
+      ...stream,
+    ]),
   );
   dispose(params);
   dispose(sums);

@@ -10,9 +10,9 @@ import {
   WRITE_HEADER_WGSL,
   Z_AT_WGSL,
 } from '../closed-forms/radix-select.wgsl.js';
-import { type DrawOutput, writeDrawWgsl } from './draw-output.js';
+import { type DrawOutput, drawOutputShape, writeDrawWgsl } from '../sample/draw-output.js';
 import { KEY_ORDER_WGSL, KEYS_WGSL } from './keys.wgsl.js';
-import { ROW_UNIFORM_FIELDS } from './row-uniform.wgsl.js';
+import { ROW_UNIFORM_FIELDS } from '../sample/row-uniform.wgsl.js';
 import { SELECT_CAP, SORT_LIST_WGSL } from './select-list.wgsl.js';
 import { KEPT_OF_LIST_WGSL, SELECT_DRAW_WGSL } from './select-stages.wgsl.js';
 
@@ -278,9 +278,9 @@ export class RadixListDrawProgram implements WebGPUProgram {
 
   constructor(
     rows: number,
-    private readonly output: DrawOutput,
+    private readonly output: Exclude<DrawOutput, 'pair'>,
   ) {
-    this.outputShape = [rows];
+    this.outputShape = drawOutputShape(rows, output);
     this.shaderKey = `tessera_sample_radix_draw_${output}_${WG}_${RADIX_LIST_CAP}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
   }

@@ -1,7 +1,7 @@
 import { type DataType, type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUProgram } from '@tessera/tensor-core';
 import { RADIX_MIN_COLS, type RadixGrid, radixGrid, type SelectPath } from '../closed-forms/radix-layout.js';
 import { type RadixContext, type RadixSearch, radixUniforms } from '../closed-forms/radix-select.js';
-import { drawOutputDtype } from './draw-output.js';
+import { drawOutputDtype } from '../sample/draw-output.js';
 import {
   RADIX_LIST_CAP,
   RadixListDrawProgram,
@@ -10,7 +10,7 @@ import {
   SampleRadixLastPassProgram,
   SampleRadixPassProgram,
 } from './radix-draw.program.js';
-import { rowUniformData } from './row-uniform.wgsl.js';
+import { rowUniformData } from '../sample/row-uniform.wgsl.js';
 
 /**
  * Which selection the fused sampler runs on WebGPU. 'auto' (or undefined): by shape — the radix select

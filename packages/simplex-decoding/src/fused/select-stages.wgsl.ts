@@ -1,5 +1,5 @@
 import { PARAM, PARAMS } from './keys.wgsl.js';
-import { ROW_UNIFORM_WGSL } from './row-uniform.wgsl.js';
+import { ROW_UNIFORM_WGSL } from '../sample/row-uniform.wgsl.js';
 
 /**
  * `keptOfList` (thread 0, the candidates sorted by rank in workgroup memory): top-p and min-p on the

@@ -2,7 +2,7 @@ import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/t
 import { NON_FINITE_FLAGS_WGSL } from '../non-finite.wgsl.js';
 import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
 import { CANDIDATE_LIST_WGSL, SELECT_CAP } from './select-list.wgsl.js';
-import { ROW_UNIFORM_FIELDS } from './row-uniform.wgsl.js';
+import { ROW_UNIFORM_FIELDS } from '../sample/row-uniform.wgsl.js';
 import { PIVOT_SEARCH_WGSL, SELECT_SLOTS, SELECT_WORKGROUP } from './select-search.wgsl.js';
 import { SELECT_DRAW_WGSL, SELECT_STAGES_WGSL } from './select-stages.wgsl.js';
 

@@ -1,13 +1,23 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
+import { type DrawOutput, drawOutputShape, writeDrawWgsl } from './draw-output.js';
 import { GROUP_SEGMENTS, SEGMENT } from './layout.js';
+import { ROW_UNIFORM_FIELDS, ROW_UNIFORM_WGSL } from './row-uniform.wgsl.js';
 import type { WeightSource } from './weight-source.js';
+
+/** Where `InverseCdfProgram` takes each row's uniform and what it writes. */
+export interface InverseCdfOptions {
+  /** 'input': an input `u: [B]` (`sample`); 'philox': drawn inside (`rowUniform`, the fused sampler). Default 'input'. */
+  uniform?: 'input' | 'philox';
+  /** Default 'pair'. */
+  output?: DrawOutput;
+}
 
 /**
  * Pass 2 of the blocked inverse CDF (blocked-cdf.ts is the same algorithm on the host, operation for
  * operation): one workgroup per row; thread 0 adds the group sums left to right to find the group whose
  * prefix first exceeds u·Σw, the workgroup recomputes that group's 256 segment sums, and thread 0 walks
- * segments and then tokens. Writes `result: [B, 2]` = (id, log(w_id / Σw)); (−1, NaN) for a row without
- * positive weight or with a group that `GroupSumsProgram` marked invalid (−1).
+ * segments and then tokens. Writes `result: [B, 2]` = (id, log(w_id / Σw)), or one of them (`output`); (−1, NaN)
+ * for a row without positive weight or with a group that `GroupSumsProgram` marked invalid (−1).
  */
 export class InverseCdfProgram implements WebGPUProgram {
   outputShape: number[];
@@ -18,13 +28,17 @@ export class InverseCdfProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   uniforms: string;
   private readonly source: WeightSource;
+  private readonly philox: boolean;
+  private readonly output: DrawOutput;
 
-  constructor(rows: number, source: WeightSource) {
+  constructor(rows: number, source: WeightSource, opts: InverseCdfOptions = {}) {
     this.source = source;
-    this.outputShape = [rows, 2];
-    this.variableNames = [...source.variableNames, 'groupSums', 'u'];
-    this.uniforms = `cols : i32, groups : i32, ${source.uniforms}`;
-    this.shaderKey = `tessera_cdf_inverse_${source.key}_${SEGMENT}_${GROUP_SEGMENTS}`;
+    this.philox = opts.uniform === 'philox';
+    this.output = opts.output ?? 'pair';
+    this.outputShape = drawOutputShape(rows, this.output);
+    this.variableNames = [...source.variableNames, 'groupSums', ...(this.philox ? [] : ['u'])];
+    this.uniforms = `cols : i32, groups : i32, ${source.uniforms}${this.philox ? ` ${ROW_UNIFORM_FIELDS}` : ''}`;
+    this.shaderKey = `tessera_cdf_inverse_${source.key}_${SEGMENT}_${GROUP_SEGMENTS}_${this.philox ? 'philox' : 'u'}_${this.output}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
   }
 
@@ -32,6 +46,8 @@ export class InverseCdfProgram implements WebGPUProgram {
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${this.source.wgsl}
+  ${this.philox ? ROW_UNIFORM_WGSL : ''}
+  ${writeDrawWgsl(this.output)}
   var<workgroup> segSums : array<f32, ${GROUP_SEGMENTS}>;
   var<workgroup> chosenGroup : i32;
   var<workgroup> prefix : f32;
@@ -55,7 +71,7 @@ export class InverseCdfProgram implements WebGPUProgram {
       for (var g = 0; g < groups; g++) {
         sum = sum + groupSums[row * groups + g];
       }
-      let goal = u[row] * sum;
+      let goal = ${this.philox ? 'rowUniform(row)' : 'u[row]'} * sum;
       var acc = 0.0;
       var found = -1;
       var lastNonEmpty = -1;
@@ -97,14 +113,12 @@ export class InverseCdfProgram implements WebGPUProgram {
     }
     let pre = preset(row);
     if (pre.x != 0.0) {
-      result[row * 2] = pre.y;
-      result[row * 2 + 1] = pre.z;
+      writeDraw(row, i32(pre.y), pre.z);
       return;
     }
     let sum = total;
     if (!(sum > 0.0) || sum == uniforms.INFINITY || chosenGroup < 0) {
-      result[row * 2] = -1.0;
-      result[row * 2 + 1] = uniforms.NAN;
+      writeDraw(row, -1, uniforms.NAN);
       return;
     }
     let goal = goalShared;
@@ -133,8 +147,7 @@ export class InverseCdfProgram implements WebGPUProgram {
     if (id < 0) {
       id = lastPositive(row, groupStart, groupStart + ${SEGMENT * GROUP_SEGMENTS});
     }
-    result[row * 2] = f32(id);
-    result[row * 2 + 1] = log(weight(row, id)) - log(sum);
+    writeDraw(row, id, log(weight(row, id)) - log(sum));
   }
 `;
   }
