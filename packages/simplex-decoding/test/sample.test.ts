@@ -6,6 +6,7 @@ import { sample } from '../src/index.js';
 import { blockedInverseCdf } from '../src/sample/blocked-cdf.js';
 import { drawDense, drawSparse } from '../src/sample/blocked-draw.js';
 import { sampleOp } from '../src/sample/op.js';
+import { inverseCdfReference } from '../src/sample/reference.js';
 import { INF, randomWeights } from './cases.js';
 
 /** The blocked inverse CDF run in JS on each row: every backend must draw exactly these ids. */
@@ -53,8 +54,9 @@ describeBackends('sample', () => {
     const u = philoxUniformArray(6, 123, 0);
     const rows = (await q.array()) as number[][];
     expect(Array.from(await out.ids.data())).toEqual(rows.map((row, r) => inverseCdf64(row, u[r] as number)));
-    const ref = sampleOp.reference({ q, u: tf.tensor1d(u) }, {});
-    const [refIds, refLogprobs] = tf.unstack(ref, 1) as [Tensor, Tensor];
+    const [refIds, refLogprobs] = sampleOp.reference({ q }, { seed: 123, offset: 0 }) as [Tensor, Tensor];
+    const ref = tf.tidy(() => inverseCdfReference(q, tf.tensor1d(u)));
+    expect(Array.from(await tf.unstack(ref, 1)[0]!.data())).toEqual(Array.from(await refIds.data()));
     expect(Array.from(await refIds.data())).toEqual(Array.from(await out.ids.data()));
     await expectAllClose(out.logprobs, refLogprobs, { atol: 1e-5 });
     tf.dispose([q, out.ids, out.logprobs, ref, refIds, refLogprobs]);
@@ -140,9 +142,7 @@ describeBackends('sample', () => {
       expect(ids.slice(0, 3)).toEqual([-1, -1, -1]);
       expect(lp.slice(0, 3).every(Number.isNaN)).toBe(true);
       expect([0, 1, 2]).toContain(ids[3]);
-      const refIds = tf.tidy(() =>
-        tf.slice(sampleOp.reference({ q, u: tf.tensor1d(philoxUniformArray(4, seed, 0)) }, {}), [0, 0], [-1, 1]),
-      );
+      const refIds = tf.tidy(() => tf.slice(inverseCdfReference(q, tf.tensor1d(philoxUniformArray(4, seed, 0))), [0, 0], [-1, 1]));
       expect(Array.from(await refIds.data())).toEqual(ids);
       tf.dispose([out.ids, out.logprobs, refIds]);
     }

@@ -1,7 +1,7 @@
-import { checkOptions, checkRange, ShapeError, type Tensor } from '@tessera/tensor-core';
+import { checkOptions, checkRange, type Tensor } from '@tessera/tensor-core';
 import { asRows } from '../rows.js';
 import type { SampledIds } from '../sample/draws.js';
-import { checkSeedAndOffset, checkVocab } from '../sample/validate.js';
+import { checkSeedAndOffset, checkStreamEnd, checkVocab } from '../sample/validate.js';
 import { checkTemperature, checkTopK, checkTopP, validateLogits } from '../validate.js';
 import { fusedSampleIdsOp } from './op.js';
 
@@ -58,10 +58,7 @@ export function sampleFromLogits(logits: Tensor, opts: SampleFromLogitsOptions):
   const p = o.topP === undefined ? 1 : checkTopP(o.topP, 'topP');
   const pMin = o.minP === undefined ? 0 : checkRange(o.minP, { min: 0, max: 1 }, 'minP');
   const { seed, offset } = checkSeedAndOffset(o.seed, o.offset);
-  if (offset + rows > Number.MAX_SAFE_INTEGER) {
-    // the stream positions offset … offset + B − 1 (philoxUniform's own check, which no backend calls now)
-    throw new ShapeError(`offset: expected offset + size ≤ ${Number.MAX_SAFE_INTEGER}, received ${offset} + ${rows}`);
-  }
+  checkStreamEnd(offset, rows);
   const input = asRows(logits);
   const attrs = { temperature, k: k === vocab ? 0 : k, p, pMin, seed, offset };
   // one op on every backend, with a kernel for each output: no Philox program, split or cast around it

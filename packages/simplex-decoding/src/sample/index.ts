@@ -1,9 +1,9 @@
-import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import type { Tensor } from '@tessera/tensor-core';
 import { asRows } from '../rows.js';
 import { validateLogits } from '../validate.js';
-import { type SampledIds, splitDraws } from './draws.js';
+import type { SampledIds } from './draws.js';
 import { sampleOp } from './op.js';
-import { checkSampleOptions, checkVocab, type SampleOptions } from './validate.js';
+import { checkSampleOptions, checkStreamEnd, checkVocab, type SampleOptions } from './validate.js';
 
 export type { SampledIds } from './draws.js';
 export type { SampleOptions } from './validate.js';
@@ -27,10 +27,8 @@ export function sample(q: Tensor, opts: SampleOptions): SampledIds {
   checkVocab(vocab, 'q');
   const { seed, offset } = checkSampleOptions(opts);
   const rows = asRows(q);
-  const u = philoxUniform([rows.shape[0] as number], { seed, offset });
-  const draws = sampleOp({ q: rows, u }, {});
-  const out = splitDraws(draws);
-  tf.dispose([u, draws]);
+  checkStreamEnd(offset, rows.shape[0] as number);
+  const [ids, logprobs] = sampleOp({ q: rows }, { seed, offset }) as [Tensor, Tensor];
   if (rows !== q) rows.dispose();
-  return out;
+  return { ids, logprobs };
 }

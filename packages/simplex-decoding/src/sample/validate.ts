@@ -17,6 +17,16 @@ export function checkSeedAndOffset(seed: number, offset: number | undefined): { 
   };
 }
 
+/**
+ * Rejects a stream whose positions offset … offset + rows − 1 pass `Number.MAX_SAFE_INTEGER` (`philoxUniform`'s
+ * own check; the samplers draw their uniforms inside their kernels instead).
+ */
+export function checkStreamEnd(offset: number, rows: number): void {
+  if (offset + rows > Number.MAX_SAFE_INTEGER) {
+    throw new ShapeError(`offset: expected offset + size ≤ ${Number.MAX_SAFE_INTEGER}, received ${offset} + ${rows}`);
+  }
+}
+
 /** Validates `sample`'s options; returns them with the default offset. */
 export function checkSampleOptions(opts: SampleOptions): { seed: number; offset: number } {
   const o = checkOptions(opts, ['seed', 'offset']);
