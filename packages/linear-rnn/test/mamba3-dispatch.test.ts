@@ -1,30 +1,16 @@
 import { type Tensor, tf, warmUpWebGPU } from '@tessera/tensor-core';
-import { describeBackends } from '@tessera/tensor-core/testing';
+import { describeBackends, recordPrograms } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
 import { mamba3, type Mamba3State, mamba3Step } from '../src/mamba3/index.js';
 import { SCAN_MAX_CHUNKS, TILE_ROWS } from '../src/mamba3/kernel-layout.js';
 import { mamba3Case, mamba3State, mamba3Tensors, stateTensors } from './cases.js';
 
-interface ProgramRunner {
-  runWebGPUProgram(program: object, ...rest: unknown[]): unknown;
-}
-
 /** The WGSL programs (their class names) one call of `fn` dispatches on the active WebGPU backend, once its pipelines exist. */
 async function programsOf(fn: () => Tensor[]): Promise<string[]> {
   await warmUpWebGPU(fn);
-  const backend = tf.backend() as unknown as ProgramRunner;
-  const original = backend.runWebGPUProgram;
-  const names: string[] = [];
-  backend.runWebGPUProgram = function (this: ProgramRunner, program: object, ...rest: unknown[]) {
-    names.push(program.constructor.name);
-    return original.call(this, program, ...rest);
-  };
-  try {
-    tf.dispose(fn());
-  } finally {
-    backend.runWebGPUProgram = original;
-  }
-  return names;
+  const { result, programs } = recordPrograms(fn);
+  tf.dispose(result);
+  return programs.map((p) => p.name);
 }
 
 const all = (r: { output: Tensor; finalState: Mamba3State }): Tensor[] => [r.output, ...stateTensors(r.finalState)];

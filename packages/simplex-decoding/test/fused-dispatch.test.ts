@@ -8,7 +8,7 @@ import {
   warmUpWebGPU,
 } from '@tessera/tensor-core';
 import { runProgram } from '@tessera/tensor-core/bench';
-import { describeBackends, expectAllClose } from '@tessera/tensor-core/testing';
+import { describeBackends, expectAllClose, recordPrograms } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
 import { RADIX_MIN_COLS } from '../src/closed-forms/radix-layout.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
@@ -17,26 +17,12 @@ import { ROW_UNIFORM_FIELDS, ROW_UNIFORM_WGSL, rowUniformData } from '../src/sam
 import { type SampleFromLogitsOptions, sampleFromLogits } from '../src/index.js';
 import { onCpu, randomLogits } from './cases.js';
 
-interface ProgramRunner {
-  runWebGPUProgram(program: object, ...rest: unknown[]): unknown;
-}
-
 /** The WGSL programs (their class names) one call of `fn` dispatches on the active WebGPU backend, once its pipelines exist. */
 async function programsOf(fn: () => Tensor[]): Promise<string[]> {
   await warmUpWebGPU(fn);
-  const backend = tf.backend() as unknown as ProgramRunner;
-  const original = backend.runWebGPUProgram;
-  const names: string[] = [];
-  backend.runWebGPUProgram = function (this: ProgramRunner, program: object, ...rest: unknown[]) {
-    names.push(program.constructor.name);
-    return original.call(this, program, ...rest);
-  };
-  try {
-    tf.dispose(fn());
-  } finally {
-    backend.runWebGPUProgram = original;
-  }
-  return names;
+  const { result, programs } = recordPrograms(fn);
+  tf.dispose(result);
+  return programs.map((p) => p.name);
 }
 
 /** A program writing `rowUniform(row)` for each row, to compare with `philoxUniformArray`. */

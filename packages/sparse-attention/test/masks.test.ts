@@ -1,5 +1,5 @@
 import { tf } from '@tessera/tensor-core';
-import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
+import { describeBackends, expectAllClose, expectNoLeaks, recordPrograms } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { BlockMask, blockScores, blockSparseAttention, hybridMask, topKMask, topPMask } from '../src/index.js';
 import { blockScoresOp, selectListsOp, selectOp } from '../src/masks/op.js';
@@ -8,18 +8,8 @@ import { qkv, uniform } from './cases.js';
 
 /** Counts the WGSL programs `fn` runs on the active WebGPU backend. */
 function countPrograms<T>(fn: () => T): { result: T; programs: string[] } {
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
-  const original = backend.runWebGPUProgram;
-  const programs: string[] = [];
-  backend.runWebGPUProgram = function (this: unknown, program, ...rest) {
-    programs.push(program.shaderKey);
-    return original.call(this, program, ...rest);
-  };
-  try {
-    return { result: fn(), programs };
-  } finally {
-    backend.runWebGPUProgram = original;
-  }
+  const { result, programs } = recordPrograms(fn);
+  return { result, programs: programs.map((p) => p.shaderKey) };
 }
 
 /** Mean-pooled block probabilities by hand (float64): the oracle of blockScores. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { philoxUniform, tf } from '@tessera/tensor-core';
-import type { HostTensor, ProgramUniform, Tensor, TensorInfo, WebGPUProgram } from '@tessera/tensor-core';
-import { describeBackends, expectAllClose } from '@tessera/tensor-core/testing';
+import type { HostTensor, Tensor, TensorInfo, WebGPUProgram } from '@tessera/tensor-core';
+import { describeBackends, expectAllClose, recordPrograms } from '@tessera/tensor-core/testing';
 import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
 import { BINNING_LIMITS } from '../src/rasterize/binning-limits.js';
@@ -98,19 +98,9 @@ describeBackends(
     it('counts the programs it runs as the recorded glue does', async () => {
       const g = randomGaussians({ count: 30, shDegree: 1, seed: 4, extent: 1, logScaleMin: -2.5, logScaleMax: -1.5 });
       const attrs = attrsAt(40, 30, 30);
-      const backend = tf.backend() as unknown as { runWebGPUProgram: (p: WebGPUProgram, ...rest: unknown[]) => TensorInfo };
-      const run = backend.runWebGPUProgram;
-      const seen: string[] = [];
-      backend.runWebGPUProgram = function (this: unknown, p: WebGPUProgram, ...rest: unknown[]) {
-        seen.push(p.constructor.name);
-        return run.call(this, p, ...(rest as [TensorInfo[], 'int32', ProgramUniform[]]));
-      };
-      try {
-        tf.dispose(rasterizeOp({ ...g.toTensors() }, attrs));
-      } finally {
-        backend.runWebGPUProgram = run;
-      }
-      expect(seen).toEqual(programsOf('forward', 30, 4, attrs));
+      const { result, programs } = recordPrograms(() => rasterizeOp({ ...g.toTensors() }, attrs));
+      tf.dispose(result);
+      expect(programs.map((p) => p.name)).toEqual(programsOf('forward', 30, 4, attrs));
       g.dispose();
     });
 
