@@ -35,7 +35,7 @@ function fitStep(g: Gaussians, vars: Variable[], optimizers: FieldAdam[], camera
 
 /**
  * Per-scene optimisation throughput: `STEPS` steps of `fitGaussians` (render, 3DGS loss, backward, one Adam
- * update per field, densification statistics, one loss read-back per step) against the same number of bare rasteriser
+ * update per field, densification statistics, one loss read-back per step, overlapped with the next step) against the same number of bare rasteriser
  * forward + backward passes of an L1 loss on the same Gaussians — the floor a fit step cannot beat, so the
  * ratio is the share of a step spent in the rasteriser. Then the two parts a step adds to that floor, each against
  * what it replaced: the fused loss forward + backward against the tfjs composite's, and the fused Adam update of the

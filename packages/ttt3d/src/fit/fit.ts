@@ -73,7 +73,8 @@ function fieldRate(field: ParamField, rates: ResolvedRates, extent: number, step
  *
  * Returns the fitted Gaussians (owned by the caller) and the per-step history; every other tensor the fit
  * made is freed, also when it throws (an `onStep` error stops the fit and is rethrown) or is aborted through
- * `signal` (checked before every step; the fit then rejects with tensor-core's `AbortError`, its `cause` the signal's reason). Each step yields to the
+ * `signal` (checked before every step; the fit then rejects with tensor-core's `AbortError`, its `cause` the signal's reason).
+ * A step's loss is read while the next one runs, so `onStep` for step k is called once step k + 1 is queued. Each step yields to the
  * event loop first, so timers, I/O and the abort run during a long fit. At most MAX_FIT_STEPS steps and
  * MAX_FIT_GAUSSIANS Gaussians (`init.count`, `densify.maxGaussians`).
  */
@@ -87,6 +88,21 @@ export async function fitGaussians(views: readonly Tensor[], cameras: readonly C
   );
   const stats = settings.densify ? new GradientStats(params.count) : undefined;
   const history: FitHistoryEntry[] = [];
+  // A step's loss is read while the next step runs: awaiting it at once would leave the GPU idle while the host
+  // encodes the next step's programs. Its read starts as soon as the step is queued (a later start would queue
+  // the copy behind the next step), and onStep(k) arrives once step k + 1 is queued (the loss is still step k's).
+  let pending: { info: FitStepInfo; loss: Tensor; read: Promise<ArrayLike<number>> } | undefined;
+  const deliver = async (done: typeof pending): Promise<void> => {
+    if (!done) return;
+    const { info, loss, read } = done;
+    try {
+      info.loss = (await read)[0]!;
+    } finally {
+      loss.dispose();
+    }
+    history.push({ step: info.step, loss: info.loss, count: info.count });
+    if (settings.onStep) await settings.onStep(info);
+  };
   try {
     let order: number[] = [];
     for (let step = 1; step <= settings.steps; step++) {
@@ -97,34 +113,46 @@ export async function fitGaussians(views: readonly Tensor[], cameras: readonly C
       const view = order.pop()!;
       for (const [field, opt] of optimizers) opt.setLearningRate(fieldRate(field, settings.rates, extent, step, settings.steps));
       const collect = settings.densify !== false && step <= settings.densify.until ? stats : undefined;
-      const loss = await optimiseStep(params, optimizers, views[view]!, cameras[view]!, settings, collect);
-      const info: FitStepInfo = { step, loss, count: params.count, view };
+      const loss = optimiseStep(params, optimizers, views[view]!, cameras[view]!, settings, collect);
+      const info: FitStepInfo = { step, loss: Number.NaN, count: params.count, view };
+      const previous = pending;
+      pending = { info, loss, read: loss.data() };
+      await deliver(previous);
       const d = settings.densify;
       if (d && stats && step >= d.from && step <= d.until && step % d.every === 0 && params.count > 0) {
         const plan = await densifyStep(params, optimizers, stats, d, extent, stream);
         info.count = params.count;
         info.densified = { cloned: plan.cloned, split: plan.split, pruned: plan.pruned };
       }
-      history.push({ step, loss, count: info.count });
-      if (settings.onStep) await settings.onStep(info);
     }
+    const last = pending;
+    pending = undefined;
+    await deliver(last);
     return { gaussians: params.snapshot(), history };
   } finally {
+    if (pending) {
+      // an unawaited read of a disposed tensor would reject unobserved
+      await pending.read.catch(() => undefined);
+      pending.loss.dispose();
+    }
     params.dispose();
     for (const opt of optimizers.values()) opt.dispose();
     stats?.dispose();
   }
 }
 
-/** One Adam step on one view; returns the loss. Gathers densification statistics into `stats` if given. */
-async function optimiseStep(
+/**
+ * One Adam step on one view, queued without waiting for it; returns its loss as a scalar the caller disposes.
+ * Gathers densification statistics into `stats` if given.
+ */
+function optimiseStep(
   params: GaussianParams,
   optimizers: Map<ParamField, FieldAdam>,
   target: Tensor,
   camera: Camera,
   settings: FitSettings,
   stats: GradientStats | undefined,
-): Promise<number> {
+): Tensor {
   const render = (): Tensor => {
     const { image } = rasterize(params.view(), camera, {
       width: camera.width,
@@ -134,12 +162,7 @@ async function optimiseStep(
     });
     return photometricLoss(image, target, settings.lossWeights);
   };
-  if (params.count === 0) {
-    const value = tf.tidy(render);
-    const loss = (await value.data())[0]!;
-    value.dispose();
-    return loss;
-  }
+  if (params.count === 0) return tf.tidy(render);
   const vars = params.fields().map((f) => params.get(f));
   const { value, grads } = tf.variableGrads(render as () => tf.Scalar, vars);
   try {
@@ -154,9 +177,12 @@ async function optimiseStep(
       const g = grads[v.name];
       if (g) opt.applyGradient(v, g);
     }
-    return (await value.data())[0]!;
+    return value;
+  } catch (err) {
+    value.dispose();
+    throw err;
   } finally {
-    tf.dispose([value, ...Object.values(grads)]);
+    tf.dispose(Object.values(grads));
   }
 }
 

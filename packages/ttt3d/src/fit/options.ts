@@ -102,7 +102,10 @@ export interface FitOptions {
   shDegree?: number;
   /** Photometric loss weights; default { l1: 0.8, dssim: 0.2 } (3DGS). */
   lossWeights?: Partial<LossWeights>;
-  /** Called after every step (awaited). */
+  /**
+   * Called after every step (awaited), in step order. Step k's call comes once step k + 1 is queued, so that
+   * reading the loss does not idle the GPU: an abort from it stops the fit before step k + 2.
+   */
   onStep?: (info: FitStepInfo) => void | Promise<void>;
   /**
    * Stops the fit between steps: it then rejects with tensor-core's `AbortError` (its `cause` the
