@@ -56,11 +56,12 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
   const timing = backend === 'webgpu' ? undefined : SLOW;
   log(`rasterize ${shape}`);
   const forward = await bench(`${kernel} forward`, () => rasterizeOp(inputs, attrs), timing);
-  const rendered = rasterizeOp(inputs, attrs);
+  // the backward replays the forward's binning (pre, order, keys), as a gradient tape hands it over
+  const [rendered, pre, order, keys] = rasterizeOp(inputs, attrs) as [Tensor, Tensor, Tensor, Tensor];
   const coverage = (await tf.mean(tf.slice(rendered, [0, 0, 4], [c.height, c.width, 1])).data())[0] as number;
   log(`  mean transmittance ${coverage.toFixed(3)}${Number.isNaN(coverage) ? ' (NaN: intersection capacity exceeded)' : ''}`);
   const dy = tf.tidy(() => tf.mul(tf.onesLike(rendered), 0.5));
-  const backwardInputs = { ...inputs, rendered, dy };
+  const backwardInputs = { ...inputs, rendered, dy, pre, order, keys };
   const backward = await bench(`${kernel} backward`, () => rasterizeBackwardOp(backwardInputs, attrs), timing);
   // bytes: the image written once and every Gaussian's parameters read once (a floor, not the real traffic)
   const bytes = 4 * (5 * pixels + c.count * (14 + 48));
@@ -83,7 +84,7 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
     );
   }
   previous.set(shape, forward);
-  tf.dispose([rendered, dy]);
+  tf.dispose([rendered, pre, order, keys, dy]);
   g.dispose();
   return rows;
 }

@@ -11,8 +11,11 @@ import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
 import { type RasterAttrs, rasterAttrs } from '../src/rasterize/raster-attrs.js';
 import { randomGaussians } from './cases.js';
 
-/** The programs the WebGPU glue runs for one call, recorded without a GPU (shapes are all it reads). */
-function programsOf(kernel: 'forward' | 'backward', n: number, shK: number, attrs: RasterAttrs): string[] {
+/**
+ * The programs the WebGPU glue runs for one call, recorded without a GPU (shapes are all it reads). The backward is
+ * given the forward's binning, or with `rebin` none (as after a host forward), so that it bins again.
+ */
+function programsOf(kernel: 'forward' | 'backward', n: number, shK: number, attrs: RasterAttrs, rebin = false): string[] {
   const names: string[] = [];
   const info = (shape: number[]): TensorInfo => ({ dataId: {}, shape, dtype: 'float32' });
   const inputs = {
@@ -23,6 +26,9 @@ function programsOf(kernel: 'forward' | 'backward', n: number, shK: number, attr
     sh: info([n, shK, 3]),
     rendered: info([attrs.height, attrs.width, 5]),
     dy: info([attrs.height, attrs.width, 5]),
+    pre: info(rebin ? [0] : [n, 16]),
+    order: info(rebin ? [0] : [3 * n + 1]),
+    keys: info(rebin ? [0] : [2 * attrs.capacity]),
   };
   const ctx = {
     inputs,
@@ -60,8 +66,9 @@ describe('rasterize WebGPU dispatches', () => {
   // the counts of a GPU: on a CPU adapter (these tests' lavapipe) the depth order is counted only up to 1024
   const gpu = { rankSortMaxSoftware: BINNING_LIMITS.rankSortMax };
 
-  // the fixed cost of a small render is the chain of dispatches (issue 15: 62 forward, 63 backward before)
-  it('renders N ≤ 16k at ≤ 256 tiles in 5 forward and 6 backward programs', () => {
+  // the fixed cost of a small render is the chain of dispatches (issue 15: 62 forward, 63 backward before; the
+  // backward binned again, 6 programs, until it took the forward's binning)
+  it('renders N ≤ 16k at ≤ 256 tiles in 5 forward and 2 backward programs', () => {
     for (const n of [100, 10_000, 16_384]) {
       expect(withLimits(gpu, () => programsOf('forward', n, 16, attrsAt(256, 256, n)))).toEqual([
         'PreprocessProgram',
@@ -70,7 +77,16 @@ describe('rasterize WebGPU dispatches', () => {
         'RadixScatterProgram',
         'CompositeProgram',
       ]);
-      expect(withLimits(gpu, () => programsOf('backward', n, 16, attrsAt(256, 256, n))).slice(4)).toEqual([
+      expect(withLimits(gpu, () => programsOf('backward', n, 16, attrsAt(256, 256, n)))).toEqual([
+        'CompositeBackwardProgram',
+        'GaussianBackwardProgram',
+      ]);
+      // given no binning (a host forward), it bins again
+      expect(withLimits(gpu, () => programsOf('backward', n, 16, attrsAt(256, 256, n), true))).toEqual([
+        'PreprocessProgram',
+        'DepthRankProgram',
+        'DuplicateProgram',
+        'RadixScatterProgram',
         'CompositeBackwardProgram',
         'GaussianBackwardProgram',
       ]);
@@ -83,7 +99,13 @@ describe('rasterize WebGPU dispatches', () => {
     expect(count(100_000, 256, 256)).toBe(16);
     expect(count(1_000_000, 256, 256)).toBe(24);
     expect(count(1_000_000, 1920, 1080)).toBe(29);
-    expect(withLimits(gpu, () => programsOf('backward', 1_000_000, 16, attrsAt(1920, 1080, 1_000_000))).length).toBe(30);
+    // the backward redoes only the tile ranges' search (binning again: 30)
+    expect(withLimits(gpu, () => programsOf('backward', 1_000_000, 16, attrsAt(1920, 1080, 1_000_000)))).toEqual([
+      'TileRangesProgram',
+      'CompositeBackwardProgram',
+      'GaussianBackwardProgram',
+    ]);
+    expect(withLimits(gpu, () => programsOf('backward', 1_000_000, 16, attrsAt(1920, 1080, 1_000_000), true)).length).toBe(30);
   });
 });
 
@@ -122,11 +144,18 @@ describeBackends(
         const inputs = { ...g.toTensors(), means };
         const dy = philoxUniform([h, w, 5], { seed: 6, low: -1, high: 1 });
         const runAll = (): [Tensor, Tensor] => {
-          const rendered = rasterizeOp(inputs, attrs);
-          return [rendered, rasterizeBackwardOp({ ...inputs, rendered, dy }, attrs)];
+          const [rendered, pre, order, keys] = rasterizeOp(inputs, attrs) as [Tensor, Tensor, Tensor, Tensor];
+          const grads = rasterizeBackwardOp({ ...inputs, rendered, dy, pre, order, keys }, attrs);
+          tf.dispose([pre, order, keys]);
+          return [rendered, grads];
         };
         const counted = { rankSortMax: 2048, rankSortMaxSoftware: 2048 };
         const [image, grads] = withLimits(counted, runAll);
+        // the backward given no binning (as after a host forward) bins again, to the same lists
+        const none = tf.tidy(() => ({ pre: tf.zeros([0]), order: tf.zeros([0], 'int32'), keys: tf.zeros([0], 'int32') }));
+        const rebinned = withLimits(counted, () => rasterizeBackwardOp({ ...inputs, rendered: image, dy, ...none }, attrs));
+        await expectAllClose(rebinned, grads, { atol: 0, rtol: 0, message: 'backward binning again' });
+        tf.dispose([rebinned, none.pre, none.order, none.keys]);
         // the host kernel (typed arrays, float64) follows the same rules: the lists are right, not only alike (a wrong
         // list is off by O(0.1); at 272×256 float32 rounding flips an α ≥ 1/255 test at a pixel or two, hence 1e-3)
         const host: Record<string, HostTensor> = {};

@@ -7,7 +7,7 @@ import { Gaussians } from '../src/gaussians/index.js';
 import { rasterize, rasterizeReference } from '../src/rasterize/index.js';
 import { rasterizeBackwardHost } from '../src/rasterize/host.js';
 import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
-import { BACKWARD_INPUTS, rasterAttrs } from '../src/rasterize/raster-attrs.js';
+import { HOST_BACKWARD_INPUTS, rasterAttrs } from '../src/rasterize/raster-attrs.js';
 import { randomGaussians } from './cases.js';
 
 const FIELDS = ['means', 'logScales', 'quaternions', 'opacityLogits', 'sh'] as const;
@@ -104,12 +104,13 @@ describeBackends('rasterize gradient', (backend) => {
       const cam = Camera.fromLookAt([0.3, -0.2, -3], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width: 40, height: 34 });
       const attrs = rasterAttrs(cam, cam.width, cam.height, 2, 4096);
       const inputs = { means: g.means, logScales: g.logScales, quaternions: g.quaternions, opacityLogits: g.opacityLogits, sh: g.sh };
-      const rendered = rasterizeOp(inputs, attrs);
+      const [rendered, pre, order, keys] = rasterizeOp(inputs, attrs) as [Tensor, Tensor, Tensor, Tensor];
       const dy = philoxUniform(rendered.shape, { seed: 5, low: -1, high: 1 });
-      const wgsl = rasterizeBackwardOp({ ...inputs, rendered, dy }, attrs);
-      const host = {} as Record<(typeof BACKWARD_INPUTS)[number], HostTensor>;
+      const wgsl = rasterizeBackwardOp({ ...inputs, rendered, dy, pre, order, keys }, attrs);
+      tf.dispose([pre, order, keys]);
+      const host = {} as Record<(typeof HOST_BACKWARD_INPUTS)[number], HostTensor>;
       const all: Record<string, Tensor> = { ...inputs, rendered, dy };
-      for (const name of BACKWARD_INPUTS) {
+      for (const name of HOST_BACKWARD_INPUTS) {
         const t = all[name] as Tensor;
         host[name] = { shape: t.shape, dtype: 'float32', values: (await t.data()) as Float32Array };
       }

@@ -1,7 +1,7 @@
 import { type HostTensor, ValueError } from '@tessera/tensor-core';
 import { EPS_2D, FAR_PLANE, MAX_ALPHA, MIN_ALPHA, MIN_TRANSMITTANCE, NEAR_PLANE, RADIUS_SIGMAS, SH_BASIS, TILE_SIZE } from './constants.js';
 import { GRAD_HEAD } from './gaussian-backward.program.js';
-import { type BackwardInput, fovLimits, type GaussianInput, type RasterAttrs, tileGrid } from './raster-attrs.js';
+import { type HostBackwardInput, fovLimits, type GaussianInput, type RasterAttrs, tileGrid } from './raster-attrs.js';
 
 /*
  * The rasteriser on typed arrays, for the host-memory backends (cpu, wasm): the same algorithm as the WGSL
@@ -749,7 +749,7 @@ function gaussianBackward(
  * ∂logScales (3), ∂quaternions (4), ∂opacityLogits (1), ∂sh (3K); a Gaussian that is not drawn (culled,
  * or outside the image) gets zeros.
  */
-export function rasterizeBackwardHost(inputs: Record<BackwardInput, HostTensor>, attrs: RasterAttrs): HostTensor {
+export function rasterizeBackwardHost(inputs: Record<HostBackwardInput, HostTensor>, attrs: RasterAttrs): HostTensor {
   const n = inputs.means.shape[0] as number;
   const shK = inputs.sh.shape[1] as number;
   const { tilesX, tilesY } = tileGrid(attrs);

@@ -3,7 +3,7 @@ import { CompositeBackwardProgram } from './composite-backward.program.js';
 import { CompositeProgram } from './composite.program.js';
 import { GaussianBackwardProgram } from './gaussian-backward.program.js';
 import { PreprocessProgram } from './preprocess.program.js';
-import { depthOrder, sortByTile, type TileBins } from './radix-sort.js';
+import { depthOrder, sortByTile, type TileBins, tileRanges } from './radix-sort.js';
 import { type BackwardInput, cameraUniforms, type GaussianInput, type RasterAttrs, tileGrid } from './raster-attrs.js';
 import type { KernelRunner } from './scan.js';
 
@@ -22,7 +22,7 @@ interface Binning extends TileBins {
  * Preprocess → depth order (and the scan of the tile counts in it) → duplication in depth order → stable sort by
  * tile → tile ranges: gsplat's `fully_fused_projection`, `isect_tiles`, sort of (tile | depth) keys and
  * `isect_offset_encode`, reordered so that the 32 depth bits are sorted once per Gaussian instead of once per
- * intersection. Deterministic, so the backward rebuilds exactly the lists the forward composited. For N ≤ 16k and
+ * intersection. Deterministic: a backward given no saved binning rebuilds exactly the lists the forward composited. For N ≤ 16k and
  * ≤ 256 tiles on a GPU: 4 dispatches (radix-sort.ts, binning-limits.ts).
  */
 function binGaussians(ctx: KernelRunner, g: GaussianInfos, attrs: RasterAttrs): Binning {
@@ -51,8 +51,11 @@ function tileUniforms(attrs: RasterAttrs, n: number, b: Binning): ProgramUniform
   return [n, attrs.capacity, attrs.width, attrs.height, tilesX, b.rangesBase].map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
-/** The WebGPU forward: bin the Gaussians into depth-sorted tile lists, then composite each tile. `[h, w, 5]`. */
-export function rasterizeWebGPU(ctx: WebGPUKernelContext<GaussianInput, RasterAttrs>): TensorInfo {
+/**
+ * The WebGPU forward: bin the Gaussians into depth-sorted tile lists, then composite each tile. Returns `[h, w, 5]`
+ * and the binning (`pre`, `order`, `keys`: BINNING_OUTPUTS), which the backward replays instead of binning again.
+ */
+export function rasterizeWebGPU(ctx: WebGPUKernelContext<GaussianInput, RasterAttrs>): TensorInfo[] {
   const { inputs, attrs } = ctx;
   const { tilesX, tilesY } = tileGrid(attrs);
   const binning = binGaussians(ctx, inputs, attrs);
@@ -63,13 +66,28 @@ export function rasterizeWebGPU(ctx: WebGPUKernelContext<GaussianInput, RasterAt
     'float32',
     tileUniforms(attrs, n, binning),
   );
-  disposeBinning(ctx, binning);
-  return out;
+  // a separate range table (more than one tile pass) is one cheap dispatch for the backward to redo (tileRanges); an
+  // output of its own would need a distinct tensor in the one-pass case too, where the ranges live in `keys`
+  if (binning.ranges !== binning.keys) ctx.dispose(binning.ranges);
+  return [out, binning.pre, binning.order, binning.keys];
+}
+
+/** The forward's binning from the backward's inputs, or binned again where the forward left none (host, reference). */
+function backwardBinning(
+  ctx: KernelRunner,
+  inputs: Record<BackwardInput, TensorInfo>,
+  attrs: RasterAttrs,
+): { binning: Binning; saved: boolean } {
+  if (inputs.pre.shape[0] === 0) return { binning: binGaussians(ctx, inputs, attrs), saved: false };
+  const { tilesX, tilesY } = tileGrid(attrs);
+  const n = inputs.means.shape[0] as number;
+  const { pre, order, keys } = inputs;
+  return { binning: { pre, order, keys, ...tileRanges(ctx, keys, order, n, attrs.capacity, tilesX * tilesY) }, saved: true };
 }
 
 /**
- * The WebGPU backward: rebuild the forward's tile lists (deterministic, so identical), replay every pixel to
- * get per-intersection partial gradients, then reduce them per Gaussian and chain them back to the inputs.
+ * The WebGPU backward: take the forward's tile lists (binned again only where the forward saved none), replay every
+ * pixel to get per-intersection partial gradients, then reduce them per Gaussian and chain them back to the inputs.
  * Returns `[N, 11 + 3K]`: ∂means (3), ∂logScales (3), ∂quaternions (4), ∂opacityLogits (1), ∂sh (3K).
  */
 export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>): TensorInfo {
@@ -77,7 +95,7 @@ export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, 
   const { tilesX, tilesY } = tileGrid(attrs);
   const n = inputs.means.shape[0] as number;
   const shK = inputs.sh.shape[1] as number;
-  const binning = binGaussians(ctx, inputs, attrs);
+  const { binning, saved } = backwardBinning(ctx, inputs, attrs);
   const partials = ctx.run(
     new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY),
     [binning.pre, binning.keys, binning.ranges, binning.order, inputs.rendered, inputs.dy],
@@ -91,6 +109,7 @@ export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, 
     cameraUniforms(attrs, n, shK),
   );
   ctx.dispose(partials);
-  disposeBinning(ctx, binning);
+  if (!saved) disposeBinning(ctx, binning);
+  else if (binning.ranges !== binning.keys) ctx.dispose(binning.ranges);
   return grads;
 }

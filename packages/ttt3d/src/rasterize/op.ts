@@ -3,14 +3,23 @@ import type { Tensor } from '@tessera/tensor-core';
 import { GRAD_HEAD } from './gaussian-backward.program.js';
 import { rasterizeBackwardHost, rasterizeHost } from './host.js';
 import { rasterizeBackwardWebGPU, rasterizeWebGPU } from './kernel.js';
-import { BACKWARD_INPUTS, type BackwardInput, GAUSSIAN_INPUTS, type GaussianInput, type RasterAttrs } from './raster-attrs.js';
+import type { HostTensor } from '@tessera/tensor-core';
+import {
+  BACKWARD_INPUTS,
+  type BackwardInput,
+  GAUSSIAN_INPUTS,
+  type GaussianInput,
+  type HostBackwardInput,
+  type RasterAttrs,
+} from './raster-attrs.js';
 import { rasterizePackedReference } from './reference.js';
 
 /**
  * The backward op: vector–Jacobian product of the packed forward, all five gradients in one `[N, 11 + 3K]`
  * tensor (means, logScales, quaternions, opacity logit, SH). Its reference differentiates the dense
  * reference by autodiff — the oracle the host and WGSL backwards are tested against. cpu and wasm run the
- * typed-array backward (host.ts), WebGPU the WGSL one (kernel.ts); both replay the forward's tile lists.
+ * typed-array backward (host.ts), which bins again in float64; WebGPU the WGSL one (kernel.ts), which replays the
+ * forward's saved binning (`pre`, `order`, `keys`; ignored by the reference and the host kernel).
  */
 export const rasterizeBackwardOp = defineOp<BackwardInput, RasterAttrs>({
   kernelName: 'TesseraRasterizeGaussiansGrad',
@@ -31,7 +40,7 @@ export const rasterizeBackwardOp = defineOp<BackwardInput, RasterAttrs>({
     }),
   // the reference is O(N·h·w) memory: at 20k Gaussians and 256² it exhausts the heap, so wasm runs it too
   hostBackends: ['cpu', 'wasm'],
-  host: rasterizeBackwardHost,
+  host: (inputs: Record<HostBackwardInput, HostTensor>, attrs) => rasterizeBackwardHost(inputs, attrs),
   webgpu: rasterizeBackwardWebGPU,
 });
 
@@ -48,25 +57,50 @@ function unpackGradients(packed: Tensor, sh: Tensor): Record<GaussianInput, () =
   };
 }
 
+/** What the host kernels and the reference return for the binning outputs: nothing (their backward bins again). */
+function noBinning(): HostTensor[] {
+  return [
+    { shape: [0], dtype: 'float32', values: new Float32Array(0) },
+    { shape: [0], dtype: 'int32', values: new Int32Array(0) },
+    { shape: [0], dtype: 'int32', values: new Int32Array(0) },
+  ];
+}
+
 /**
- * The rasteriser op: Gaussian tensors → `[h, w, 5]` (premultiplied colour, expected depth, transmittance).
- * Every backend runs the tiled algorithm — WebGPU the WGSL kernels, cpu and wasm the typed-array port in
- * host.ts — with the matching backward registered as its gradient. The dense reference (O(N·h·w) memory)
- * is the oracle only.
+ * The rasteriser op: Gaussian tensors → `[h, w, 5]` (premultiplied colour, expected depth, transmittance), then the
+ * binning its backward replays (BINNING_OUTPUTS: `pre`, `order`, `keys`; empty on cpu and wasm and from the
+ * reference). Every backend runs the tiled algorithm — WebGPU the WGSL kernels, cpu and wasm the typed-array port
+ * in host.ts — with the matching backward registered as its gradient. The dense reference (O(N·h·w) memory) is the
+ * oracle only. The caller disposes the binning outputs: tfjs keeps its own copies alive only while a tape needs them.
  */
-export const rasterizeOp = defineOp<GaussianInput, RasterAttrs>({
+export const rasterizeOp = defineOp<GaussianInput, RasterAttrs, Tensor[]>({
   kernelName: 'TesseraRasterizeGaussians',
   inputs: GAUSSIAN_INPUTS,
-  reference: (inputs, attrs) => rasterizePackedReference(inputs, attrs),
+  outputs: 4,
+  reference: (inputs, attrs) => [rasterizePackedReference(inputs, attrs), tf.zeros([0]), tf.zeros([0], 'int32'), tf.zeros([0], 'int32')],
   hostBackends: ['cpu', 'wasm'],
-  host: rasterizeHost,
+  host: (inputs, attrs) => [rasterizeHost(inputs, attrs), ...noBinning()],
   webgpu: rasterizeWebGPU,
   gradient: {
     inputsToSave: GAUSSIAN_INPUTS,
     saveOutput: true,
-    grad: (dy, saved, attrs) => {
-      const [means, logScales, quaternions, opacityLogits, sh, rendered] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
-      const packed = rasterizeBackwardOp({ means, logScales, quaternions, opacityLogits, sh, rendered, dy }, attrs);
+    // tfjs passes a zero dy for each binning output (a host array of its size, never uploaded: nothing reads it)
+    grad: ([dy], saved, attrs) => {
+      const [means, logScales, quaternions, opacityLogits, sh, rendered, pre, order, keys] = saved as [
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+      ];
+      const packed = rasterizeBackwardOp(
+        { means, logScales, quaternions, opacityLogits, sh, rendered, dy: dy as Tensor, pre, order, keys },
+        attrs,
+      );
       return unpackGradients(packed, sh);
     },
   },

@@ -121,8 +121,7 @@ export function sortByTile(
   const numBlocks = Math.ceil(capacity / RADIX_BLOCK);
   const ints = (values: number[]): ProgramUniform[] => values.map((v) => ({ type: 'int32', data: [v] }));
   const listed = ctx.run(new DuplicateProgram(capacity, numBlocks), [pre, order], 'int32', ints([n, capacity, tilesX, numBlocks]));
-  const tileBits = Math.max(1, Math.ceil(Math.log2(tiles)));
-  const passes = Math.ceil(tileBits / RADIX_BITS);
+  const passes = tilePasses(tiles);
   const base = { n, capacity, count: 0, tiles, rangesBase: KEY_WORDS * capacity };
   let current = listed;
   for (let pass = 0; pass < passes; pass++) {
@@ -152,7 +151,28 @@ export function sortByTile(
     ctx.dispose(current);
     current = next;
   }
-  if (passes === 1) return { keys: current, ranges: current, rangesBase: KEY_WORDS * capacity };
-  const ranges = ctx.run(new TileRangesProgram(tiles), [current, order], 'int32', ints([n, capacity, tiles]));
-  return { keys: current, ranges, rangesBase: 0 };
+  return { keys: current, ...tileRanges(ctx, current, order, n, capacity, tiles) };
+}
+
+/** Stable 8-bit radix passes the tile sort takes: one per byte of the tile ids. */
+function tilePasses(tiles: number): number {
+  return Math.ceil(Math.max(1, Math.ceil(Math.log2(tiles))) / RADIX_BITS);
+}
+
+/**
+ * Where tile t's entries of the tile-sorted `keys` are: after the list in `keys` itself when the sort took one pass
+ * (its scatter wrote them), else from a binary search per tile (one dispatch; the caller disposes `ranges` then).
+ * The backward calls it on the forward's saved `keys` too.
+ */
+export function tileRanges(
+  ctx: KernelRunner,
+  keys: TensorInfo,
+  order: TensorInfo,
+  n: number,
+  capacity: number,
+  tiles: number,
+): Omit<TileBins, 'keys'> {
+  if (tilePasses(tiles) === 1) return { ranges: keys, rangesBase: KEY_WORDS * capacity };
+  const uniforms = [n, capacity, tiles].map((v): ProgramUniform => ({ type: 'int32', data: [v] }));
+  return { ranges: ctx.run(new TileRangesProgram(tiles), [keys, order], 'int32', uniforms), rangesBase: 0 };
 }

@@ -5,8 +5,21 @@ import { FOV_CLAMP_MARGIN, TILE_SIZE } from './constants.js';
 export const GAUSSIAN_INPUTS = ['means', 'logScales', 'quaternions', 'opacityLogits', 'sh'] as const;
 export type GaussianInput = (typeof GAUSSIAN_INPUTS)[number];
 
-/** Inputs of the backward op: the Gaussians, the forward's packed output, and its upstream gradient. */
-export const BACKWARD_INPUTS = [...GAUSSIAN_INPUTS, 'rendered', 'dy'] as const;
+/**
+ * The forward's binning (kernel.ts), extra outputs of the rasteriser op that its backward takes back as inputs so
+ * that it replays the forward's tile lists instead of rebuilding them: `pre` (float32 `[N, PRE_STRIDE]`), `order`
+ * (int32 `[3N + 1]`) and `keys` (int32, the tile-sorted list, and the tile ranges after it when the tile sort took
+ * one pass). Empty (`[0]`) where the host kernels or the reference ran: those re-bin in the backward.
+ */
+export const BINNING_OUTPUTS = ['pre', 'order', 'keys'] as const;
+export type BinningOutput = (typeof BINNING_OUTPUTS)[number];
+
+/** Inputs of the host backward (host.ts): the Gaussians, the forward's packed output, and its upstream gradient. */
+export const HOST_BACKWARD_INPUTS = [...GAUSSIAN_INPUTS, 'rendered', 'dy'] as const;
+export type HostBackwardInput = (typeof HOST_BACKWARD_INPUTS)[number];
+
+/** Inputs of the backward op: the host backward's, and the forward's binning. */
+export const BACKWARD_INPUTS = [...HOST_BACKWARD_INPUTS, ...BINNING_OUTPUTS] as const;
 export type BackwardInput = (typeof BACKWARD_INPUTS)[number];
 
 /**
