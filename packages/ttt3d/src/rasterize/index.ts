@@ -4,6 +4,7 @@ import type { Camera } from '../camera/index.js';
 import type { Gaussians } from '../gaussians/index.js';
 import { MAX_HOST_INTERSECTIONS } from './host.js';
 import { rasterizeOp } from './op.js';
+import { outputs, outputsReference } from './outputs.js';
 import { rasterizePackedReference } from './reference.js';
 import { MAX_INTERSECTIONS, type Prepared, prepare, type RasterizeOptions } from './validate.js';
 
@@ -14,17 +15,6 @@ export { MAX_HOST_INTERSECTIONS, MAX_INTERSECTIONS, type RasterizeOptions };
  * A type alias rather than an interface so that `tf.tidy` accepts it as a tensor container.
  */
 export type RasterizeResult = { image: Tensor; depth: Tensor; alpha: Tensor };
-
-function finish(packed: Tensor, background: [number, number, number]): RasterizeResult {
-  return tf.tidy(() => {
-    const [h, w] = packed.shape as [number, number, number];
-    const color = tf.slice(packed, [0, 0, 0], [h, w, 3]);
-    const depth = tf.reshape(tf.slice(packed, [0, 0, 3], [h, w, 1]), [h, w]);
-    const trans = tf.slice(packed, [0, 0, 4], [h, w, 1]);
-    const image = tf.add(color, tf.mul(trans, tf.tensor1d(background)));
-    return { image, depth, alpha: tf.reshape(tf.sub(1, trans), [h, w]) };
-  });
-}
 
 function empty(p: Prepared): RasterizeResult {
   const { width, height } = p.attrs;
@@ -52,7 +42,7 @@ export function rasterize(gaussians: Gaussians, camera: Camera, opts?: Rasterize
   // the binning outputs are freed at once: a tape keeps its own references to them until its backward has run
   const [packed, ...binning] = rasterizeOp(p.inputs, p.attrs) as [Tensor, ...Tensor[]];
   tf.dispose(binning);
-  const out = finish(packed, p.background);
+  const out = outputs(packed, p.background);
   packed.dispose();
   return out;
 }
@@ -66,7 +56,7 @@ export function rasterizeReference(gaussians: Gaussians, camera: Camera, opts?: 
   const p = prepare(gaussians, camera, opts);
   if (p.n === 0) return empty(p);
   const packed = rasterizePackedReference(p.inputs, p.attrs);
-  const out = finish(packed, p.background);
+  const out = outputsReference(packed, p.background);
   packed.dispose();
   return out;
 }

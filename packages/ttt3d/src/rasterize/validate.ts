@@ -32,7 +32,7 @@ export const MAX_INTERSECTIONS = 2 ** 31 - 1;
 /** Bytes per intersection in the largest buffer (the backward's per-intersection partial gradients). */
 const BYTES_PER_INTERSECTION = 40;
 
-/** What `rasterize` hands the op: the tensors, the attributes, and what `finish` needs. */
+/** What `rasterize` hands the op: the tensors, the attributes, and the background the output ops blend. */
 export interface Prepared {
   inputs: Record<GaussianInput, Tensor>;
   attrs: RasterAttrs;
