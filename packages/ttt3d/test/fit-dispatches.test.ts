@@ -98,12 +98,13 @@ describeBackends(
       const views = cameras.map((_, i) => philoxUniform([size, size, 3], { seed: 11, offset: i * size * size * 3 }));
       const init = { count: 16, bounds: { min: [-1, -1, -1], max: [1, 1, 1] }, seed: 5 };
       const { gaussians } = await fitGaussians(views, cameras, { steps: 0, init, shDegree: 0 });
-      // the second step of a fit (5 fields at SH degree 0: render, 3DGS loss, backward, Adam, loss read-back); the
-      // first also creates the Adam moments
+      // the third step of a fit (5 fields at SH degree 0: render, 3DGS loss, backward, Adam, loss read-back; the
+      // first also creates the Adam moments): onStep(k) comes once step k + 1 is queued, so what is dispatched
+      // between onStep(1) and onStep(2) is step 3
       let step2: Dispatches | undefined;
       await countDispatches(async (live) => {
         const { gaussians: fitted } = await fitGaussians(views, cameras, {
-          steps: 2,
+          steps: 3,
           init: { points: gaussians },
           densify: false,
           onStep: ({ step }) => {
