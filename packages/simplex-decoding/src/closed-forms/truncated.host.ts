@@ -37,10 +37,7 @@ function topKRow(row: Float32Array, q: Float32Array, temperature: number, k: num
     let total = 0;
     for (let j = 0; j < k; j++) total += w[j] as number;
     // positions are in increasing token id, so keptPrefix's tie order is the token order; ≥ 1 kept as below
-    n = Math.max(
-      keptPrefix(idx, k, z, (j) => w[j] as number, f32(p * f32(total))),
-      1,
-    );
+    n = Math.max(keptPrefix(idx, k, z, w, f32(p * f32(total))), 1);
   }
   let mass = 0;
   for (let a = 0; a < n; a++) mass += w[idx[a] as number] as number;
@@ -77,12 +74,11 @@ export function truncatedSoftmaxHost(logits: HostTensor, { temperature, k, p }: 
     }
     const kept = keptSet(z, zmax, k, pf);
     const { w, idx } = kept;
-    const weight = (i: number): number => w[i] as number;
     // the top token is always kept, even where p·M rounds to 0 (p below float32's smallest subnormal): a
     // keptPrefix that keeps nothing has left the top-ranked token first
     const n = Math.max(kept.n, 1);
     let mass = 0;
-    for (let j = 0; j < n; j++) mass += weight(idx[j] as number);
+    for (let j = 0; j < n; j++) mass += w[idx[j] as number] as number;
     for (let j = 0; j < n; j++) {
       const i = idx[j] as number;
       q[i] = (w[i] as number) / mass;
