@@ -33,6 +33,7 @@ export {
   type BackendName,
   type BackendPreference,
 } from './backend/init-backend.js';
+export { webgpuSubgroups, type WebGPUSubgroups } from './backend/webgpu-device.js';
 export { probeWebGPU, type GpuProbe } from './backend/webgpu-provider.js';
 export {
   defineOp,
@@ -60,7 +61,7 @@ export { stopGradient } from './stop-gradient.js';
 export { warmUpWebGPU } from './backend/warm-up.js';
 export { writeFileAtomic } from './io/write-file-atomic.js';
 export { logSoftmax, type SoftmaxOptions, softmax, splitRowChunk } from './softmax/index.js';
-export { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './softmax/online-softmax.wgsl.js';
+export { ONLINE_SOFTMAX_WGSL, onlineSoftmaxWgsl, SOFTMAX_WORKGROUP } from './softmax/online-softmax.wgsl.js';
 export { philox4x32, philoxUniform, philoxUniformArray, type PhiloxOptions } from './philox/index.js';
 export { PHILOX_WGSL } from './philox/philox.wgsl.js';
 export { philoxNormal, type PhiloxNormalOptions } from './philox/normal.js';

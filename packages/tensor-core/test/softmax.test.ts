@@ -1,6 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { DtypeError, logSoftmax, philoxUniform, ShapeError, softmax, tf, ValueError } from '../src/index.js';
+import { runProgram } from '../src/bench/index.js';
+import {
+  DtypeError,
+  flatGrid,
+  LINEAR_WORKGROUP_INDEX,
+  logSoftmax,
+  onlineSoftmaxWgsl,
+  philoxUniform,
+  SOFTMAX_WORKGROUP,
+  scalarUniforms,
+  ShapeError,
+  softmax,
+  splitRowChunk,
+  tf,
+  ValueError,
+  type WebGPUProgram,
+  webgpuSubgroups,
+} from '../src/index.js';
+import { NormalizeProgram } from '../src/softmax/normalize.program.js';
 import { logSoftmaxOp, softmaxOp } from '../src/softmax/op.js';
+import { RowStatsProgram } from '../src/softmax/row-stats.program.js';
 import { badInput, describeBackends, expectAllClose, expectNoLeaks, itRejects } from '../src/testing/index.js';
 
 const INF = Number.POSITIVE_INFINITY;
@@ -16,6 +35,49 @@ function bruteSoftmax(row: number[]): number[] {
   const e = row.map((v) => Math.exp(v - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / s);
+}
+
+/**
+ * Three reductions in a row, as fused kernels make them (simplex-decoding's top-r programs): the (max, Σ) of
+ * each row of `x: [R, WG]`, of 2x, and a plain count, written to `result: [R, 6]`.
+ */
+class RepeatedReductionProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey: string;
+  variableNames = ['x'];
+  workgroupSize: [number, number, number] = [SOFTMAX_WORKGROUP, 1, 1];
+  dispatchLayout: WebGPUProgram['dispatchLayout'];
+  dispatch: [number, number, number];
+  private readonly subgroups: boolean;
+
+  constructor(rows: number, subgroups: boolean) {
+    this.subgroups = subgroups;
+    this.outputShape = [rows, 6];
+    this.shaderKey = `tessera_test_repeated_reduction_${subgroups}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
+  }
+
+  getUserCode(): string {
+    return `
+  ${LINEAR_WORKGROUP_INDEX}
+  ${onlineSoftmaxWgsl(this.subgroups)}
+  fn main(index : i32) {
+    let row = i32(linearWorkgroupIndex());
+    let v = x[row * WG + i32(localIndex)];
+    let a = reduceWorkgroup(pushValue(vec2<f32>(-uniforms.INFINITY, 0.0), v));
+    let b = reduceWorkgroup(pushValue(vec2<f32>(-uniforms.INFINITY, 0.0), 2.0 * v));
+    let c = reduceWorkgroup(vec2<f32>(0.0, 1.0));
+    if (localIndex == 0u) {
+      result[row * 6] = a.x;
+      result[row * 6 + 1] = a.y;
+      result[row * 6 + 2] = b.x;
+      result[row * 6 + 3] = b.y;
+      result[row * 6 + 4] = c.x;
+      result[row * 6 + 5] = c.y;
+    }
+  }
+`;
+  }
 }
 
 describeBackends('softmax', (backend) => {
@@ -171,6 +233,57 @@ describeBackends('softmax', (backend) => {
     expect(Number.isNaN(p[cols] as number) && Number.isNaN(p[2 * cols - 1] as number)).toBe(true);
     expect(Number.isNaN(lp[cols + 1] as number)).toBe(true);
     expect(Array.from(p.subarray(2 * cols)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    x.dispose();
+  });
+
+  it('reduces rows alike with subgroup operations and with the portable tree', async () => {
+    if (backend !== 'webgpu') return;
+    // the kernel takes the subgroup reduction where the device has subgroups (lavapipe and the H100 do); the
+    // tree, the path of adapters without them, is run here explicitly on the same device
+    const variants = webgpuSubgroups().enabled ? [true, false] : [false];
+    // 20 chunks a row, so the second pass folds statistics held by several subgroups (sizes 4 to 16); row 1
+    // holds two +∞, row 2 a NaN, row 3 only −∞ but for its last entry
+    const [rows, cols] = [5, 20000];
+    const values = await logits(rows, cols, 21).data();
+    values[cols + 3] = INF;
+    values[2 * cols - 1] = INF;
+    values[2 * cols + 15000] = Number.NaN;
+    values.fill(NEG_INF, 3 * cols, 4 * cols - 1);
+    const x = tf.tensor2d(values, [rows, cols]);
+    const chunk = splitRowChunk(rows, cols);
+    const chunks = Math.ceil(cols / chunk);
+    const temperature = 0.8;
+    const uniforms = [...scalarUniforms('int32', [cols, chunk, chunks]), ...scalarUniforms('float32', [temperature])];
+    for (const subgroups of variants) {
+      const stats = runProgram(new RowStatsProgram(rows, chunks, subgroups), [x], uniforms);
+      const p = runProgram(new NormalizeProgram(rows, cols, chunks, false, subgroups), [x, stats], uniforms);
+      const lp = runProgram(new NormalizeProgram(rows, cols, chunks, true, subgroups), [x, stats], uniforms);
+      await expectAllClose(p, softmaxOp.reference({ x }, { temperature }), { atol: 1e-6, rtol: 1e-4 });
+      await expectAllClose(lp, logSoftmaxOp.reference({ x }, { temperature }), { atol: 1e-4, rtol: 1e-5 });
+      tf.dispose([stats, p, lp]);
+    }
+    x.dispose();
+  });
+
+  it('reduces repeatedly in one program, with either reduction', async () => {
+    if (backend !== 'webgpu') return;
+    const rows = 3;
+    const x = logits(rows, SOFTMAX_WORKGROUP, 31);
+    const values = await x.data();
+    const expected: number[][] = [];
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(values.subarray(r * SOFTMAX_WORKGROUP, (r + 1) * SOFTMAX_WORKGROUP));
+      const stats = (scale: number) => {
+        const m = Math.max(...row) * scale;
+        return [m, row.reduce((s, v) => s + Math.exp(v * scale - m), 0)];
+      };
+      expected.push([...stats(1), ...stats(2), 0, SOFTMAX_WORKGROUP]);
+    }
+    for (const subgroups of webgpuSubgroups().enabled ? [true, false] : [false]) {
+      const out = runProgram(new RepeatedReductionProgram(rows, subgroups), [x]);
+      await expectAllClose(out, expected, { atol: 1e-6, rtol: 1e-5 });
+      out.dispose();
+    }
     x.dispose();
   });
 

@@ -1,4 +1,5 @@
 import { installHostUploads } from './host-upload.js';
+import { registerWebGPUBackend } from './webgpu-device.js';
 
 /**
  * Makes `navigator.gpu` exist before tfjs' WebGPU backend is imported: the backend registers itself only
@@ -150,6 +151,8 @@ async function probeOnce(): Promise<GpuProbe> {
   const description = describeAdapter(adapter);
   const backend = await import('@tensorflow/tfjs-backend-webgpu');
   installHostUploads(backend.WebGPUBackend);
+  // tfjs' factory requests no optional features but timestamps; ours also asks for subgroups
+  registerWebGPUBackend(backend.WebGPUBackend);
   return { ok: true, adapter: description };
 }
 

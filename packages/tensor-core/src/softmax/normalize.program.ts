@@ -1,6 +1,6 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '../op/webgpu-program.js';
 import { NON_FINITE_WGSL } from './non-finite.wgsl.js';
-import { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './online-softmax.wgsl.js';
+import { onlineSoftmaxWgsl, SOFTMAX_WORKGROUP } from './online-softmax.wgsl.js';
 
 /**
  * Pass 2 of the split-row softmax: workgroup (row, chunk) folds the row's per-chunk statistics
@@ -17,11 +17,14 @@ export class NormalizeProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   uniforms = 'cols : i32, chunk : i32, chunks : i32, temperature : f32,';
   private readonly log: boolean;
+  private readonly subgroups: boolean;
 
-  constructor(rows: number, cols: number, chunks: number, log: boolean) {
+  /** `subgroups`: reduce with subgroup operations (the device must have them: `webgpuSubgroups().enabled`). */
+  constructor(rows: number, cols: number, chunks: number, log: boolean, subgroups: boolean) {
+    this.subgroups = subgroups;
     this.outputShape = [rows, cols];
     this.log = log;
-    this.shaderKey = `tessera_softmax_normalize_${log ? 'log' : 'prob'}_${SOFTMAX_WORKGROUP}`;
+    this.shaderKey = `tessera_softmax_normalize_${log ? 'log' : 'prob'}_${SOFTMAX_WORKGROUP}_${subgroups ? 'sg' : 'tree'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows * chunks));
   }
 
@@ -30,7 +33,7 @@ export class NormalizeProgram implements WebGPUProgram {
     const [on, off] = this.log ? ['-log(f32(flags.y))', '-uniforms.INFINITY'] : ['1.0 / f32(flags.y)', '0.0'];
     return `
   ${LINEAR_WORKGROUP_INDEX}
-  ${ONLINE_SOFTMAX_WGSL}
+  ${onlineSoftmaxWgsl(this.subgroups)}
   ${NON_FINITE_WGSL}
   fn main(index : i32) {
     let wg = i32(linearWorkgroupIndex());

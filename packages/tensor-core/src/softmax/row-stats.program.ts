@@ -1,6 +1,6 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '../op/webgpu-program.js';
 import { NON_FINITE_WGSL } from './non-finite.wgsl.js';
-import { ONLINE_SOFTMAX_WGSL, SOFTMAX_WORKGROUP } from './online-softmax.wgsl.js';
+import { onlineSoftmaxWgsl, SOFTMAX_WORKGROUP } from './online-softmax.wgsl.js';
 
 /**
  * Pass 1 of the split-row softmax: workgroup (row, chunk) reduces its chunk of z = x / T (`x: [R, C]`) to
@@ -17,17 +17,20 @@ export class RowStatsProgram implements WebGPUProgram {
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
   uniforms = 'cols : i32, chunk : i32, chunks : i32, temperature : f32,';
+  private readonly subgroups: boolean;
 
-  constructor(rows: number, chunks: number) {
+  /** `subgroups`: reduce with subgroup operations (the device must have them: `webgpuSubgroups().enabled`). */
+  constructor(rows: number, chunks: number, subgroups: boolean) {
+    this.subgroups = subgroups;
     this.outputShape = [rows, chunks * 2];
-    this.shaderKey = `tessera_row_stats_${SOFTMAX_WORKGROUP}`;
+    this.shaderKey = `tessera_row_stats_${SOFTMAX_WORKGROUP}_${subgroups ? 'sg' : 'tree'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows * chunks));
   }
 
   getUserCode(): string {
     return `
   ${LINEAR_WORKGROUP_INDEX}
-  ${ONLINE_SOFTMAX_WGSL}
+  ${onlineSoftmaxWgsl(this.subgroups)}
   ${NON_FINITE_WGSL}
   fn main(index : i32) {
     let wg = i32(linearWorkgroupIndex());

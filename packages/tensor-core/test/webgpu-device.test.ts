@@ -1,0 +1,124 @@
+/**
+ * The WebGPU device tensor-core creates in place of tfjs' own: `subgroups` requested where the adapter has
+ * them (every shader module then enables them, tfjs' programs included), not with TESSERA_WEBGPU_SUBGROUPS=0.
+ * The flag is read when the device is created, once a process, so the off case runs in a fresh Node process
+ * (tensor-core bundled from src/, tfjs and Dawn external, as in quiet-start.test.ts).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, expect, it } from 'vitest';
+import { runProgram } from '../src/bench/index.js';
+import { flatGrid, initBackend, tf, ValueError, type WebGPUProgram, webgpuSubgroups } from '../src/index.js';
+import { describeBackends } from '../src/testing/index.js';
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+const tmp = join(pkg, '.package-checks', `webgpu-device-${process.pid}`);
+
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  // the shared scratch folder goes too once no other run uses it
+  if (existsSync(dirname(tmp)) && readdirSync(dirname(tmp)).length === 0) rmSync(dirname(tmp), { recursive: true, force: true });
+});
+
+/** Writes each invocation's subgroup size, counted with subgroupAdd: compiles only where subgroups are enabled. */
+class SubgroupSizeProgram implements WebGPUProgram {
+  outputShape = [64];
+  shaderKey = 'tessera_test_subgroup_size';
+  variableNames: string[] = [];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  dispatchLayout = flatGrid([64], 1).dispatchLayout;
+  dispatch = flatGrid([64], 1).dispatch;
+  getUserCode(): string {
+    return `
+  fn main(index : i32) {
+    // the uniforms are read (as 0) so that the pipeline's automatic layout keeps the binding tfjs sets
+    result[localIndex] = subgroupAdd(1.0) + f32(uniforms.outShape - uniforms.outShape);
+  }`;
+  }
+}
+
+async function runNode(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  mkdirSync(tmp, { recursive: true });
+  await build({
+    entryPoints: [join(pkg, 'src/index.ts')],
+    outfile: join(tmp, 'core.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['@tensorflow/*', 'webgpu'],
+    logLevel: 'silent',
+  });
+  const file = join(tmp, 'run.mjs');
+  writeFileSync(file, script);
+  const base = { ...process.env };
+  delete base.TESSERA_BACKEND;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file], { cwd: pkg, env: { ...base, ...env }, timeout: 100_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+describeBackends('the WebGPU device', (backend) => {
+  it('has subgroups when the adapter does, and every shader module enables them', async () => {
+    if (backend !== 'webgpu') return;
+    const gpu = (globalThis as { navigator: { gpu: GPU } }).navigator.gpu;
+    const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as GPUAdapter;
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const offered = adapter.features.has('subgroups');
+    expect(device.features.has('subgroups')).toBe(offered);
+    // what tfjs' own factory asks for stays asked for
+    expect(device.features.has('timestamp-query')).toBe(adapter.features.has('timestamp-query'));
+    expect(device.limits.maxComputeWorkgroupStorageSize).toBe(adapter.limits.maxComputeWorkgroupStorageSize);
+    const sg = webgpuSubgroups();
+    expect(sg.enabled).toBe(offered);
+    if (!offered) return;
+    expect(sg.minSize).toBeGreaterThanOrEqual(4);
+    expect(sg.maxSize).toBeGreaterThanOrEqual(sg.minSize);
+    const sizes = Array.from(await runProgram(new SubgroupSizeProgram(), []).data());
+    for (const size of sizes) {
+      expect(size).toBeGreaterThanOrEqual(sg.minSize);
+      expect(size).toBeLessThanOrEqual(sg.maxSize);
+    }
+  });
+
+  it('starts without subgroups under TESSERA_WEBGPU_SUBGROUPS=0, and softmax then takes the tree reduction', async () => {
+    if (backend !== 'webgpu') return;
+    const r = await runNode(
+      `
+      import { initBackend, philoxUniform, softmax, tf, webgpuSubgroups } from './core.mjs';
+      await initBackend('webgpu');
+      const x = philoxUniform([2, 20000], { seed: 3, low: -10, high: 10 });
+      const diff = tf.max(tf.abs(tf.sub(softmax(x), tf.softmax(x))));
+      console.log(JSON.stringify({
+        subgroups: webgpuSubgroups(),
+        device: tf.backend().device.features.has('subgroups'),
+        diff: (await diff.data())[0],
+      }));
+    `,
+      { TESSERA_WEBGPU_SUBGROUPS: '0' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { subgroups: { enabled: boolean }; device: boolean; diff: number };
+    expect(out.subgroups.enabled).toBe(false);
+    expect(out.device).toBe(false);
+    expect(out.diff).toBeLessThan(1e-6);
+  });
+});
+
+it('rejects a malformed TESSERA_WEBGPU_SUBGROUPS before starting anything', async () => {
+  const saved = process.env.TESSERA_WEBGPU_SUBGROUPS;
+  process.env.TESSERA_WEBGPU_SUBGROUPS = 'off';
+  try {
+    await expect(initBackend('webgpu')).rejects.toThrow(ValueError);
+    await expect(initBackend('auto')).rejects.toThrow('TESSERA_WEBGPU_SUBGROUPS: expected 0 or 1, received "off"');
+  } finally {
+    if (saved === undefined) delete process.env.TESSERA_WEBGPU_SUBGROUPS;
+    else process.env.TESSERA_WEBGPU_SUBGROUPS = saved;
+  }
+});
