@@ -101,10 +101,13 @@ left() { echo $((deadline - $(date +%s))); }
 # (everything timed goes into one file, timed.tar, written at the end: the device returns at most 8 files)
 mkdir -p "$w/timed"
 gnode probe --json "$w/timed/adapter.json" > /dev/null 2>&1
+# SUBGROUP_BENCHES=a,b: only these suites run on a device with subgroups, the others with TESSERA_WEBGPU_SUBGROUPS=0
+# (unset: all with them)
 run_benches() {
   for b in "${benches[@]}"; do
     [ "$(left)" -gt 20 ] || { echo "bench $b: skipped, $(left) s left"; continue; }
-    timeout "$(left)" /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" bench --filter "$b" --json "$w/timed/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced'
+    sg=0; case ",${SUBGROUP_BENCHES:-all}," in *,all,*|*",$b,"*) sg=1 ;; esac
+    TESSERA_WEBGPU_SUBGROUPS=$sg timeout "$(left)" /tmp/gpu-node --max-old-space-size=12000 "$root/.gpu/entry.mjs" bench --filter "$b" --json "$w/timed/bench-${b//,/-}.json" 2>&1 | grep -v 'artificially reduced'
   done
 }
 # the CUDA peers (../shared/gpu/peers.py, copied to .peers/) on the same card
