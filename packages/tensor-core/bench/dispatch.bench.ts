@@ -73,7 +73,8 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>) { if (id.x < arrayLength(
  * What one WGSL program costs through tfjs' WebGPU backend, the bound under every "fewer programs" change
  * (issue 15): chains of 1, 16 and 128 programs on 256 floats, each program a fresh object as the kernels make
  * them, against the same chain dispatched straight on the GPUDevice (one pass, one submit). The difference of the
- * 128- and 16-program rows over 112 is the marginal cost of one program, logged for both. WebGPU only.
+ * 128- and 16-program rows over 112 is the marginal cost of one program, logged for both. Then the 128-program chain
+ * with tfjs' submit batch (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, 15 programs a submit) raised to 64 and 256. WebGPU only.
  */
 export default defineBench({
   name: 'dispatch',
@@ -104,6 +105,35 @@ export default defineBench({
       rows.push(
         compare('chain of tiny programs', `${k} programs, ${SIZE} floats`, 'the same dispatches on the GPUDevice, one pass', base, ours),
       );
+    }
+    // tfjs ends the pass and submits every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE programs (15): does a longer batch pay?
+    const flags = tf.env();
+    const defaultBatch = flags.getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE');
+    const k = CHAINS[CHAINS.length - 1]!;
+    const chain = (): tf.Tensor =>
+      tf.tidy(() => {
+        let y = x;
+        for (let i = 0; i < k; i++) y = runProgram(new AddOneProgram(), [y]);
+        return y;
+      });
+    for (const batch of [64, 256]) {
+      log(`dispatch chain of ${k}, a submit every ${batch} programs`);
+      const base = await bench(`submit every ${defaultBatch}`, chain);
+      flags.set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
+      try {
+        const ours = await bench(`submit every ${batch}`, chain);
+        rows.push(
+          compare(
+            `chain, a submit every ${batch} programs`,
+            `${k} programs, ${SIZE} floats`,
+            `a submit every ${defaultBatch} (tfjs' default)`,
+            base,
+            ours,
+          ),
+        );
+      } finally {
+        flags.set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', defaultBatch);
+      }
     }
     x.dispose();
     const lo = CHAINS[1]!;
