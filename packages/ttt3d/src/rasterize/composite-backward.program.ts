@@ -11,6 +11,136 @@ export const PARTIAL_WIDTH = 10;
 const BATCH = 128;
 /** Threads of the first reduction step: PARTIAL_WIDTH quantities × 16 segments of 16 pixels. */
 const REDUCERS = PARTIAL_WIDTH * 16;
+/** Floats of the tree's buffers (red, red2): the workgroup memory the subgroup variant may spend instead. */
+const REDUCTION_FLOATS = 2 * PARTIAL_WIDTH * 256 + 2 * REDUCERS;
+/** WGSL's smallest subgroup size, assumed where the adapter reports none. */
+const MIN_SUBGROUP_SIZE = 4;
+
+/** How the subgroup variant sizes its buffer for subgroups of at least `minSize` invocations. */
+export interface SubgroupReduction {
+  /** The most subgroups a 256-invocation workgroup can hold: one slot each. */
+  maxSubgroups: number;
+  /** Gaussians per reduction group (B′): one barrier per group. */
+  group: number;
+}
+
+/**
+ * The largest power-of-two group B′ ≤ BATCH whose double-buffered sums, `[2, B′, 256 / minSize, 10]` floats, fit
+ * the memory the tree's buffers take (so the variant runs wherever the portable program does): 32 for subgroups
+ * of ≥ 32 (H100), 8 for ≥ 8 (lavapipe), 4 for the WGSL minimum of 4.
+ */
+export function subgroupReduction(minSize: number): SubgroupReduction {
+  const maxSubgroups = Math.ceil(256 / Math.max(MIN_SUBGROUP_SIZE, minSize));
+  let group = 1;
+  while (group * 2 <= BATCH && 2 * (group * 2) * maxSubgroups * PARTIAL_WIDTH <= REDUCTION_FLOATS) group *= 2;
+  return { maxSubgroups, group };
+}
+
+/** The tree's buffers, and the last step of its reduction. */
+const TREE_DECLARATIONS = `
+  const REDUCERS = ${REDUCERS};
+  var<workgroup> red : array<f32, ${2 * PARTIAL_WIDTH * 256}>;
+  var<workgroup> red2 : array<f32, ${2 * REDUCERS}>;
+
+  /** Thread q < NQ sums the 16 segment sums of quantity q for staged Gaussian k and writes its partial. */
+  fn finish(k : i32, q : i32) {
+    var s = 0.0;
+    if (atomicLoad(&taken[k]) != 0u) {
+      let base = (k & 1) * REDUCERS + q * 16;
+      for (var i = 0; i < 16; i++) { s += red2[base + i]; }
+    }
+    result[sSlot[k] * NQ + q] = s;
+  }
+`;
+
+/**
+ * The tree, per staged Gaussian k: every pixel stores its values, one barrier, then Gaussian k − 1's partials are
+ * written and the first step (16-pixel segment sums) of k runs — into the other half of the double buffers.
+ */
+const TREE_STEP = `
+        let p = k & 1;
+        for (var q = 0; q < NQ; q++) { red[(p * NQ + q) * TILE_PIXELS + t] = v[q]; }
+        workgroupBarrier();
+        if (k > 0 && t < NQ) { finish(k - 1, t); }
+        if (t < REDUCERS && atomicLoad(&taken[k]) != 0u) {
+          let base = (p * NQ + t / 16) * TILE_PIXELS + t % 16;
+          var s = 0.0;
+          for (var i = 0; i < 16; i++) { s += red[base + 16 * i]; }
+          red2[p * REDUCERS + t] = s;
+        }
+`;
+
+/** The tree writes the batch's last Gaussian after the loop. */
+const TREE_BATCH_END = `
+      workgroupBarrier();
+      if (count > 0 && t < NQ) { finish(count - 1, t); }
+`;
+
+/** The subgroup variant's buffers: the subgroup sums `[2 halves, GROUP Gaussians, MAX_SUBGROUPS slots, NQ]`. */
+function subgroupDeclarations(r: SubgroupReduction): string {
+  return `
+  const GROUP = ${r.group};
+  const MAX_SUBGROUPS = ${r.maxSubgroups};
+  var<workgroup> sums : array<f32, ${2 * r.group * r.maxSubgroups * PARTIAL_WIDTH}>;
+  var<workgroup> slotsClaimed : atomic<u32>;
+  /** The smallest local index of the subgroup that claimed each slot. */
+  var<workgroup> slotLead : array<u32, MAX_SUBGROUPS>;
+
+  /**
+   * Writes the partials of staged Gaussians k0 … k0 + n − 1 (a group, in buffer half h): one (Gaussian, quantity)
+   * per invocation, summing its slots in slot order; a Gaussian no pixel took gets a zero without reading them.
+   */
+  fn finishGroup(k0 : i32, n : i32, h : i32, t : i32, slots : i32) {
+    for (var task = t; task < n * NQ; task += TILE_PIXELS) {
+      let j = task / NQ;
+      let q = task % NQ;
+      var s = 0.0;
+      if (atomicLoad(&taken[k0 + j]) != 0u) {
+        let base = (h * GROUP + j) * MAX_SUBGROUPS * NQ + q;
+        for (var i = 0; i < slots; i++) { s += sums[base + i * NQ]; }
+      }
+      result[sSlot[k0 + j] * NQ + q] = s;
+    }
+  }
+`;
+}
+
+/**
+ * Each subgroup claims a slot before the first barrier (workgroup memory starts zeroed, so the counter needs no
+ * reset) and records its smallest local index: the slots' order of claim varies from run to run, that index does not.
+ */
+const SUBGROUP_CLAIM = `
+    let lead = subgroupMin(u32(t));
+    if (subgroupElect()) { slotLead[atomicAdd(&slotsClaimed, 1u)] = lead; }
+`;
+
+/** After the barrier: the number of slots (uniform), and this subgroup's slot = its rank by smallest local index. */
+const SUBGROUP_SLOT = `
+    let slots = i32(workgroupUniformLoad(&slotsClaimed));
+    var slot = 0;
+    for (var i = 0; i < slots; i++) {
+      if (slotLead[i] < lead) { slot++; }
+    }
+`;
+
+/**
+ * Per staged Gaussian k, by every invocation in uniform control flow: the subgroup's sums, stored by one of its
+ * invocations; at the group's last Gaussian (or the batch's) one barrier, then the group's partials.
+ */
+const SUBGROUP_STEP = `
+        var s = array<f32, NQ>();
+        for (var q = 0; q < NQ; q++) { s[q] = subgroupAdd(v[q]); }
+        let j = k % GROUP;
+        let h = (k / GROUP) & 1;
+        if (subgroupElect()) {
+          let base = ((h * GROUP + j) * MAX_SUBGROUPS + slot) * NQ;
+          for (var q = 0; q < NQ; q++) { sums[base + q] = s[q]; }
+        }
+        if (j == GROUP - 1 || k == count - 1) {
+          workgroupBarrier();
+          finishGroup(k - j, j + 1, h, t, slots);
+        }
+`;
 
 /**
  * Backward compositing, one 256-thread workgroup per tile. Each pixel replays its list front to back with the
@@ -24,22 +154,37 @@ const REDUCERS = PARTIAL_WIDTH * 16;
  * partial per intersection, at the intersection's slot in the unsorted list — per-Gaussian contiguous, so the
  * per-Gaussian program sums them without atomics (deterministic). Writes `[capacity, 10]`; slots of entries
  * a tile never reached (every pixel had stopped) get zeros.
+ *
+ * `subgroups` (the device must have them: `webgpuSubgroups().enabled`; `subgroupMinSize` its smallest size) sums
+ * per subgroup instead, as gsplat sums per warp: every invocation passes its 10 values (zeros where it did not
+ * take the Gaussian) through subgroupAdd, one per subgroup stores the sums at its slot, and only every B′
+ * Gaussians (subgroupReduction) one barrier lets the workgroup add up the slots of those B′ — one barrier per B′
+ * Gaussians instead of one per Gaussian. The sums are double-buffered by group, so a group's slots are read
+ * before the barrier after which the group two later overwrites them. WGSL promises neither a subgroup size nor
+ * which invocations form a subgroup: slots are claimed once with a workgroup atomic and then renumbered by the
+ * subgroup's smallest local index, so the slots are added in the same order on every run (deterministic, as the
+ * tree is). The two variants differ only in the order of the float additions.
  */
 export class CompositeBackwardProgram implements WebGPUProgram {
   outputShape: number[];
-  shaderKey = `tessera_gs_composite_backward_${BATCH}`;
+  shaderKey: string;
   variableNames = ['pre', 'keys', 'ranges', 'order', 'rendered', 'dy'];
   workgroupSize: [number, number, number] = [256, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
   uniforms = TILE_UNIFORMS;
+  private readonly reduction: SubgroupReduction | null;
 
-  constructor(capacity: number, tiles: number) {
+  constructor(capacity: number, tiles: number, subgroups = false, subgroupMinSize = 0) {
     this.outputShape = [capacity, PARTIAL_WIDTH];
+    this.reduction = subgroups ? subgroupReduction(subgroupMinSize) : null;
+    const r = this.reduction;
+    this.shaderKey = `tessera_gs_composite_backward_${BATCH}_${r ? `subgroups_${r.group}x${r.maxSubgroups}` : 'tree'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, tiles));
   }
 
   getUserCode(): string {
+    const r = this.reduction;
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${RASTER_CONSTANTS_WGSL}
@@ -49,13 +194,10 @@ export class CompositeBackwardProgram implements WebGPUProgram {
   ${BLEND_WGSL}
   const BATCH = ${BATCH};
   const NQ = ${PARTIAL_WIDTH};
-  const REDUCERS = ${REDUCERS};
   var<workgroup> sXY : array<vec2<f32>, BATCH>;
   var<workgroup> sConicO : array<vec4<f32>, BATCH>;
   var<workgroup> sColorZ : array<vec4<f32>, BATCH>;
   var<workgroup> sSlot : array<i32, BATCH>;
-  var<workgroup> red : array<f32, ${2 * PARTIAL_WIDTH * 256}>;
-  var<workgroup> red2 : array<f32, ${2 * REDUCERS}>;
   /** Whether any pixel took staged Gaussian k: lets a tile skip reducing the Gaussians nobody took. */
   var<workgroup> taken : array<atomic<u32>, BATCH>;
   var<workgroup> doneCount : atomic<u32>;
@@ -72,15 +214,7 @@ export class CompositeBackwardProgram implements WebGPUProgram {
     return order[depthRank(g)] + (tileY - y0) * (x1 - x0) + (tileX - x0);
   }
 
-  /** Thread q < NQ sums the 16 segment sums of quantity q for staged Gaussian k and writes its partial. */
-  fn finish(k : i32, q : i32) {
-    var s = 0.0;
-    if (atomicLoad(&taken[k]) != 0u) {
-      let base = (k & 1) * REDUCERS + q * 16;
-      for (var i = 0; i < 16; i++) { s += red2[base + i]; }
-    }
-    result[sSlot[k] * NQ + q] = s;
-  }
+  ${r ? subgroupDeclarations(r) : TREE_DECLARATIONS}
 
   fn main(index : i32) {
     let tile = i32(linearWorkgroupIndex());
@@ -110,10 +244,12 @@ export class CompositeBackwardProgram implements WebGPUProgram {
       atomicStore(&doneCount, 0u);
       ctlRange = tileRange(tile);
     }
+    ${r ? SUBGROUP_CLAIM : ''}
     workgroupBarrier();
     var done = !inside;
     if (done) { atomicAdd(&doneCount, 1u); }
     let range = workgroupUniformLoad(&ctlRange);
+    ${r ? SUBGROUP_SLOT : ''}
 
     var trans = 1.0;
     var color = vec3<f32>(0.0);
@@ -178,19 +314,9 @@ export class CompositeBackwardProgram implements WebGPUProgram {
         // a store, not atomicOr: every taker writes the same 1, and a relaxed store of it is a plain shared-memory
         // store where an atomicOr from up to 256 pixels to one address would be serialised, for every Gaussian
         if (took) { atomicStore(&taken[k], 1u); }
-        let p = k & 1;
-        for (var q = 0; q < NQ; q++) { red[(p * NQ + q) * TILE_PIXELS + t] = v[q]; }
-        workgroupBarrier();
-        if (k > 0 && t < NQ) { finish(k - 1, t); }
-        if (t < REDUCERS && atomicLoad(&taken[k]) != 0u) {
-          let base = (p * NQ + t / 16) * TILE_PIXELS + t % 16;
-          var s = 0.0;
-          for (var i = 0; i < 16; i++) { s += red[base + 16 * i]; }
-          red2[p * REDUCERS + t] = s;
-        }
+        ${r ? SUBGROUP_STEP : TREE_STEP}
       }
-      workgroupBarrier();
-      if (count > 0 && t < NQ) { finish(count - 1, t); }
+      ${r ? '' : TREE_BATCH_END}
       b0 += BATCH;
     }
     for (var e = b0 + t; e < range.y; e += TILE_PIXELS) {

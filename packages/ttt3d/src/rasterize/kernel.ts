@@ -1,4 +1,10 @@
-import type { ProgramUniform, TensorInfo, WebGPUKernelContext } from '@tessera/tensor-core';
+import {
+  type ProgramUniform,
+  type TensorInfo,
+  type WebGPUKernelContext,
+  type WebGPUSubgroups,
+  webgpuSubgroups,
+} from '@tessera/tensor-core';
 import { CompositeBackwardProgram } from './composite-backward.program.js';
 import { CompositeProgram } from './composite.program.js';
 import { GaussianBackwardProgram } from './gaussian-backward.program.js';
@@ -91,13 +97,24 @@ function backwardBinning(
  * Returns `[N, 11 + 3K]`: ∂means (3), ∂logScales (3), ∂quaternions (4), ∂opacityLogits (1), ∂sh (3K).
  */
 export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>): TensorInfo {
+  return rasterizeBackwardWith(ctx, webgpuSubgroups());
+}
+
+/**
+ * rasterizeBackwardWebGPU with the compositing's reduction chosen by `subgroups` (`enabled`: per subgroup, sized for
+ * `minSize`; else the portable tree): tests run both variants through it on a device that has subgroups.
+ */
+export function rasterizeBackwardWith(
+  ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>,
+  subgroups: Pick<WebGPUSubgroups, 'enabled' | 'minSize'>,
+): TensorInfo {
   const { inputs, attrs } = ctx;
   const { tilesX, tilesY } = tileGrid(attrs);
   const n = inputs.means.shape[0] as number;
   const shK = inputs.sh.shape[1] as number;
   const { binning, saved } = backwardBinning(ctx, inputs, attrs);
   const partials = ctx.run(
-    new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY),
+    new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY, subgroups.enabled, subgroups.minSize),
     [binning.pre, binning.keys, binning.ranges, binning.order, inputs.rendered, inputs.dy],
     'float32',
     tileUniforms(attrs, n, binning),
