@@ -106,8 +106,8 @@ function subgroupDeclarations(r: SubgroupReduction): string {
 }
 
 /**
- * Each subgroup claims a slot before the first barrier (workgroup memory starts zeroed, so the counter needs no
- * reset) and records its smallest local index: the slots' order of claim varies from run to run, that index does not.
+ * Each subgroup claims a slot (the counter reset before the first barrier) and records its smallest local index:
+ * the order of the claims varies from run to run, that index does not.
  */
 const SUBGROUP_CLAIM = `
     let lead = subgroupMin(u32(t));
@@ -242,10 +242,11 @@ export class CompositeBackwardProgram implements WebGPUProgram {
     }
     if (t == 0) {
       atomicStore(&doneCount, 0u);
+      ${r ? 'atomicStore(&slotsClaimed, 0u);' : ''}
       ctlRange = tileRange(tile);
     }
-    ${r ? SUBGROUP_CLAIM : ''}
     workgroupBarrier();
+    ${r ? SUBGROUP_CLAIM : ''}
     var done = !inside;
     if (done) { atomicAdd(&doneCount, 1u); }
     let range = workgroupUniformLoad(&ctlRange);
