@@ -11,7 +11,7 @@
  *
  * Held-out scenes come from data seed 1 000 000 onwards (training uses small seeds).
  */
-import { initBackend, type Tensor, tf, writeFileAtomic } from '@tessera/tensor-core';
+import { initBackend, type Tensor, tf, wasmHeapExhausted, writeFileAtomic } from '@tessera/tensor-core';
 import { fitGaussians, type Gaussians, psnr, rasterize, ssim, TTTLRM } from '../src/index.js';
 import { disposeSample, makeSample } from './data.js';
 
@@ -41,6 +41,13 @@ async function score(
 }
 
 export async function main(argv: readonly string[], backendReady = false): Promise<void> {
+  // many views of large images can outgrow the wasm backend's 4 GiB heap, where tfjs-backend-wasm aborts without a word
+  await evaluate(argv, backendReady).catch((e: unknown) => {
+    throw wasmHeapExhausted(e) ?? e;
+  });
+}
+
+async function evaluate(argv: readonly string[], backendReady: boolean): Promise<void> {
   const weights = flag(argv, 'weights');
   if (!weights) throw new Error('--weights DIR is required');
   if (!backendReady) await initBackend((flag(argv, 'backend') ?? 'auto') as 'auto' | 'cpu' | 'wasm' | 'webgpu');

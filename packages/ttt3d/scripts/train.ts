@@ -10,7 +10,7 @@
  * --backend cpu|wasm|webgpu, --config '{"width":128,...}' (merged over RUN_CONFIG and the --tiny preset; e.g.
  * '{"virtualColour":false,"scaleOffset":2.3}' restores the authors' ray-only queries and initial scale).
  */
-import { initBackend } from '@tessera/tensor-core';
+import { initBackend, wasmHeapExhausted } from '@tessera/tensor-core';
 import { DEFAULT_TTTLRM_CONFIG, type TTTLRMConfig } from '../src/index.js';
 import { pixelScaleOffset } from './data.js';
 import { type TrainOptions, train } from './train-loop.js';
@@ -128,6 +128,7 @@ export async function main(argv: readonly string[], backendReady = false): Promi
   const { backend, ...opts } = parseTrainArgs(argv);
   if (!backendReady) await initBackend((backend ?? 'auto') as 'auto' | 'cpu' | 'wasm' | 'webgpu');
   const every = Math.max(1, Math.round(opts.steps / 50));
+  // the full-size run outgrows the wasm backend's 4 GiB heap, where tfjs-backend-wasm aborts without a word
   const entries = await train({
     ...opts,
     onStep: (e) => {
@@ -137,6 +138,8 @@ export async function main(argv: readonly string[], backendReady = false): Promi
         );
       }
     },
+  }).catch((e: unknown) => {
+    throw wasmHeapExhausted(e) ?? e;
   });
   const last = entries.at(-1);
   console.log(
