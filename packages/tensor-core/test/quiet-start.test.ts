@@ -5,49 +5,12 @@
  * the adapter search runs in a child process whose stderr becomes the reason in `BackendChoice`.
  * Each case is a fresh Node process running tensor-core bundled from src/ (tfjs and Dawn external).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childNode } from './child-node.js';
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-// inside the package (not node_modules), so tfjs and webgpu resolve from its node_modules
-const tmp = join(pkg, '.package-checks', `quiet-${process.pid}`);
-const core = join(tmp, 'core.mjs');
-
-async function run(script: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const file = join(tmp, `run-${Math.random().toString(36).slice(2)}.mjs`);
-  writeFileSync(file, script);
-  const base = { ...process.env };
-  delete base.TESSERA_BACKEND;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [file], { cwd: pkg, env: { ...base, ...env }, timeout: 100_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-beforeAll(async () => {
-  mkdirSync(tmp, { recursive: true });
-  await build({
-    entryPoints: [join(pkg, 'src/index.ts')],
-    outfile: core,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['@tensorflow/*', 'webgpu'],
-    logLevel: 'silent',
-  });
-});
-afterAll(() => {
-  rmSync(tmp, { recursive: true, force: true });
-  // the shared scratch folder goes too once no other run uses it
-  if (readdirSync(dirname(tmp)).length === 0) rmSync(dirname(tmp), { recursive: true, force: true });
-});
+const { bundle, run, remove } = childNode('quiet');
+beforeAll(bundle);
+afterAll(remove);
 
 // Linux: a Vulkan loader pointed at no driver leaves Dawn without an adapter, as on a machine without a GPU
 const NO_DRIVER = { VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' };

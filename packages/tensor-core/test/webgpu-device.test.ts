@@ -4,24 +4,14 @@
  * The flag is read when the device is created, once a process, so the off case runs in a fresh Node process
  * (tensor-core bundled from src/, tfjs and Dawn external, as in quiet-start.test.ts).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, expect, it } from 'vitest';
 import { runProgram } from '../src/bench/index.js';
 import { flatGrid, initBackend, tf, ValueError, type WebGPUProgram, webgpuSubgroups } from '../src/index.js';
 import { describeBackends } from '../src/testing/index.js';
+import { childNode } from './child-node.js';
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tmp = join(pkg, '.package-checks', `webgpu-device-${process.pid}`);
-
-afterAll(() => {
-  rmSync(tmp, { recursive: true, force: true });
-  // the shared scratch folder goes too once no other run uses it
-  if (existsSync(dirname(tmp)) && readdirSync(dirname(tmp)).length === 0) rmSync(dirname(tmp), { recursive: true, force: true });
-});
+const { run: runNode, remove } = childNode('webgpu-device');
+afterAll(remove);
 
 /** Writes each invocation's subgroup size, counted with subgroupAdd: compiles only where subgroups are enabled. */
 class SubgroupSizeProgram implements WebGPUProgram {
@@ -38,30 +28,6 @@ class SubgroupSizeProgram implements WebGPUProgram {
     result[localIndex] = subgroupAdd(1.0) + f32(uniforms.outShape - uniforms.outShape);
   }`;
   }
-}
-
-async function runNode(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  mkdirSync(tmp, { recursive: true });
-  await build({
-    entryPoints: [join(pkg, 'src/index.ts')],
-    outfile: join(tmp, 'core.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['@tensorflow/*', 'webgpu'],
-    logLevel: 'silent',
-  });
-  const file = join(tmp, 'run.mjs');
-  writeFileSync(file, script);
-  const base = { ...process.env };
-  delete base.TESSERA_BACKEND;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [file], { cwd: pkg, env: { ...base, ...env }, timeout: 100_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
 }
 
 describeBackends('the WebGPU device', (backend) => {
