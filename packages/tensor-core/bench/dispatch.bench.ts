@@ -1,5 +1,5 @@
 import { LINEAR_WORKGROUP_INDEX, tf, type WebGPUProgram } from '@tessera/tensor-core';
-import { bench, type BenchRow, compare, defineBench, runProgram } from '@tessera/tensor-core/bench';
+import { bench, type BenchRow, compare, defineBench, runProgram, withBindGroupCache } from '@tessera/tensor-core/bench';
 
 /** Floats each program touches: small enough that a dispatch costs only its overhead. */
 const SIZE = 256;
@@ -74,7 +74,8 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>) { if (id.x < arrayLength(
  * (issue 15): chains of 1, 16 and 128 programs on 256 floats, each program a fresh object as the kernels make
  * them, against the same chain dispatched straight on the GPUDevice (one pass, one submit). The difference of the
  * 128- and 16-program rows over 112 is the marginal cost of one program, logged for both. Then the 128-program chain
- * with tfjs' submit batch (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, 15 programs a submit) raised to 64 and 256. WebGPU only.
+ * with tfjs' submit batch (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, 15 programs a submit) raised to 64 and 256, and the
+ * chains with tensor-core's bind-group and uniform caches switched off. WebGPU only.
  */
 export default defineBench({
   name: 'dispatch',
@@ -104,6 +105,20 @@ export default defineBench({
       medians.set(k, [base.median, ours.median]);
       rows.push(
         compare('chain of tiny programs', `${k} programs, ${SIZE} floats`, 'the same dispatches on the GPUDevice, one pass', base, ours),
+      );
+      if (k === 1) continue;
+      // what tensor-core's device saves: a bind group and a uniform write per program (backend/bind-group-cache.ts)
+      const uncached = await bench(`tfjs runWebGPUProgram × ${k}, no caches`, () =>
+        withBindGroupCache(false, () =>
+          tf.tidy(() => {
+            let y = x;
+            for (let i = 0; i < k; i++) y = runProgram(new AddOneProgram(), [y]);
+            return y;
+          }),
+        ),
+      );
+      rows.push(
+        compare('chain of tiny programs, bind-group + uniform caches', `${k} programs, ${SIZE} floats`, 'no caches (a createBindGroup and a writeBuffer a program)', uncached, ours),
       );
     }
     // tfjs ends the pass and submits every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE programs (15): does a longer batch pay?

@@ -1,5 +1,6 @@
 import { BackendError, describeValue, ValueError } from '../errors.js';
 import { tf } from '../tf.js';
+import { bindGroupCacheWanted } from './bind-group-cache.js';
 import { subgroupsWanted } from './webgpu-device.js';
 import { probeWebGPU } from './webgpu-provider.js';
 import { installWasmMatMul } from './wasm-matmul.js';
@@ -54,7 +55,9 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
   const asked = override !== undefined ? `TESSERA_BACKEND=${override}` : `preference '${pref}'`;
 
   if (pref === 'webgpu' || pref === 'auto') {
-    subgroupsWanted(); // a malformed TESSERA_WEBGPU_SUBGROUPS throws here, not inside tfjs' backend start
+    // a malformed TESSERA_WEBGPU_SUBGROUPS or TESSERA_WEBGPU_BIND_GROUP_CACHE throws here, not inside tfjs' backend start
+    subgroupsWanted();
+    bindGroupCacheWanted();
     const gpu = await probeWebGPU();
     if (gpu.ok) {
       await activate('webgpu');

@@ -1,5 +1,6 @@
 import { BackendError, describeValue, ValueError } from '../errors.js';
 import { tf } from '../tf.js';
+import { bindGroupCacheWanted, cacheBindGroups, cacheUniforms } from './bind-group-cache.js';
 
 /** What the WebGPU device offers the kernels' subgroup variants (`webgpuSubgroups`). */
 export interface WebGPUSubgroups {
@@ -52,7 +53,8 @@ function enableSubgroupsInShaders(device: GPUDevice): void {
  * the adapter's workgroup-storage, dispatch, buffer and workgroup-size limits, priority 3) and also requests
  * `subgroups` where the adapter has them. tfjs writes its own preamble at the top of every shader, so a
  * program cannot place the `enable` directive, which must precede all declarations: the device's
- * `createShaderModule` prepends it. Call before the backend is initialised.
+ * `createShaderModule` prepends it. The device also caches bind groups (`cacheBindGroups`, the largest part of
+ * what a program costs the host through tfjs). Call before the backend is initialised.
  */
 export function registerWebGPUBackend(WebGPUBackend: WebGPUBackendClass): void {
   if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
@@ -60,6 +62,7 @@ export function registerWebGPUBackend(WebGPUBackend: WebGPUBackendClass): void {
     'webgpu',
     async () => {
       const want = subgroupsWanted();
+      const cacheWanted = bindGroupCacheWanted();
       const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
       const adapter = await gpu?.requestAdapter({
         powerPreference: tf.env().get('WEBGPU_USE_LOW_POWER_GPU') ? 'low-power' : 'high-performance',
@@ -87,8 +90,11 @@ export function registerWebGPUBackend(WebGPUBackend: WebGPUBackendClass): void {
       const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
       const enabled = useSubgroups && device.features.has('subgroups');
       if (enabled) enableSubgroupsInShaders(device);
+      if (cacheWanted) cacheBindGroups(device);
       subgroups = { enabled, minSize: info.subgroupMinSize ?? 0, maxSize: info.subgroupMaxSize ?? 0 };
-      return new WebGPUBackend(device, info);
+      const backend = new WebGPUBackend(device, info);
+      if (cacheWanted) cacheUniforms(backend as unknown as Parameters<typeof cacheUniforms>[0]);
+      return backend;
     },
     3,
   );

@@ -3,3 +3,4 @@ export { compare, formatTable, gigabytesPerSecond, gigaflopsPerSecond, type Benc
 export { kernelProfile, type KernelProfileOptions } from './kernel-profile.js';
 export { defineBench, type BenchContext, type BenchSuite } from './suite.js';
 export { runProgram } from './run-program.js';
+export { withBindGroupCache } from '../backend/bind-group-cache.js';
