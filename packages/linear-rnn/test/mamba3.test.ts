@@ -378,13 +378,14 @@ describeBackends('mamba3', (backend) => {
   });
 
   if (backend === 'webgpu') {
-    // from a zero state, up to SCAN_MAX_CHUNKS (16) chunks run ChunkScanProgram, longer inputs and every input with a
+    // from a zero state, up to SCAN_MAX_CHUNKS (4) chunks run ChunkScanProgram, longer inputs and every input with a
     // state ChunkLocalProgram and StatePassProgram: each case runs both ways
     const kernelCases: [string, Mamba3Sizes][] = [
       ['several 64-token tiles', { b: 1, h: 2, l: 70, r: 1, p: 4, n: 6, nr: 2 }],
       ['rank 8 (8-token tiles), batch 2', { b: 2, h: 1, l: 11, r: 8, p: 3, n: 4, nr: 1 }],
       ['P and N wider than one 64-wide tile', { b: 1, h: 1, l: 5, r: 1, p: 66, n: 66, nr: 20 }],
-      ['rank 4: sixteen 16-token tiles, the longest input the scan program walks', { b: 1, h: 2, l: 250, r: 4, p: 2, n: 4, nr: 2 }],
+      ['rank 4: four 16-token tiles, the longest input the scan program walks', { b: 1, h: 2, l: 62, r: 4, p: 2, n: 4, nr: 2 }],
+      ['rank 4: sixteen 16-token tiles', { b: 1, h: 2, l: 250, r: 4, p: 2, n: 4, nr: 2 }],
       ['rank 16: eighteen 4-token tiles, more than one 16-chunk batch of the state pass', { b: 1, h: 1, l: 70, r: 16, p: 2, n: 2, nr: 1 }],
       ['rank 64: 260 one-token tiles', { b: 1, h: 1, l: 260, r: 64, p: 1, n: 2, nr: 1 }],
     ];

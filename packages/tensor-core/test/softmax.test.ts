@@ -238,8 +238,8 @@ describeBackends('softmax', (backend) => {
 
   it('reduces rows alike with subgroup operations and with the portable tree', async () => {
     if (backend !== 'webgpu') return;
-    // the kernel takes the subgroup reduction where the device has subgroups (lavapipe and the H100 do); the
-    // tree, the path of adapters without them, is run here explicitly on the same device
+    // the kernel takes the tree; the subgroup variant (onlineSoftmaxWgsl(true), kept for devices where it pays) runs
+    // here explicitly where the device has subgroups (lavapipe and the H100 do)
     const variants = webgpuSubgroups().enabled ? [true, false] : [false];
     // 20 chunks a row, so the second pass folds statistics held by several subgroups (sizes 4 to 16); row 1
     // holds two +∞, row 2 a NaN, row 3 only −∞ but for its last entry

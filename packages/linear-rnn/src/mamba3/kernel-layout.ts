@@ -11,11 +11,12 @@ export const TILE_ROWS = 64;
  * The longest input, in chunks, that the forward from a zero state runs as one sequential scan program
  * (ChunkScanProgram: a workgroup per (b, h, 64×64 state tile) walks every chunk) instead of two programs
  * (ChunkLocalProgram in parallel over chunks, then StatePassProgram over chunks). Short calls are bound by
- * their dispatch count, so one program fewer should be worth a short serial walk, but not a long one. 16
- * chunks (L = 1024 at rank 1) is a first guess, not yet timed on a GPU: bench/mamba3-passes.bench.ts times
- * both ways at each L (its 'tables' row), which is what this figure should follow; 0 turns the scan off.
+ * their dispatch count, so one program fewer is worth a short serial walk, but not a long one. Timed on the
+ * H100 (bench/mamba3-passes.bench.ts's 'tables' row, 2026-12-07): the walk costs ~0.011 ms a chunk (0.17 ms at
+ * 16 chunks) against ~0.065–0.1 ms for the two programs once a program's host cost fell to ~13 µs (before the
+ * bind-group cache the walk won at 16 chunks, 0.18 against 0.24 ms), so it pays up to ~6 chunks; 0 turns it off.
  */
-export const SCAN_MAX_CHUNKS = 16;
+export const SCAN_MAX_CHUNKS = 4;
 
 /** Sizes the Mamba-3 programs share, passed to every one of them as the same uniforms. */
 export interface KernelLayout {

@@ -1,6 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUKernelContext } from '../op/define-op.js';
-import { webgpuSubgroups } from '../backend/webgpu-device.js';
 import { scalarUniforms } from '../op/webgpu-program.js';
 import { NormalizeProgram } from './normalize.program.js';
 import { RowStatsProgram } from './row-stats.program.js';
@@ -25,7 +24,9 @@ export function splitRowChunk(rows: number, cols: number, maxChunk = 8192): numb
 /**
  * The WebGPU kernel of softmax (`log` false) or log-softmax (`log` true) over `x: [R, C]`: per-chunk row
  * statistics (`RowStatsProgram`), then the normalisation (`NormalizeProgram`), the statistics freed
- * between them. Both reduce rows with subgroup operations where the device has them.
+ * between them. Both reduce with the portable tree: the subgroup variant (`onlineSoftmaxWgsl(true)`) measured
+ * 0.92–1.01× the tree on the H100 (bench/softmax.bench.ts, 2026-12-07) and, adding its per-subgroup partials in
+ * the order the subgroups finish, is not bit-reproducible from run to run.
  */
 export function softmaxWebGPU(log: boolean) {
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<'x', SoftmaxAttrs>): TensorInfo => {
@@ -34,9 +35,8 @@ export function softmaxWebGPU(log: boolean) {
     const chunk = splitRowChunk(rows, cols);
     const chunks = Math.ceil(cols / chunk);
     const uniforms = [...scalarUniforms('int32', [cols, chunk, chunks]), ...scalarUniforms('float32', [attrs.temperature])];
-    const subgroups = webgpuSubgroups().enabled;
-    const stats = run(new RowStatsProgram(rows, chunks, subgroups), [x], 'float32', uniforms);
-    const out = run(new NormalizeProgram(rows, cols, chunks, log, subgroups), [x, stats], 'float32', uniforms);
+    const stats = run(new RowStatsProgram(rows, chunks, false), [x], 'float32', uniforms);
+    const out = run(new NormalizeProgram(rows, cols, chunks, log, false), [x, stats], 'float32', uniforms);
     dispose(stats);
     return out;
   };

@@ -3,7 +3,6 @@ import {
   type TensorInfo,
   type WebGPUKernelContext,
   type WebGPUSubgroups,
-  webgpuSubgroups,
 } from '@tessera/tensor-core';
 import { CompositeBackwardProgram } from './composite-backward.program.js';
 import { CompositeProgram } from './composite.program.js';
@@ -97,7 +96,9 @@ function backwardBinning(
  * Returns `[N, 11 + 3K]`: ∂means (3), ∂logScales (3), ∂quaternions (4), ∂opacityLogits (1), ∂sh (3K).
  */
 export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>): TensorInfo {
-  return rasterizeBackwardWith(ctx, webgpuSubgroups());
+  // the portable tree on every device: on the H100 the subgroup reduction took 2.7× as long (bench/rasterize.bench.ts,
+  // 2026-12-07: 18.4 against 6.8 ms at 1M Gaussians 1080p, 0.42 against 0.15 ms at 10k 256²)
+  return rasterizeBackwardWith(ctx, { enabled: false, minSize: 0 });
 }
 
 /**
