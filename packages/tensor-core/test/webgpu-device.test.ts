@@ -53,6 +53,29 @@ describeBackends('the WebGPU device', (backend) => {
     }
   });
 
+  it('reads timestamp queries unrounded (Dawn rounds them to 65.5 µs unless told not to)', async () => {
+    if (backend !== 'webgpu') return;
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    if (!device.features.has('timestamp-query')) return;
+    const passes = 4;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * passes });
+    const encoder = device.createCommandEncoder();
+    for (let i = 0; i < passes; i++) {
+      encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } }).end();
+    }
+    const resolved = device.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = device.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    encoder.resolveQuerySet(querySet, 0, 2 * passes, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, staging, 0, 16 * passes);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const stamps = Array.from(new BigUint64Array(staging.getMappedRange().slice(0)));
+    staging.unmap();
+    [querySet, resolved, staging].forEach((o) => o.destroy());
+    // rounded, every stamp is a multiple of 65536 ns; eight unrounded ones all being so is a 2^-128 chance
+    expect(stamps.some((t) => t % 65536n !== 0n)).toBe(true);
+  });
+
   it('starts without subgroups under TESSERA_WEBGPU_SUBGROUPS=0, and softmax then takes the tree reduction', async () => {
     if (backend !== 'webgpu') return;
     const r = await runNode(
