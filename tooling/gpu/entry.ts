@@ -4,6 +4,7 @@
  *   train-sparse  apps/demo/gpu/train-sparse.ts   the sparse-attention distillation study
  *   train-lm      apps/demo/gpu/train-lm.ts       the demo's byte-level LMs
  *   train, eval   packages/ttt3d/gpu/*.ts         tttLRM training and evaluation
+ *   reconstruct-probe  packages/ttt3d/gpu/reconstruct-probe.ts  where a tttLRM forward's wall time goes
  *   bench         tooling/bench/src/gpu.ts        every bench suite on WebGPU at full size
  *   probe         tooling/gpu/probe.ts            the adapter's features and limits (JSON)
  * Built with `../shared/gpu/pack.sh tooling/gpu/entry.ts`; tooling/gpu/device-run.sh calls it.
@@ -13,6 +14,7 @@ const programs: Record<string, () => Promise<unknown>> = {
   'train-lm': () => import('../../apps/demo/gpu/train-lm.js'),
   train: () => import('../../packages/ttt3d/gpu/train.js'),
   eval: () => import('../../packages/ttt3d/gpu/eval.js'),
+  'reconstruct-probe': () => import('../../packages/ttt3d/gpu/reconstruct-probe.js'),
   bench: () => import('../bench/src/gpu.js'),
   probe: () => import('./probe.js'),
 };

@@ -118,7 +118,13 @@ export default defineBench({
         ),
       );
       rows.push(
-        compare('chain of tiny programs, bind-group + uniform caches', `${k} programs, ${SIZE} floats`, 'no caches (a createBindGroup and a writeBuffer a program)', uncached, ours),
+        compare(
+          'chain of tiny programs, bind-group + uniform caches',
+          `${k} programs, ${SIZE} floats`,
+          'no caches (a createBindGroup and a writeBuffer a program)',
+          uncached,
+          ours,
+        ),
       );
     }
     // tfjs ends the pass and submits every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE programs (15): does a longer batch pay?

@@ -113,15 +113,14 @@ export interface RangeSpec {
 /** Checks a scalar option: finite, optionally an integer, within bounds. Returns it for chaining. */
 export function checkRange(value: number, spec: RangeSpec, name: string): number {
   checkOptions(spec, RANGE_SPEC_KEYS, 'spec');
-  const expectation = describeRange(spec);
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new ValueError(`${name}: expected ${expectation}, received ${describeValue(value)}${hintOf(spec)}`);
-  }
   const bad =
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
     (spec.integer === true && !Number.isInteger(value)) ||
     (spec.min !== undefined && (spec.minExclusive ? value <= spec.min : value < spec.min)) ||
     (spec.max !== undefined && (spec.maxExclusive ? value >= spec.max : value > spec.max));
-  if (bad) throw new ValueError(`${name}: expected ${expectation}, received ${describeValue(value)}${hintOf(spec)}`);
+  // the message is built only for a bad value: every op's options pass through here on each call
+  if (bad) throw new ValueError(`${name}: expected ${describeRange(spec)}, received ${describeValue(value)}${hintOf(spec)}`);
   return value;
 }
 

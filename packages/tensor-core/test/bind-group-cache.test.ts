@@ -35,10 +35,14 @@ class AffineProgram implements WebGPUProgram {
 }
 
 const affine = (x: tf.Tensor, a: number, b: number): tf.Tensor =>
-  runProgram(new AffineProgram(), [x], [
-    { type: 'float32', data: [a] },
-    { type: 'float32', data: [b] },
-  ]);
+  runProgram(
+    new AffineProgram(),
+    [x],
+    [
+      { type: 'float32', data: [a] },
+      { type: 'float32', data: [b] },
+    ],
+  );
 
 describeBackends('the bind-group cache', (backend) => {
   it('answers a repeated program from the cache, and each run still reads its own uniforms and input', async () => {

@@ -71,7 +71,7 @@ describeBackends('the WebGPU device', (backend) => {
     await staging.mapAsync(GPUMapMode.READ);
     const stamps = Array.from(new BigUint64Array(staging.getMappedRange().slice(0)));
     staging.unmap();
-    [querySet, resolved, staging].forEach((o) => o.destroy());
+    for (const o of [querySet, resolved, staging]) o.destroy();
     // rounded, every stamp is a multiple of 65536 ns; eight unrounded ones all being so is a 2^-128 chance
     expect(stamps.some((t) => t % 65536n !== 0n)).toBe(true);
   });

@@ -51,7 +51,11 @@ interface ProgramBackend {
 }
 
 /** The WebGPU backward with the compositing's reduction chosen (subgroups or the portable tree), as its test runs it. */
-function backwardWith(inputs: Parameters<typeof rasterizeBackwardOp>[0], attrs: RasterAttrs, subgroups: { enabled: boolean; minSize: number }): Tensor {
+function backwardWith(
+  inputs: Parameters<typeof rasterizeBackwardOp>[0],
+  attrs: RasterAttrs,
+  subgroups: { enabled: boolean; minSize: number },
+): Tensor {
   const backend = tf.backend() as unknown as ProgramBackend;
   const info = rasterizeBackwardWith(
     {

@@ -193,7 +193,10 @@ export function cacheUniforms(backend: UniformsBackend): void {
     const binding = make(fields);
     // tfjs queued the buffer for release at the next submit: it stays with the cache instead
     const queued = backend.uniformPendingDisposal.pop();
-    if (queued !== binding.buffer) throw new BackendError('cacheUniforms: expected tfjs-backend-webgpu 4.22 to queue the uniform buffer last for release, received another buffer');
+    if (queued !== binding.buffer)
+      throw new BackendError(
+        'cacheUniforms: expected tfjs-backend-webgpu 4.22 to queue the uniform buffer last for release, received another buffer',
+      );
     entries.set(key, binding);
     if (entries.size > UNIFORM_CACHE_CAPACITY) {
       const [oldest, evicted] = entries.entries().next().value as [string, UniformBinding];

@@ -1,9 +1,4 @@
-import {
-  type ProgramUniform,
-  type TensorInfo,
-  type WebGPUKernelContext,
-  type WebGPUSubgroups,
-} from '@tessera/tensor-core';
+import type { ProgramUniform, TensorInfo, WebGPUKernelContext, WebGPUSubgroups } from '@tessera/tensor-core';
 import { CompositeBackwardProgram } from './composite-backward.program.js';
 import { CompositeProgram } from './composite.program.js';
 import { GaussianBackwardProgram } from './gaussian-backward.program.js';
