@@ -1,7 +1,7 @@
 import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
-import { deltaRuleChunked } from '../src/delta-rule/chunk.js';
+import { batchedMatMul, deltaRuleChunked } from '../src/delta-rule/chunk.js';
 import { deltaRule, deltaRuleStep } from '../src/delta-rule/index.js';
 import { deltaRuleChunkOp, deltaRuleStepOp } from '../src/delta-rule/op.js';
 import { deltaRuleReference } from '../src/delta-rule/reference.js';
@@ -15,6 +15,22 @@ describeBackends('deltaRule', (backend) => {
     expect(deltaRuleChunkOp.hasKernel()).toBe(true);
     expect(deltaRuleStepOp.hasKernel()).toBe(backend !== 'wasm');
     expect(deltaRuleChunkOp.hasKernel('webgl')).toBe(false);
+  });
+
+  it('multiplies batches of matrices in slices below the dispatch limit, as one matmul would', async () => {
+    // the block inversion's first level reaches WebGPU's 65535-workgroup Z limit at H = 8, L = 16384, C = 64; sliced
+    // here at 3 to run that path on small tensors
+    const a = philoxUniform([7, 2, 3], { seed: 1, low: -1, high: 1 });
+    const b = philoxUniform([7, 3, 4], { seed: 2, low: -1, high: 1 });
+    const whole = tf.matMul(a, b);
+    for (const maxBatch of [3, 7, 100]) {
+      const sliced = batchedMatMul(a, b, maxBatch);
+      expect(sliced.shape).toEqual([7, 2, 4]);
+      await expectAllClose(sliced, whole, { atol: 1e-6, rtol: 1e-6 });
+      sliced.dispose();
+    }
+    await expectNoLeaks(() => batchedMatMul(a, b, 2));
+    tf.dispose([a, b, whole]);
   });
 
   for (const [l, chunkSize] of [

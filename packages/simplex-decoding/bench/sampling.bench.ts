@@ -35,8 +35,9 @@ function unfused(s: Tensor, seed: number): Tensor[] {
  * candidate list); 'split': the radix select, each row over several workgroups (fused/radix-draw.ts) —
  * the same op `sampleFromLogits` runs (row uniforms drawn inside, ids and logprobs written directly).
  */
-function forcedSample(s: Tensor, select: 'row' | 'split'): () => Tensor[] {
-  return () => fusedSampleIdsOp({ logits: s }, { temperature: TEMPERATURE, k: K, p: P, pMin: 0, select, seed: 1, offset: 0 }) as Tensor[];
+function forcedSample(s: Tensor, select: 'row' | 'split', splits?: number): () => Tensor[] {
+  return () =>
+    fusedSampleIdsOp({ logits: s }, { temperature: TEMPERATURE, k: K, p: P, pMin: 0, select, splits, seed: 1, offset: 0 }) as Tensor[];
 }
 
 /**
@@ -81,6 +82,27 @@ export default defineBench({
             bytes,
           }),
         );
+        // how many workgroups a row should get: the grid's choice against 2× and 4× as many splits (each split's partial
+        // histogram is reduced by every workgroup of the next pass, so more splits also cost more reduction)
+        if (b <= 64) {
+          for (const factor of [2, 4]) {
+            const more = Math.min(splits * factor, 256);
+            if (more === splits) continue;
+            const wider = await bench(`sampleFromLogits, radix select, ${more} splits`, forcedSample(s, 'split', more));
+            rows.push(
+              compare(
+                `sampleFromLogits k50 p0.9 T0.7 (radix select, ${more} splits)`,
+                shape,
+                `${splits} splits (radixGrid)`,
+                radix,
+                wider,
+                {
+                  bytes,
+                },
+              ),
+            );
+          }
+        }
         if (b === 64 && v === 131072) {
           const call = () => {
             const out = sampleFromLogits(s, { topK: K, topP: P, temperature: TEMPERATURE, seed: 1 });

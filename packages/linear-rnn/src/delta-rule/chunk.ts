@@ -4,6 +4,27 @@ import { RESET_BELOW } from './reset.js';
 import type { DeltaInputs, DeltaRuleResult } from './types.js';
 
 /**
+ * The most matrices one batched matmul takes: tfjs' WebGPU matmul puts the batch in the dispatch's Z dimension, which
+ * WebGPU caps at 65535 workgroups (the first level of the block inversion below has B·H·N·C/2 batches: 65536 at
+ * H = 8, L = 16384, C = 64, where tfjs threw "Dispatch size exceeds WebGPU limits").
+ */
+const MAX_MATMUL_BATCH = 65535;
+
+/** tf.matMul of `[G, m, k]` by `[G, k, n]`, in slices of at most `maxBatch` matrices. */
+export function batchedMatMul(a: Tensor, b: Tensor, maxBatch = MAX_MATMUL_BATCH): Tensor {
+  const g = a.shape[0] as number;
+  if (g <= maxBatch) return tf.matMul(a, b);
+  return tf.tidy(() => {
+    const parts: Tensor[] = [];
+    for (let start = 0; start < g; start += maxBatch) {
+      const size = Math.min(maxBatch, g - start);
+      parts.push(tf.matMul(tf.slice(a, [start, 0, 0], [size, -1, -1]), tf.slice(b, [start, 0, 0], [size, -1, -1])));
+    }
+    return tf.concat(parts, 0);
+  });
+}
+
+/**
  * (I + A)⁻¹ for strictly lower-triangular A `[G, N, C, C]` by recursive 2 × 2 block inversion,
  * [[X, 0], [Y, Z]]⁻¹ = [[X⁻¹, 0], [−Z⁻¹ Y X⁻¹, Z⁻¹]], from 1 × 1 blocks up, every diagonal block of a level at once:
  * ⌈log₂ C⌉ levels of batched matmuls, differentiable by autodiff. Each intermediate is the inverse of a diagonal
@@ -39,7 +60,7 @@ function unitLowerInverse(a: Tensor, size: number): Tensor {
     const pair = tf.reshape(inverse, [groups * blocks, 2, s, s]);
     const x = tf.reshape(tf.slice(pair, [0, 0, 0, 0], [-1, 1, s, s]), [groups * blocks, s, s]);
     const z = tf.reshape(tf.slice(pair, [0, 1, 0, 0], [-1, 1, s, s]), [groups * blocks, s, s]);
-    const lowerLeft = tf.neg(tf.matMul(z, tf.matMul(y, x)));
+    const lowerLeft = tf.neg(batchedMatMul(z, batchedMatMul(y, x)));
     inverse = tf.concat([tf.concat([x, tf.zerosLike(x)], 2), tf.concat([lowerLeft, z], 2)], 1);
   }
   const full = tf.reshape(inverse, [g, n, p, p]);

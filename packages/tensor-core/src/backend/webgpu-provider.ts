@@ -1,5 +1,6 @@
 import { installHostUploads } from './host-upload.js';
 import { registerWebGPUBackend } from './webgpu-device.js';
+import { installDeviceTile } from './webgpu-tile.js';
 
 /**
  * Makes `navigator.gpu` exist before tfjs' WebGPU backend is imported: the backend registers itself only
@@ -153,6 +154,7 @@ async function probeOnce(): Promise<GpuProbe> {
   const description = describeAdapter(adapter);
   const backend = await import('@tensorflow/tfjs-backend-webgpu');
   installHostUploads(backend.WebGPUBackend);
+  installDeviceTile();
   // tfjs' factory requests no optional features but timestamps; ours also asks for subgroups
   registerWebGPUBackend(backend.WebGPUBackend);
   return { ok: true, adapter: description };
