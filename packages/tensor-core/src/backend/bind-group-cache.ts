@@ -1,4 +1,5 @@
-import { BackendError, describeValue, ValueError } from '../errors.js';
+import { BackendError } from '../errors.js';
+import { envSwitch } from './env-switch.js';
 
 /** Counters of the bind-group cache on the WebGPU backend's device (`webgpuBindGroupCache`). */
 export interface BindGroupCacheStats {
@@ -61,11 +62,7 @@ export function withBindGroupCache<T>(enabled: boolean, fn: () => T): T {
  * Dawn, as under tfjs' own factory); `1` or unset caches.
  */
 export function bindGroupCacheWanted(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const value = env?.TESSERA_WEBGPU_BIND_GROUP_CACHE;
-  if (value === undefined || value === '' || value === '1') return true;
-  if (value === '0') return false;
-  throw new ValueError(`TESSERA_WEBGPU_BIND_GROUP_CACHE: expected 0 or 1, received ${describeValue(value)}`);
+  return envSwitch('TESSERA_WEBGPU_BIND_GROUP_CACHE');
 }
 
 /**

@@ -1,5 +1,6 @@
-import { BackendError, describeValue, ValueError } from '../errors.js';
+import { BackendError } from '../errors.js';
 import { tf } from '../tf.js';
+import { envSwitch } from './env-switch.js';
 import { bindGroupCacheWanted, cacheBindGroups, cacheUniforms } from './bind-group-cache.js';
 
 /** What the WebGPU device offers the kernels' subgroup variants (`webgpuSubgroups`). */
@@ -29,11 +30,7 @@ export function webgpuSubgroups(): WebGPUSubgroups {
  * portable kernels, tested and benchmarked on the same adapter); `1` or unset requests them where offered.
  */
 export function subgroupsWanted(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const value = env?.TESSERA_WEBGPU_SUBGROUPS;
-  if (value === undefined || value === '' || value === '1') return true;
-  if (value === '0') return false;
-  throw new ValueError(`TESSERA_WEBGPU_SUBGROUPS: expected 0 or 1, received ${describeValue(value)}`);
+  return envSwitch('TESSERA_WEBGPU_SUBGROUPS');
 }
 
 interface WebGPUBackendClass {
