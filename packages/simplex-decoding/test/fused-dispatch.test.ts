@@ -67,7 +67,7 @@ describeBackends(
   'sampleFromLogits dispatches',
   () => {
     const filters = { topK: 50, topP: 0.9, temperature: 0.7, seed: 1 };
-    it('runs 7 programs on the radix path with a top-k list (rows of 16384 tokens and more)', async () => {
+    it('runs 8 programs on the radix path with a top-k list (rows of 16384 tokens and more)', async () => {
       const wide = randomLogits(2, RADIX_MIN_COLS, 1);
       expect(useRadixDraw(undefined, 2, RADIX_MIN_COLS)).toBe(true);
       expect(await programsOf(call(wide, filters))).toEqual([
@@ -76,8 +76,10 @@ describeBackends(
         'SampleRadixPassProgram',
         'SampleRadixPassProgram',
         'SampleRadixLastPassProgram',
+        // the draw once, into (id, logprob bits), then one small program per output
         'RadixListDrawProgram',
-        'RadixListDrawProgram',
+        'DrawColumnProgram',
+        'DrawColumnProgram',
       ]);
       // no top-k: the closed forms' radix cut, then the blocked inverse CDF, once for each output
       expect(await programsOf(call(wide, { topP: 0.9, seed: 1 }))).toEqual([

@@ -326,11 +326,11 @@ async function radixDrawByStep(logits: Tensor, filters: RadixFilters, seed: numb
   for (const [i, step] of steps.entries()) {
     const out = runProgram(step.program, radixDrawInputs(step, i, logits, prev), step.uniforms, step.dtype);
     const values = await out.data();
-    if (step.draw) {
+    if (step.role === 'output') {
       outputs.push(out);
       continue;
     }
-    if (i > 0) statuses.push(Array.from({ length: rows }, (_, r) => values[r * stride] as number));
+    if (step.role === 'pass' && i > 0) statuses.push(Array.from({ length: rows }, (_, r) => values[r * stride] as number));
     prev?.dispose();
     prev = out;
   }

@@ -10,6 +10,7 @@ import {
   SampleRadixLastPassProgram,
   SampleRadixPassProgram,
 } from './radix-draw.program.js';
+import { DrawColumnProgram } from '../sample/draw-column.program.js';
 import { rowUniformData } from '../sample/row-uniform.wgsl.js';
 
 /**
@@ -46,14 +47,17 @@ export interface RadixDrawStep {
   program: WebGPUProgram;
   uniforms: ProgramUniform[];
   dtype: DataType;
-  /** A draw (reads the last pass's lists only), not a pass (reads the logits and the previous pass's output). */
-  draw: boolean;
+  /**
+   * 'pass' reads the logits and the previous pass's output; 'draw' the last pass's lists alone, and writes the
+   * draw as int32 bits `[B, 2]`; 'output' that draw alone, and writes one of the sampler's outputs.
+   */
+  role: 'pass' | 'draw' | 'output';
 }
 
 /**
  * The programs of `radixListDraw` over `[rows, cols]`, in order: the count pass over digit 0, the passes
  * that fix digits 0…3 and list each row's candidates as soon as they fit (`SampleRadixPassProgram`, digit
- * uniform 1…4), and the two draws from the last pass's lists (ids, then logprobs).
+ * uniform 1…4), the draw from the last pass's lists (int32 bits `[B, 2]`), and its split into the ids, then the logprobs.
  */
 export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attrs: RadixDrawAttrs): RadixDrawStep[] {
   const steps: RadixDrawStep[] = [
@@ -62,7 +66,7 @@ export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attr
       program: new SampleCountPassProgram(rows, grid.splits),
       uniforms: radixUniforms(cols, grid, attrs, 'count', 0, false),
       dtype: 'int32',
-      draw: false,
+      role: 'pass',
     },
   ];
   for (let d = 1; d <= SAMPLE_LAST_DIGIT; d++) {
@@ -71,7 +75,7 @@ export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attr
       program: d === SAMPLE_LAST_DIGIT ? new SampleRadixLastPassProgram(rows, grid.splits) : new SampleRadixPassProgram(rows, grid.splits),
       uniforms: radixUniforms(cols, grid, attrs, 'count', d, false),
       dtype: 'int32',
-      draw: false,
+      role: 'pass',
     });
   }
   const uniforms = [
@@ -79,23 +83,27 @@ export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attr
     ...scalarUniforms('float32', [attrs.p, attrs.pMin]),
     ...rowUniformData(attrs.seed, attrs.offset),
   ];
-  for (const output of ['id', 'logprob'] as const) {
+  steps.push({ name: 'draw', program: new RadixListDrawProgram(rows, 'bits'), uniforms, dtype: drawOutputDtype('bits'), role: 'draw' });
+  for (const column of ['id', 'logprob'] as const) {
     steps.push({
-      name: `draw ${output}s`,
-      program: new RadixListDrawProgram(rows, output),
-      uniforms,
-      dtype: drawOutputDtype(output),
-      draw: true,
+      name: `${column}s`,
+      program: new DrawColumnProgram(rows, column),
+      uniforms: [],
+      dtype: drawOutputDtype(column),
+      role: 'output',
     });
   }
   return steps;
 }
 
-/** Inputs of step `index` of `radixDrawSteps`: the logits and the previous pass's output (`prev`), or for a draw the last pass's output alone. */
+/**
+ * Inputs of step `index` of `radixDrawSteps`: a pass reads the logits and the previous pass's output (`prev`), the
+ * draw the last pass's output alone, each output step the draw's output alone (`prev` then being the draw's).
+ */
 export function radixDrawInputs(step: RadixDrawStep, index: number, logits: TensorInfo, prev: TensorInfo | undefined): TensorInfo[] {
   if (index === 0) return [logits];
-  if (prev === undefined) throw new Error(`radixDrawInputs: step ${index} needs the previous pass's output`);
-  return step.draw ? [prev] : [logits, prev];
+  if (prev === undefined) throw new Error(`radixDrawInputs: step ${index} needs the previous step's output`);
+  return step.role === 'pass' ? [logits, prev] : [prev];
 }
 
 /**
@@ -106,24 +114,25 @@ export function radixDrawInputs(step: RadixDrawStep, index: number, logits: Tens
  * closed forms' `advance` and histograms), that stops as soon as the tokens at or above the bits fixed so
  * far fit a list of 512 — they contain the top-k set — and lists them per split; one workgroup per row
  * then gathers the list and finishes as the one-workgroup path finishes on its own candidate list (top-k,
- * top-p over it, min-p, inverse CDF in id order), once for the ids and once for the logprobs. 7
- * dispatches; the logits are read once by pass 0, once by each pass that histograms, once by the pass
+ * top-p over it, min-p, inverse CDF in id order) into int32 bits `[B, 2]`, which two one-thread-a-row programs
+ * split into the ids and the logprobs. 8 dispatches; the logits are read once by pass 0, once by each pass that histograms, once by the pass
  * that lists (and again, on one slice, where the exact cut splits more than 512 tied tokens).
  */
 export function radixListDraw(ctx: RadixContext, logits: TensorInfo, attrs: RadixDrawAttrs): TensorInfo[] {
   const [rows, cols] = logits.shape as [number, number];
   const steps = radixDrawSteps(rows, cols, radixGrid(rows, cols, attrs.splits), attrs);
-  let list: TensorInfo | undefined;
+  // the previous pass's output, then the draw's bits (which both output steps read)
+  let prev: TensorInfo | undefined;
   const outputs: TensorInfo[] = [];
   steps.forEach((step, i) => {
-    const out = ctx.run(step.program, radixDrawInputs(step, i, logits, list), step.dtype, step.uniforms);
-    if (step.draw) {
+    const out = ctx.run(step.program, radixDrawInputs(step, i, logits, prev), step.dtype, step.uniforms);
+    if (step.role === 'output') {
       outputs.push(out);
       return;
     }
-    if (list !== undefined) ctx.dispose(list);
-    list = out;
+    if (prev !== undefined) ctx.dispose(prev);
+    prev = out;
   });
-  if (list !== undefined) ctx.dispose(list);
+  if (prev !== undefined) ctx.dispose(prev);
   return outputs;
 }
