@@ -8,7 +8,8 @@ import { chunkTile } from '../src/delta-rule/tile.js';
 
 /**
  * Where the WGSL chunked delta rule spends its time: each of its passes (prepare, sequential state,
- * output) timed alone on the shapes of the main suite, beside the whole op. WebGPU only.
+ * output) timed alone on the shapes of the main suite, beside the whole op, and the state pass with 4-column
+ * slices against `chunkTile`'s choice. WebGPU only.
  */
 export default defineBench({
   name: 'delta-rule-passes',
@@ -63,6 +64,20 @@ export default defineBench({
         ['output pass', output],
       ] as const) {
         rows.push(compare(`deltaRule ${name}`, shape, 'whole op', whole, await bench(name, fn)));
+      }
+      // the sequential state pass is the critical path at long L: would narrower slices (more workgroups walking
+      // the chunks side by side) shorten it? (chunkTile aims at 64 workgroups; 4 columns a slice doubles them)
+      if (tile.slice > 4) {
+        const narrow = { ...tile, slice: 4 };
+        const current = await bench('state pass', statePass);
+        const narrower = await bench('state pass, slice 4', () =>
+          runProgram(
+            new DeltaRuleStateProgram(heads, l, dk, dv, narrow, false),
+            [wu, k, state],
+            scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, narrow)),
+          ),
+        );
+        rows.push(compare('deltaRule state pass, slice 4', shape, `slice ${tile.slice} (chunkTile)`, current, narrower));
       }
       tf.dispose([q, k, v, beta, state, wu, sv]);
     }
