@@ -33,7 +33,7 @@ export {
   type BackendName,
   type BackendPreference,
 } from './backend/init-backend.js';
-export { webgpuSubgroups, type WebGPUSubgroups } from './backend/webgpu-device.js';
+export { webgpuStorageBufferLimit, webgpuSubgroups, type WebGPUSubgroups } from './backend/webgpu-device.js';
 export { BIND_GROUP_CACHE_CAPACITY, type BindGroupCacheStats, webgpuBindGroupCache } from './backend/bind-group-cache.js';
 export { WASM_HEAP_LIMIT, wasmHeapBytes, wasmHeapExhausted } from './backend/wasm-heap.js';
 export { probeWebGPU, type GpuProbe } from './backend/webgpu-provider.js';

@@ -6,7 +6,7 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { runProgram } from '../src/bench/index.js';
-import { flatGrid, initBackend, tf, ValueError, type WebGPUProgram, webgpuSubgroups } from '../src/index.js';
+import { flatGrid, initBackend, tf, ValueError, type WebGPUProgram, webgpuStorageBufferLimit, webgpuSubgroups } from '../src/index.js';
 import { describeBackends } from '../src/testing/index.js';
 import { childNode } from './child-node.js';
 
@@ -51,6 +51,19 @@ describeBackends('the WebGPU device', (backend) => {
       expect(size).toBeGreaterThanOrEqual(sg.minSize);
       expect(size).toBeLessThanOrEqual(sg.maxSize);
     }
+  });
+
+  it("requests the adapter's storage buffers per stage, and reports them", async () => {
+    if (backend !== 'webgpu') {
+      expect(webgpuStorageBufferLimit()).toBe(0);
+      return;
+    }
+    const gpu = (globalThis as { navigator: { gpu: GPU } }).navigator.gpu;
+    const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as GPUAdapter;
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    expect(device.limits.maxStorageBuffersPerShaderStage).toBe(adapter.limits.maxStorageBuffersPerShaderStage);
+    expect(webgpuStorageBufferLimit()).toBe(adapter.limits.maxStorageBuffersPerShaderStage);
+    expect(webgpuStorageBufferLimit()).toBeGreaterThanOrEqual(8);
   });
 
   it('reads timestamp queries unrounded (Dawn rounds them to 65.5 µs unless told not to)', async () => {

@@ -1,4 +1,11 @@
-import { type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUKernelContext, type WebGPUProgram } from '@tessera/tensor-core';
+import {
+  type ProgramUniform,
+  scalarUniforms,
+  type TensorInfo,
+  type WebGPUKernelContext,
+  type WebGPUProgram,
+  webgpuStorageBufferLimit,
+} from '@tessera/tensor-core';
 import { ChunkLocalProgram } from './chunk-local.program.js';
 import { ChunkOutputProgram } from './chunk-output.program.js';
 import { ChunkScanProgram } from './chunk-scan.program.js';
@@ -11,7 +18,7 @@ import { StepAngleProgram } from './step-angle.program.js';
 import { StepCoefProgram } from './step-coef.program.js';
 import { StepKeyProgram } from './step-key.program.js';
 import { StepOutputProgram } from './step-output.program.js';
-import { StepStateProgram } from './step-state.program.js';
+import { STEP_STATE_INLINE_BUFFERS, StepStateProgram } from './step-state.program.js';
 
 /** One WGSL program of the chunked forward and the uniforms it runs with. */
 export interface ChunkStage {
@@ -151,10 +158,20 @@ export function chunkFromZeroWebGPU({ inputs, attrs, run, dispose }: WebGPUKerne
 }
 
 /**
- * One decoding step on WebGPU in five programs, one per result and one for the coefficients: the new angles,
- * the rotated keys, (α, β, γ), the state, then y read from the new state. Returns `[y, ssm, k, angle]`.
+ * One decoding step on WebGPU, one program per result: the new angles, the rotated keys, the state (which computes
+ * (α, β, γ) itself where the device binds 9 storage buffers, else after a program of its own), then y read from the
+ * new state. Four programs on the H100 and lavapipe (16 storage buffers a stage), five where WebGPU's 8 is all there
+ * is. Returns `[y, ssm, k, angle]`.
  */
-export function stepWebGPU({ inputs, attrs, run, dispose }: WebGPUKernelContext<KernelInput, KernelAttrs>): TensorInfo[] {
+export function stepWebGPU(ctx: WebGPUKernelContext<KernelInput, KernelAttrs>): TensorInfo[] {
+  return stepWebGPUWith(ctx, webgpuStorageBufferLimit() >= STEP_STATE_INLINE_BUFFERS);
+}
+
+/** stepWebGPU with the coefficients computed inside the state program (`inlineCoef`) or by their own: tests run both. */
+export function stepWebGPUWith(
+  { inputs, attrs, run, dispose }: WebGPUKernelContext<KernelInput, KernelAttrs>,
+  inlineCoef: boolean,
+): TensorInfo[] {
   const { x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle } = inputs;
   const [batch, heads, rp] = x.shape as [number, number, number];
   const rank = attrs.rank;
@@ -163,9 +180,14 @@ export function stepWebGPU({ inputs, attrs, run, dispose }: WebGPUKernelContext<
   const uniforms = layoutUniforms(layout);
   const newAngle = run(new StepAngleProgram(rows, angles), [dt, theta, angle], 'float32', uniforms);
   const newKey = run(new StepKeyProgram(rows, rank * stateDim), [B, newAngle], 'float32', uniforms);
-  const coef = run(new StepCoefProgram(rows), [dt, A, lambda], 'float32', uniforms);
-  const newState = run(new StepStateProgram(rows, headDim, stateDim), [x, coef, newKey, ssm, k, v], 'float32', uniforms);
-  dispose(coef);
+  let newState: TensorInfo;
+  if (inlineCoef) {
+    newState = run(new StepStateProgram(rows, headDim, stateDim, true), [x, dt, A, lambda, newKey, ssm, k, v], 'float32', uniforms);
+  } else {
+    const coef = run(new StepCoefProgram(rows), [dt, A, lambda], 'float32', uniforms);
+    newState = run(new StepStateProgram(rows, headDim, stateDim), [x, coef, newKey, ssm, k, v], 'float32', uniforms);
+    dispose(coef);
+  }
   const y = run(new StepOutputProgram(rows, rank * headDim), [newState, C, newAngle, x, D], 'float32', uniforms);
   return [
     { ...y, shape: [batch, heads, rank * headDim] },

@@ -26,6 +26,16 @@ export function webgpuSubgroups(): WebGPUSubgroups {
 }
 
 /**
+ * Storage buffers one WGSL program may bind on the active WebGPU device (`maxStorageBuffersPerShaderStage`, which
+ * tensor-core's device requests at the adapter's maximum): a program binds one per input and one for its output.
+ * WebGPU guarantees 8; 0 when the active backend is not WebGPU. Kernels with a variant that binds more check it.
+ */
+export function webgpuStorageBufferLimit(): number {
+  const backend = tf.backend() as unknown as { device?: GPUDevice };
+  return tf.getBackend() === 'webgpu' ? (backend.device?.limits.maxStorageBuffersPerShaderStage ?? 8) : 0;
+}
+
+/**
  * `TESSERA_WEBGPU_SUBGROUPS`: `0` creates the device without subgroups even where the adapter has them (the
  * portable kernels, tested and benchmarked on the same adapter); `1` or unset requests them where offered.
  */
@@ -82,6 +92,9 @@ export function registerWebGPUBackend(WebGPUBackend: WebGPUBackendClass): void {
           maxBufferSize: limits.maxBufferSize,
           maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
           maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+          // beyond tfjs' factory: kernels with more than WebGPU's default 8 storage buffers take a fused variant
+          // where the adapter allows it (Dawn on the H100 and lavapipe: 16; see webgpuStorageBufferLimit)
+          maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
         },
       });
       const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
