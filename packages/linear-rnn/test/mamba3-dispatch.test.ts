@@ -1,4 +1,5 @@
-import { philoxUniform, type Tensor, type TensorInfo, tf, warmUpWebGPU, webgpuStorageBufferLimit } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf, warmUpWebGPU, webgpuStorageBufferLimit } from '@tessera/tensor-core';
+import { runKernel } from '@tessera/tensor-core/bench';
 import { describeBackends, recordPrograms } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
 import { mamba3, type Mamba3State, mamba3Step } from '../src/mamba3/index.js';
@@ -16,11 +17,6 @@ async function programsOf(fn: () => Tensor[]): Promise<string[]> {
 }
 
 const all = (r: { output: Tensor; finalState: Mamba3State }): Tensor[] => [r.output, ...stateTensors(r.finalState)];
-
-interface ProgramBackend {
-  runWebGPUProgram(...args: Parameters<Parameters<typeof stepWebGPUWith>[0]['run']>): TensorInfo;
-  disposeData(dataId: object): void;
-}
 
 // A call's cost on WebGPU is mostly its dispatch count (bench/mamba3-passes.bench.ts): these counts are the budget.
 describeBackends(
@@ -77,17 +73,8 @@ describeBackends(
         v: u([b, h, r * p], 11),
         angle: u([b, h, nr], 12),
       };
-      const backend = tf.backend() as unknown as ProgramBackend;
       const step = (inlineCoef: boolean): Tensor[] =>
-        stepWebGPUWith(
-          {
-            inputs,
-            attrs: { rank: r, chunkSize: 1 },
-            run: (program, programInputs, dtype, uniforms) => backend.runWebGPUProgram(program, programInputs, dtype, uniforms),
-            dispose: (i) => backend.disposeData(i.dataId),
-          },
-          inlineCoef,
-        ).map((info) => tf.engine().makeTensorFromTensorInfo(info));
+        runKernel((ctx) => stepWebGPUWith(ctx, inlineCoef), inputs, { rank: r, chunkSize: 1 });
       const inline = step(true);
       const separate = step(false);
       for (let i = 0; i < 4; i++) {

@@ -1,6 +1,6 @@
 import { tf, webgpuSubgroups } from '@tessera/tensor-core';
-import type { Tensor, TensorInfo } from '@tessera/tensor-core';
-import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelProfile } from '@tessera/tensor-core/bench';
+import type { Tensor } from '@tessera/tensor-core';
+import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelProfile, runKernel } from '@tessera/tensor-core/bench';
 import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
 import { rasterizeBackwardWith } from '../src/rasterize/kernel.js';
@@ -45,30 +45,6 @@ function kernelName(backend: string): string {
   return backend === 'webgpu' ? 'wgsl' : 'host';
 }
 
-interface ProgramBackend {
-  runWebGPUProgram(...args: Parameters<Parameters<typeof rasterizeBackwardWith>[0]['run']>): TensorInfo;
-  disposeData(dataId: object): void;
-}
-
-/** The WebGPU backward with the compositing's reduction chosen (subgroups or the portable tree), as its test runs it. */
-function backwardWith(
-  inputs: Parameters<typeof rasterizeBackwardOp>[0],
-  attrs: RasterAttrs,
-  subgroups: { enabled: boolean; minSize: number },
-): Tensor {
-  const backend = tf.backend() as unknown as ProgramBackend;
-  const info = rasterizeBackwardWith(
-    {
-      inputs: inputs as Parameters<typeof rasterizeBackwardWith>[0]['inputs'],
-      attrs,
-      run: (program, programInputs, dtype, uniforms) => backend.runWebGPUProgram(program, programInputs, dtype, uniforms),
-      dispose: (i) => backend.disposeData(i.dataId),
-    },
-    subgroups,
-  );
-  return tf.engine().makeTensorFromTensorInfo(info);
-}
-
 async function measure(c: Case, backend: string, log: (m: string) => void, previous: Map<string, BenchResult>): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const kernel = kernelName(backend);
@@ -110,8 +86,10 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
     // does the subgroup reduction in the compositing pay on this device, against the portable tree?
     const sg = webgpuSubgroups();
     if (sg.enabled) {
-      const tree = await bench('backward, tree reduction', () => backwardWith(backwardInputs, attrs, { enabled: false, minSize: 0 }));
-      const sub = await bench('backward, subgroup reduction', () => backwardWith(backwardInputs, attrs, sg));
+      const backward = (subgroups: { enabled: boolean; minSize: number }) => () =>
+        runKernel((ctx) => rasterizeBackwardWith(ctx, subgroups), backwardInputs, attrs);
+      const tree = await bench('backward, tree reduction', backward({ enabled: false, minSize: 0 }));
+      const sub = await bench('backward, subgroup reduction', backward(sg));
       rows.push(compare('rasterize backward (subgroup reduction)', shape, 'tree reduction', tree, sub));
     }
   }

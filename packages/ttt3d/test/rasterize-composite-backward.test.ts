@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { philoxUniform, type Tensor, type TensorInfo, tf, webgpuSubgroups } from '@tessera/tensor-core';
+import { philoxUniform, type Tensor, tf, webgpuSubgroups } from '@tessera/tensor-core';
+import { runKernel } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose } from '@tessera/tensor-core/testing';
 import { Camera } from '../src/camera/index.js';
 import { subgroupReduction } from '../src/rasterize/composite-backward.program.js';
@@ -7,11 +8,6 @@ import { rasterizeBackwardWith } from '../src/rasterize/kernel.js';
 import { rasterizeOp } from '../src/rasterize/op.js';
 import { rasterAttrs } from '../src/rasterize/raster-attrs.js';
 import { randomGaussians } from './cases.js';
-
-interface Backend {
-  runWebGPUProgram(...args: Parameters<Parameters<typeof rasterizeBackwardWith>[0]['run']>): TensorInfo;
-  disposeData(dataId: object): void;
-}
 
 it('sizes the subgroup reduction groups to the tree buffers for the smallest subgroup size', () => {
   // one barrier per group: 32 Gaussians a barrier on an H100 (subgroups of 32), 8 on lavapipe (8), 4 at WGSL's minimum
@@ -41,21 +37,11 @@ describeBackends(
       const trans = tf.slice(rendered, [0, 0, 4], [-1, -1, 1]);
       expect((await tf.min(trans).data())[0]).toBeLessThan(1e-3);
       const dy = philoxUniform([40, 56, 5], { seed: 23, low: -1, high: 1 });
-      const backend = tf.backend() as unknown as Backend;
       const backward = (variant: { enabled: boolean; minSize: number }): Tensor => {
         // tfjs hands a freed buffer of the same size to the next output: make the partials' buffer start as NaN, so
         // an entry the compositing fails to write shows (instead of the previous run's value)
         tf.dispose(tf.fill([attrs.capacity, 10], Number.NaN));
-        const info = rasterizeBackwardWith(
-          {
-            inputs: { ...inputs, rendered, dy, pre, order, keys },
-            attrs,
-            run: (program, programInputs, dtype, uniforms) => backend.runWebGPUProgram(program, programInputs, dtype, uniforms),
-            dispose: (i) => backend.disposeData(i.dataId),
-          },
-          variant,
-        );
-        return tf.engine().makeTensorFromTensorInfo(info);
+        return runKernel((ctx) => rasterizeBackwardWith(ctx, variant), { ...inputs, rendered, dy, pre, order, keys }, attrs);
       };
       const tree = backward({ enabled: false, minSize: 0 });
       const scale = (await tf.max(tf.abs(tree)).data())[0] as number;

@@ -133,6 +133,22 @@ export interface WebGPUBackendLike {
   disposeData(dataId: object): boolean;
 }
 
+/** The context a WebGPU kernel runs in on `backend`: its programs run and its intermediates freed there. */
+export function webgpuKernelContext<I extends string, A>(
+  backend: WebGPUBackendLike,
+  inputs: Record<I, TensorInfo>,
+  attrs: A,
+): WebGPUKernelContext<I, A> {
+  return {
+    inputs,
+    attrs,
+    run: (program, programInputs, dtype, uniforms) => backend.runWebGPUProgram(program, programInputs, dtype, uniforms),
+    dispose: (info) => {
+      backend.disposeData(info.dataId);
+    },
+  };
+}
+
 /** Backends that keep tensors in host memory, readable through the generic backend interface. */
 export type HostBackend = 'cpu' | 'wasm';
 
@@ -194,17 +210,8 @@ export function defineOp<I extends string, A extends object, R extends OpOutput 
     tf.registerKernel({
       kernelName,
       backendName: 'webgpu',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const b = backend as unknown as WebGPUBackendLike;
-        return webgpu({
-          inputs: inputs as Record<I, TensorInfo>,
-          attrs: attrs as unknown as A,
-          run: (program, programInputs, dtype, uniforms) => b.runWebGPUProgram(program, programInputs, dtype, uniforms),
-          dispose: (info) => {
-            b.disposeData(info.dataId);
-          },
-        });
-      },
+      kernelFunc: ({ inputs, backend, attrs }) =>
+        webgpu(webgpuKernelContext(backend as unknown as WebGPUBackendLike, inputs as Record<I, TensorInfo>, attrs as unknown as A)),
     });
   }
   const gradient = spec.gradient;
