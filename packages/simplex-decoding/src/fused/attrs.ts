@@ -1,14 +1,24 @@
 import type { SelectPath } from '../closed-forms/radix-layout.js';
 
+/**
+ * The fused sampler's WebGPU selection: the closed forms' paths ('row': one workgroup per row; 'split': the
+ * radix passes, radix-draw.ts; 'auto': by shape) and 'candidates', each split's top-k from registers and
+ * one merge (candidates-draw.ts), which 'auto' takes for a top-k of at most `CANDIDATES_K_CAP`.
+ */
+export type SamplerPath = SelectPath | 'candidates';
+
 /** Kernel attributes of the fused sampler, validated by `sampleFromLogits`: k = 0 and p = 1 mean off. */
 export interface FusedAttrs {
   temperature: number;
   k: number;
   p: number;
   pMin: number;
-  /** WebGPU only: one workgroup per row ('row'), the radix select ('split'), or by shape ('auto', default: `useRadixDraw`). */
-  select?: SelectPath;
-  /** WebGPU radix select only: splits per row instead of `radixGrid`'s choice (tests: many splits on short rows). */
+  /**
+   * WebGPU only: one workgroup per row ('row'), the radix select ('split'), the split candidates
+   * ('candidates'), or by shape ('auto', default: `useCandidateDraw`, then `useRadixDraw`).
+   */
+  select?: SamplerPath;
+  /** WebGPU split paths only: splits per row instead of `radixGrid`'s (or `candidateGrid`'s) choice (tests: many splits on short rows). */
   splits?: number;
 }
 

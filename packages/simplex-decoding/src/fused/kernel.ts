@@ -6,6 +6,7 @@ import { drawOutputDtype } from '../sample/draw-output.js';
 import { InverseCdfProgram } from '../sample/inverse-cdf.program.js';
 import { groupsFor } from '../sample/layout.js';
 import { rowUniformData } from '../sample/row-uniform.wgsl.js';
+import { candidatesDraw, useCandidateDraw } from './candidates-draw.js';
 import { drawsFromList, radixListDraw, useRadixDraw } from './radix-draw.js';
 import { SelectProgram } from './select.program.js';
 import { keptLogitWeights } from './weights.js';
@@ -18,6 +19,9 @@ import { keptLogitWeights } from './weights.js';
  * - one workgroup per row: the selection program (row flags, cuts, and the draw of the rows whose kept
  *   set fits in workgroup memory), then `sample`'s blocked inverse CDF over the kept weights for the
  *   other rows (4 programs);
+ * - the split candidates (`useCandidateDraw`: a top-k of at most `CANDIDATES_K_CAP` on the shapes below):
+ *   each split's exact top-k from registers, one workgroup per row that merges them and draws as the radix
+ *   list draw does (`candidatesDraw`: the logits read once, the same token; 4 programs);
  * - the radix select (each row spread over many workgroups): for a top-k of at most 512, the count search
  *   that lists the top-k candidates and one workgroup per row that draws from the list
  *   (`radixListDraw`: the one-workgroup path's list draw, the same token; 7 programs); otherwise (no
@@ -31,6 +35,8 @@ export function fusedWebGPU({ inputs: { logits }, attrs, run, dispose }: WebGPUK
   const { temperature, k, p, pMin, select, splits, seed, offset } = attrs;
   const stream = rowUniformData(seed, offset);
   let params: TensorInfo;
+  const candidates = useCandidateDraw(select, rows, vocab, k, splits);
+  if (candidates !== undefined) return candidatesDraw({ run, dispose }, logits, candidates, { temperature, k, p, pMin, seed, offset });
   if (useRadixDraw(select, rows, vocab)) {
     if (drawsFromList(k, vocab)) return radixListDraw({ run, dispose }, logits, { temperature, k, p, pMin, splits, seed, offset });
     params = radixCut({ run, dispose }, logits, { temperature, k, p, splits });

@@ -1,5 +1,5 @@
 import { type DataType, type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUProgram } from '@tessera/tensor-core';
-import { RADIX_MIN_COLS, type RadixGrid, radixGrid, type SelectPath } from '../closed-forms/radix-layout.js';
+import { RADIX_MIN_COLS, type RadixGrid, radixGrid } from '../closed-forms/radix-layout.js';
 import { type RadixContext, type RadixSearch, radixUniforms } from '../closed-forms/radix-select.js';
 import { drawOutputDtype } from '../sample/draw-output.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from './radix-draw.program.js';
 import { DrawColumnProgram } from '../sample/draw-column.program.js';
 import { rowUniformData } from '../sample/row-uniform.wgsl.js';
+import type { SamplerPath } from './attrs.js';
 
 /**
  * Which selection the fused sampler runs on WebGPU. 'auto' (or undefined): by shape — the radix select
@@ -21,11 +22,12 @@ import { rowUniformData } from '../sample/row-uniform.wgsl.js';
  * kept on one workgroup: the sampler's one-workgroup draw took 0.83 ms at 256 × 131072 with k = 50 (H100,
  * 2026-12-06), latency-bound, whatever p. With one split a row (more than 256 rows) the radix passes would
  * be one workgroup per row as well, only with more passes. A first guess from the pass structure, for
- * bench/sampling.bench.ts to confirm on the GPU. 'row' and 'split' force a path (tests, bench).
+ * bench/sampling.bench.ts to confirm on the GPU. 'row' and 'split' force a path (tests, bench); 'candidates' splits
+ * rows as 'split' does (candidates-draw.ts), so it counts as split here.
  */
-export function useRadixDraw(path: SelectPath | undefined, rows: number, cols: number): boolean {
+export function useRadixDraw(path: SamplerPath | undefined, rows: number, cols: number): boolean {
   if (path === 'row') return false;
-  if (path === 'split') return true;
+  if (path === 'split' || path === 'candidates') return true;
   return cols >= RADIX_MIN_COLS && radixGrid(rows, cols).splits >= 2;
 }
 
