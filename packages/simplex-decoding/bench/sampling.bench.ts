@@ -3,6 +3,8 @@ import { type BenchRow, bench, compare, defineBench, kernelProfile } from '@tess
 import { topK, topP } from '../src/closed-forms/index.js';
 import { radixGrid } from '../src/closed-forms/radix-layout.js';
 import { gatherRows } from '../src/closed-forms/support.js';
+import type { SamplerPath } from '../src/fused/attrs.js';
+import { candidateGrid } from '../src/fused/candidates-draw.js';
 import { sampleFromLogits } from '../src/fused/index.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { sample } from '../src/sample/index.js';
@@ -32,10 +34,11 @@ function unfused(s: Tensor, seed: number): Tensor[] {
 
 /**
  * `sampleFromLogits`' WebGPU kernel with its selection forced — 'row': one workgroup per row (pivot search,
- * candidate list); 'split': the radix select, each row over several workgroups (fused/radix-draw.ts) —
+ * candidate list); 'split': the radix select, each row over several workgroups (fused/radix-draw.ts);
+ * 'candidates': each split's top-k from registers, then one merge and draw a row (fused/candidates-draw.ts) —
  * the same op `sampleFromLogits` runs (row uniforms drawn inside, ids and logprobs written directly).
  */
-function forcedSample(s: Tensor, select: 'row' | 'split', splits?: number): () => Tensor[] {
+function forcedSample(s: Tensor, select: SamplerPath, splits?: number): () => Tensor[] {
   return () =>
     fusedSampleIdsOp({ logits: s }, { temperature: TEMPERATURE, k: K, p: P, pMin: 0, select, splits, seed: 1, offset: 0 }) as Tensor[];
 }
@@ -43,9 +46,11 @@ function forcedSample(s: Tensor, select: 'row' | 'split', splits?: number): () =
 /**
  * Fused sorting-free sampling (top-k 50 + top-p 0.9 + temperature 0.7) against the tfjs composite
  * (tf.topk → softmax → tf.multinomial) and the unfused Tessera path; `sample(q)` against tf.multinomial.
- * On WebGPU also the two selections of the fused kernel against each other (each forced, whatever
- * `useRadixDraw` picks for the shape), and at 64 × 131072 (full size) the time of `sampleFromLogits` per
- * WGSL program (`kernelProfile`, GPU timestamps), for each path. Bytes: one read of the logits, 4·B·V.
+ * On WebGPU also the selections of the fused kernel against each other (each forced, whatever
+ * `useCandidateDraw` and `useRadixDraw` pick for the shape): the radix passes against one workgroup per
+ * row, the split candidates against the radix passes; and at 64 and 256 × 131072 (full size) the time of
+ * `sampleFromLogits` per WGSL program (`kernelProfile`, GPU timestamps), for each path. Bytes: one read of
+ * the logits, 4·B·V.
  */
 export default defineBench({
   name: 'sampling',
@@ -82,6 +87,21 @@ export default defineBench({
             bytes,
           }),
         );
+        // the logits read once (split candidates, 4 programs) against the radix passes (8 programs, 2–5 reads)
+        const grid = candidateGrid(b, v, K);
+        if (grid !== undefined) {
+          const candidates = await bench('sampleFromLogits, split candidates', forcedSample(s, 'candidates'));
+          rows.push(
+            compare(
+              `sampleFromLogits k50 p0.9 T0.7 (split candidates, ${grid.splits} splits of ${grid.slice})`,
+              shape,
+              `radix select, ${splits} splits`,
+              radix,
+              candidates,
+              { bytes },
+            ),
+          );
+        }
         // how many workgroups a row should get: the grid's choice against 2× and 4× as many splits (each split's partial
         // histogram is reduced by every workgroup of the next pass, so more splits also cost more reduction)
         if (b <= 64) {
@@ -103,17 +123,24 @@ export default defineBench({
             );
           }
         }
-        if (b === 64 && v === 131072) {
+        if (v === 131072 && (b === 64 || b === 256)) {
           const call = () => {
             const out = sampleFromLogits(s, { topK: K, topP: P, temperature: TEMPERATURE, seed: 1 });
             return [out.ids, out.logprobs];
           };
-          rows.push(...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (auto: radix select)', shape, call, { by: 'program' })));
+          rows.push(...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (auto: split candidates)', shape, call, { by: 'program' })));
           rows.push(
-            ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (one workgroup per row)', shape, forcedSample(s, 'row'), {
+            ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (radix select)', shape, forcedSample(s, 'split'), {
               by: 'program',
             })),
           );
+          if (b === 64) {
+            rows.push(
+              ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (one workgroup per row)', shape, forcedSample(s, 'row'), {
+                by: 'program',
+              })),
+            );
+          }
         }
       }
       log(`sample ${shape}`);
