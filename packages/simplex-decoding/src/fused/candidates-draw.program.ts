@@ -54,6 +54,11 @@ export class CandidatesDrawProgram implements WebGPUProgram {
   const NEG_INF_KEY = 0x007fffffu;
   ${PICK_DIGIT_WGSL}
   ${SELECT_TOP_WGSL}
+  var<private> ids : array<u32, PER>;
+
+  fn idOf(e : u32) -> u32 {
+    return ids[e];
+  }
 
   // what keptOfList and drawFromList read: listMode 0, the list starts with the top-k set
   struct ListState {

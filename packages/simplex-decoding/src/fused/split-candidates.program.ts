@@ -56,14 +56,14 @@ export class SplitCandidatesProgram implements WebGPUProgram {
       for (var c = 0u; c < 4u; c++) {
         let o = at + c;
         if (o < len) {
-          fill(j * 4u + c, v[c], start + i32(o));
+          fill(j * 4u + c, v[c]);
         }
       }`
       : `
       for (var c = 0u; c < 4u; c++) {
         let o = at + c;
         if (o < len) {
-          fill(j * 4u + c, logits[base + start + i32(o)], start + i32(o));
+          fill(j * 4u + c, logits[base + start + i32(o)]);
         }
       }`;
     return `
@@ -80,10 +80,15 @@ export class SplitCandidatesProgram implements WebGPUProgram {
   var<workgroup> boundOn : u32;
 
   var<private> nan : u32;
+  var<private> first : u32;
 
-  fn fill(e : u32, s : f32, id : i32) {
+  // entry e = 4j + c of thread t: token (256j + t) · 4 + c of the split
+  fn idOf(e : u32) -> u32 {
+    return first + ((e >> 2u) * WG + localIndex) * 4u + (e & 3u);
+  }
+
+  fn fill(e : u32, s : f32) {
     keys[e] = keyOf(tempered(s));
-    ids[e] = u32(id);
     live = live | (1u << e);
     if (isnan(s)) {
       nan = 1u;
@@ -102,6 +107,7 @@ export class SplitCandidatesProgram implements WebGPUProgram {
     let rank = min(k, len);
     live = 0u;
     nan = 0u;
+    first = u32(start);
     for (var j = 0u; j < VEC4S; j++) {
       let at = (j * WG + t) * 4u;
       ${load}
@@ -148,7 +154,7 @@ export class SplitCandidatesProgram implements WebGPUProgram {
       if (isTop(e, cut)) {
         let slot = i32(atomicAdd(&listed, 1u));
         result[out + 1 + slot] = bitcast<i32>(keys[e]);
-        result[out + 1 + uniforms.k + slot] = i32(ids[e]);
+        result[out + 1 + uniforms.k + slot] = i32(idOf(e));
       }
     }
     workgroupBarrier();

@@ -40,18 +40,17 @@ export const PICK_DIGIT_WGSL = `
 `;
 
 /**
- * `selectTop(rank)` (whole workgroup): the exact top-`rank` of the entries every thread holds in private
- * arrays (`keys`, order-preserving u32 keys of fused/keys.wgsl.ts, and `ids`, token ids; bit e of `live`
- * marks entry e as taking part), ranked as the fused sampler ranks — key descending, then id ascending —
+ * `selectTop(rank)` (whole workgroup): the exact top-`rank` of the entries every thread holds in a private
+ * array (`keys`, order-preserving u32 keys of fused/keys.wgsl.ts; bit e of `live` marks entry e as taking
+ * part; the program's `idOf(e)` gives its token id, computed where the ids follow from the layout), ranked as the fused sampler ranks — key descending, then id ascending —
  * by a radix select: 8-bit digits of the key from the top, then, among the entries tied at the k-th key,
  * 8-bit digits of ~id (so the lower ids rank first), stopping as soon as a digit's bin is taken whole.
  * Returns (x, q): an entry is among the top `rank` iff `key > x || (key == x && ~id >= q)` (`isTop`).
  * Every call histograms only the entries that share the digits fixed so far, in workgroup memory: no
- * global reads. Expects `PICK_DIGIT_WGSL`, `const PER` (entries a thread), and rank ≤ the live entries.
+ * global reads. Expects `PICK_DIGIT_WGSL`, `const PER` (entries a thread), `fn idOf(e : u32) -> u32`, and rank ≤ the live entries.
  */
 export const SELECT_TOP_WGSL = `
   var<private> keys : array<u32, PER>;
-  var<private> ids : array<u32, PER>;
   var<private> live : u32;
 
   fn isLive(e : u32) -> bool {
@@ -59,7 +58,7 @@ export const SELECT_TOP_WGSL = `
   }
 
   fn isTop(e : u32, cut : vec2<u32>) -> bool {
-    return isLive(e) && (keys[e] > cut.x || (keys[e] == cut.x && ~ids[e] >= cut.y));
+    return isLive(e) && (keys[e] > cut.x || (keys[e] == cut.x && ~idOf(e) >= cut.y));
   }
 
   fn selectTop(rank0 : u32) -> vec2<u32> {
@@ -87,7 +86,7 @@ export const SELECT_TOP_WGSL = `
       let shift = 24u - 8u * d;
       let mask = ~(0xffffffffu >> (8u * d));
       for (var e = 0u; e < PER; e++) {
-        let r = ~ids[e];
+        let r = ~idOf(e);
         if (isLive(e) && keys[e] == x && (r & mask) == q) {
           atomicAdd(&hist[(r >> shift) & 0xffu], 1u);
         }
