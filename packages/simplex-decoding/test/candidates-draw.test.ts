@@ -60,6 +60,27 @@ describeBackends(
       }
     }, 600_000);
 
+    it('reads every token of a row: the first and the last, the last partial vec4 and split boundaries', async () => {
+      for (const cols of [3001, 3003, 3072]) {
+        const values = new Float32Array(4 * cols).map((_, i) => Math.sin(i * 0.37));
+        // row r: its two largest logits at the row's ends, around the split boundary at 1024, or 2048
+        const places = [
+          [0, cols - 1],
+          [cols - 2, cols - 3],
+          [1023, 1024],
+          [2047, 2048],
+        ];
+        for (const [r, [top, second]] of places.entries()) {
+          values[r * cols + (top as number)] = 4;
+          values[r * cols + (second as number)] = 3;
+        }
+        const logits = tf.tensor2d(values, [4, cols]);
+        const ids = await expectSameAsRadixAndRow(logits, filters(0.5, 2, 1, 0), 1, 3);
+        for (const [r, id] of ids.entries()) expect(places[r], `${cols} tokens, row ${r}`).toContain(id);
+        logits.dispose();
+      }
+    });
+
     it('splits rows as candidateGrid picks, 1 row and many, and splits longer than 1024 tokens', async () => {
       const one = randomLogits(1, 9000, 11, 6);
       for (const seed of [1, 2]) await expectSameAsRadixAndRow(one, filters(0.7, 50, 0.9, 0), seed);
