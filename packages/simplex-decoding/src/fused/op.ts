@@ -11,7 +11,9 @@ import { fusedReference } from './reference.js';
  * `philoxUniform`, `fusedReference` (`[B, 2]` id, logprob), split.
  *
  * WebGPU (kernel.ts), by shape or `attrs.select`: the one-workgroup selection program (row flags for NaN
- * and +∞, pivot search, and the draw itself when the kept set fits in workgroup memory) or the radix
+ * and +∞, pivot search, and the draw itself when the kept set fits in workgroup memory), the split
+ * candidates for a top-k ≤ 128 (candidates-draw.ts: each split's top-k from registers, merged and drawn
+ * as the radix list draw draws, the logits read once; 4 programs), or the radix
  * select over several workgroups a row (radix-draw.ts: a list of the top-k candidates drawn as the
  * one-workgroup path draws its own; or the radix cut), then for the rows not drawn yet the blocked inverse
  * CDF of `sample` over the kept weights; each output written by a last program of its own, with no Philox
