@@ -1,13 +1,16 @@
 /**
  * `pickDigit(rank)` (whole 256-thread workgroup, after the caller has counted one 8-bit digit of its keys
- * into `hist`): the digit d whose bin holds the rank-th largest (1-based) counted key, by a suffix scan
- * over the bins — `pick.digit` = d, `pick.rank` = its rank inside the bin, `pick.whole` = 1 when the bin
- * holds no more keys than that rank (every key in it is taken, so the search can stop). Leaves `hist`
- * zeroed for the next digit. Expects the rank to be at most the number of keys counted.
+ * into `hist` and passed a barrier): the digit d whose bin holds the rank-th largest (1-based) counted key
+ * — `pick.digit` = d, `pick.rank` = its rank inside the bin, `pick.whole` = 1 when the bin holds no more
+ * keys than that rank (every key in it is taken, so the search can stop). Each thread sums the bins at and
+ * above its own from 16 group totals and its group's bins: 3 barriers, where a Hillis–Steele scan over the
+ * 256 bins takes 16, and a select runs up to 8 of these a workgroup. Leaves `hist` zeroed for the next
+ * digit. Expects the rank to be at most the number of keys counted.
  */
 export const PICK_DIGIT_WGSL = `
   var<workgroup> hist : array<atomic<u32>, 256>;
-  var<workgroup> suffix : array<u32, 256>;
+  var<workgroup> counts : array<u32, 256>;
+  var<workgroup> groupCount : array<u32, 16>;
   struct Pick {
     digit : u32,
     rank : u32,
@@ -19,20 +22,27 @@ export const PICK_DIGIT_WGSL = `
     let t = localIndex;
     let n = atomicLoad(&hist[t]);
     atomicStore(&hist[t], 0u);
-    suffix[t] = n;
-    // Hillis–Steele: suffix[b] = Σ_{b' ≥ b} hist[b']
-    for (var off = 1u; off < 256u; off = off << 1u) {
-      workgroupBarrier();
-      var v = suffix[t];
-      if (t + off < 256u) {
-        v += suffix[t + off];
+    counts[t] = n;
+    workgroupBarrier();
+    if (t < 16u) {
+      var g = 0u;
+      for (var b = t * 16u; b < t * 16u + 16u; b++) {
+        g += counts[b];
       }
-      workgroupBarrier();
-      suffix[t] = v;
+      groupCount[t] = g;
     }
     workgroupBarrier();
-    let above = select(0u, suffix[min(t + 1u, 255u)], t < 255u);
-    if (suffix[t] >= rank && above < rank) {
+    // the keys in bins t … 255: the groups above t's, then t's group from bin t up
+    let group = t >> 4u;
+    var atOrAbove = 0u;
+    for (var g = group + 1u; g < 16u; g++) {
+      atOrAbove += groupCount[g];
+    }
+    for (var b = t; b < group * 16u + 16u; b++) {
+      atOrAbove += counts[b];
+    }
+    let above = atOrAbove - n;
+    if (atOrAbove >= rank && above < rank) {
       pick = Pick(t, rank - above, select(0u, 1u, n == rank - above));
     }
     workgroupBarrier();
