@@ -101,6 +101,26 @@ export default defineBench({
               { bytes },
             ),
           );
+          // the split length candidateGrid picks against half and twice as long: more splits spread few rows over more
+          // SMs, fewer leave the draw fewer candidates to merge
+          for (const factor of [2, 0.5]) {
+            const other = candidateGrid(b, v, K, grid.splits * factor);
+            if (other === undefined || other.slice === grid.slice) continue;
+            const time = await bench(
+              `sampleFromLogits, split candidates, ${other.splits} splits`,
+              forcedSample(s, 'candidates', other.splits),
+            );
+            rows.push(
+              compare(
+                `sampleFromLogits k50 p0.9 T0.7 (split candidates, ${other.splits} splits of ${other.slice})`,
+                shape,
+                `${grid.splits} splits of ${grid.slice} (candidateGrid)`,
+                candidates,
+                time,
+                { bytes },
+              ),
+            );
+          }
         }
         // how many workgroups a row should get: the grid's choice against 2× and 4× as many splits (each split's partial
         // histogram is reduced by every workgroup of the next pass, so more splits also cost more reduction)
