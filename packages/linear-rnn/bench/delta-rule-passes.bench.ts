@@ -8,8 +8,8 @@ import { chunkTile } from '../src/delta-rule/tile.js';
 
 /**
  * Where the WGSL chunked delta rule spends its time: each of its passes (prepare, sequential state,
- * output) timed alone on the shapes of the main suite, beside the whole op, and the state pass with 4-column
- * slices against `chunkTile`'s choice. WebGPU only.
+ * output) timed alone on the shapes of the main suite, beside the whole op, and the state pass with
+ * `chunkTile`'s slice against one twice as wide. WebGPU only.
  */
 export default defineBench({
   name: 'delta-rule-passes',
@@ -65,19 +65,19 @@ export default defineBench({
       ] as const) {
         rows.push(compare(`deltaRule ${name}`, shape, 'whole op', whole, await bench(name, fn)));
       }
-      // the sequential state pass is the critical path at long L: would narrower slices (more workgroups walking
-      // the chunks side by side) shorten it? (chunkTile aims at 64 workgroups; 4 columns a slice doubles them)
-      if (tile.slice > 4) {
-        const narrow = { ...tile, slice: 4 };
+      // the sequential state pass is the critical path at long L: chunkTile's slice against twice as wide (half
+      // the workgroups walking the chunks side by side; chunkTile aims at 128 of them)
+      if (tile.slice < 16) {
+        const wide = { ...tile, slice: tile.slice * 2 };
         const current = await bench('state pass', statePass);
-        const narrower = await bench('state pass, slice 4', () =>
+        const wider = await bench(`state pass, slice ${wide.slice}`, () =>
           runProgram(
-            new DeltaRuleStateProgram(heads, l, dk, dv, narrow, false),
+            new DeltaRuleStateProgram(heads, l, dk, dv, wide, false),
             [wu, k, state],
-            scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, narrow)),
+            scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, wide)),
           ),
         );
-        rows.push(compare('deltaRule state pass, slice 4', shape, `slice ${tile.slice} (chunkTile)`, current, narrower));
+        rows.push(compare(`deltaRule state pass, slice ${tile.slice}`, shape, `slice ${wide.slice}`, wider, current));
       }
       tf.dispose([q, k, v, beta, state, wu, sv]);
     }

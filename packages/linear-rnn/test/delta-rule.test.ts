@@ -109,7 +109,7 @@ describeBackends('deltaRule', (backend) => {
   // 64-token chunks whose Dk and Dv span more than one slab of the prepare and output passes, and a Dk
   // so large that the chunk shrinks to fit the state pass's workgroup memory.
   for (const [b, h, l, dk, dv, chunkSize, tile] of [
-    [2, 8, 45, 8, 28, 40, { chunk: 40, slice: 8 }],
+    [2, 8, 45, 8, 60, 40, { chunk: 40, slice: 8 }],
     [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4 }],
     [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4 }],
   ] as const) {
