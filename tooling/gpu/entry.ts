@@ -5,6 +5,7 @@
  *   train-lm      apps/demo/gpu/train-lm.ts       the demo's byte-level LMs
  *   train, eval   packages/ttt3d/gpu/*.ts         tttLRM training and evaluation
  *   reconstruct-probe  packages/ttt3d/gpu/reconstruct-probe.ts  where a tttLRM forward's wall time goes
+ *   flash-probe   packages/sparse-attention/gpu/flash-probe.ts  the flash forward per tile, layout and cut loop
  *   bench         tooling/bench/src/gpu.ts        every bench suite on WebGPU at full size
  *   probe         tooling/gpu/probe.ts            the adapter's features and limits (JSON)
  * Built with `../shared/gpu/pack.sh tooling/gpu/entry.ts`; tooling/gpu/device-run.sh calls it.
@@ -15,6 +16,7 @@ const programs: Record<string, () => Promise<unknown>> = {
   train: () => import('../../packages/ttt3d/gpu/train.js'),
   eval: () => import('../../packages/ttt3d/gpu/eval.js'),
   'reconstruct-probe': () => import('../../packages/ttt3d/gpu/reconstruct-probe.js'),
+  'flash-probe': () => import('../../packages/sparse-attention/gpu/flash-probe.js'),
   bench: () => import('../bench/src/gpu.js'),
   probe: () => import('./probe.js'),
 };

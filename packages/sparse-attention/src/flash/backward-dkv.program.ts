@@ -37,6 +37,7 @@ export class FlashBackwardDkvProgram implements WebGPUProgram {
   }
 
   getUserCode(): string {
+    const dims = { d: this.d, dp: this.tile.dp, threads: this.workgroupSize[0], unroll: false };
     const { tq, tk, dp } = this.tile;
     const d = this.d;
     const qg = tq / 4;
@@ -83,8 +84,8 @@ export class FlashBackwardDkvProgram implements WebGPUProgram {
     let kn = max(kEnd - k0, 0);
     let kBase = (bh * lk + k0) * HD;
     // scores in log₂ units: P = exp2(S·scale·log₂e − LSE·log₂e)
-    ${loadTransposed('sKT', 'k', 'kBase', tk, 'kn', 'KS', ' * (uniforms.scale * LOG2E)')}
-    ${loadTransposed('sVT', 'v', 'kBase', tk, 'kn', 'KS')}
+    ${loadTransposed(dims, 'sKT', 'k', 'kBase', tk, 'kn', 'KS', ' * (uniforms.scale * LOG2E)')}
+    ${loadTransposed(dims, 'sVT', 'v', 'kBase', tk, 'kn', 'KS')}
     let lanes = vec4<i32>(0, 1, 2, 3);
     let keys = vec4<i32>(k0 + kg * 4) + lanes;
     ${rowsTimes(
@@ -103,7 +104,7 @@ export class FlashBackwardDkvProgram implements WebGPUProgram {
       for (var r0 = seg.x; r0 < seg.y; r0 += TQ) {
         let rn = min(TQ, seg.y - r0);
         let qBase = (bh * lq + r0) * HD;
-        ${loadTransposed('sX', 'q', 'qBase', tq, 'rn', 'QS')}
+        ${loadTransposed(dims, 'sX', 'q', 'qBase', tq, 'rn', 'QS')}
         if (tid < TQ) {
           var a = NEG;
           var b = 0.0;
@@ -139,7 +140,7 @@ export class FlashBackwardDkvProgram implements WebGPUProgram {
         }
         ${unrolled(4, (i) => `p${i} = select(exp2(p${i} - lrow), vec4<f32>(0.0), p${i} <= vec4<f32>(MASKED));`)}
         workgroupBarrier();
-        ${loadTransposed('sX', 'dO', 'qBase', tq, 'rn', 'QS')}
+        ${loadTransposed(dims, 'sX', 'dO', 'qBase', tq, 'rn', 'QS')}
         workgroupBarrier();
         ${unrolled(4, (i) => `var ds${i} = vec4<f32>(0.0);`)}
         for (var dd = 0; dd < HD; dd++) {
@@ -150,7 +151,7 @@ export class FlashBackwardDkvProgram implements WebGPUProgram {
         ${unrolled(4, (i) => `ds${i} = p${i} * (ds${i} - drow);`)}
         workgroupBarrier();
         ${unrolled(4, (j) => `sY[(qg * 4 + ${j}) * KG + kg] = vec4<f32>(${listed(4, (i) => `p${i}.${XYZW[j]}`)});`)}
-        ${loadRows('sX', 'dO', 'qBase', tq, 'rn')}
+        ${loadRows(dims, 'sX', 'dO', 'qBase', tq, 'rn')}
         workgroupBarrier();
         for (var r = 0; r < TQ; r++) {
           let pv = sY[r * KG + kg];
@@ -160,7 +161,7 @@ export class FlashBackwardDkvProgram implements WebGPUProgram {
         }
         workgroupBarrier();
         ${unrolled(4, (j) => `sY[(qg * 4 + ${j}) * KG + kg] = vec4<f32>(${listed(4, (i) => `ds${i}.${XYZW[j]}`)});`)}
-        ${loadRows('sX', 'q', 'qBase', tq, 'rn')}
+        ${loadRows(dims, 'sX', 'q', 'qBase', tq, 'rn')}
         workgroupBarrier();
         for (var r = 0; r < TQ; r++) {
           let sv = sY[r * KG + kg];

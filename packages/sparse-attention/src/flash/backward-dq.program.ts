@@ -37,6 +37,7 @@ export class FlashBackwardDqProgram implements WebGPUProgram {
   }
 
   getUserCode(): string {
+    const dims = { d: this.d, dp: this.tile.dp, threads: this.workgroupSize[0], unroll: false };
     const { tq, tk, dp } = this.tile;
     const d = this.d;
     const cg = tk / 4;
@@ -81,8 +82,8 @@ export class FlashBackwardDqProgram implements WebGPUProgram {
     let qBase = (bh * lq + q0) * HD;
     let kBase = bh * lk * HD;
     // scores in log₂ units: P = exp2(S·scale·log₂e − LSE·log₂e)
-    ${loadTransposed('sQ', 'q', 'qBase', tq, 'qn', 'QS', ' * (uniforms.scale * LOG2E)')}
-    ${loadTransposed('sDO', 'dO', 'qBase', tq, 'qn', 'QS')}
+    ${loadTransposed(dims, 'sQ', 'q', 'qBase', tq, 'qn', 'QS', ' * (uniforms.scale * LOG2E)')}
+    ${loadTransposed(dims, 'sDO', 'dO', 'qBase', tq, 'qn', 'QS')}
     let lanes = vec4<i32>(0, 1, 2, 3);
     let rows = vec4<i32>(q0 + rg * 4) + lanes;
     var lse4 = vec4<f32>(0.0);
@@ -105,7 +106,7 @@ export class FlashBackwardDqProgram implements WebGPUProgram {
       if (uniforms.causal != 0) { seg.y = min(seg.y, qEnd); }
       for (var k0 = seg.x; k0 < seg.y; k0 += TK) {
         let kn = min(TK, seg.y - k0);
-        ${loadTransposed('sKV', 'k', 'kBase + k0 * HD', tk, 'kn', 'KS')}
+        ${loadTransposed(dims, 'sKV', 'k', 'kBase + k0 * HD', tk, 'kn', 'KS')}
         workgroupBarrier();
         ${unrolled(4, (i) => `var p${i} = vec4<f32>(0.0);`)}
         for (var dd = 0; dd < HD; dd++) {
@@ -128,7 +129,7 @@ export class FlashBackwardDqProgram implements WebGPUProgram {
         }
         ${unrolled(4, (i) => `p${i} = select(exp2(p${i} - vec4<f32>(lse4.${XYZW[i]})), vec4<f32>(0.0), p${i} <= vec4<f32>(MASKED));`)}
         workgroupBarrier();
-        ${loadTransposed('sKV', 'v', 'kBase + k0 * HD', tk, 'kn', 'KS')}
+        ${loadTransposed(dims, 'sKV', 'v', 'kBase + k0 * HD', tk, 'kn', 'KS')}
         workgroupBarrier();
         ${unrolled(4, (i) => `var ds${i} = vec4<f32>(0.0);`)}
         for (var dd = 0; dd < HD; dd++) {
@@ -139,7 +140,7 @@ export class FlashBackwardDqProgram implements WebGPUProgram {
         ${unrolled(4, (i) => `ds${i} = p${i} * (ds${i} - vec4<f32>(delta4.${XYZW[i]}));`)}
         ${unrolled(4, (j) => `sDS[(cg * 4 + ${j}) * RG + rg] = vec4<f32>(${listed(4, (i) => `ds${i}.${XYZW[j]}`)});`)}
         workgroupBarrier();
-        ${loadRows('sKV', 'k', 'kBase + k0 * HD', tk, 'kn')}
+        ${loadRows(dims, 'sKV', 'k', 'kBase + k0 * HD', tk, 'kn')}
         workgroupBarrier();
         for (var c = 0; c < TK; c++) {
           let dv = sDS[c * RG + rg];

@@ -50,6 +50,7 @@ export class FlashForwardProgram implements WebGPUProgram {
   }
 
   getUserCode(): string {
+    const dims = { d: this.d, dp: this.tile.dp, threads: this.workgroupSize[0], unroll: true };
     const { tq, tk, dp, splitKv } = this.tile;
     const rows = ROWS;
     const d = this.d;
@@ -108,7 +109,7 @@ export class FlashForwardProgram implements WebGPUProgram {
     let qn = max(qEnd - q0, 0);
     let qBase = (bh * lq + q0) * HD;
     let kBase = bh * lk * HD;
-    ${loadTransposed('sQ', 'q', 'qBase', tq, 'qn', 'QS', ' * (uniforms.scale * LOG2E)')}
+    ${loadTransposed(dims, 'sQ', 'q', 'qBase', tq, 'qn', 'QS', ' * (uniforms.scale * LOG2E)')}
 
     let lanes = vec4<i32>(0, 1, 2, 3);
     ${allQuads((g) => `let rows${g} = vec4<i32>(q0 + rg * ${rows} + ${4 * g}) + lanes;`)}
@@ -126,8 +127,8 @@ export class FlashForwardProgram implements WebGPUProgram {
       if (uniforms.causal != 0) { seg.y = min(seg.y, qEnd); }
       for (var k0 = seg.x; k0 < seg.y; k0 += TK) {
         let kn = min(TK, seg.y - k0);
-        ${loadTransposed('sKV', 'k', 'kBase + k0 * HD', tk, 'kn', 'KS')}
-        ${splitKv ? loadRows('sV', 'v', 'kBase + k0 * HD', tk, 'kn') : ''}
+        ${loadTransposed(dims, 'sKV', 'k', 'kBase + k0 * HD', tk, 'kn', 'KS')}
+        ${splitKv ? loadRows(dims, 'sV', 'v', 'kBase + k0 * HD', tk, 'kn') : ''}
         workgroupBarrier();
 
         ${allRows((i) => `var s${i} = vec4<f32>(0.0);`)}
@@ -153,7 +154,7 @@ export class FlashForwardProgram implements WebGPUProgram {
         ${allQuads((g) => `${maxBuf}[cg * PS + rg * ${quads} + ${g}] = tileMax${g};`)}
         workgroupBarrier();
 
-        ${splitKv ? '' : loadRows('sKV', 'v', 'kBase + k0 * HD', tk, 'kn')}
+        ${splitKv ? '' : loadRows(dims, 'sKV', 'v', 'kBase + k0 * HD', tk, 'kn')}
         for (var g = 0; g < CG; g++) {
           ${allQuads((g) => `tileMax${g} = max(tileMax${g}, ${maxBuf}[g * PS + rg * ${quads} + ${g}]);`)}
         }

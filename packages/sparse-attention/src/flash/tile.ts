@@ -62,7 +62,8 @@ export function kvFloats(d: number, tile: FlashTile, rows = tile.tk): number {
   return Math.max(transposedFloats(d, rows), rows * tile.dp);
 }
 
-function forwardBytes(d: number, t: FlashTile): number {
+/** Bytes of workgroup memory the forward program declares for tile `t` (the tile tests pick split tiles that fit lavapipe by it). */
+export function forwardBytes(d: number, t: FlashTile): number {
   const split = t.splitKv ? t.tk * t.dp + (t.tk * t.tq) / 4 : 0;
   return 4 * (transposedFloats(d, t.tq) + kvFloats(d, t) + t.tk * t.tq + split) + 32;
 }
