@@ -27,13 +27,6 @@ export function temperedRow(values: Float32Array, temperature: number): Float32A
   return z;
 }
 
-/** Rank order of the samplers: larger z first, ties by lower token id. */
-function ranksBefore(z: Float32Array, a: number, b: number): boolean {
-  const za = z[a] as number;
-  const zb = z[b] as number;
-  return za > zb || (za === zb && a < b);
-}
-
 function swap(idx: Int32Array, a: number, b: number): void {
   const t = idx[a] as number;
   idx[a] = idx[b] as number;
@@ -56,15 +49,22 @@ export function keptPrefix(idx: Int32Array, n: number, z: Float32Array, weights:
   while (lo < hi) {
     swap(idx, (lo + hi) >>> 1, hi - 1);
     const pivot = idx[hi - 1] as number;
+    const zp = z[pivot] as number;
     let store = lo;
     let mass = 0;
+    // branch-free (a branch on the rank test is mispredicted about half the time), the same swaps and sums
+    // as `if (before) { mass += w; swap(i, store); store++ }`: `before` is 0 or 1, 0·w adds +0 to a sum ≥ +0
+    // (w finite), and the swap picks its values by arithmetic on the two ids
     for (let i = lo; i < hi - 1; i++) {
       const token = idx[i] as number;
-      if (ranksBefore(z, token, pivot)) {
-        mass += weights === null ? 1 : (weights[token] as number);
-        swap(idx, i, store);
-        store++;
-      }
+      const other = idx[store] as number;
+      const zt = z[token] as number;
+      // larger z first, ties by lower token id
+      const before = +(zt > zp) | (+(zt === zp) & +(token < pivot));
+      mass += before * (weights === null ? 1 : (weights[token] as number));
+      idx[store] = other + before * (token - other);
+      idx[i] = token + before * (other - token);
+      store += before;
     }
     swap(idx, store, hi - 1);
     if (acc + mass >= goal) {
@@ -125,27 +125,27 @@ function fastRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: number, 
   }
   const { z, ids } = topKBuffers;
   const w = fastWeights;
-  for (let j = 0; j < k; j++) w[j] = Math.exp(f32((z[j] as number) - zmax));
   // positions are in increasing token id, so keptPrefix's tie order (lower index first) is the token order
   const idx = fastPositions;
-  for (let j = 0; j < k; j++) idx[j] = j;
-  let n = k;
-  if (p < 1) {
-    let total = 0;
-    for (let j = 0; j < k; j++) total += w[j] as number;
-    n = keptPrefix(idx, k, z, w, f32(p * f32(total)));
+  let total = 0;
+  for (let j = 0; j < k; j++) {
+    w[j] = Math.exp(f32((z[j] as number) - zmax));
+    idx[j] = j;
+    total += w[j] as number;
   }
-  // the kept positions in increasing order (= increasing token id) by flags, not a sort
+  const n = p < 1 ? keptPrefix(idx, k, z, w, f32(p * f32(total))) : k;
+  // the kept positions in increasing order (= increasing token id) by flags, not a sort; compacted
+  // branch-free: every position is written at m and m advances by the kept flag (m ≤ j, so the slot
+  // written was read already)
   const kept = fastKept;
   kept.fill(0, 0, k);
   for (let a = 0; a < n; a++) kept[idx[a] as number] = 1;
   let m = 0;
   for (let j = 0; j < k; j++) {
-    if (kept[j] === 1 && (w[j] as number) >= pMin) {
-      fastIds[m] = ids[j] as number;
-      w[m] = w[j] as number;
-      m++;
-    }
+    const wj = w[j] as number;
+    fastIds[m] = ids[j] as number;
+    w[m] = wj;
+    m += (kept[j] as number) & +(wj >= pMin);
   }
   return drawSparse(fastIds, w, m, u);
 }

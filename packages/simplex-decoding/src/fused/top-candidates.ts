@@ -17,36 +17,44 @@ function ensure(vocab: number): void {
   work = new Float32Array(vocab);
 }
 
-/** The k-th largest of `a[0, n)` (1 ≤ k ≤ n, no NaN), by quickselect; reorders `a`. */
+/**
+ * The k-th largest of `a[0, n)` (1 ≤ k ≤ n, no NaN), by quickselect; reorders `a`. Each round moves the
+ * values above the pivot to the front and then those equal to it after them (a constant or tied range
+ * ends in one round), each by a branch-free partition: every value is swapped to the store position and
+ * the position advances by the comparison's 0 or 1. A branch on the comparison is mispredicted about
+ * half the time on unordered values, and that cost most of a Hoare partition's time on short rows.
+ */
 function kthLargest(a: Float32Array, n: number, k: number): number {
   let lo = 0;
-  let hi = n - 1;
+  let hi = n;
   const target = k - 1;
-  while (lo < hi) {
+  for (;;) {
     // median of three as the pivot: sorted or constant rows stay O(n)
     const x = a[lo] as number;
-    const y = a[(lo + hi) >>> 1] as number;
-    const z = a[hi] as number;
+    const y = a[(lo + hi - 1) >>> 1] as number;
+    const z = a[hi - 1] as number;
     const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
-    // Hoare partition, descending: [lo, j] ≥ pivot ≥ [i, hi]
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while ((a[i] as number) > pivot) i++;
-      while ((a[j] as number) < pivot) j--;
-      if (i <= j) {
-        const t = a[i] as number;
-        a[i] = a[j] as number;
-        a[j] = t;
-        i++;
-        j--;
-      }
+    let above = lo;
+    for (let i = lo; i < hi; i++) {
+      const v = a[i] as number;
+      a[i] = a[above] as number;
+      a[above] = v;
+      above += +(v > pivot);
     }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return a[target] as number;
+    if (target < above) {
+      hi = above;
+      continue;
+    }
+    let equal = above;
+    for (let i = above; i < hi; i++) {
+      const v = a[i] as number;
+      a[i] = a[equal] as number;
+      a[equal] = v;
+      equal += +(v === pivot);
+    }
+    if (target < equal) return pivot;
+    lo = equal;
   }
-  return a[target] as number;
 }
 
 /**
@@ -78,17 +86,15 @@ function logitFloor(tau: number, t: number): number {
   return (bits[0] as number) * t;
 }
 
-/** Keeps the candidates `[0, n)` with z ≥ tau, in order; returns how many. */
+/** Keeps the candidates `[0, n)` with z ≥ tau, in order, branch-free (see `kthLargest`); returns how many. */
 function keepAtLeast(n: number, tau: number): number {
   const { ids, z } = topKBuffers;
   let m = 0;
   for (let j = 0; j < n; j++) {
     const v = z[j] as number;
-    if (v >= tau) {
-      z[m] = v;
-      ids[m] = ids[j] as number;
-      m++;
-    }
+    z[m] = v;
+    ids[m] = ids[j] as number;
+    m += +(v >= tau);
   }
   return m;
 }
@@ -104,8 +110,11 @@ const INFINITE_ROW = -2;
  * sample size); with τ the 1st to 3rd largest it was 8–18%.
  */
 const RANK = 12;
-/** The smallest sample worth taking (below it, rows are short enough to scan from −∞). */
-const MIN_SAMPLE = 128;
+/**
+ * The smallest sample worth taking (below it, rows are short enough to scan from −∞). At 128 a 1024-token
+ * row with k = 50 took the 19th largest of 128 values, where the 12th of 82 gives τ the same ~3k values.
+ */
+const MIN_SAMPLE = 64;
 /** Adjacent values per sampled run. */
 const RUN = 16;
 
@@ -126,11 +135,16 @@ function startingThreshold(s: Float32Array, t: number, unit: boolean, k: number)
   const size = Math.min(Math.floor(vocab / 2), Math.max(MIN_SAMPLE, Math.ceil((RANK * vocab) / (3 * k))));
   const rank = Math.ceil((3 * k * size) / vocab);
   if (size < MIN_SAMPLE || 4 * rank > size) return Number.NEGATIVE_INFINITY;
-  if (best.length < rank) best = new Float64Array(rank);
   // runs of RUN adjacent values (a cache line) spread evenly over the row: single values at a stride
   // touched nearly every cache line of a 131072-token row and took a fifth of the scan's time
   const runs = Math.ceil(size / RUN);
   const spacing = Math.floor(vocab / runs);
+  return size < 8 * rank ? sampledRank(s, runs, spacing, rank, t, unit) : insertedRank(s, runs, spacing, rank, t, unit);
+}
+
+/** `startingThreshold`'s rank-th largest of the sample by insertion, for samples much larger than their rank. */
+function insertedRank(s: Float32Array, runs: number, spacing: number, rank: number, t: number, unit: boolean): number {
+  if (best.length < rank) best = new Float64Array(rank);
   // insertion into the `rank` best: a value must beat `cut`, the rank-th best once that many are held
   // (a NaN never does, and is left to the pass, which rejects the row; nor does −∞, which sets no τ)
   const b = best;
@@ -152,6 +166,26 @@ function startingThreshold(s: Float32Array, t: number, unit: boolean, k: number)
   }
   if (held < rank) return Number.NEGATIVE_INFINITY;
   const x = b[rank - 1] as number;
+  return unit ? x : f32(x / t);
+}
+
+/**
+ * `startingThreshold` for a sample that holds few more values than its rank (short rows): the sample's
+ * values above −∞ (not NaN) copied out branch-free and the rank-th largest by `kthLargest` — the value the
+ * insertion finds, without its mispredicted comparisons, most of them taken when rank ≈ size / 8.
+ */
+function sampledRank(s: Float32Array, runs: number, spacing: number, rank: number, t: number, unit: boolean): number {
+  let held = 0;
+  for (let r = 0; r < runs; r++) {
+    const from = r * spacing;
+    for (let i = from; i < from + RUN; i++) {
+      const x = s[i] as number;
+      work[held] = x;
+      held += +(x > Number.NEGATIVE_INFINITY);
+    }
+  }
+  if (held < rank) return Number.NEGATIVE_INFINITY;
+  const x = kthLargest(work, held, rank);
   return unit ? x : f32(x / t);
 }
 
@@ -180,7 +214,7 @@ function scan(s: Float32Array, t: number, unit: boolean, k: number, tau: number)
     ids[n] = i;
     n++;
     if (n === cap && i < vocab - 1) {
-      work.set(z.subarray(0, n));
+      for (let j = 0; j < n; j++) work[j] = z[j] as number;
       tau = kthLargest(work, n, k);
       floor = unit ? tau : logitFloor(tau, t);
       n = keepAtLeast(n, tau);
@@ -188,6 +222,82 @@ function scan(s: Float32Array, t: number, unit: boolean, k: number, tau: number)
     }
   }
   return n;
+}
+
+/** Values per block of `scanBlocks`: the buffer is compacted between blocks. */
+const BLOCK = 64;
+
+/**
+ * `scan` for rows where many values pass τ (about 3k of V when 48k ≥ V, or all of them from τ = −∞): the
+ * same candidates, collected without a branch on each comparison — a block's ids are appended and the
+ * count advances by 0 or 1, then the block's candidates are divided and kept by the same rule. On a
+ * 1024-token row with k = 50, skipBelow's exit on ~150 scattered candidates was mispredicted each time.
+ */
+function scanBlocks(s: Float32Array, t: number, unit: boolean, k: number, tau: number): number {
+  const vocab = s.length;
+  const { ids, z } = topKBuffers;
+  let cap = Math.min(vocab, Math.max(4 * k, 256));
+  let floor = unit ? tau : logitFloor(tau, t);
+  let n = 0;
+  for (let from = 0; from < vocab; from += BLOCK) {
+    const to = Math.min(from + BLOCK, vocab);
+    let m = n;
+    let nan = 0;
+    for (let i = from; i < to; i++) {
+      const x = s[i] as number;
+      ids[m] = i;
+      m += +(x >= floor);
+      nan |= +Number.isNaN(x);
+    }
+    if (nan !== 0) return NAN_ROW;
+    for (let j = n; j < m; j++) {
+      const i = ids[j] as number;
+      const x = s[i] as number;
+      const v = unit ? x : f32(x / t);
+      if (v === Number.POSITIVE_INFINITY) return INFINITE_ROW;
+      z[n] = v;
+      ids[n] = i;
+      n += +(v >= tau);
+    }
+    if (n >= cap && to < vocab) {
+      for (let j = 0; j < n; j++) work[j] = z[j] as number;
+      tau = kthLargest(work, n, k);
+      floor = unit ? tau : logitFloor(tau, t);
+      n = keepAtLeast(n, tau);
+      if (n > cap >> 1) cap = Math.min(vocab, 2 * cap);
+    }
+  }
+  return n;
+}
+
+/**
+ * Keeps the exact top-k of the `n` buffered candidates, in increasing id: those above the k-th largest,
+ * then its ties by increasing id (branch-free but for ties). Returns their max z, the candidates' first
+ * max in id order (that one is kept).
+ */
+function exactTopK(n: number, k: number): number {
+  const { ids, z } = topKBuffers;
+  let zmax = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < n; j++) {
+    const v = z[j] as number;
+    work[j] = v;
+    if (v > zmax) zmax = v;
+  }
+  const kth = kthLargest(work, n, k);
+  let room = k;
+  for (let j = 0; j < n; j++) room -= +((z[j] as number) > kth);
+  let m = 0;
+  for (let j = 0; j < n; j++) {
+    const v = z[j] as number;
+    z[m] = v;
+    ids[m] = ids[j] as number;
+    m += +(v > kth);
+    if (v === kth && room > 0) {
+      m++;
+      room--;
+    }
+  }
+  return zmax;
 }
 
 /**
@@ -199,30 +309,13 @@ function scan(s: Float32Array, t: number, unit: boolean, k: number, tau: number)
  */
 export function topKOfRow(s: Float32Array, temperature: number, k: number): { status: TopKStatus; zmax: number } {
   ensure(s.length);
-  const { ids, z } = topKBuffers;
   const t = f32(temperature);
   const unit = temperature === 1;
   const start = startingThreshold(s, t, unit, k);
   if (start === Number.POSITIVE_INFINITY) return { status: 'infinite', zmax: start };
-  let n = scan(s, t, unit, k, start);
-  if (n >= 0 && n < k) n = scan(s, t, unit, k, Number.NEGATIVE_INFINITY);
+  let n = 48 * k >= s.length ? scanBlocks(s, t, unit, k, start) : scan(s, t, unit, k, start);
+  if (n >= 0 && n < k) n = scanBlocks(s, t, unit, k, Number.NEGATIVE_INFINITY);
   if (n === NAN_ROW) return { status: 'nan', zmax: Number.NaN };
   if (n === INFINITE_ROW) return { status: 'infinite', zmax: Number.POSITIVE_INFINITY };
-  // the exact top-k of the candidates: those above the k-th largest, then its ties by increasing id
-  work.set(z.subarray(0, n));
-  const kth = kthLargest(work, n, k);
-  let room = k;
-  for (let j = 0; j < n; j++) if ((z[j] as number) > kth) room--;
-  let m = 0;
-  let zmax = Number.NEGATIVE_INFINITY;
-  for (let j = 0; j < n; j++) {
-    const v = z[j] as number;
-    if (v > kth || (v === kth && room-- > 0)) {
-      z[m] = v;
-      ids[m] = ids[j] as number;
-      m++;
-      if (v > zmax) zmax = v;
-    }
-  }
-  return { status: 'ok', zmax };
+  return { status: 'ok', zmax: exactTopK(n, k) };
 }

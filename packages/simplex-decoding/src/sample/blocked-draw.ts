@@ -150,11 +150,23 @@ const active = new Int32Array(GROUP_SEGMENTS);
 
 /**
  * The pairwise tree of layout.ts over one group whose only nonzero segment sums are `sums[a]` at
- * in-group positions `positions[a]` (a < count, distinct): the dense tree's result, touching only the
- * occupied slots — at stride h the slot t + h folds into t, and an empty partner passes the value on.
+ * in-group positions `positions[a]` (a < count, increasing): the dense tree's result. When the positions
+ * lie below a power of two P no more than 8·count, the dense tree over P zero-padded slots (the strides
+ * ≥ P only add zeros: V ≤ 4096, one group, takes this); otherwise it touches only the occupied slots — at
+ * stride h the slot t + h folds into t, and an empty partner passes the value on.
  */
 function sparseTreeSum(positions: Int32Array, sums: Float32Array, from: number, count: number): number {
   const s = treeScratch;
+  let span = 1;
+  while (span <= (positions[from + count - 1] as number)) span *= 2;
+  if (span <= 8 * count) {
+    s.fill(0, 0, span);
+    for (let a = from; a < from + count; a++) s[positions[a] as number] = sums[a] as number;
+    for (let stride = span >> 1; stride > 0; stride >>= 1) {
+      for (let t = 0; t < stride; t++) s[t] = (s[t] as number) + (s[t + stride] as number);
+    }
+    return s[0] as number;
+  }
   let m = 0;
   for (let a = from; a < from + count; a++) {
     const t = positions[a] as number;
