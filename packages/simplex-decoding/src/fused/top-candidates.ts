@@ -19,8 +19,8 @@ function ensure(vocab: number): void {
 
 /**
  * The k-th largest of `a[0, n)` (1 ≤ k ≤ n, no NaN), by quickselect; reorders `a`. Each round moves the
- * values above the pivot to the front and then those equal to it after them (a constant or tied range
- * ends in one round), each by a branch-free partition: every value is swapped to the store position and
+ * values above the pivot to the front, and, when none is, those equal to it (a constant or tied range
+ * ends there), each by a branch-free partition: every value is swapped to the store position and
  * the position advances by the comparison's 0 or 1. A branch on the comparison is mispredicted about
  * half the time on unordered values, and that cost most of a Hoare partition's time on short rows.
  */
@@ -45,6 +45,13 @@ function kthLargest(a: Float32Array, n: number, k: number): number {
       hi = above;
       continue;
     }
+    // the rest are ≤ the pivot, which is among them: their largest
+    if (target === above) return pivot;
+    if (above > lo) {
+      lo = above;
+      continue;
+    }
+    // nothing above the pivot: split off the values equal to it (a constant range ends here)
     let equal = above;
     for (let i = above; i < hi; i++) {
       const v = a[i] as number;

@@ -150,23 +150,11 @@ const active = new Int32Array(GROUP_SEGMENTS);
 
 /**
  * The pairwise tree of layout.ts over one group whose only nonzero segment sums are `sums[a]` at
- * in-group positions `positions[a]` (a < count, increasing): the dense tree's result. When the positions
- * lie below a power of two P no more than 8·count, the dense tree over P zero-padded slots (the strides
- * ≥ P only add zeros: V ≤ 4096, one group, takes this); otherwise it touches only the occupied slots — at
- * stride h the slot t + h folds into t, and an empty partner passes the value on.
+ * in-group positions `positions[a]` (a < count, distinct): the dense tree's result, touching only the
+ * occupied slots — at stride h the slot t + h folds into t, and an empty partner passes the value on.
  */
 function sparseTreeSum(positions: Int32Array, sums: Float32Array, from: number, count: number): number {
   const s = treeScratch;
-  let span = 1;
-  while (span <= (positions[from + count - 1] as number)) span *= 2;
-  if (span <= 8 * count) {
-    s.fill(0, 0, span);
-    for (let a = from; a < from + count; a++) s[positions[a] as number] = sums[a] as number;
-    for (let stride = span >> 1; stride > 0; stride >>= 1) {
-      for (let t = 0; t < stride; t++) s[t] = (s[t] as number) + (s[t + stride] as number);
-    }
-    return s[0] as number;
-  }
   let m = 0;
   for (let a = from; a < from + count; a++) {
     const t = positions[a] as number;
@@ -194,6 +182,21 @@ function sparseTreeSum(positions: Int32Array, sums: Float32Array, from: number, 
     m = kept;
   }
   present[0] = 0;
+  return s[0] as number;
+}
+
+/**
+ * `sparseTreeSum` when the positions lie below `span`, a power of two: the dense tree over `span`
+ * zero-padded slots, the strides ≥ span only adding zeros. Cheaper where span ≤ 8·count (a row of V ≤ 4096
+ * tokens is one group of at most 256 segments): no branch on the occupied slots, mispredicted on short rows.
+ */
+function denseTreeSum(positions: Int32Array, sums: Float32Array, from: number, count: number, span: number): number {
+  const s = treeScratch;
+  s.fill(0, 0, span);
+  for (let a = from; a < from + count; a++) s[positions[a] as number] = sums[a] as number;
+  for (let stride = span >> 1; stride > 0; stride >>= 1) {
+    for (let t = 0; t < stride; t++) s[t] = (s[t] as number) + (s[t + stride] as number);
+  }
   return s[0] as number;
 }
 
@@ -243,7 +246,9 @@ export function drawSparse(ids: Int32Array, weights: Float32Array, n: number, u:
       segIndex[b] = (segIndex[b] as number) - g * GROUP_SEGMENTS;
       b++;
     }
-    const sum = sparseTreeSum(segIndex, segSum, a, b - a);
+    let span = 1;
+    while (span <= (segIndex[b - 1] as number)) span *= 2;
+    const sum = span <= 8 * (b - a) ? denseTreeSum(segIndex, segSum, a, b - a, span) : sparseTreeSum(segIndex, segSum, a, b - a);
     groupSum[groups] = sum;
     groupFirst[groups] = a;
     groups++;
