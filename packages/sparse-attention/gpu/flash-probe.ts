@@ -105,8 +105,11 @@ for (const l of lengths) {
     for (const tile of tiles) {
       {
         const name = 'rows';
-        const args: ConstructorParameters<typeof FlashForwardProgram> = [h, l, d, tile, queryWorkgroups(g, tile.tq)];
-        const cuts: [string, FlashForwardProgram][] = [['none', new FlashForwardProgram(...args)]];
+        const args: [number, number, number, FlashTile, number] = [h, l, d, tile, queryWorkgroups(g, tile.tq)];
+        const cuts: [string, FlashForwardProgram][] = [
+          ['none', new FlashForwardProgram(...args)],
+          ['none, prefetch', new FlashForwardProgram(...args, true)],
+        ];
         // the cut variants on the sparse walk only (the dense one at L = 16384 takes ~50 ms a run)
         if (sparse) for (const [cut, replace] of Object.entries(CUTS)) cuts.push([cut, new CutForward(args, cut, replace)]);
         for (const [cut, program] of cuts) {

@@ -7,7 +7,7 @@ import { flashReference } from '../src/flash/index.js';
 import { FlashForwardProgram } from '../src/flash/forward.program.js';
 import { workgroupBytes } from '../src/flash/kernel.js';
 import { type FlashGeometry, flashUniforms, queryWorkgroups } from '../src/flash/layout.js';
-import { type FlashTile, forwardBytes } from '../src/flash/tile.js';
+import { type FlashTile, forwardBytes, forwardTile } from '../src/flash/tile.js';
 import { qkv, uniform } from './cases.js';
 
 const flat = (t: Tensor): TensorInfo => ({ dataId: t.dataId, shape: [t.size], dtype: t.dtype });
@@ -23,13 +23,13 @@ const SPLIT_TILES: Record<number, FlashTile> = {
 };
 
 describeBackends(
-  'flash forward, split K/V',
+  'flash forward tiles',
   () => {
     for (const [l, d, causal, sparse] of [
       [200, 64, true, true],
       [131, 40, false, false],
     ] as const) {
-      it(`a split-K/V tile equals the reference (L ${l}, D ${d}${causal ? ', causal' : ''}, ${sparse ? 'sparse' : 'dense'})`, async () => {
+      it(`a split-K/V tile and the op's tile equal the reference, with and without prefetch (L ${l}, D ${d}${causal ? ', causal' : ''}, ${sparse ? 'sparse' : 'dense'})`, async () => {
         const h = 2;
         const { q, k, v } = qkv(1, h, l, l, d, l + d, 3);
         const [bq, bk] = [64, 32];
@@ -38,19 +38,28 @@ describeBackends(
         const g: FlashGeometry = { heads: h, lq: l, lk: l, d, causal, sparse, bq, bk, scale: 0.3 };
         const lists = { kvNum: mask.kvNumBlocks, kvIdx: mask.kvIndices, qNum: mask.qNumBlocks, qIdx: mask.qIndices };
         const [refO, refLse] = flashReference({ q, k, v, ...lists }, g) as [Tensor, Tensor];
-        const tile = SPLIT_TILES[d] as FlashTile;
-        expect(forwardBytes(d, tile)).toBeLessThanOrEqual(workgroupBytes());
-        {
-          const packed = runProgram(
-            new FlashForwardProgram(h, l, d, tile, queryWorkgroups(g, tile.tq)),
-            [q, k, v, mask.kvNumBlocks, mask.kvIndices].map(flat),
-            flashUniforms(g, tile.tq, tile.tk),
-          );
+        const split = SPLIT_TILES[d] as FlashTile;
+        expect(forwardBytes(d, split)).toBeLessThanOrEqual(workgroupBytes());
+        for (const tile of [split, forwardTile(d, workgroupBytes())]) {
+          const run = (prefetch: boolean) =>
+            runProgram(
+              new FlashForwardProgram(h, l, d, tile, queryWorkgroups(g, tile.tq), prefetch),
+              [q, k, v, mask.kvNumBlocks, mask.kvIndices].map(flat),
+              flashUniforms(g, tile.tq, tile.tk),
+            );
+          const packed = run(false);
           const size = h * l * d;
           const [o, lse] = tf.tidy(() => [packed.slice(0, size).reshape(refO.shape), packed.slice(size, h * l).reshape(refLse.shape)]);
           await expectAllClose(o as Tensor, refO, { atol: 2e-5, rtol: 1e-4 });
           await expectAllClose(lse as Tensor, refLse, { atol: 2e-5, rtol: 1e-4 });
-          tf.dispose([packed, o as Tensor, lse as Tensor]);
+          // the prefetching program does the same arithmetic on the same tiles: the same bits
+          const pipelined = run(true);
+          const [want, got] = await Promise.all([packed.data(), pipelined.data()]);
+          expect(
+            got.findIndex((x, i) => !Object.is(x, want[i])),
+            `tile ${JSON.stringify(tile)}: first element the prefetching program changes`,
+          ).toBe(-1);
+          tf.dispose([packed, pipelined, o as Tensor, lse as Tensor]);
         }
         tf.dispose([q, k, v, dense, refO, refLse]);
         mask.dispose();

@@ -24,6 +24,13 @@ export function segmentsWgsl(num: string, idx: string): string {
     return workgroupUniformLoad(&cntCtl);
   }
 
+  // [start, end) of segment n of block row \`row\` as this thread reads it (no barrier: not for loop bounds)
+  fn segmentRange(row : i32, width : i32, n : i32, size : i32, length : i32) -> vec2<i32> {
+    if (uniforms.sparse == 0) { return vec2<i32>(0, length); }
+    let j = ${idx}[row * width + n];
+    return vec2<i32>(j * size, min(j * size + size, length));
+  }
+
   // [start, end) of segment n of block row \`row\`, blocks of \`size\` over \`length\` positions
   fn segment(row : i32, width : i32, n : i32, size : i32, length : i32) -> vec2<i32> {
     // every thread has read the previous segment before thread 0 overwrites it

@@ -123,3 +123,84 @@ export function loadRows(dims: TileLoadDims, dst: string, src: string, base: str
     (i, guard) => when(guard, `${dst}[ld_r${i} * ${dp / 4} + ld_d${i} / 4][ld_d${i} % 4] = ld_x${i};`),
   );
 }
+
+/**
+ * A tile load split for software pipelining: `declare` the registers once, `issue` the next tile's global loads into
+ * them (any time after the previous tile's `store`), `store` them to workgroup memory when that tile's turn comes. The
+ * loads' latency then runs under the current tile's arithmetic instead of before it.
+ */
+export interface PrefetchedLoad {
+  declare: string;
+  issue: (base: string, count: string) => string;
+  store: string;
+}
+
+function prefetched(
+  dims: TileLoadDims,
+  total: number,
+  floats: number,
+  zero: string,
+  issue: (i: number, element: string, base: string, count: string) => string,
+  store: (i: number, element: string) => string,
+): PrefetchedLoad | undefined {
+  const n = Math.ceil(total / dims.threads);
+  if (n * floats > FLOATS_IN_FLIGHT) return undefined;
+  const steps = Array.from({ length: n }, (_, i) => i);
+  const element = (i: number) => `tid + ${i * dims.threads}`;
+  const guarded = (i: number, body: string) => when((i + 1) * dims.threads <= total ? '' : `${element(i)} < ${total}`, body);
+  return {
+    declare: zero,
+    issue: (base, count) => steps.map((i) => guarded(i, issue(i, element(i), base, count))).join('\n        '),
+    store: steps.map((i) => guarded(i, store(i, element(i)))).join('\n        '),
+  };
+}
+
+/** `loadTransposed` in three parts (`PrefetchedLoad`), registers `${name}0…`; undefined where they would exceed FLOATS_IN_FLIGHT. */
+export function prefetchTransposed(
+  dims: TileLoadDims,
+  name: string,
+  dst: string,
+  src: string,
+  rows: number,
+  stride: string,
+  scale = '',
+): PrefetchedLoad | undefined {
+  const { d } = dims;
+  const n = Math.ceil((d * rows) / 4 / dims.threads);
+  return prefetched(
+    dims,
+    (d * rows) / 4,
+    4,
+    Array.from({ length: n }, (_, i) => `var ${name}${i} = vec4<f32>(0.0);`).join('\n    '),
+    (i, e, base, count) => `{
+          let dd = (${e}) % ${d};
+          let r = (${e}) / ${d};
+          let b = ${base} + r * ${4 * d} + dd;
+          ${name}${i} = vec4<f32>(0.0);
+          if (r * 4 < ${count}) { ${name}${i}.x = ${src}[b]; }
+          if (r * 4 + 1 < ${count}) { ${name}${i}.y = ${src}[b + ${d}]; }
+          if (r * 4 + 2 < ${count}) { ${name}${i}.z = ${src}[b + ${2 * d}]; }
+          if (r * 4 + 3 < ${count}) { ${name}${i}.w = ${src}[b + ${3 * d}]; }
+        }`,
+    (i, e) => `${dst}[((${e}) % ${d}) * ${stride} + (${e}) / ${d}] = ${name}${i}${scale};`,
+  );
+}
+
+/** `loadRows` in three parts (`PrefetchedLoad`), registers `${name}0…`; undefined where they would exceed FLOATS_IN_FLIGHT. */
+export function prefetchRows(dims: TileLoadDims, name: string, dst: string, src: string, rows: number): PrefetchedLoad | undefined {
+  const { d, dp } = dims;
+  const n = Math.ceil((rows * dp) / dims.threads);
+  return prefetched(
+    dims,
+    rows * dp,
+    1,
+    Array.from({ length: n }, (_, i) => `var ${name}${i} = 0.0;`).join('\n    '),
+    (i, e, base, count) => `{
+          let r = (${e}) / ${dp};
+          let dd = (${e}) % ${dp};
+          ${name}${i} = 0.0;
+          if (r < ${count} && dd < ${d}) { ${name}${i} = ${src}[${base} + r * ${d} + dd]; }
+        }`,
+    (i, e) => `${dst}[((${e}) / ${dp}) * ${dp / 4} + ((${e}) % ${dp}) / 4][(${e}) % 4] = ${name}${i};`,
+  );
+}
