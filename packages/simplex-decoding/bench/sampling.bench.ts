@@ -151,9 +151,9 @@ export default defineBench({
             const out = sampleFromLogits(s, { topK: K, topP: P, temperature: TEMPERATURE, seed: 1 });
             return [out.ids, out.logprobs];
           };
-          rows.push(...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (auto: split candidates)', shape, call, { by: 'program' })));
+          rows.push(...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (auto: radix select)', shape, call, { by: 'program' })));
           rows.push(
-            ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (radix select)', shape, forcedSample(s, 'split'), {
+            ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (split candidates)', shape, forcedSample(s, 'candidates'), {
               by: 'program',
             })),
           );

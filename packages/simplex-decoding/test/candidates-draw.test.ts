@@ -2,7 +2,7 @@ import { type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import type { FusedAttrs, SamplerPath } from '../src/fused/attrs.js';
-import { candidateGrid, useCandidateDraw } from '../src/fused/candidates-draw.js';
+import { CANDIDATES_BY_SHAPE, candidateGrid, useCandidateDraw } from '../src/fused/candidates-draw.js';
 import { CANDIDATES_K_CAP } from '../src/fused/candidates-draw.program.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { sampleFromLogits } from '../src/index.js';
@@ -177,17 +177,20 @@ describeBackends(
       tf.dispose([nan, hot]);
     }, 600_000);
 
-    it('splits rows of 16384 tokens and more by shape, in 4 programs with the same draws as the radix passes', async () => {
+    it('splits rows of 16384 tokens and more on its own grid, with the same draws as the radix passes and as sampleFromLogits', async () => {
       const wide = randomLogits(2, 131072, 31, 8);
-      expect(useCandidateDraw(undefined, 2, 131072, 50)).toBeDefined();
+      expect(useCandidateDraw('candidates', 2, 131072, 50)).toEqual(candidateGrid(2, 131072, 50));
       for (const o of [{ topK: 50, topP: 0.9, temperature: 0.7 }, { topK: 1 }]) {
+        const f = filters(o.temperature ?? 1, o.topK, o.topP ?? 1, 0);
+        const ours = await drawsOn(wide, f, 'candidates', 3);
+        const radix = await drawsOn(wide, f, 'split', 3);
         const auto = sampleFromLogits(wide, { ...o, seed: 3 });
-        const radix = await drawsOn(wide, filters(o.temperature ?? 1, o.topK, o.topP ?? 1, 0), 'split', 3);
         const [ids, logprobs] = await Promise.all([auto.ids.data(), auto.logprobs.data()]);
+        expect(ours, JSON.stringify(o)).toEqual(radix);
         expect(
           Array.from(ids).flatMap((id, r) => [id, logprobs[r] as number]),
           JSON.stringify(o),
-        ).toEqual(radix);
+        ).toEqual(ours);
         tf.dispose([auto.ids, auto.logprobs]);
       }
       wide.dispose();
@@ -211,10 +214,13 @@ describeBackends(
 );
 
 describe('useCandidateDraw (the fused sampler’s candidate path by shape)', () => {
-  it('takes the candidate path for a top-k up to the cap where the radix select would run, unless forced otherwise', () => {
-    for (const rows of [1, 64, 256]) expect(useCandidateDraw(undefined, rows, 131072, 50), `${rows} rows`).toBeDefined();
-    expect(useCandidateDraw(undefined, 64, 131072, CANDIDATES_K_CAP + 1)).toBeUndefined();
-    expect(useCandidateDraw(undefined, 64, 131072, 0)).toBeUndefined();
+  it('takes the candidate path for a top-k up to the cap when asked (by shape only once CANDIDATES_BY_SHAPE), never when another is forced', () => {
+    for (const rows of [1, 64, 256]) {
+      expect(useCandidateDraw('candidates', rows, 131072, 50), `${rows} rows`).toBeDefined();
+      expect(useCandidateDraw(undefined, rows, 131072, 50) !== undefined, `${rows} rows, by shape`).toBe(CANDIDATES_BY_SHAPE);
+    }
+    expect(useCandidateDraw('candidates', 64, 131072, CANDIDATES_K_CAP + 1)).toBeUndefined();
+    expect(useCandidateDraw('candidates', 64, 131072, 0)).toBeUndefined();
     expect(useCandidateDraw(undefined, 512, 131072, 50)).toBeUndefined();
     expect(useCandidateDraw(undefined, 4, 8192, 50)).toBeUndefined();
     expect(useCandidateDraw('split', 64, 131072, 50)).toBeUndefined();

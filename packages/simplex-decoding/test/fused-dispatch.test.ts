@@ -67,19 +67,20 @@ describeBackends(
   'sampleFromLogits dispatches',
   () => {
     const filters = { topK: 50, topP: 0.9, temperature: 0.7, seed: 1 };
-    it('runs 4 programs on the split candidates with a top-k up to 128, 8 on the radix path with a top-k list (rows of 16384 tokens and more)', async () => {
+    it('runs 4 programs on the split candidates (select: candidates) with a top-k up to 128, 8 on the radix path with a top-k list (rows of 16384 tokens and more)', async () => {
       const wide = randomLogits(2, RADIX_MIN_COLS, 1);
       expect(useRadixDraw(undefined, 2, RADIX_MIN_COLS)).toBe(true);
       // the logits read once: each split's top-k, then the merge and draw into (id, logprob bits), one small program per output
-      expect(await programsOf(call(wide, filters))).toEqual([
+      const attrs = { temperature: 0.7, k: 50, p: 0.9, pMin: 0, seed: 1, offset: 0 };
+      expect(await programsOf(() => fusedSampleIdsOp({ logits: wide }, { ...attrs, select: 'candidates' }) as Tensor[])).toEqual([
         'SplitCandidatesProgram',
         'CandidatesDrawProgram',
         'DrawColumnProgram',
         'DrawColumnProgram',
       ]);
-      const attrs = { temperature: 0.7, k: 50, p: 0.9, pMin: 0, seed: 1, offset: 0 };
+      // by shape (until the candidates are timed: CANDIDATES_BY_SHAPE), the radix passes, as 'split' forces them
       expect(await programsOf(() => fusedSampleIdsOp({ logits: wide }, { ...attrs, select: 'split' }) as Tensor[])).toEqual(
-        await programsOf(call(wide, { ...filters, topK: 129 })),
+        await programsOf(call(wide, filters)),
       );
       expect(await programsOf(call(wide, { ...filters, topK: 129 }))).toEqual([
         'SampleCountPassProgram',

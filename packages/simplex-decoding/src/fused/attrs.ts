@@ -3,7 +3,8 @@ import type { SelectPath } from '../closed-forms/radix-layout.js';
 /**
  * The fused sampler's WebGPU selection: the closed forms' paths ('row': one workgroup per row; 'split': the
  * radix passes, radix-draw.ts; 'auto': by shape) and 'candidates', each split's top-k from registers and
- * one merge (candidates-draw.ts), which 'auto' takes for a top-k of at most `CANDIDATES_K_CAP`.
+ * one merge (candidates-draw.ts), for a top-k of at most `CANDIDATES_K_CAP` (not taken by 'auto' until timed:
+ * `CANDIDATES_BY_SHAPE`).
  */
 export type SamplerPath = SelectPath | 'candidates';
 
@@ -15,7 +16,7 @@ export interface FusedAttrs {
   pMin: number;
   /**
    * WebGPU only: one workgroup per row ('row'), the radix select ('split'), the split candidates
-   * ('candidates'), or by shape ('auto', default: `useCandidateDraw`, then `useRadixDraw`).
+   * ('candidates'), or by shape ('auto', default: `useRadixDraw`).
    */
   select?: SamplerPath;
   /** WebGPU split paths only: splits per row instead of `radixGrid`'s (or `candidateGrid`'s) choice (tests: many splits on short rows). */

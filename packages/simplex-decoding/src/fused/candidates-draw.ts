@@ -50,9 +50,16 @@ export function candidateGrid(rows: number, cols: number, k: number, splits?: nu
 }
 
 /**
+ * Whether 'auto' takes the candidate path (on the shapes `useRadixDraw` splits). Not yet: it reads the logits once
+ * where the radix passes read them two to five times, but no GPU has timed it against them (the bench's rows are
+ * ready: bench/sampling.bench.ts), and on lavapipe it ran at half their speed. Until then it is `select: 'candidates'`.
+ */
+export const CANDIDATES_BY_SHAPE = false;
+
+/**
  * The candidate path's grid when the fused sampler's WebGPU kernel takes it, else undefined: a top-k of at
- * most `CANDIDATES_K_CAP` (and below V) on the shapes `useRadixDraw` splits, or wherever `path` is
- * 'candidates'; never where 'row' or 'split' (the radix passes) is forced.
+ * most `CANDIDATES_K_CAP` (and below V) wherever `path` is 'candidates', and (once `CANDIDATES_BY_SHAPE`) on the
+ * shapes `useRadixDraw` splits; never where 'row' or 'split' (the radix passes) is forced.
  */
 export function useCandidateDraw(
   path: SamplerPath | undefined,
@@ -63,7 +70,7 @@ export function useCandidateDraw(
 ): CandidateGrid | undefined {
   if (path === 'row' || path === 'split') return undefined;
   if (!(k >= 1 && k < cols && k <= CANDIDATES_K_CAP)) return undefined;
-  if (path !== 'candidates' && !useRadixDraw(path, rows, cols)) return undefined;
+  if (path !== 'candidates' && !(CANDIDATES_BY_SHAPE && useRadixDraw(path, rows, cols))) return undefined;
   return candidateGrid(rows, cols, k, splits);
 }
 
