@@ -1,8 +1,9 @@
 /**
  * Where the flash forward's time goes on the GPU machine (issue 11: 95% sparse at L = 16384 took 3.52 ms on the
- * H100, 8.3 TFLOP/s, against ≈ 0.47 ms if the FMAs alone bound it): the forward program alone per tile and thread
- * layout, then with one part of each key tile's work cut short at a time (the K/V loads, the QKᵀ loop, the row-maximum
- * exchange, the PV loop). A cut variant computes garbage; only its time is read.
+ * H100, 8.3 TFLOP/s): the op, then the forward program alone per tile, with and without prefetching the next key
+ * tile, and with one loop of each key tile's step cut short at a time (the QKᵀ loop, the row-maximum exchange, the PV
+ * loop). A cut variant computes garbage; only its time is read. Times are the GPU's timestamps (tf.time's kernelMs):
+ * the wall time of a lone program call through the bench harness is not its kernel time.
  *   node .gpu/entry.mjs flash-probe [--json FILE] [--lengths 16384,4096]
  */
 import { writeFileSync } from 'node:fs';
@@ -97,42 +98,38 @@ for (const l of lengths) {
   // the op as users call it, for the programs alone below to be read against
   const op = await measure(() => blockSparseAttention(q, k, v, mask), 5);
   console.log(`L ${l} blockSparseAttention op (kept ${kept.toFixed(3)}): gpu ${op.gpu.toFixed(3)} ms, wall ${op.wall.toFixed(3)} ms`);
-  rows.push({ l, sparse: true, kept, tile: 'op', layout: 'op', cut: 'none', gpuMs: op.gpu, wallMs: op.wall });
+  rows.push({ l, sparse: true, kept, tile: 'op', cut: 'none', gpuMs: op.gpu, wallMs: op.wall });
   for (const sparse of l === lengths[0] ? [true, false] : [true]) {
     const g: FlashGeometry = { heads: h, lq: l, lk: l, d, causal: false, sparse, bq: 128, bk: 64, scale: 0.125 };
     const lists = sparse ? [mask.kvNumBlocks, mask.kvIndices] : [stand, stand];
     const flops = 4 * h * l * l * d * (sparse ? kept : 1);
     for (const tile of tiles) {
-      {
-        const name = 'rows';
-        const args: [number, number, number, FlashTile, number] = [h, l, d, tile, queryWorkgroups(g, tile.tq)];
-        const cuts: [string, FlashForwardProgram][] = [
-          ['none', new FlashForwardProgram(...args)],
-          ['none, prefetch', new FlashForwardProgram(...args, true)],
-        ];
-        // the cut variants on the sparse walk only (the dense one at L = 16384 takes ~50 ms a run)
-        if (sparse) for (const [cut, replace] of Object.entries(CUTS)) cuts.push([cut, new CutForward(args, cut, replace)]);
-        for (const [cut, program] of cuts) {
-          const r = await measure(
-            () => runProgram(program, [q, k, v, ...lists].map(flat), flashUniforms(g, tile.tq, tile.tk)),
-            sparse ? 5 : 3,
-          );
-          const row = {
-            l,
-            sparse,
-            kept,
-            tile: `${tile.tq}x${tile.tk}${tile.splitKv ? ' split' : ''}`,
-            layout: name,
-            cut,
-            gpuMs: r.gpu,
-            wallMs: r.wall,
-            tflops: flops / r.gpu / 1e9,
-          };
-          rows.push(row);
-          console.log(
-            `L ${l} ${sparse ? `sparse kept ${kept.toFixed(3)}` : 'dense'} tile ${row.tile} ${name} cut ${cut}: gpu ${r.gpu.toFixed(3)} ms (${row.tflops.toFixed(2)} TFLOP/s), wall ${r.wall.toFixed(3)} ms`,
-          );
-        }
+      const args: [number, number, number, FlashTile, number] = [h, l, d, tile, queryWorkgroups(g, tile.tq)];
+      const cuts: [string, FlashForwardProgram][] = [
+        ['none', new FlashForwardProgram(...args)],
+        ['none, prefetch', new FlashForwardProgram(...args, true)],
+      ];
+      // the cut variants on the sparse walk only (the dense one at L = 16384 takes ~50 ms a run)
+      if (sparse) for (const [cut, replace] of Object.entries(CUTS)) cuts.push([cut, new CutForward(args, cut, replace)]);
+      for (const [cut, program] of cuts) {
+        const r = await measure(
+          () => runProgram(program, [q, k, v, ...lists].map(flat), flashUniforms(g, tile.tq, tile.tk)),
+          sparse ? 5 : 3,
+        );
+        const row = {
+          l,
+          sparse,
+          kept,
+          tile: `${tile.tq}x${tile.tk}${tile.splitKv ? ' split' : ''}`,
+          cut,
+          gpuMs: r.gpu,
+          wallMs: r.wall,
+          tflops: flops / r.gpu / 1e9,
+        };
+        rows.push(row);
+        console.log(
+          `L ${l} ${sparse ? `sparse kept ${kept.toFixed(3)}` : 'dense'} tile ${row.tile} cut ${cut}: gpu ${r.gpu.toFixed(3)} ms (${row.tflops.toFixed(2)} TFLOP/s), wall ${r.wall.toFixed(3)} ms`,
+        );
       }
     }
   }
