@@ -17,9 +17,9 @@ const FLOATS_IN_FLIGHT = 32;
 /**
  * A thread's share of a tile load, unrolled: the global loads of a batch are all issued before its first store to
  * workgroup memory, so a tile costs one memory latency per batch instead of one per loop step (a loop that stores
- * each step's value before loading the next waits out the latency at every step). `load(i, guard)` gives the i-th
- * element's load (element `tid + i·threads` of `total`, `floats` floats; `guard` is the condition that the element
- * exists, empty where every thread has it) and `store(i, guard)` its store.
+ * each step's value before loading the next waits out the latency at every step). `load(i, guard)` gives the load
+ * of the batch's i-th element (`ld_e${i}` = tid + the batch's first + i·threads, of `total`, `floats` floats each;
+ * `guard` is the condition that the element exists, empty where every thread has it) and `store(i, guard)` its store.
  */
 function unrolledLoad(
   total: number,
