@@ -1,9 +1,8 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { type DrawOutput, drawOutputShape, writeDrawWgsl } from '../sample/draw-output.js';
+import { type DrawOutput, drawOutputShape } from '../sample/draw-output.js';
 import { ROW_UNIFORM_FIELDS } from '../sample/row-uniform.wgsl.js';
 import { KEY_ORDER_WGSL } from './keys.wgsl.js';
-import { SORT_LIST_WGSL } from './select-list.wgsl.js';
-import { KEPT_OF_LIST_WGSL, SELECT_DRAW_WGSL } from './select-stages.wgsl.js';
+import { LIST_DRAW_TAIL_WGSL, listDrawWgsl } from './list-draw.wgsl.js';
 import { CANDIDATES_WORKGROUP } from './split-candidates.program.js';
 import { PICK_DIGIT_WGSL, SELECT_TOP_WGSL } from './top-k-select.wgsl.js';
 
@@ -60,18 +59,7 @@ export class CandidatesDrawProgram implements WebGPUProgram {
     return ids[e];
   }
 
-  // what keptOfList and drawFromList read: listMode 0, the list starts with the top-k set
-  struct ListState {
-    zmax : f32,
-    listLen : u32,
-    listMode : u32,
-  }
-  struct Goal {
-    goalMass : f32,
-  }
-
-  var<workgroup> state : ListState;
-  var<workgroup> search : Goal;
+  ${listDrawWgsl(this.output)}
   var<workgroup> nanSeen : atomic<u32>;
   var<workgroup> infSeen : atomic<u32>;
   var<workgroup> topKey : atomic<u32>;
@@ -81,14 +69,6 @@ export class CandidatesDrawProgram implements WebGPUProgram {
   var<workgroup> candKey : array<u32, ${CANDIDATES_K_CAP}>;
   var<workgroup> candId : array<u32, ${CANDIDATES_K_CAP}>;
 
-  ${writeDrawWgsl(this.output)}
-  fn writeParams(row : i32, status : i32, id : i32, logprob : f32) {
-    writeDraw(row, id, logprob);
-  }
-
-  ${SORT_LIST_WGSL}
-  ${KEPT_OF_LIST_WGSL}
-  ${SELECT_DRAW_WGSL}
 
   fn main(index : i32) {
     let t = localIndex;
@@ -152,18 +132,8 @@ export class CandidatesDrawProgram implements WebGPUProgram {
         candId[slot] = ids[e];
       }
     }
-    // as RadixListDrawProgram's tail: rank order, the kept prefix, id order, the inverse CDF
-    for (var phase = 0u; phase < 2u; phase++) {
-      let m = workgroupUniformLoad(&state.listLen);
-      sortList(m, phase == 1u);
-      if (t == 0u) {
-        if (phase == 0u) {
-          state.listLen = keptOfList();
-        } else {
-          drawFromList(row, m);
-        }
-      }
-    }
+    // as RadixListDrawProgram's tail (the same WGSL): rank order, the kept prefix, id order, the inverse CDF
+    ${LIST_DRAW_TAIL_WGSL}
   }
 `;
   }

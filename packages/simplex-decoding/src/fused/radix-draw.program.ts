@@ -10,11 +10,11 @@ import {
   WRITE_HEADER_WGSL,
   Z_AT_WGSL,
 } from '../closed-forms/radix-select.wgsl.js';
-import { type DrawOutput, drawOutputShape, writeDrawWgsl } from '../sample/draw-output.js';
+import { type DrawOutput, drawOutputShape } from '../sample/draw-output.js';
 import { KEY_ORDER_WGSL, KEYS_WGSL } from './keys.wgsl.js';
 import { ROW_UNIFORM_FIELDS } from '../sample/row-uniform.wgsl.js';
-import { SELECT_CAP, SORT_LIST_WGSL } from './select-list.wgsl.js';
-import { KEPT_OF_LIST_WGSL, SELECT_DRAW_WGSL } from './select-stages.wgsl.js';
+import { SELECT_CAP } from './select-list.wgsl.js';
+import { LIST_DRAW_TAIL_WGSL, listDrawWgsl } from './list-draw.wgsl.js';
 
 const WG = RADIX_WORKGROUP;
 /** Candidates a row's list holds: the one-workgroup path's `SELECT_CAP`, sorted in workgroup memory by the same code. */
@@ -297,31 +297,12 @@ export class RadixListDrawProgram implements WebGPUProgram {
   const LIST = ${LIST};
   const LISTED = ${LISTED}u;
 
-  // what keptOfList and drawFromList read: listMode 0, the list starts with the top-k set
-  struct ListState {
-    zmax : f32,
-    listLen : u32,
-    listMode : u32,
-  }
-  struct Goal {
-    goalMass : f32,
-  }
-
-  var<workgroup> state : ListState;
-  var<workgroup> search : Goal;
+  ${listDrawWgsl(this.output)}
   var<workgroup> rowStatus : u32;
   var<workgroup> upTo : array<u32, ${WG}>;
   var<workgroup> candKey : array<u32, ${RADIX_LIST_CAP}>;
   var<workgroup> candId : array<u32, ${RADIX_LIST_CAP}>;
 
-  ${writeDrawWgsl(this.output)}
-  fn writeParams(row : i32, status : i32, id : i32, logprob : f32) {
-    writeDraw(row, id, logprob);
-  }
-
-  ${SORT_LIST_WGSL}
-  ${KEPT_OF_LIST_WGSL}
-  ${SELECT_DRAW_WGSL}
 
   fn main(index : i32) {
     let t = localIndex;
@@ -374,17 +355,7 @@ export class RadixListDrawProgram implements WebGPUProgram {
       candId[j] = u32(list[entry + i32(CAP)]);
     }
     // as SelectProgram's draw tail: rank order, the kept prefix, id order, the inverse CDF
-    for (var phase = 0u; phase < 2u; phase++) {
-      let m = workgroupUniformLoad(&state.listLen);
-      sortList(m, phase == 1u);
-      if (t == 0u) {
-        if (phase == 0u) {
-          state.listLen = keptOfList();
-        } else {
-          drawFromList(row, m);
-        }
-      }
-    }
+    ${LIST_DRAW_TAIL_WGSL}
   }
 `;
   }
