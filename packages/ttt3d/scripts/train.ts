@@ -5,7 +5,7 @@
  *   pnpm --filter @tessera/ttt3d train -- --out weights/run --max-seconds 540 # default config
  *   ... --resume                                                              # continue from --out
  *
- * Flags: --out DIR, --tiny, --steps N, --max-seconds S, --resume, --lr X (3e-4), --input-views N or N,N,… (8; a list is cycled through step by step),
+ * Flags: --out DIR, --tiny, --steps N, --max-seconds S, --resume, --init DIR (start from saved weights, fresh Adam), --lr X (3e-4), --input-views N or N,N,… (8; a list is cycled through step by step),
  * --target-views N (2), --lambda-depth X (0.01), --lambda-opacity X (0.01), --data-seed N, --save-every N,
  * --backend cpu|wasm|webgpu, --config '{"width":128,...}' (merged over RUN_CONFIG and the --tiny preset; e.g.
  * '{"virtualColour":false,"scaleOffset":2.3}' restores the authors' ray-only queries and initial scale).
@@ -49,6 +49,7 @@ const FLAGS = [
   'steps',
   'max-seconds',
   'resume',
+  'init',
   'lr',
   'input-views',
   'target-views',
@@ -113,6 +114,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions & { backen
     dataSeed: num('data-seed'),
     saveEvery: num('save-every'),
     backend: typeof backend === 'string' ? backend : undefined,
+    init: typeof flags.get('init') === 'string' ? (flags.get('init') as string) : undefined,
   };
   return {
     out,

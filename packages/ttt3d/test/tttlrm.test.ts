@@ -264,6 +264,25 @@ describeBackends(
       await rm(out, { recursive: true });
     }, 30_000);
 
+    it('starts a run from saved weights with fresh moments, carrying the step count and log on', async () => {
+      const out = await mkdtemp(join(tmpdir(), 'tttlrm-init-'));
+      const common = { config: TINY.config, inputViews: 2, targetViews: 1, sceneGaussians: 300, saveEvery: 1000 };
+      await train({ ...common, out, steps: 3 });
+      // the committed layout: weights beside state.json and train-log.jsonl
+      const saved = join(out, 'weights');
+      await writeFile(join(saved, 'state.json'), await readFile(join(out, 'state.json')));
+      await writeFile(join(saved, 'train-log.jsonl'), await readFile(join(out, 'log.jsonl')));
+      const next = join(out, 'next');
+      // a config that would not fit the weights is not used: the saved one is
+      const log = await train({ ...common, config: { ...TINY.config, width: 64 }, out: next, steps: 5, init: saved });
+      expect(log.map((e) => e.step)).toEqual([4, 5]);
+      expect((await readFile(join(next, 'log.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(5);
+      expect(JSON.parse(await readFile(join(next, 'state.json'), 'utf8')).step).toBe(5);
+      expect(JSON.parse(await readFile(join(next, 'weights', 'config.json'), 'utf8')).width).toBe(TINY.config.width);
+      await expect(train({ ...common, out: join(out, 'x'), steps: 1, init: join(out, 'missing') })).rejects.toThrow();
+      await rm(out, { recursive: true });
+    }, 30_000);
+
     it('cycles through a list of input-view counts, one per step', async () => {
       const out = await mkdtemp(join(tmpdir(), 'tttlrm-views-'));
       const base = { out, config: TINY.config, targetViews: 1, sceneGaussians: 200, saveEvery: 1000 };
