@@ -46,6 +46,7 @@ export {
   type OpSpec,
   type WebGPUKernelContext,
 } from './op/define-op.js';
+export type { OutputSpec, WebGPUOutputsProgram } from './op/webgpu-outputs.js';
 export {
   flatGrid,
   LINEAR_WORKGROUP_INDEX,

@@ -5,6 +5,7 @@ import { describeValue, ValueError } from '../errors.js';
 import { checkOptions } from '../options/check-options.js';
 import { tf } from '../tf.js';
 import { THROUGH_REFERENCE } from './gradient-through-reference.js';
+import { type OutputSpec, type OutputsBackend, runWebGPUOutputs, type WebGPUOutputsProgram } from './webgpu-outputs.js';
 import type { ProgramUniform, WebGPUProgram } from './webgpu-program.js';
 
 /**
@@ -26,6 +27,11 @@ export interface WebGPUKernelContext<I extends string, A> {
   attrs: A;
   /** Runs a WGSL program; the returned TensorInfo is owned by the caller (dispose intermediates). */
   run(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: ProgramUniform[]): TensorInfo;
+  /**
+   * Runs a WGSL program that writes several float32 outputs in one dispatch (`WebGPUOutputsProgram`); the returned
+   * TensorInfos are owned by the caller.
+   */
+  runOutputs(program: WebGPUOutputsProgram, inputs: TensorInfo[], outputs: OutputSpec[], uniforms?: ProgramUniform[]): TensorInfo[];
   /** Frees an intermediate result of `run`. */
   dispose(info: TensorInfo): void;
 }
@@ -128,7 +134,7 @@ function runHost<I extends string, A>(
   return Array.isArray(result) ? infos : (infos[0] as TensorInfo);
 }
 
-export interface WebGPUBackendLike {
+export interface WebGPUBackendLike extends OutputsBackend {
   runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: ProgramUniform[]): TensorInfo;
   disposeData(dataId: object): boolean;
 }
@@ -143,6 +149,7 @@ export function webgpuKernelContext<I extends string, A>(
     inputs,
     attrs,
     run: (program, programInputs, dtype, uniforms) => backend.runWebGPUProgram(program, programInputs, dtype, uniforms),
+    runOutputs: (program, programInputs, outputs, uniforms) => runWebGPUOutputs(backend, program, programInputs, outputs, uniforms),
     dispose: (info) => {
       backend.disposeData(info.dataId);
     },

@@ -1,3 +1,4 @@
+import { observeOutputsPrograms } from '../op/webgpu-outputs.js';
 import type { WebGPUProgram } from '../op/webgpu-program.js';
 import { tf } from '../tf.js';
 
@@ -13,8 +14,9 @@ export interface RecordedProgram {
 
 /**
  * The WGSL programs `fn` dispatches on the active WebGPU backend, in order, with what `fn` returned: for tests
- * that pin how many programs a call runs. The backend's `runWebGPUProgram` is wrapped only while `fn` runs;
- * warm the pipelines first to leave compilation out.
+ * that pin how many programs a call runs, both tfjs' (`runWebGPUProgram`) and those writing several outputs
+ * (`runWebGPUOutputs`). The backend's `runWebGPUProgram` is wrapped only while `fn` runs; warm the pipelines
+ * first to leave compilation out.
  */
 export function recordPrograms<T>(fn: () => T): { result: T; programs: RecordedProgram[] } {
   const backend = tf.backend() as unknown as ProgramRunner;
@@ -24,9 +26,13 @@ export function recordPrograms<T>(fn: () => T): { result: T; programs: RecordedP
     programs.push({ name: program.constructor.name, shaderKey: program.shaderKey });
     return original.call(this, program, ...rest);
   };
+  const observed = observeOutputsPrograms((program) => {
+    programs.push({ name: program.constructor.name, shaderKey: program.shaderKey });
+  });
   try {
     return { result: fn(), programs };
   } finally {
     backend.runWebGPUProgram = original;
+    observeOutputsPrograms(observed);
   }
 }
