@@ -1,11 +1,11 @@
 import { philoxUniform, type Tensor, tf, warmUpWebGPU, webgpuStorageBufferLimit } from '@tessera/tensor-core';
 import { runKernel } from '@tessera/tensor-core/bench';
-import { describeBackends, recordPrograms } from '@tessera/tensor-core/testing';
+import { describeBackends, expectAllClose, recordPrograms } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
 import { mamba3, type Mamba3State, mamba3Step } from '../src/mamba3/index.js';
-import { stepWebGPUWith } from '../src/mamba3/kernel.js';
+import { stepFusedWebGPU, stepProgramsWebGPU } from '../src/mamba3/kernel.js';
 import { SCAN_MAX_CHUNKS, TILE_ROWS } from '../src/mamba3/kernel-layout.js';
-import { STEP_STATE_INLINE_BUFFERS } from '../src/mamba3/step-state.program.js';
+import { STEP_BUFFERS } from '../src/mamba3/step.program.js';
 import { mamba3Case, mamba3State, mamba3Tensors, stateTensors } from './cases.js';
 
 /** The WGSL programs (their class names) one call of `fn` dispatches on the active WebGPU backend, once its pipelines exist. */
@@ -41,50 +41,63 @@ describeBackends(
       });
     }
 
-    it('a decoding step from a state runs four programs where 9 storage buffers bind, five where 8 do', async () => {
+    it('a decoding step from a state runs one program where 16 storage buffers bind; from zeros, four fills more', async () => {
       const sizes = { b: 2, h: 1, l: 1, r: 1, p: 2, n: 4, nr: 1 };
       const c = mamba3Case(sizes, 3);
       const initialState = mamba3State(sizes, 4);
       const at = (u: Tensor) => tf.squeeze(u, [2]);
       const t = { x: at(c.x), dt: at(c.dt), A: at(c.A), B: at(c.B), C: at(c.C), lambda: at(c.opts.lambda), theta: at(c.opts.theta) };
-      const names = await programsOf(() =>
-        all(mamba3Step(t.x, t.dt, t.A, t.B, t.C, { lambda: t.lambda, theta: t.theta, D: c.opts.D, initialState })),
-      );
-      // lavapipe and the H100 offer 16 storage buffers a stage, so the state program computes the coefficients
-      expect(webgpuStorageBufferLimit()).toBeGreaterThanOrEqual(STEP_STATE_INLINE_BUFFERS);
-      expect(names).toEqual(['StepAngleProgram', 'StepKeyProgram', 'StepStateProgram', 'StepOutputProgram']);
+      // lavapipe and the H100 offer 16 storage buffers a stage: StepProgram's twelve inputs and four outputs
+      expect(webgpuStorageBufferLimit()).toBeGreaterThanOrEqual(STEP_BUFFERS);
+      const opts = { lambda: t.lambda, theta: t.theta, D: c.opts.D };
+      expect(await programsOf(() => all(mamba3Step(t.x, t.dt, t.A, t.B, t.C, { ...opts, initialState })))).toEqual(['StepProgram']);
+      // the zero state: ssm, k, v and angle
+      expect(await programsOf(() => all(mamba3Step(t.x, t.dt, t.A, t.B, t.C, opts)))).toEqual([
+        ...Array<string>(4).fill('FillProgram'),
+        'StepProgram',
+      ]);
       tf.dispose([...mamba3Tensors(c), ...stateTensors(initialState), ...Object.values(t)]);
     });
 
-    it('computes the same step bit for bit with the coefficients inline and in a program of their own', async () => {
-      const [b, h, r, p, n, nr] = [2, 3, 2, 4, 6, 2];
-      const u = (shape: number[], seed: number, low = -1, high = 1) => philoxUniform(shape, { seed, low, high });
-      const inputs = {
-        x: u([b, h, r * p], 1),
-        dt: u([b, h], 2, 0.01, 0.5),
-        A: u([b, h], 3, -2, -0.1),
-        B: u([b, h, r * n], 4),
-        C: u([b, h, r * n], 5),
-        lambda: u([b, h], 6, 0, 1),
-        theta: u([b, h, nr], 7),
-        D: u([h], 8),
-        ssm: u([b, h, p, n], 9),
-        k: u([b, h, r * n], 10),
-        v: u([b, h, r * p], 11),
-        angle: u([b, h, nr], 12),
-      };
-      const step = (inlineCoef: boolean): Tensor[] =>
-        runKernel((ctx) => stepWebGPUWith(ctx, inlineCoef), inputs, { rank: r, chunkSize: 1 });
-      const inline = step(true);
-      const separate = step(false);
-      for (let i = 0; i < 4; i++) {
-        expect(inline[i]!.shape).toEqual(separate[i]!.shape);
-        expect(Array.from(await inline[i]!.data())).toEqual(Array.from(await separate[i]!.data()));
-      }
-      // the state changed (a test of a no-op would pass too)
-      expect(Array.from(await inline[1]!.data())).not.toEqual(Array.from(await inputs.ssm.data()));
-      tf.dispose([...inline, ...separate, ...Object.values(inputs)]);
-    });
+    for (const [b, h, r, p, n, nr] of [
+      [2, 3, 2, 4, 6, 2],
+      [1, 2, 1, 9, 8, 4],
+      [3, 1, 3, 5, 4, 1],
+    ] as const) {
+      it(`computes the step of the per-result programs in one program (B ${b} H ${h} R ${r} P ${p} N ${n} Nr ${nr})`, async () => {
+        const u = (shape: number[], seed: number, low = -1, high = 1) => philoxUniform(shape, { seed, low, high });
+        const inputs = {
+          x: u([b, h, r * p], 1),
+          dt: u([b, h], 2, 0.01, 0.5),
+          A: u([b, h], 3, -2, -0.1),
+          B: u([b, h, r * n], 4),
+          C: u([b, h, r * n], 5),
+          lambda: u([b, h], 6, 0, 1),
+          theta: u([b, h, nr], 7, -3, 3),
+          D: u([h], 8),
+          ssm: u([b, h, p, n], 9),
+          k: u([b, h, r * n], 10),
+          v: u([b, h, r * p], 11),
+          angle: u([b, h, nr], 12, 0, 6.28),
+        };
+        const attrs = { rank: r, chunkSize: 1 };
+        const fused = runKernel(stepFusedWebGPU, inputs, attrs);
+        const inline = runKernel((ctx) => stepProgramsWebGPU(ctx, true), inputs, attrs);
+        const separate = runKernel((ctx) => stepProgramsWebGPU(ctx, false), inputs, attrs);
+        for (let i = 0; i < 4; i++) {
+          expect(fused[i]!.shape).toEqual(separate[i]!.shape);
+          // the coefficients inline or in a program of their own: the same float32 operations, the same bits
+          expect(Array.from(await inline[i]!.data())).toEqual(Array.from(await separate[i]!.data()));
+          expectAllClose(fused[i]!, separate[i]!, { atol: 1e-6, rtol: 1e-6 });
+        }
+        // the keys and angles come from the same operations in every form
+        expect(Array.from(await fused[2]!.data())).toEqual(Array.from(await separate[2]!.data()));
+        expect(Array.from(await fused[3]!.data())).toEqual(Array.from(await separate[3]!.data()));
+        // the state changed (a test of a no-op would pass too)
+        expect(Array.from(await fused[1]!.data())).not.toEqual(Array.from(await inputs.ssm.data()));
+        tf.dispose([...fused, ...inline, ...separate, ...Object.values(inputs)]);
+      });
+    }
   },
   { backends: ['webgpu'] },
 );

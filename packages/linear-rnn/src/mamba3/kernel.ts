@@ -19,6 +19,7 @@ import { StepCoefProgram } from './step-coef.program.js';
 import { StepKeyProgram } from './step-key.program.js';
 import { StepOutputProgram } from './step-output.program.js';
 import { STEP_STATE_INLINE_BUFFERS, StepStateProgram } from './step-state.program.js';
+import { STEP_BUFFERS, STEP_TILE_ROWS, StepProgram } from './step.program.js';
 
 /** One WGSL program of the chunked forward and the uniforms it runs with. */
 export interface ChunkStage {
@@ -158,24 +159,56 @@ export function chunkFromZeroWebGPU({ inputs, attrs, run, dispose }: WebGPUKerne
 }
 
 /**
- * One decoding step on WebGPU, one program per result: the new angles, the rotated keys, the state (which computes
- * (α, β, γ) itself where the device binds 9 storage buffers, else after a program of its own), then y read from the
- * new state. Four programs on the H100 and lavapipe (16 storage buffers a stage), five where WebGPU's 8 is all there
- * is. Returns `[y, ssm, k, angle]`.
+ * One decoding step on WebGPU: StepProgram, one dispatch writing all four results, where the device binds its 16
+ * storage buffers (the H100 and lavapipe); elsewhere one program per result (`stepProgramsWebGPU`). Returns
+ * `[y, ssm, k, angle]`.
  */
 export function stepWebGPU(ctx: WebGPUKernelContext<KernelInput, KernelAttrs>): TensorInfo[] {
-  return stepWebGPUWith(ctx, webgpuStorageBufferLimit() >= STEP_STATE_INLINE_BUFFERS);
+  const limit = webgpuStorageBufferLimit();
+  if (limit >= STEP_BUFFERS) return stepFusedWebGPU(ctx);
+  return stepProgramsWebGPU(ctx, limit >= STEP_STATE_INLINE_BUFFERS);
 }
 
-/** stepWebGPU with the coefficients computed inside the state program (`inlineCoef`) or by their own: tests run both. */
-export function stepWebGPUWith(
+function stepShapes(inputs: Record<KernelInput, TensorInfo>, rank: number): { batch: number; heads: number; layout: KernelLayout } {
+  const { x, B, theta } = inputs;
+  const [batch, heads, rp] = x.shape as [number, number, number];
+  const layout = kernelLayout(batch, heads, 1, rank, rp / rank, (B.shape[2] as number) / rank, theta.shape[2] as number);
+  return { batch, heads, layout };
+}
+
+/** The decoding step as the one StepProgram (16 storage buffers). */
+export function stepFusedWebGPU({ inputs, attrs, runOutputs }: WebGPUKernelContext<KernelInput, KernelAttrs>): TensorInfo[] {
+  const { x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle } = inputs;
+  const rank = attrs.rank;
+  const { batch, heads, layout } = stepShapes(inputs, rank);
+  const { rows, headDim, stateDim, angles } = layout;
+  const uniforms = [...layoutUniforms(layout), ...scalarUniforms('int32', [Math.ceil(headDim / STEP_TILE_ROWS)])];
+  return runOutputs(
+    new StepProgram(rows, headDim),
+    [x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle],
+    [
+      { shape: [batch, heads, rank * headDim] },
+      { shape: [batch, heads, headDim, stateDim] },
+      { shape: [batch, heads, rank * stateDim] },
+      { shape: [batch, heads, angles] },
+    ],
+    uniforms,
+  );
+}
+
+/**
+ * The decoding step as one program per result, for devices that bind fewer than StepProgram's 16 storage buffers:
+ * the new angles, the rotated keys, the state (which computes (α, β, γ) itself where the device binds 9 storage
+ * buffers, `inlineCoef`, else after a program of its own), then y read from the new state. Four programs, or five
+ * where WebGPU's 8 is all there is; tests run every variant.
+ */
+export function stepProgramsWebGPU(
   { inputs, attrs, run, dispose }: WebGPUKernelContext<KernelInput, KernelAttrs>,
   inlineCoef: boolean,
 ): TensorInfo[] {
   const { x, dt, A, B, C, lambda, theta, D, ssm, k, v, angle } = inputs;
-  const [batch, heads, rp] = x.shape as [number, number, number];
   const rank = attrs.rank;
-  const layout = kernelLayout(batch, heads, 1, rank, rp / rank, (B.shape[2] as number) / rank, theta.shape[2] as number);
+  const { batch, heads, layout } = stepShapes(inputs, rank);
   const { rows, headDim, stateDim, angles } = layout;
   const uniforms = layoutUniforms(layout);
   const newAngle = run(new StepAngleProgram(rows, angles), [dt, theta, angle], 'float32', uniforms);
