@@ -88,7 +88,7 @@ describeBackends(
           expect(fused[i]!.shape).toEqual(separate[i]!.shape);
           // the coefficients inline or in a program of their own: the same float32 operations, the same bits
           expect(Array.from(await inline[i]!.data())).toEqual(Array.from(await separate[i]!.data()));
-          expectAllClose(fused[i]!, separate[i]!, { atol: 1e-6, rtol: 1e-6 });
+          await expectAllClose(fused[i]!, separate[i]!, { atol: 1e-6, rtol: 1e-6 });
         }
         // the keys and angles come from the same operations in every form
         expect(Array.from(await fused[2]!.data())).toEqual(Array.from(await separate[2]!.data()));
