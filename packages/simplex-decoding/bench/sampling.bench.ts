@@ -147,13 +147,14 @@ export default defineBench({
           }
         }
         if (v === 131072 && (b === 64 || b === 256)) {
+          // 'auto' takes the split candidates here
           const call = () => {
             const out = sampleFromLogits(s, { topK: K, topP: P, temperature: TEMPERATURE, seed: 1 });
             return [out.ids, out.logprobs];
           };
-          rows.push(...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (auto: radix select)', shape, call, { by: 'program' })));
+          rows.push(...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (auto: split candidates)', shape, call, { by: 'program' })));
           rows.push(
-            ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (split candidates)', shape, forcedSample(s, 'candidates'), {
+            ...(await kernelProfile('sampleFromLogits k50 p0.9 T0.7 (radix select)', shape, forcedSample(s, 'split'), {
               by: 'program',
             })),
           );

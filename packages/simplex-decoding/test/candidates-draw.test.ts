@@ -2,7 +2,7 @@ import { type Tensor, tf } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import type { FusedAttrs, SamplerPath } from '../src/fused/attrs.js';
-import { CANDIDATES_BY_SHAPE, candidateGrid, useCandidateDraw } from '../src/fused/candidates-draw.js';
+import { candidateGrid, useCandidateDraw } from '../src/fused/candidates-draw.js';
 import { CANDIDATES_K_CAP } from '../src/fused/candidates-draw.program.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { sampleFromLogits } from '../src/index.js';
@@ -214,11 +214,13 @@ describeBackends(
 );
 
 describe('useCandidateDraw (the fused sampler’s candidate path by shape)', () => {
-  it('takes the candidate path for a top-k up to the cap when asked (by shape only once CANDIDATES_BY_SHAPE), never when another is forced', () => {
+  it('takes the candidate path for a top-k up to the cap when asked or on the radix select’s shapes, never when another is forced', () => {
     for (const rows of [1, 64, 256]) {
       expect(useCandidateDraw('candidates', rows, 131072, 50), `${rows} rows`).toBeDefined();
-      expect(useCandidateDraw(undefined, rows, 131072, 50) !== undefined, `${rows} rows, by shape`).toBe(CANDIDATES_BY_SHAPE);
+      expect(useCandidateDraw(undefined, rows, 131072, 50), `${rows} rows, by shape`).toEqual(candidateGrid(rows, 131072, 50));
+      expect(useCandidateDraw('auto', rows, 131072, 50), `${rows} rows, auto`).toEqual(candidateGrid(rows, 131072, 50));
     }
+    expect(useCandidateDraw(undefined, 64, 131072, CANDIDATES_K_CAP + 1)).toBeUndefined();
     expect(useCandidateDraw('candidates', 64, 131072, CANDIDATES_K_CAP + 1)).toBeUndefined();
     expect(useCandidateDraw('candidates', 64, 131072, 0)).toBeUndefined();
     expect(useCandidateDraw(undefined, 512, 131072, 50)).toBeUndefined();

@@ -67,7 +67,7 @@ describeBackends(
   'sampleFromLogits dispatches',
   () => {
     const filters = { topK: 50, topP: 0.9, temperature: 0.7, seed: 1 };
-    it('runs 4 programs on the split candidates (select: candidates) with a top-k up to 128, 8 on the radix path with a top-k list (rows of 16384 tokens and more)', async () => {
+    it('runs 4 programs on the split candidates (by shape, or select: candidates) with a top-k up to 128, 8 on the radix path with a larger top-k list or select: split (rows of 16384 tokens and more)', async () => {
       const wide = randomLogits(2, RADIX_MIN_COLS, 1);
       expect(useRadixDraw(undefined, 2, RADIX_MIN_COLS)).toBe(true);
       // the logits read once: each split's top-k, then the merge and draw into (id, logprob bits), one small program per output
@@ -78,9 +78,12 @@ describeBackends(
         'DrawColumnProgram',
         'DrawColumnProgram',
       ]);
-      // by shape (until the candidates are timed: CANDIDATES_BY_SHAPE), the radix passes, as 'split' forces them
+      // by shape, the same; 'split' forces the radix passes, which a top-k past the candidates' cap takes by shape
+      expect(await programsOf(call(wide, filters))).toEqual(
+        await programsOf(() => fusedSampleIdsOp({ logits: wide }, { ...attrs, select: 'candidates' }) as Tensor[]),
+      );
       expect(await programsOf(() => fusedSampleIdsOp({ logits: wide }, { ...attrs, select: 'split' }) as Tensor[])).toEqual(
-        await programsOf(call(wide, filters)),
+        await programsOf(call(wide, { ...filters, topK: 129 })),
       );
       expect(await programsOf(call(wide, { ...filters, topK: 129 }))).toEqual([
         'SampleCountPassProgram',

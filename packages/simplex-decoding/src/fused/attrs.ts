@@ -3,8 +3,8 @@ import type { SelectPath } from '../closed-forms/radix-layout.js';
 /**
  * The fused sampler's WebGPU selection: the closed forms' paths ('row': one workgroup per row; 'split': the
  * radix passes, radix-draw.ts; 'auto': by shape) and 'candidates', each split's top-k from registers and
- * one merge (candidates-draw.ts), for a top-k of at most `CANDIDATES_K_CAP` (not taken by 'auto' until timed:
- * `CANDIDATES_BY_SHAPE`).
+ * one merge (candidates-draw.ts), for a top-k of at most `CANDIDATES_K_CAP` ('auto' takes it there on the shapes
+ * the radix passes would take).
  */
 export type SamplerPath = SelectPath | 'candidates';
 

@@ -50,16 +50,11 @@ export function candidateGrid(rows: number, cols: number, k: number, splits?: nu
 }
 
 /**
- * Whether 'auto' takes the candidate path (on the shapes `useRadixDraw` splits). Not yet: it reads the logits once
- * where the radix passes read them two to five times, but no GPU has timed it against them (the bench's rows are
- * ready: bench/sampling.bench.ts), and on lavapipe it ran at half their speed. Until then it is `select: 'candidates'`.
- */
-export const CANDIDATES_BY_SHAPE = false;
-
-/**
  * The candidate path's grid when the fused sampler's WebGPU kernel takes it, else undefined: a top-k of at
- * most `CANDIDATES_K_CAP` (and below V) wherever `path` is 'candidates', and (once `CANDIDATES_BY_SHAPE`) on the
- * shapes `useRadixDraw` splits; never where 'row' or 'split' (the radix passes) is forced.
+ * most `CANDIDATES_K_CAP` (and below V) wherever `path` is 'candidates', and by shape ('auto') on the shapes
+ * `useRadixDraw` splits: it reads the logits once where the radix passes read them two to five times (H100,
+ * 2026-12-07, k = 50 over 131072: 0.118 against 0.211 ms at 64 rows, 0.280 against 0.675 at 256, 0.117 against 0.287
+ * at 1; bench/results/2026-12-07-h100-s3-call1-sampling-mamba3.json); never where 'row' or 'split' is forced.
  */
 export function useCandidateDraw(
   path: SamplerPath | undefined,
@@ -70,7 +65,7 @@ export function useCandidateDraw(
 ): CandidateGrid | undefined {
   if (path === 'row' || path === 'split') return undefined;
   if (!(k >= 1 && k < cols && k <= CANDIDATES_K_CAP)) return undefined;
-  if (path !== 'candidates' && !(CANDIDATES_BY_SHAPE && useRadixDraw(path, rows, cols))) return undefined;
+  if (path !== 'candidates' && !useRadixDraw(path, rows, cols)) return undefined;
   return candidateGrid(rows, cols, k, splits);
 }
 

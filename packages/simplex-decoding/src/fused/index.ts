@@ -31,17 +31,17 @@ export interface SampleFromLogitsOptions {
  * draw (a uniform within ~1e-7 of a CDF step, or a top-p cut within ~1e-7 of p).
  *
  * WebGPU, by shape (`useRadixDraw`): rows of 16384 tokens and more, up to 256 of them, are spread over
- * several workgroups — for top-k ≤ 512 a radix select, 8-bit digits of order-preserving
+ * several workgroups — for top-k ≤ 128 the split candidates: each split of a row finds its exact top-k in
+ * registers and one workgroup per row merges those lists and draws (candidates-draw.ts: the logits read once);
+ * for a larger top-k ≤ 512 a radix select, 8-bit digits of order-preserving
  * keys until the tokens at or above the bits fixed so far fit a list of 512 (usually 2–3 reads of the row),
  * then one workgroup per row finishes on that list (radix-draw.ts); without top-k or with a larger one,
  * the closed forms' radix cut and a blocked inverse CDF. Other shapes: one workgroup per row finds the
  * top-k and top-p thresholds by pivot search over the values (8 pivots per pass over the row), finishing
- * in workgroup memory once the candidates fit (select.program.ts). `select: 'candidates'` (top-k ≤ 128): each
- * split of a row finds its exact top-k in registers and one workgroup per row merges those lists and draws
- * (candidates-draw.ts: the logits read once; not by shape until a GPU has timed it). All rank by (value desc,
- * id asc) and draw the same token. The row uniforms are drawn inside the programs that draw, and the ids and the
+ * in workgroup memory once the candidates fit (select.program.ts). `select` forces a path ('row', 'split': the
+ * radix passes, 'candidates'). All rank by (value desc, id asc) and draw the same token. The row uniforms are drawn inside the programs that draw, and the ids and the
  * logprobs are written by a last program each: 4 programs a call on the split candidates, 8 on the radix
- * path with top-k ≤ 512, 4 on the one-workgroup path. CPU and WASM: one host kernel that finds the top-k in one read of the row and
+ * path with a larger top-k, 4 on the one-workgroup path. CPU and WASM: one host kernel that finds the top-k in one read of the row and
  * the nucleus by weighted quickselect. All run `fusedSampleIdsOp`. None sorts the vocabulary.
  *
  * `logits: [B, V] | [V]` float32 → `{ ids: int32 [B], logprobs: float32 [B] }` (B = 1 for `[V]`),

@@ -19,10 +19,10 @@ import { keptLogitWeights } from './weights.js';
  * - one workgroup per row: the selection program (row flags, cuts, and the draw of the rows whose kept
  *   set fits in workgroup memory), then `sample`'s blocked inverse CDF over the kept weights for the
  *   other rows (4 programs);
- * - the split candidates (`useCandidateDraw`: a top-k of at most `CANDIDATES_K_CAP`, with `select: 'candidates'`):
+ * - the split candidates (`useCandidateDraw`: a top-k of at most `CANDIDATES_K_CAP`, on the radix select's shapes or `select: 'candidates'`):
  *   each split's exact top-k from registers, one workgroup per row that merges them and draws as the radix
  *   list draw does (`candidatesDraw`: the logits read once, the same token; 4 programs);
- * - the radix select (each row spread over many workgroups): for a top-k of at most 512, the count search
+ * - the radix select (each row spread over many workgroups): for a larger top-k of at most 512, the count search
  *   that lists the top-k candidates and one workgroup per row that draws from the list
  *   (`radixListDraw`: the one-workgroup path's list draw, the same token; 7 programs); otherwise (no
  *   top-k, or a larger one) the closed forms' radix cut (`radixCut`: top-k, then top-p inside it) and the
