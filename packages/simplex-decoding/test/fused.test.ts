@@ -4,6 +4,7 @@ import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor
 import { describe, expect, it } from 'vitest';
 import { RADIX_HEADER_WORDS, radixGrid } from '../src/closed-forms/radix-layout.js';
 import type { FusedAttrs } from '../src/fused/attrs.js';
+import { exp32 } from '../src/fused/exp32.js';
 import { fusedHost, keptPrefix } from '../src/fused/host.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { type RadixDrawAttrs, radixDrawInputs, radixDrawSteps, useRadixDraw } from '../src/fused/radix-draw.js';
@@ -261,6 +262,31 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
     expect(topKOfRow(s, 1, 10).status).toBe('infinite');
     s[2500] = 3e38;
     expect(topKOfRow(s, 0.01, 10).status).toBe('infinite');
+  });
+});
+
+describe('exp32 (the host kernels’ exponential)', () => {
+  it('equals float32(Math.exp(x)) bit for bit on float32 x ≤ 0, −∞ and the float32 underflow included', () => {
+    const bits = new Uint32Array(1);
+    const x = new Float32Array(bits.buffer);
+    // every 251st float32 from −0 down to −112 (≈ 4.5M values), every 7th near 0 and near the underflow to 0
+    const sweeps: [number, number, number][] = [
+      [0x80000000, 0xc2e00000, 251],
+      [0x80000000, 0x80100000, 7],
+      [0xc2cf0000, 0xc2d00000, 7],
+    ];
+    let checked = 0;
+    for (const [from, to, step] of sweeps) {
+      for (let b = from; b <= to; b += step) {
+        bits[0] = b;
+        const v = x[0] as number;
+        if (!Object.is(exp32(v), Math.fround(Math.exp(v)))) expect(exp32(v), `x = ${v}`).toBe(Math.fround(Math.exp(v)));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(4e6);
+    for (const v of [0, -0, NEG_INF, -110, -103.97, -87.33655, -1e-45])
+      expect(Object.is(exp32(v), Math.fround(Math.exp(v))), `x = ${v}`).toBe(true);
   });
 });
 

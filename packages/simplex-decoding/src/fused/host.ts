@@ -2,18 +2,23 @@ import type { HostTensor } from '@tessera/tensor-core';
 import type { Draw } from '../sample/blocked-cdf.js';
 import { drawDense, drawSparse } from '../sample/blocked-draw.js';
 import type { FusedAttrs } from './attrs.js';
+import { exp32 } from './exp32.js';
 import { topKBuffers, topKOfRow } from './top-candidates.js';
 
 const f32 = Math.fround;
 
+/** `temperedRow`'s output, reused: host kernels run synchronously, one at a time, and use it at once. */
+let temperedScratch = new Float32Array(0);
+
 /**
  * z = s / T in float32 (T rounded to float32 first, as a tfjs scalar is), −0 folded into +0, under the
  * non-finite rules of `sampleFromLogits`: null for a row holding a NaN, and a row holding +∞ replaced by
- * its limit (0 on the +∞ tokens, −∞ elsewhere).
+ * its limit (0 on the +∞ tokens, −∞ elsewhere). The row is valid until the next call.
  */
 export function temperedRow(values: Float32Array, temperature: number): Float32Array | null {
   const t = f32(temperature);
-  const z = new Float32Array(values.length);
+  if (temperedScratch.length < values.length) temperedScratch = new Float32Array(values.length);
+  const z = temperedScratch.subarray(0, values.length);
   let infinite = false;
   for (let i = 0; i < values.length; i++) {
     if (Number.isNaN(values[i])) return null;
@@ -84,19 +89,34 @@ export function keptPrefix(idx: Int32Array, n: number, z: Float32Array, weights:
  */
 export function keptSet(z: Float32Array, zmax: number, k: number, p: number): { w: Float32Array; idx: Int32Array; n: number } {
   const vocab = z.length;
-  const w = new Float32Array(vocab);
-  for (let i = 0; i < vocab; i++) w[i] = Math.exp(f32((z[i] as number) - zmax));
-  const idx = new Int32Array(vocab);
-  for (let i = 0; i < vocab; i++) idx[i] = i;
-  let n = vocab;
-  if (k > 0 && k < vocab) n = keptPrefix(idx, n, z, null, k);
-  if (p < 1) {
-    let total = 0;
-    for (let j = 0; j < n; j++) total += w[idx[j] as number] as number;
-    n = keptPrefix(idx, n, z, w, f32(p * f32(total)));
+  if (keptWeights.length < vocab) {
+    keptWeights = new Float32Array(vocab);
+    keptIds = new Int32Array(vocab);
   }
+  const w = keptWeights.subarray(0, vocab);
+  const idx = keptIds;
+  // the whole row's mass in id order, the order of the sum below when no top-k reorders idx
+  let total = 0;
+  for (let i = 0; i < vocab; i++) {
+    const wi = exp32(f32((z[i] as number) - zmax));
+    w[i] = wi;
+    idx[i] = i;
+    total += wi;
+  }
+  let n = vocab;
+  if (k > 0 && k < vocab) {
+    n = keptPrefix(idx, n, z, null, k);
+    total = 0;
+    for (let j = 0; j < n; j++) total += w[idx[j] as number] as number;
+  }
+  if (p < 1) n = keptPrefix(idx, n, z, w, f32(p * f32(total)));
   return { w, idx, n };
 }
+
+/** Scratch of `keptSet` (its weights and ids, valid until the next call) and of the general path's kept weights. */
+let keptWeights = new Float32Array(0);
+let keptIds = new Int32Array(0);
+let keptDense = new Float32Array(0);
 
 /** Scratch of the fast path: the top-k's weights and the kept ones' positions, grown on demand. */
 let fastWeights = new Float32Array(0);
@@ -129,9 +149,10 @@ function fastRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: number, 
   const idx = fastPositions;
   let total = 0;
   for (let j = 0; j < k; j++) {
-    w[j] = Math.exp(f32((z[j] as number) - zmax));
+    const wj = exp32(f32((z[j] as number) - zmax));
+    w[j] = wj;
     idx[j] = j;
-    total += w[j] as number;
+    total += wj;
   }
   const n = p < 1 ? keptPrefix(idx, k, z, w, f32(p * f32(total))) : k;
   // the kept positions in increasing order (= increasing token id) by flags, not a sort; compacted
@@ -181,7 +202,9 @@ function generalRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: numbe
   let zmax = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < vocab; i++) zmax = Math.max(zmax, z[i] as number);
   const { w, idx, n } = keptSet(z, zmax, attrs.k, p);
-  const kept = new Float32Array(vocab);
+  if (keptDense.length < vocab) keptDense = new Float32Array(vocab);
+  const kept = keptDense.subarray(0, vocab);
+  kept.fill(0);
   for (let j = 0; j < n; j++) {
     const i = idx[j] as number;
     if ((w[i] as number) >= pMin) kept[i] = w[i] as number;
