@@ -254,6 +254,39 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
     }
   });
 
+  it('takes the first of the tied maxima for k = 1, where the division ties logits below the largest', () => {
+    // logits a float32 ulp or a few apart, tempered by T > 1 (many share one z) and T < 1 (few do), and in
+    // ±0 and −max rows; the largest logit sits late, so lower ids can tie with it only after the division
+    let seed = 7;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const rows: [string, (i: number) => number][] = [
+      ['a few ulps apart', () => 3 + Math.floor(next() * 8) * 2 ** -22],
+      ['random', () => (next() - 0.5) * 20],
+      ['signed zeros', () => (next() < 0.5 ? -0 : 0)],
+      ['near −max', () => -3.4e38 * (0.999 + 0.001 * next())],
+      ['masked', () => (next() < 0.9 ? NEG_INF : next())],
+      ['all −∞', () => NEG_INF],
+    ];
+    for (const [name, value] of rows) {
+      for (const vocab of [5, 1000, 4096]) {
+        const s = Float32Array.from({ length: vocab }, (_, i) => value(i));
+        for (const temperature of [1, 0.7, 3, 1e3, 1e-3]) {
+          const { status, zmax } = topKOfRow(s, temperature, 1);
+          const [want] = sortedTopK(s, temperature, 1) as [number];
+          const t = Math.fround(temperature);
+          const z = temperature === 1 ? (s[want] as number) : Math.fround((s[want] as number) / t);
+          const message = `${name}, V = ${vocab}, T = ${temperature}`;
+          expect(status, message).toBe('ok');
+          expect(topKBuffers.ids[0], message).toBe(want);
+          expect(Object.is(topKBuffers.z[0], z) && Object.is(zmax, z), message).toBe(true);
+        }
+      }
+    }
+  });
+
   it('reports a NaN or a +∞ (after the division) for the general path', () => {
     const s = new Float32Array(3000).fill(1);
     s[2500] = Number.NaN;
@@ -262,6 +295,18 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
     expect(topKOfRow(s, 1, 10).status).toBe('infinite');
     s[2500] = 3e38;
     expect(topKOfRow(s, 0.01, 10).status).toBe('infinite');
+    // k = 1 takes its own pass: a NaN before or after the largest logit, +∞, a z overflowing to +∞
+    for (const [at, value, temperature, status] of [
+      [2500, Number.NaN, 1, 'nan'],
+      [10, Number.NaN, 0.7, 'nan'],
+      [2999, INF, 1, 'infinite'],
+      [0, 3e38, 0.01, 'infinite'],
+    ] as const) {
+      s.fill(1);
+      s[1500] = 2;
+      s[at] = value;
+      expect(topKOfRow(s, temperature, 1).status, `${value} at ${at}`).toBe(status);
+    }
   });
 });
 
