@@ -17,19 +17,17 @@ import { fusedReference } from './reference.js';
  * select over several workgroups a row (radix-draw.ts: a list of the top-k candidates drawn as the
  * one-workgroup path draws its own; or the radix cut), then for the rows not drawn yet the blocked inverse
  * CDF of `sample` over the kept weights; each output written by a last program of its own, with no Philox
- * program, split or cast around them (7 programs a call on the radix list path, 4 on the one-workgroup
+ * program, split or cast around them (8 programs a call on the radix list path, 4 on the one-workgroup
  * path, where a `[B, 2]` kernel made them 10 and 7).
  *
  * CPU and WASM: one host kernel. A `[B, 2]` op would add a Philox op, a split and a cast to every call,
  * about a sixth of `sampleFromLogits` at 4×8192 on WASM.
  *
  * Against the tfjs composite (tf.topk → softmax → tf.multinomial; other ids, so no route to it) on WASM,
- * 2-core VM, 2026-12-06, medians: k = 50 at 4×8192 1.1–2.2×, 16×32768 1.05×, 1×131072 1.6×, but 0.9× at
- * 64×1024 (short rows: the per-row work on the k kept values weighs more); k = 1000 at 1×131072 1.2×,
- * 0.9× at 16×32768 (~3k values pass the top-k filter; tf.topk's partial sort is cheap there). Half of a
- * 4×8192 call is tensor-core's copy of the logits out of the WASM heap for the host kernel (`readSync`
- * allocates and copies the rows, and its garbage is what makes ours vary): with a view of the heap the
- * same call measured 2.3× the composite. On CPU that read is free: 17–50×.
+ * loaded 2-core VM, 2026-12-07: k = 50 at 64×1024 1.7×, 256×1024 1.4–1.5× (short rows: the top-k selection is
+ * ~6.6 of ~10.5 µs a row), k = 1 2.2×, no top-k 2.1×, 4×8192 2.8×, 8×32768 3.0× (README, "On CPU and WASM").
+ * Part of a call is tensor-core's copy of the logits out of the WASM heap for the host kernel (`readSync`
+ * allocates and copies the rows). On CPU that read is free: 7–25×.
  */
 export const fusedSampleIdsOp = defineOp<'logits', FusedIdsAttrs, Tensor[]>({
   kernelName: 'TesseraSampleFromLogitsIds',
