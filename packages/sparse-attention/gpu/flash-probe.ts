@@ -1,8 +1,7 @@
 /**
  * Where the flash forward's time goes on the GPU machine (issue 11: 95% sparse at L = 16384 took 3.52 ms on the
- * H100, 8.3 TFLOP/s): the op, then the forward program alone per tile, with and without prefetching the next key
- * tile, and with one loop of each key tile's step cut short at a time (the QKᵀ loop, the row-maximum exchange, the PV
- * loop). A cut variant computes garbage; only its time is read. Times are the GPU's timestamps (tf.time's kernelMs):
+ * H100, 8.3 TFLOP/s): the op, then the forward program alone per tile, and with one loop of each key tile's step
+ * cut short at a time (the QKᵀ loop, the row-maximum exchange, the PV loop). A cut variant computes garbage; only its time is read. Times are the GPU's timestamps (tf.time's kernelMs):
  * the wall time of a lone program call through the bench harness is not its kernel time.
  *   node .gpu/entry.mjs flash-probe [--json FILE] [--lengths 16384,4096]
  */
@@ -105,10 +104,7 @@ for (const l of lengths) {
     const flops = 4 * h * l * l * d * (sparse ? kept : 1);
     for (const tile of tiles) {
       const args: [number, number, number, FlashTile, number] = [h, l, d, tile, queryWorkgroups(g, tile.tq)];
-      const cuts: [string, FlashForwardProgram][] = [
-        ['none', new FlashForwardProgram(...args)],
-        ['none, prefetch', new FlashForwardProgram(...args, true)],
-      ];
+      const cuts: [string, FlashForwardProgram][] = [['none', new FlashForwardProgram(...args)]];
       // the cut variants on the sparse walk only (the dense one at L = 16384 takes ~50 ms a run)
       if (sparse) for (const [cut, replace] of Object.entries(CUTS)) cuts.push([cut, new CutForward(args, cut, replace)]);
       for (const [cut, program] of cuts) {

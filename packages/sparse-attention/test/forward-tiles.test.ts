@@ -29,7 +29,7 @@ describeBackends(
       [200, 64, true, true],
       [131, 40, false, false],
     ] as const) {
-      it(`a split-K/V tile and the op's tile equal the reference, with and without prefetch (L ${l}, D ${d}${causal ? ', causal' : ''}, ${sparse ? 'sparse' : 'dense'})`, async () => {
+      it(`a split-K/V tile and the op's tile equal the reference (L ${l}, D ${d}${causal ? ', causal' : ''}, ${sparse ? 'sparse' : 'dense'})`, async () => {
         const h = 2;
         const { q, k, v } = qkv(1, h, l, l, d, l + d, 3);
         const [bq, bk] = [64, 32];
@@ -41,25 +41,16 @@ describeBackends(
         const split = SPLIT_TILES[d] as FlashTile;
         expect(forwardBytes(d, split)).toBeLessThanOrEqual(workgroupBytes());
         for (const tile of [split, forwardTile(d, workgroupBytes())]) {
-          const run = (prefetch: boolean) =>
-            runProgram(
-              new FlashForwardProgram(h, l, d, tile, queryWorkgroups(g, tile.tq), prefetch),
-              [q, k, v, mask.kvNumBlocks, mask.kvIndices].map(flat),
-              flashUniforms(g, tile.tq, tile.tk),
-            );
-          const packed = run(false);
+          const packed = runProgram(
+            new FlashForwardProgram(h, l, d, tile, queryWorkgroups(g, tile.tq)),
+            [q, k, v, mask.kvNumBlocks, mask.kvIndices].map(flat),
+            flashUniforms(g, tile.tq, tile.tk),
+          );
           const size = h * l * d;
           const [o, lse] = tf.tidy(() => [packed.slice(0, size).reshape(refO.shape), packed.slice(size, h * l).reshape(refLse.shape)]);
           await expectAllClose(o as Tensor, refO, { atol: 2e-5, rtol: 1e-4 });
           await expectAllClose(lse as Tensor, refLse, { atol: 2e-5, rtol: 1e-4 });
-          // the prefetching program does the same arithmetic on the same tiles: the same bits
-          const pipelined = run(true);
-          const [want, got] = await Promise.all([packed.data(), pipelined.data()]);
-          expect(
-            got.findIndex((x, i) => !Object.is(x, want[i])),
-            `tile ${JSON.stringify(tile)}: first element the prefetching program changes`,
-          ).toBe(-1);
-          tf.dispose([packed, pipelined, o as Tensor, lse as Tensor]);
+          tf.dispose([packed, o as Tensor, lse as Tensor]);
         }
         tf.dispose([q, k, v, dense, refO, refLse]);
         mask.dispose();

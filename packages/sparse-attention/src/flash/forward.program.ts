@@ -3,7 +3,7 @@ import { FLASH_UNIFORMS } from './layout.js';
 import { listed, unrolled, XYZW } from './registers.wgsl.js';
 import { segmentsWgsl, UNIFORM_WORKGROUP_INDEX } from './segments.wgsl.js';
 import { type FlashTile, kvFloats } from './tile.js';
-import { loadRows, loadTransposed, prefetchRows, prefetchTransposed } from './tile-loads.wgsl.js';
+import { loadRows, loadTransposed } from './tile-loads.wgsl.js';
 
 /**
  * Query rows per thread. The generator takes 4 or 8; 8 (a thread's 8 × 4 block of S, half the workgroup
@@ -40,33 +40,23 @@ export class FlashForwardProgram implements WebGPUProgram {
   private readonly d: number;
   private readonly tile: FlashTile;
 
-  private readonly prefetch: boolean;
-
   /**
-   * `prefetch`: load the next key tile into registers while the current one is computed (software pipelining), where
-   * its loads fit `FLOATS_IN_FLIGHT` registers a thread; else each tile's loads precede its arithmetic.
+   * The tile loads are issued in batches before any store (`unroll`): written as a loop they were ~60% of the time on
+   * the H100. Prefetching the next key tile into registers as well was slower there (2026-12-07, L = 16384, 95%:
+   * 1.69 against 1.52 ms; 0.77 against 0.17 at 4096) and was removed.
    */
-  constructor(heads: number, lq: number, d: number, tile: FlashTile, workgroups: number, prefetch = false) {
+  constructor(heads: number, lq: number, d: number, tile: FlashTile, workgroups: number) {
     this.d = d;
     this.tile = tile;
     this.outputShape = [heads * lq * (d + 1)];
     this.workgroupSize = [(tile.tq / ROWS) * (tile.tk / 4), 1, 1];
-    const dims = { d, dp: tile.dp, threads: this.workgroupSize[0], unroll: true };
-    this.prefetch =
-      prefetch &&
-      prefetchTransposed(dims, 'pfK', 'sKV', 'k', tile.tk, 'KS') !== undefined &&
-      prefetchRows(dims, 'pfV', 'sV', 'v', tile.tk) !== undefined;
-    this.shaderKey = `tessera_flash_fwd_${d}_${tile.tq}_${tile.tk}_${tile.dp}_${tile.splitKv ? 'split' : 'shared'}${this.prefetch ? '_prefetch' : ''}`;
+    this.shaderKey = `tessera_flash_fwd_${d}_${tile.tq}_${tile.tk}_${tile.dp}_${tile.splitKv ? 'split' : 'shared'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, workgroups));
   }
 
   getUserCode(): string {
     const { tq, tk, dp, splitKv } = this.tile;
     const dims = { d: this.d, dp, threads: this.workgroupSize[0], unroll: true };
-    const pfK = this.prefetch ? prefetchTransposed(dims, 'pfK', 'sKV', 'k', tk, 'KS') : undefined;
-    const pfV = this.prefetch ? prefetchRows(dims, 'pfV', splitKv ? 'sV' : 'sKV', 'v', tk) : undefined;
-    const issueK = (tile: string) => pfK?.issue(`kBase + ${tile}.x * HD`, `${tile}.y`) ?? '';
-    const issueV = (tile: string) => pfV?.issue(`kBase + ${tile}.x * HD`, `${tile}.y`) ?? '';
     const rows = ROWS;
     const d = this.d;
     const cg = tk / 4;
@@ -108,27 +98,6 @@ export class FlashForwardProgram implements WebGPUProgram {
   var<workgroup> sP : array<vec4<f32>, ${(tk * tq) / 4}>;
   ${splitKv ? `var<workgroup> sMax : array<vec4<f32>, ${(cg * tq) / 4}>;` : ''}
 
-  ${
-    this.prefetch
-      ? `// the next key tile after position \`start\` of segment m0 (which ends at \`stop\`), skipping empty segments: (start, keys)
-  fn tileAfter(blockRow : i32, segments : i32, m0 : i32, start : i32, stop : i32, qEnd : i32) -> vec2<i32> {
-    var m = m0;
-    var s = start;
-    var e = stop;
-    loop {
-      if (s < e) { break; }
-      m++;
-      if (m >= segments) { return vec2<i32>(0, 0); }
-      let r = segmentRange(blockRow, uniforms.nk, m, uniforms.bk, uniforms.lk);
-      s = r.x;
-      e = r.y;
-      if (uniforms.causal != 0) { e = min(e, qEnd); }
-    }
-    return vec2<i32>(s, min(TK, e - s));
-  }`
-      : ''
-  }
-
   fn main(index : i32) {
     let tid = i32(localIndex);
     // row groups vary fastest: the Pᵀ stores of a store phase then hit nearby vec4s
@@ -158,34 +127,14 @@ export class FlashForwardProgram implements WebGPUProgram {
     let blockRow = bh * uniforms.nq + qb;
     var segments = segmentCount(blockRow);
     if (qn == 0) { segments = 0; }
-    ${
-      this.prefetch
-        ? `${pfK?.declare}
-    ${pfV?.declare}
-    {
-      let first = tileAfter(blockRow, segments, -1, 0, 0, qEnd);
-      ${issueK('first')}
-      ${issueV('first')}
-    }`
-        : ''
-    }
     for (var n = 0; n < segments; n++) {
       var seg = segment(blockRow, uniforms.nk, n, uniforms.bk, lk);
       if (uniforms.causal != 0) { seg.y = min(seg.y, qEnd); }
       for (var k0 = seg.x; k0 < seg.y; k0 += TK) {
         let kn = min(TK, seg.y - k0);
-        ${
-          this.prefetch
-            ? `${pfK?.store}
-        ${splitKv ? pfV?.store : ''}
-        workgroupBarrier();
-        let next = tileAfter(blockRow, segments, n, k0 + TK, seg.y, qEnd);
-        ${issueK('next')}
-        ${splitKv ? issueV('next') : ''}`
-            : `${loadTransposed(dims, 'sKV', 'k', 'kBase + k0 * HD', tk, 'kn', 'KS')}
+        ${loadTransposed(dims, 'sKV', 'k', 'kBase + k0 * HD', tk, 'kn', 'KS')}
         ${splitKv ? loadRows(dims, 'sV', 'v', 'kBase + k0 * HD', tk, 'kn') : ''}
-        workgroupBarrier();`
-        }
+        workgroupBarrier();
 
         ${allRows((i) => `var s${i} = vec4<f32>(0.0);`)}
         for (var dd = 0; dd < HD; dd++) {
@@ -210,14 +159,7 @@ export class FlashForwardProgram implements WebGPUProgram {
         ${allQuads((g) => `${maxBuf}[cg * PS + rg * ${quads} + ${g}] = tileMax${g};`)}
         workgroupBarrier();
 
-        ${
-          splitKv
-            ? ''
-            : this.prefetch
-              ? `${pfV?.store}
-        ${issueV('next')}`
-              : loadRows(dims, 'sKV', 'v', 'kBase + k0 * HD', tk, 'kn')
-        }
+        ${splitKv ? '' : loadRows(dims, 'sKV', 'v', 'kBase + k0 * HD', tk, 'kn')}
         for (var g = 0; g < CG; g++) {
           ${allQuads((g) => `tileMax${g} = max(tileMax${g}, ${maxBuf}[g * PS + rg * ${quads} + ${g}]);`)}
         }
