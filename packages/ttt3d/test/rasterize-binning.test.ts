@@ -37,6 +37,9 @@ function programsOf(kernel: 'forward' | 'backward', n: number, shK: number, attr
       names.push(program.constructor.name);
       return { dataId: {}, shape: program.outputShape, dtype };
     },
+    runOutputs: (): TensorInfo[] => {
+      throw new Error('the rasteriser runs no multi-output program');
+    },
     dispose: () => {},
   };
   if (kernel === 'forward') rasterizeWebGPU(ctx);
