@@ -6,7 +6,7 @@ import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Camera, orbitCameras } from '../src/camera/index.js';
 import { rasterize } from '../src/rasterize/index.js';
-import { TTTLRM, type TTTLRMConfig } from '../src/tttlrm/index.js';
+import { representativeCameras, TTTLRM, type TTTLRMConfig } from '../src/tttlrm/index.js';
 import { train } from '../scripts/train-loop.js';
 import { TINY } from '../scripts/train.js';
 
@@ -188,6 +188,43 @@ describeBackends('TTTLRM config: virtualColour and scaleOffset', () => {
     tf.dispose([x, first, rest, ...states, ...firstStates, ...twoPushStates]);
     for (const r of [expected, g, without, explicit, streamed, twoPush]) r.dispose();
     plain.dispose();
+    coloured.dispose();
+  });
+
+  it('virtualCount decodes from representative input cameras with their images, in forward, reconstruct and a stream', async () => {
+    const coloured = TTTLRM.fromConfig({ ...CONFIG, virtualColour: true });
+    const input = cams(6);
+    const x = views(6, 11);
+    const picked = representativeCameras(input, 3);
+    expect(picked).toHaveLength(3);
+    const states = coloured.encodeViews(x, input);
+    const chosen = tf.gather(x, picked);
+    const expected = coloured.decodeViews(
+      states,
+      picked.map((i) => input[i] as Camera),
+      chosen,
+    );
+    const g = coloured.forward(x, input, { virtualCount: 3 });
+    expect(g.count).toBe(3 * 256);
+    for (const key of ['means', 'sh', 'opacityLogits'] as const) await expectAllClose(g[key], expected[key], { atol: 1e-5, rtol: 1e-4 });
+    const r = await coloured.reconstruct(x, input, { virtualCount: 3, minOpacity: 0 });
+    await expectAllClose(r.sh, expected.sh, { atol: 1e-5, rtol: 1e-4 });
+    const s = coloured.stream();
+    s.push(x, input);
+    const streamed = await s.gaussians({ virtualCount: 3, minOpacity: 0 });
+    await expectAllClose(streamed.sh, expected.sh, { atol: 1e-5, rtol: 1e-4 });
+    // as many as the inputs, or more: every input camera, as without the option
+    const every = coloured.forward(x, input, { virtualCount: 9 });
+    const plain = coloured.forward(x, input);
+    await expectAllClose(every.sh, plain.sh, { atol: 0, rtol: 0 });
+    expect(() => coloured.forward(x, input, { virtualCount: 2, virtualViews: input })).toThrow(
+      /opts.virtualCount: expected it without opts.virtualViews/,
+    );
+    expect(() => coloured.forward(x, input, { virtualCount: 0 })).toThrow(/opts.virtualCount/);
+    await expect(coloured.reconstruct(x, input, { virtualCount: 1.5 })).rejects.toThrow(/opts.virtualCount/);
+    s.dispose();
+    tf.dispose([x, chosen, ...states]);
+    for (const d of [expected, g, r, streamed, every, plain]) d.dispose();
     coloured.dispose();
   });
 

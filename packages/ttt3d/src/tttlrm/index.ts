@@ -16,3 +16,4 @@ export {
   TTTLRMStream,
 } from './model.js';
 export { MAX_TTTLRM_VIEWS } from './validate.js';
+export { representativeCameras } from './virtual-views.js';

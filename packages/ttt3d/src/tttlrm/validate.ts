@@ -49,3 +49,14 @@ export function checkViews(views: Tensor, cameras: unknown, p: number): void {
 export function checkMinOpacity(value: number | undefined): number {
   return checkRange(value ?? 0.01, { min: 0, max: 1, maxExclusive: true }, 'opts.minOpacity');
 }
+
+/** Checks `virtualCount`: a positive integer, and not given with `virtualViews`. */
+export function checkVirtualCount(value: number | undefined, virtualViews: readonly unknown[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (virtualViews !== undefined) {
+    throw new ValueError(
+      `opts.virtualCount: expected it without opts.virtualViews (both pick the virtual views), received ${describeValue(value)}`,
+    );
+  }
+  return checkRange(value, { min: 1, integer: true }, 'opts.virtualCount');
+}
