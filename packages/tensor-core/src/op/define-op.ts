@@ -28,7 +28,7 @@ export interface WebGPUKernelContext<I extends string, A> {
   /** Runs a WGSL program; the returned TensorInfo is owned by the caller (dispose intermediates). */
   run(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: DataType, uniforms?: ProgramUniform[]): TensorInfo;
   /**
-   * Runs a WGSL program that writes several float32 outputs in one dispatch (`WebGPUOutputsProgram`); the returned
+   * Runs a WGSL program that writes several outputs (float32 or int32) in one dispatch (`WebGPUOutputsProgram`); the returned
    * TensorInfos are owned by the caller.
    */
   runOutputs(program: WebGPUOutputsProgram, inputs: TensorInfo[], outputs: OutputSpec[], uniforms?: ProgramUniform[]): TensorInfo[];

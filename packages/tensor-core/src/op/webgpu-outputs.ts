@@ -1,6 +1,6 @@
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { checkRange, checkSizes } from '../checks.js';
-import { BackendError } from '../errors.js';
+import { BackendError, describeValue } from '../errors.js';
 import { tf } from '../tf.js';
 import type { ProgramUniform } from './webgpu-program.js';
 
@@ -8,8 +8,9 @@ import type { ProgramUniform } from './webgpu-program.js';
  * A WGSL program that writes several tensors in one dispatch. tfjs' programs (`WebGPUProgram`) write one output,
  * so a kernel with four results runs at least four programs, and on a short call (a decode step) each program's
  * ~13 µs of host and dispatch cost is most of the time. Here every output is a `read_write` storage buffer of its
- * own. The preamble declares, in binding order, `outputNames` (`array<f32>`, `read_write`), `variableNames`
- * (`array<f32>`, or `array<i32>` for int32 and bool inputs, `read`) and `uniforms: Uniforms` holding the `uniforms`
+ * own. The preamble declares, in binding order, `outputNames` (`read_write`: `array<f32>`, or `array<i32>` for an
+ * int32 output), `variableNames` (`array<f32>`, or `array<i32>` for int32 and bool inputs, `read`) and
+ * `uniforms: Uniforms` holding the `uniforms`
  * fields; the user code defines `fn main(workgroup : i32, local : i32)`, called with the flat workgroup index and
  * `local_invocation_index`. The grid is `workgroups` long, folded into a second dimension past the device's
  * per-dimension limit, so `main` must ignore `workgroup ≥ workgroups` (the index is uniform: barriers stay legal).
@@ -27,9 +28,10 @@ export interface WebGPUOutputsProgram {
   getUserCode(): string;
 }
 
-/** An output of a `WebGPUOutputsProgram`: float32, `shape` its tensor's. */
+/** An output of a `WebGPUOutputsProgram`: `shape` its tensor's, of `dtype` (default float32). */
 export interface OutputSpec {
   shape: number[];
+  dtype?: 'float32' | 'int32';
 }
 
 interface TensorData {
@@ -82,8 +84,10 @@ function wgslType(dtype: DataType): string {
   return dtype === 'float32' ? 'f32' : 'i32';
 }
 
-function shaderSource(program: WebGPUOutputsProgram, inputTypes: DataType[]): string {
-  const outputs = program.outputNames.map((name, i) => `@group(0) @binding(${i}) var<storage, read_write> ${name} : array<f32>;`);
+function shaderSource(program: WebGPUOutputsProgram, outputTypes: DataType[], inputTypes: DataType[]): string {
+  const outputs = program.outputNames.map(
+    (name, i) => `@group(0) @binding(${i}) var<storage, read_write> ${name} : array<${wgslType(outputTypes[i] as DataType)}>;`,
+  );
   const first = program.outputNames.length;
   const inputs = program.variableNames.map(
     (name, i) => `@group(0) @binding(${first + i}) var<storage, read> ${name} : array<${wgslType(inputTypes[i] as DataType)}>;`,
@@ -102,12 +106,23 @@ fn _start(@builtin(local_invocation_index) local : u32, @builtin(workgroup_id) i
 `;
 }
 
-/** The pipeline of `program` for inputs of these dtypes, from (or into) tfjs' own pipeline cache, so `warmUpWebGPU` covers it. */
-function pipelineOf(backend: OutputsBackend, program: WebGPUOutputsProgram, inputTypes: DataType[]): GPUComputePipeline | undefined {
-  const key = `tessera_outputs:${program.shaderKey}:${program.workgroupSize}:${inputTypes.join(',')}`;
+/**
+ * The pipeline of `program` for outputs and inputs of these dtypes, from (or into) tfjs' own pipeline cache, so
+ * `warmUpWebGPU` covers it.
+ */
+function pipelineOf(
+  backend: OutputsBackend,
+  program: WebGPUOutputsProgram,
+  outputTypes: DataType[],
+  inputTypes: DataType[],
+): GPUComputePipeline | undefined {
+  const key = `tessera_outputs:${program.shaderKey}:${program.workgroupSize}:${outputTypes.join(',')}:${inputTypes.join(',')}`;
   let pipeline = backend.pipelineCache[key];
   if (pipeline === undefined) {
-    const module = backend.device.createShaderModule({ code: shaderSource(program, inputTypes), label: program.constructor.name });
+    const module = backend.device.createShaderModule({
+      code: shaderSource(program, outputTypes, inputTypes),
+      label: program.constructor.name,
+    });
     const descriptor: GPUComputePipelineDescriptor = {
       compute: { module, entryPoint: '_start' },
       label: program.constructor.name,
@@ -124,7 +139,7 @@ function pipelineOf(backend: OutputsBackend, program: WebGPUOutputsProgram, inpu
 /**
  * Runs `program` once on tfjs' WebGPU backend, in the backend's own command encoder and compute pass (so it is
  * ordered with tfjs' programs, submitted in its batches, timed by `tf.profile`, compiled ahead by `warmUpWebGPU`),
- * and returns its outputs, float32 tensors of `outputs`' shapes that the caller owns. Every output element must be
+ * and returns its outputs, tensors of `outputs`' shapes and dtypes that the caller owns. Every output element must be
  * written: the buffers come from tfjs' pool uninitialised.
  */
 export function runWebGPUOutputs(
@@ -143,17 +158,21 @@ export function runWebGPUOutputs(
   }
   outputs.forEach((o, i) => {
     checkSizes(o.shape, `outputs[${i}].shape`);
+    if (o.dtype !== undefined && o.dtype !== 'float32' && o.dtype !== 'int32') {
+      throw new BackendError(`${name}: outputs[${i}].dtype: expected 'float32' or 'int32', received ${describeValue(o.dtype)}`);
+    }
   });
   const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
   checkRange(program.workgroups, { min: 1, max: limit * limit, integer: true }, `${name}.workgroups`);
   observer?.(program);
+  const outputTypes = outputs.map((o) => o.dtype ?? 'float32');
   const inputTypes = inputs.map((info) => backend.tensorMap.get(info.dataId).dtype);
-  const pipeline = pipelineOf(backend, program, inputTypes);
+  const pipeline = pipelineOf(backend, program, outputTypes, inputTypes);
   const compileOnly = tf.env().getBool('WEBGPU_ENGINE_COMPILE_ONLY');
   if (pipeline === undefined && !compileOnly) {
     throw new BackendError(`${name}: its pipeline is still compiling; await warmUpWebGPU before running it`);
   }
-  const results = outputs.map((o) => backend.makeTensorInfo(o.shape, 'float32'));
+  const results = outputs.map((o, i) => backend.makeTensorInfo(o.shape, outputTypes[i] as DataType));
   // outputs get their buffers even when nothing is dispatched: tfjs runs a kernel on the CPU for an input without one
   for (const info of [...inputs, ...results]) backend.uploadToGPU(info.dataId);
   // compile-only (warmUpWebGPU): the pipeline is compiling; nothing is dispatched, as in tfjs' runWebGPUProgram
