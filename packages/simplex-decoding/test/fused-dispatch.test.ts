@@ -14,7 +14,7 @@ import { RADIX_MIN_COLS } from '../src/closed-forms/radix-layout.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { useRadixDraw } from '../src/fused/radix-draw.js';
 import { ROW_UNIFORM_FIELDS, ROW_UNIFORM_WGSL, rowUniformData } from '../src/sample/row-uniform.wgsl.js';
-import { type SampleFromLogitsOptions, sampleFromLogits } from '../src/index.js';
+import { type SampleFromLogitsOptions, sample, sampleFromLogits } from '../src/index.js';
 import { onCpu, randomLogits } from './cases.js';
 
 /** The WGSL programs (their class names) one call of `fn` dispatches on the active WebGPU backend, once its pipelines exist. */
@@ -62,21 +62,20 @@ const call = (logits: Tensor, o: SampleFromLogitsOptions) => (): Tensor[] => {
 
 // A call's cost on WebGPU is mostly its dispatch count (issue 15: 20–50 µs a program through tfjs on the
 // H100): these counts are the budget. Before the row uniforms were drawn inside and the outputs written
-// directly, each path ran a Philox program first and two slices and a cast after (10, 11 and 7 programs).
+// directly, each path ran a Philox program first and two slices and a cast after (10, 11 and 7 programs); before
+// the draws wrote both outputs in one program (runOutputs), 4, 8, 8 and 4.
 describeBackends(
   'sampleFromLogits dispatches',
   () => {
     const filters = { topK: 50, topP: 0.9, temperature: 0.7, seed: 1 };
-    it('runs 4 programs on the split candidates (by shape, or select: candidates) with a top-k up to 128, 8 on the radix path with a larger top-k list or select: split (rows of 16384 tokens and more)', async () => {
+    it('runs 2 programs on the split candidates (by shape, or select: candidates) with a top-k up to 128, 6 on the radix path with a larger top-k list or select: split (rows of 16384 tokens and more)', async () => {
       const wide = randomLogits(2, RADIX_MIN_COLS, 1);
       expect(useRadixDraw(undefined, 2, RADIX_MIN_COLS)).toBe(true);
-      // the logits read once: each split's top-k, then the merge and draw into (id, logprob bits), one small program per output
+      // the logits read once: each split's top-k, then the merge and draw, writing the ids and the logprobs
       const attrs = { temperature: 0.7, k: 50, p: 0.9, pMin: 0, seed: 1, offset: 0 };
       expect(await programsOf(() => fusedSampleIdsOp({ logits: wide }, { ...attrs, select: 'candidates' }) as Tensor[])).toEqual([
         'SplitCandidatesProgram',
         'CandidatesDrawProgram',
-        'DrawColumnProgram',
-        'DrawColumnProgram',
       ]);
       // by shape, the same; 'split' forces the radix passes, which a top-k past the candidates' cap takes by shape
       expect(await programsOf(call(wide, filters))).toEqual(
@@ -91,12 +90,10 @@ describeBackends(
         'SampleRadixPassProgram',
         'SampleRadixPassProgram',
         'SampleRadixLastPassProgram',
-        // the draw once, into (id, logprob bits), then one small program per output
+        // the draw, writing both outputs
         'RadixListDrawProgram',
-        'DrawColumnProgram',
-        'DrawColumnProgram',
       ]);
-      // no top-k: the closed forms' radix cut, then the blocked inverse CDF, once for each output
+      // no top-k: the closed forms' radix cut, then the blocked inverse CDF writing both outputs
       expect(await programsOf(call(wide, { topP: 0.9, seed: 1 }))).toEqual([
         'RadixPassProgram',
         'RadixPassProgram',
@@ -105,14 +102,13 @@ describeBackends(
         'RadixCutProgram',
         'GroupSumsProgram',
         'InverseCdfProgram',
-        'InverseCdfProgram',
       ]);
       wide.dispose();
     });
 
-    it('runs 4 programs on the one-workgroup path (short rows)', async () => {
+    it('runs 3 programs on the one-workgroup path (short rows)', async () => {
       const short = randomLogits(2, 300, 2);
-      const expected = ['SelectProgram', 'GroupSumsProgram', 'InverseCdfProgram', 'InverseCdfProgram'];
+      const expected = ['SelectProgram', 'GroupSumsProgram', 'InverseCdfProgram'];
       expect(await programsOf(call(short, filters))).toEqual(expected);
       expect(await programsOf(call(short, { topP: 0.9, seed: 1, offset: 3 }))).toEqual(expected);
       short.dispose();
@@ -143,6 +139,18 @@ describeBackends(
         tf.dispose([ids, logprobs]);
       }
       logits.dispose();
+    });
+  },
+  { backends: ['webgpu'] },
+);
+
+describeBackends(
+  'sample dispatches',
+  () => {
+    it('runs 2 programs: the group sums, then the inverse CDF writing the ids and the logprobs', async () => {
+      const q = tf.softmax(randomLogits(3, 5000, 5));
+      expect(await programsOf(() => Object.values(sample(q, { seed: 1 })))).toEqual(['GroupSumsProgram', 'InverseCdfProgram']);
+      q.dispose();
     });
   },
   { backends: ['webgpu'] },

@@ -1,5 +1,5 @@
 import { philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
-import { runProgram } from '@tessera/tensor-core/bench';
+import { runKernel, runProgram } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { RADIX_HEADER_WORDS, radixGrid } from '../src/closed-forms/radix-layout.js';
@@ -7,7 +7,7 @@ import type { FusedAttrs } from '../src/fused/attrs.js';
 import { exp32 } from '../src/fused/exp32.js';
 import { fusedHost, keptPrefix } from '../src/fused/host.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
-import { type RadixDrawAttrs, radixDrawInputs, radixDrawSteps, useRadixDraw } from '../src/fused/radix-draw.js';
+import { type RadixDrawAttrs, radixListDrawFrom, radixPassSteps, useRadixDraw } from '../src/fused/radix-draw.js';
 import { SAMPLE_SPLIT_WORDS } from '../src/fused/radix-draw.program.js';
 import { topKBuffers, topKOfRow } from '../src/fused/top-candidates.js';
 import { minP, sample, type SampleFromLogitsOptions, sampleFromLogits, softmax, topK, topP } from '../src/index.js';
@@ -392,24 +392,21 @@ type RadixFilters = Omit<RadixDrawAttrs, 'seed' | 'offset'>;
 async function radixDrawByStep(logits: Tensor, filters: RadixFilters, seed: number): Promise<{ statuses: number[][]; draws: number[] }> {
   const [rows, cols] = logits.shape as [number, number];
   const grid = radixGrid(rows, cols, filters.splits);
-  const steps = radixDrawSteps(rows, cols, grid, { ...filters, seed, offset: 0 });
+  const attrs = { ...filters, seed, offset: 0 };
   const stride = RADIX_HEADER_WORDS + grid.splits * SAMPLE_SPLIT_WORDS;
   const statuses: number[][] = [];
-  const outputs: Tensor[] = [];
   let prev: Tensor | undefined;
-  for (const [i, step] of steps.entries()) {
-    const out = runProgram(step.program, radixDrawInputs(step, i, logits, prev), step.uniforms, step.dtype);
+  for (const [i, step] of radixPassSteps(rows, cols, grid, attrs).entries()) {
+    const out = runProgram(step.program, prev === undefined ? [logits] : [logits, prev], step.uniforms, 'int32');
     const values = await out.data();
-    if (step.role === 'output') {
-      outputs.push(out);
-      continue;
-    }
-    if (step.role === 'pass' && i > 0) statuses.push(Array.from({ length: rows }, (_, r) => values[r * stride] as number));
+    if (i > 0) statuses.push(Array.from({ length: rows }, (_, r) => values[r * stride] as number));
     prev?.dispose();
     prev = out;
   }
-  prev?.dispose();
-  return { statuses, draws: await interleaved(outputs[0] as Tensor, outputs[1] as Tensor) };
+  const list = prev as Tensor;
+  const [ids, logprobs] = runKernel((ctx) => radixListDrawFrom(ctx, ctx.inputs.list, grid, attrs), { list }, {}) as [Tensor, Tensor];
+  list.dispose();
+  return { statuses, draws: await interleaved(ids, logprobs) };
 }
 
 /** The pass (1…4) whose output first shows each row listed, from `radixDrawByStep`'s statuses. */

@@ -1,8 +1,8 @@
-import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { type DrawOutput, drawOutputShape } from '../sample/draw-output.js';
+import type { WebGPUOutputsProgram } from '@tessera/tensor-core';
+import { DRAW_OUTPUT_NAMES, DRAW_UNIFORM_FIELDS } from '../sample/draw-output.js';
 import { ROW_UNIFORM_FIELDS } from '../sample/row-uniform.wgsl.js';
 import { KEY_ORDER_WGSL } from './keys.wgsl.js';
-import { LIST_DRAW_TAIL_WGSL, listDrawWgsl } from './list-draw.wgsl.js';
+import { LIST_DRAW_TAIL_WGSL, LIST_DRAW_WGSL } from './list-draw.wgsl.js';
 import { CANDIDATES_WORKGROUP } from './split-candidates.program.js';
 import { PICK_DIGIT_WGSL, SELECT_TOP_WGSL } from './top-k-select.wgsl.js';
 
@@ -21,30 +21,27 @@ export const CANDIDATES_K_CAP = 128;
  * `RadixListDrawProgram`'s tail, the same WGSL on the same top-k set (listMode 0): a sort by rank,
  * top-p over the k and min-p (`keptOfList`), a sort by id and the inverse CDF with the row's Philox
  * uniform (`drawFromList`). So it draws the radix path's token with the same logprob, bit for bit.
- * Writes one output of the draw (`output`, as `RadixListDrawProgram`).
+ * Writes both outputs of the draw in one dispatch, as `RadixListDrawProgram` (draw-output.ts). Uniforms:
+ * `DRAW_UNIFORM_FIELDS`, then its own.
  */
-export class CandidatesDrawProgram implements WebGPUProgram {
-  outputShape: number[];
+export class CandidatesDrawProgram implements WebGPUOutputsProgram {
   shaderKey: string;
+  outputNames = DRAW_OUTPUT_NAMES;
   variableNames = ['lists'];
-  workgroupSize: [number, number, number] = [CANDIDATES_WORKGROUP, 1, 1];
-  dispatchLayout: WebGPUProgram['dispatchLayout'];
-  dispatch: [number, number, number];
-  uniforms = `cols : i32, splits : i32, slice : i32, k : i32, p : f32, pMin : f32, ${ROW_UNIFORM_FIELDS}`;
+  workgroupSize = CANDIDATES_WORKGROUP;
+  workgroups: number;
+  uniforms = `${DRAW_UNIFORM_FIELDS} cols : i32, splits : i32, slice : i32, k : i32, p : f32, pMin : f32, ${ROW_UNIFORM_FIELDS}`;
 
   constructor(
     rows: number,
     private readonly perThread: number,
-    private readonly output: Exclude<DrawOutput, 'pair'>,
   ) {
-    this.outputShape = drawOutputShape(rows, output);
-    this.shaderKey = `tessera_sample_candidates_draw_${output}_${perThread}_${CANDIDATES_WORKGROUP}_${CANDIDATES_K_CAP}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
+    this.workgroups = rows;
+    this.shaderKey = `tessera_sample_candidates_draw_${perThread}_${CANDIDATES_WORKGROUP}_${CANDIDATES_K_CAP}`;
   }
 
   getUserCode(): string {
     return `
-  ${LINEAR_WORKGROUP_INDEX}
   ${KEY_ORDER_WGSL}
   const WG = ${CANDIDATES_WORKGROUP}u;
   const PER = ${this.perThread}u;
@@ -59,7 +56,7 @@ export class CandidatesDrawProgram implements WebGPUProgram {
     return ids[e];
   }
 
-  ${listDrawWgsl(this.output)}
+  ${LIST_DRAW_WGSL}
   var<workgroup> nanSeen : atomic<u32>;
   var<workgroup> infSeen : atomic<u32>;
   var<workgroup> topKey : atomic<u32>;
@@ -70,9 +67,8 @@ export class CandidatesDrawProgram implements WebGPUProgram {
   var<workgroup> candId : array<u32, ${CANDIDATES_K_CAP}>;
 
 
-  fn main(index : i32) {
+  fn drawRow(row : i32) {
     let t = localIndex;
-    let row = i32(linearWorkgroupIndex());
     let k = u32(uniforms.k);
     let block = 1 + 2 * uniforms.k;
     let rb = row * uniforms.splits * block;

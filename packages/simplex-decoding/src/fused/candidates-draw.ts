@@ -1,12 +1,9 @@
-import { type DataType, type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUProgram } from '@tessera/tensor-core';
-import type { RadixContext } from '../closed-forms/radix-select.js';
-import { DrawColumnProgram } from '../sample/draw-column.program.js';
-import { drawOutputDtype } from '../sample/draw-output.js';
+import { scalarUniforms, type TensorInfo } from '@tessera/tensor-core';
+import { drawOutputs, drawUniformData } from '../sample/draw-output.js';
 import { rowUniformData } from '../sample/row-uniform.wgsl.js';
 import type { SamplerPath } from './attrs.js';
 import { CANDIDATES_K_CAP, CandidatesDrawProgram } from './candidates-draw.program.js';
-import type { RadixDrawAttrs } from './radix-draw.js';
-import { useRadixDraw } from './radix-draw.js';
+import { type DrawContext, type RadixDrawAttrs, useRadixDraw } from './radix-draw.js';
 import { CANDIDATES_WORKGROUP, SPLIT_UNIT, SplitCandidatesProgram } from './split-candidates.program.js';
 
 /** Workgroups the split program aims for: ~4 per SM of an H100 (132 SMs), as the radix passes do. */
@@ -69,66 +66,27 @@ export function useCandidateDraw(
   return candidateGrid(rows, cols, k, splits);
 }
 
-/** One program of `candidatesDraw`, with its uniforms and output dtype (tests and the bench run them one at a time). */
-export interface CandidatesDrawStep {
-  name: string;
-  program: WebGPUProgram;
-  uniforms: ProgramUniform[];
-  dtype: DataType;
-}
-
-/**
- * The programs of `candidatesDraw` over `[rows, cols]`, in order: the splits' top-k lists (reading the
- * logits), the draw from them (int32 bits `[B, 2]`), and its split into the ids, then the logprobs; each
- * step reads the previous one's output (the outputs both read the draw's).
- */
-export function candidatesDrawSteps(rows: number, cols: number, grid: CandidateGrid, attrs: RadixDrawAttrs): CandidatesDrawStep[] {
-  const { k } = attrs;
-  return [
-    {
-      name: 'split candidates',
-      program: new SplitCandidatesProgram(rows, grid.splits, k, grid.vec4s, cols % 4 === 0),
-      uniforms: [...scalarUniforms('int32', [cols, grid.splits, k]), ...scalarUniforms('float32', [attrs.temperature])],
-      dtype: 'int32',
-    },
-    {
-      name: 'draw',
-      program: new CandidatesDrawProgram(rows, grid.perThread, 'bits'),
-      uniforms: [
-        ...scalarUniforms('int32', [cols, grid.splits, grid.slice, k]),
-        ...scalarUniforms('float32', [attrs.p, attrs.pMin]),
-        ...rowUniformData(attrs.seed, attrs.offset),
-      ],
-      dtype: drawOutputDtype('bits'),
-    },
-    ...(['id', 'logprob'] as const).map((column) => ({
-      name: `${column}s`,
-      program: new DrawColumnProgram(rows, column),
-      uniforms: [],
-      dtype: drawOutputDtype(column),
-    })),
-  ];
-}
-
 /**
  * The fused sampler's WebGPU draw for a top-k of at most `CANDIDATES_K_CAP` (`useCandidateDraw`), reading
  * the logits once: `logits: [B, V]` → `[ids int32 [B], logprobs float32 [B]]`. Each split of a row lists its
  * exact top-k from registers (`SplitCandidatesProgram`); one workgroup a row picks the row's top-k among
- * those lists and draws from it with `RadixListDrawProgram`'s WGSL (`CandidatesDrawProgram`), into int32
- * bits `[B, 2]` that two one-thread-a-row programs split. 4 dispatches, where the radix passes
- * (`radixListDraw`) take 8 and read the row 2 to 5 times; the same draws, bit for bit.
+ * those lists and draws from it with `RadixListDrawProgram`'s WGSL (`CandidatesDrawProgram`), writing both
+ * outputs. 2 dispatches, where the radix passes (`radixListDraw`) take 6 and read the row 2 to 5 times; the
+ * same draws, bit for bit.
  */
-export function candidatesDraw(ctx: RadixContext, logits: TensorInfo, grid: CandidateGrid, attrs: RadixDrawAttrs): TensorInfo[] {
+export function candidatesDraw(ctx: DrawContext, logits: TensorInfo, grid: CandidateGrid, attrs: RadixDrawAttrs): TensorInfo[] {
   const [rows, cols] = logits.shape as [number, number];
-  const [candidates, draw, ...columns] = candidatesDrawSteps(rows, cols, grid, attrs) as [
-    CandidatesDrawStep,
-    CandidatesDrawStep,
-    ...CandidatesDrawStep[],
-  ];
-  const lists = ctx.run(candidates.program, [logits], candidates.dtype, candidates.uniforms);
-  const bits = ctx.run(draw.program, [lists], draw.dtype, draw.uniforms);
+  const { k } = attrs;
+  const lists = ctx.run(new SplitCandidatesProgram(rows, grid.splits, k, grid.vec4s, cols % 4 === 0), [logits], 'int32', [
+    ...scalarUniforms('int32', [cols, grid.splits, k]),
+    ...scalarUniforms('float32', [attrs.temperature]),
+  ]);
+  const outputs = ctx.runOutputs(new CandidatesDrawProgram(rows, grid.perThread), [lists], drawOutputs(rows), [
+    ...drawUniformData(rows),
+    ...scalarUniforms('int32', [cols, grid.splits, grid.slice, k]),
+    ...scalarUniforms('float32', [attrs.p, attrs.pMin]),
+    ...rowUniformData(attrs.seed, attrs.offset),
+  ]);
   ctx.dispose(lists);
-  const outputs = columns.map((step) => ctx.run(step.program, [bits], step.dtype, step.uniforms));
-  ctx.dispose(bits);
   return outputs;
 }

@@ -40,8 +40,8 @@ export interface SampleFromLogitsOptions {
  * top-k and top-p thresholds by pivot search over the values (8 pivots per pass over the row), finishing
  * in workgroup memory once the candidates fit (select.program.ts). `select` forces a path ('row', 'split': the
  * radix passes, 'candidates'). All rank by (value desc, id asc) and draw the same token. The row uniforms are drawn inside the programs that draw, and the ids and the
- * logprobs are written by a last program each: 4 programs a call on the split candidates, 8 on the radix
- * path with a larger top-k, 4 on the one-workgroup path. CPU and WASM: one host kernel that finds the top-k in one read of the row and
+ * logprobs are written together by the last program: 2 programs a call on the split candidates, 6 on the radix
+ * path with a larger top-k, 3 on the one-workgroup path. CPU and WASM: one host kernel that finds the top-k in one read of the row and
  * the nucleus by weighted quickselect. All run `fusedSampleIdsOp`. None sorts the vocabulary.
  *
  * `logits: [B, V] | [V]` float32 → `{ ids: int32 [B], logprobs: float32 [B] }` (B = 1 for `[V]`),

@@ -13,11 +13,11 @@ import { fusedReference } from './reference.js';
  * WebGPU (kernel.ts), by shape or `attrs.select`: the one-workgroup selection program (row flags for NaN
  * and +∞, pivot search, and the draw itself when the kept set fits in workgroup memory), the split
  * candidates for a top-k ≤ 128 (candidates-draw.ts: each split's top-k from registers, merged and drawn
- * as the radix list draw draws, the logits read once; 4 programs), or the radix
+ * as the radix list draw draws, the logits read once; 2 programs), or the radix
  * select over several workgroups a row (radix-draw.ts: a list of the top-k candidates drawn as the
  * one-workgroup path draws its own; or the radix cut), then for the rows not drawn yet the blocked inverse
- * CDF of `sample` over the kept weights; each output written by a last program of its own, with no Philox
- * program, split or cast around them (8 programs a call on the radix list path, 4 on the one-workgroup
+ * CDF of `sample` over the kept weights; both outputs written by the last program (`runOutputs`), with no
+ * Philox program, split or cast around it (6 programs a call on the radix list path, 3 on the one-workgroup
  * path, where a `[B, 2]` kernel made them 10 and 7).
  *
  * CPU and WASM: one host kernel. A `[B, 2]` op would add a Philox op, a split and a cast to every call,

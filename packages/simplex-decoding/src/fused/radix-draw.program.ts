@@ -1,4 +1,4 @@
-import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
+import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUOutputsProgram, type WebGPUProgram } from '@tessera/tensor-core';
 import { RADIX_BINS, RADIX_COPIES, RADIX_HEADER_WORDS, RADIX_SPLIT_WORDS, RADIX_WORKGROUP } from '../closed-forms/radix-layout.js';
 import { RADIX_UNIFORMS } from '../closed-forms/radix-select.program.js';
 import {
@@ -10,11 +10,11 @@ import {
   WRITE_HEADER_WGSL,
   Z_AT_WGSL,
 } from '../closed-forms/radix-select.wgsl.js';
-import { type DrawOutput, drawOutputShape } from '../sample/draw-output.js';
+import { DRAW_OUTPUT_NAMES, DRAW_UNIFORM_FIELDS } from '../sample/draw-output.js';
 import { KEY_ORDER_WGSL, KEYS_WGSL } from './keys.wgsl.js';
 import { ROW_UNIFORM_FIELDS } from '../sample/row-uniform.wgsl.js';
 import { SELECT_CAP } from './select-list.wgsl.js';
-import { LIST_DRAW_TAIL_WGSL, listDrawWgsl } from './list-draw.wgsl.js';
+import { LIST_DRAW_TAIL_WGSL, LIST_DRAW_WGSL } from './list-draw.wgsl.js';
 
 const WG = RADIX_WORKGROUP;
 /** Candidates a row's list holds: the one-workgroup path's `SELECT_CAP`, sorted in workgroup memory by the same code. */
@@ -262,32 +262,24 @@ export class SampleRadixLastPassProgram extends SampleRadixPassProgram {
  * and the inverse CDF with the row's uniform (`drawFromList`; `rowUniform`, drawn here from the Philox
  * stream). So a row draws the same token, with the same logprob, as on the one-workgroup path whenever
  * that path finished on its candidate list (k ≤ 512 and no more than 512 tokens at or above its bracket,
- * the common case). Writes one output of the draw (`output`): the ids, int32 `[B]`, or the logprobs,
- * float32 `[B]`; (−1, NaN) for a row holding a NaN or no finite logit. `radixListDraw` runs it once for
- * each: the second run redoes the gather and the sorts of at most 512 candidates a row, one dispatch where
- * a `[B, 2]` result would need three more (two slices and a cast).
+ * the common case). Writes both outputs of the draw in one dispatch (draw-output.ts): the ids, int32 `[B]`,
+ * and the logprobs, float32 `[B]`; (−1, NaN) for a row holding a NaN or no finite logit. Uniforms:
+ * `DRAW_UNIFORM_FIELDS`, then its own.
  */
-export class RadixListDrawProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
+export class RadixListDrawProgram implements WebGPUOutputsProgram {
+  shaderKey = `tessera_sample_radix_draw_${WG}_${RADIX_LIST_CAP}`;
+  outputNames = DRAW_OUTPUT_NAMES;
   variableNames = ['list'];
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  dispatchLayout: WebGPUProgram['dispatchLayout'];
-  dispatch: [number, number, number];
-  uniforms = `splits : i32, k : i32, p : f32, pMin : f32, ${ROW_UNIFORM_FIELDS}`;
+  workgroupSize = WG;
+  workgroups: number;
+  uniforms = `${DRAW_UNIFORM_FIELDS} splits : i32, k : i32, p : f32, pMin : f32, ${ROW_UNIFORM_FIELDS}`;
 
-  constructor(
-    rows: number,
-    private readonly output: Exclude<DrawOutput, 'pair'>,
-  ) {
-    this.outputShape = drawOutputShape(rows, output);
-    this.shaderKey = `tessera_sample_radix_draw_${output}_${WG}_${RADIX_LIST_CAP}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
+  constructor(rows: number) {
+    this.workgroups = rows;
   }
 
   getUserCode(): string {
     return `
-  ${LINEAR_WORKGROUP_INDEX}
   ${KEY_ORDER_WGSL}
   const WG = ${WG}u;
   const CAP = ${RADIX_LIST_CAP}u;
@@ -297,16 +289,15 @@ export class RadixListDrawProgram implements WebGPUProgram {
   const LIST = ${LIST};
   const LISTED = ${LISTED}u;
 
-  ${listDrawWgsl(this.output)}
+  ${LIST_DRAW_WGSL}
   var<workgroup> rowStatus : u32;
   var<workgroup> upTo : array<u32, ${WG}>;
   var<workgroup> candKey : array<u32, ${RADIX_LIST_CAP}>;
   var<workgroup> candId : array<u32, ${RADIX_LIST_CAP}>;
 
 
-  fn main(index : i32) {
+  fn drawRow(row : i32) {
     let t = localIndex;
-    let row = i32(linearWorkgroupIndex());
     let rb = row * (HDR + uniforms.splits * SPLIT_WORDS);
     // inclusive prefix of the splits' list lengths (thread t: split t), Hillis–Steele
     var n = 0u;

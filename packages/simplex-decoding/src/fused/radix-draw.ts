@@ -1,7 +1,7 @@
-import { type DataType, type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUProgram } from '@tessera/tensor-core';
+import { type ProgramUniform, scalarUniforms, type TensorInfo, type WebGPUKernelContext, type WebGPUProgram } from '@tessera/tensor-core';
 import { RADIX_MIN_COLS, type RadixGrid, radixGrid } from '../closed-forms/radix-layout.js';
-import { type RadixContext, type RadixSearch, radixUniforms } from '../closed-forms/radix-select.js';
-import { drawOutputDtype } from '../sample/draw-output.js';
+import { type RadixSearch, radixUniforms } from '../closed-forms/radix-select.js';
+import { drawOutputs, drawUniformData } from '../sample/draw-output.js';
 import {
   RADIX_LIST_CAP,
   RadixListDrawProgram,
@@ -10,7 +10,6 @@ import {
   SampleRadixLastPassProgram,
   SampleRadixPassProgram,
 } from './radix-draw.program.js';
-import { DrawColumnProgram } from '../sample/draw-column.program.js';
 import { rowUniformData } from '../sample/row-uniform.wgsl.js';
 import type { SamplerPath } from './attrs.js';
 
@@ -43,32 +42,27 @@ export interface RadixDrawAttrs extends RadixSearch {
   offset: number;
 }
 
-/** One program of `radixListDraw`, with its uniforms and output dtype: for the tests and the bench, which run them one at a time. */
-export interface RadixDrawStep {
+/** What the sampler's draws run with: tfjs' programs, `runOutputs` for the draw writing both outputs, and `dispose`. */
+export type DrawContext = Pick<WebGPUKernelContext<string, unknown>, 'run' | 'runOutputs' | 'dispose'>;
+
+/** One pass of `radixListDraw`, with its uniforms (the passes write int32): for the tests, which run them one at a time. */
+export interface RadixPassStep {
   name: string;
   program: WebGPUProgram;
   uniforms: ProgramUniform[];
-  dtype: DataType;
-  /**
-   * 'pass' reads the logits and the previous pass's output; 'draw' the last pass's lists alone, and writes the
-   * draw as int32 bits `[B, 2]`; 'output' that draw alone, and writes one of the sampler's outputs.
-   */
-  role: 'pass' | 'draw' | 'output';
 }
 
 /**
- * The programs of `radixListDraw` over `[rows, cols]`, in order: the count pass over digit 0, the passes
+ * The passes of `radixListDraw` over `[rows, cols]`, in order: the count pass over digit 0, then the passes
  * that fix digits 0…3 and list each row's candidates as soon as they fit (`SampleRadixPassProgram`, digit
- * uniform 1…4), the draw from the last pass's lists (int32 bits `[B, 2]`), and its split into the ids, then the logprobs.
+ * uniform 1…4). Pass 0 reads the logits, each later pass the logits and the previous pass's output.
  */
-export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attrs: RadixDrawAttrs): RadixDrawStep[] {
-  const steps: RadixDrawStep[] = [
+export function radixPassSteps(rows: number, cols: number, grid: RadixGrid, attrs: RadixDrawAttrs): RadixPassStep[] {
+  const steps: RadixPassStep[] = [
     {
       name: 'pass 0',
       program: new SampleCountPassProgram(rows, grid.splits),
       uniforms: radixUniforms(cols, grid, attrs, 'count', 0, false),
-      dtype: 'int32',
-      role: 'pass',
     },
   ];
   for (let d = 1; d <= SAMPLE_LAST_DIGIT; d++) {
@@ -76,65 +70,53 @@ export function radixDrawSteps(rows: number, cols: number, grid: RadixGrid, attr
       name: d === SAMPLE_LAST_DIGIT ? 'last pass' : `pass ${d}`,
       program: d === SAMPLE_LAST_DIGIT ? new SampleRadixLastPassProgram(rows, grid.splits) : new SampleRadixPassProgram(rows, grid.splits),
       uniforms: radixUniforms(cols, grid, attrs, 'count', d, false),
-      dtype: 'int32',
-      role: 'pass',
-    });
-  }
-  const uniforms = [
-    ...scalarUniforms('int32', [grid.splits, attrs.k]),
-    ...scalarUniforms('float32', [attrs.p, attrs.pMin]),
-    ...rowUniformData(attrs.seed, attrs.offset),
-  ];
-  steps.push({ name: 'draw', program: new RadixListDrawProgram(rows, 'bits'), uniforms, dtype: drawOutputDtype('bits'), role: 'draw' });
-  for (const column of ['id', 'logprob'] as const) {
-    steps.push({
-      name: `${column}s`,
-      program: new DrawColumnProgram(rows, column),
-      uniforms: [],
-      dtype: drawOutputDtype(column),
-      role: 'output',
     });
   }
   return steps;
 }
 
 /**
- * Inputs of step `index` of `radixDrawSteps`: a pass reads the logits and the previous pass's output (`prev`), the
- * draw the last pass's output alone, each output step the draw's output alone (`prev` then being the draw's).
+ * The draw of `radixListDraw` from the last pass's output `list` (`grid.splits` lists a row): both outputs,
+ * ids and logprobs, in one dispatch of `RadixListDrawProgram`.
  */
-export function radixDrawInputs(step: RadixDrawStep, index: number, logits: TensorInfo, prev: TensorInfo | undefined): TensorInfo[] {
-  if (index === 0) return [logits];
-  if (prev === undefined) throw new Error(`radixDrawInputs: step ${index} needs the previous step's output`);
-  return step.role === 'pass' ? [logits, prev] : [prev];
+export function radixListDrawFrom(
+  ctx: Pick<DrawContext, 'runOutputs'>,
+  list: TensorInfo,
+  grid: RadixGrid,
+  attrs: RadixDrawAttrs,
+): TensorInfo[] {
+  const rows = list.shape[0] as number;
+  return ctx.runOutputs(new RadixListDrawProgram(rows), [list], drawOutputs(rows), [
+    ...drawUniformData(rows),
+    ...scalarUniforms('int32', [grid.splits, attrs.k]),
+    ...scalarUniforms('float32', [attrs.p, attrs.pMin]),
+    ...rowUniformData(attrs.seed, attrs.offset),
+  ]);
 }
 
 /**
  * The fused sampler's WebGPU draw for a top-k of at most `RADIX_LIST_CAP` tokens (`drawsFromList`), on a
  * radix select whose passes split each row over many workgroups: `logits: [B, V]` → `[ids int32 [B],
- * logprobs float32 [B]]`, each intermediate freed once read, the row uniforms drawn inside the draws from
+ * logprobs float32 [B]]`, each intermediate freed once read, the row uniforms drawn inside the draw from
  * the Philox stream (seed, offset + row). A count search for the k-th largest key, 8 bits a pass (the
  * closed forms' `advance` and histograms), that stops as soon as the tokens at or above the bits fixed so
  * far fit a list of 512 — they contain the top-k set — and lists them per split; one workgroup per row
  * then gathers the list and finishes as the one-workgroup path finishes on its own candidate list (top-k,
- * top-p over it, min-p, inverse CDF in id order) into int32 bits `[B, 2]`, which two one-thread-a-row programs
- * split into the ids and the logprobs. 8 dispatches; the logits are read once by pass 0, once by each pass that histograms, once by the pass
- * that lists (and again, on one slice, where the exact cut splits more than 512 tied tokens).
+ * top-p over it, min-p, inverse CDF in id order), writing the ids and the logprobs. 6 dispatches; the logits
+ * are read once by pass 0, once by each pass that histograms, once by the pass that lists (and again, on one
+ * slice, where the exact cut splits more than 512 tied tokens).
  */
-export function radixListDraw(ctx: RadixContext, logits: TensorInfo, attrs: RadixDrawAttrs): TensorInfo[] {
+export function radixListDraw(ctx: DrawContext, logits: TensorInfo, attrs: RadixDrawAttrs): TensorInfo[] {
   const [rows, cols] = logits.shape as [number, number];
-  const steps = radixDrawSteps(rows, cols, radixGrid(rows, cols, attrs.splits), attrs);
-  // the previous pass's output, then the draw's bits (which both output steps read)
+  const grid = radixGrid(rows, cols, attrs.splits);
   let prev: TensorInfo | undefined;
-  const outputs: TensorInfo[] = [];
-  steps.forEach((step, i) => {
-    const out = ctx.run(step.program, radixDrawInputs(step, i, logits, prev), step.dtype, step.uniforms);
-    if (step.role === 'output') {
-      outputs.push(out);
-      return;
-    }
+  for (const step of radixPassSteps(rows, cols, grid, attrs)) {
+    const out = ctx.run(step.program, prev === undefined ? [logits] : [logits, prev], 'int32', step.uniforms);
     if (prev !== undefined) ctx.dispose(prev);
     prev = out;
-  });
-  if (prev !== undefined) ctx.dispose(prev);
+  }
+  const list = prev as TensorInfo;
+  const outputs = radixListDrawFrom(ctx, list, grid, attrs);
+  ctx.dispose(list);
   return outputs;
 }

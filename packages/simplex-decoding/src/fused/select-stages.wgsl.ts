@@ -115,7 +115,7 @@ ${KEPT_OF_LIST_WGSL}`;
  * which only the sampling flavour of `SelectProgram` has the uniforms for. Expects `state.zmax`,
  * `candWeight`, `candKey`, `candId`, the uniforms `ROW_UNIFORM_FIELDS` and
  * `writeParams(row, status, id, logprob)`: `SelectProgram`'s writes the row's params, the radix
- * sampler's draw (radix-draw.program.ts) one of its outputs.
+ * sampler's draws (radix-draw.program.ts, candidates-draw.program.ts) both of theirs.
  */
 export const SELECT_DRAW_WGSL = `
   ${ROW_UNIFORM_WGSL}

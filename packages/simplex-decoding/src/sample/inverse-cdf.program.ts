@@ -1,53 +1,40 @@
-import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { type DrawOutput, drawOutputShape, writeDrawWgsl } from './draw-output.js';
+import type { WebGPUOutputsProgram } from '@tessera/tensor-core';
+import { DRAW_MAIN_WGSL, DRAW_OUTPUT_NAMES, DRAW_UNIFORM_FIELDS } from './draw-output.js';
 import { GROUP_SEGMENTS, SEGMENT } from './layout.js';
 import { ROW_UNIFORM_FIELDS, ROW_UNIFORM_WGSL } from './row-uniform.wgsl.js';
 import type { WeightSource } from './weight-source.js';
 
-/** Where `InverseCdfProgram` takes each row's uniform and what it writes. */
-export interface InverseCdfOptions {
-  /** 'input': an input `u: [B]` (`sample`); 'philox': drawn inside (`rowUniform`, the fused sampler). Default 'input'. */
-  uniform?: 'input' | 'philox';
-  /** Default 'pair'. */
-  output?: DrawOutput;
-}
-
 /**
  * Pass 2 of the blocked inverse CDF (blocked-cdf.ts is the same algorithm on the host, operation for
  * operation): one workgroup per row; thread 0 adds the group sums left to right to find the group whose
- * prefix first exceeds u·Σw, the workgroup recomputes that group's 256 segment sums, and thread 0 walks
- * segments and then tokens. Writes `result: [B, 2]` = (id, log(w_id / Σw)), or one of them (`output`); (−1, NaN)
- * for a row without positive weight or with a group that `GroupSumsProgram` marked invalid (−1).
+ * prefix first exceeds u·Σw, u the row's uniform drawn here (`rowUniform`, the Philox stream), the workgroup
+ * recomputes that group's 256 segment sums, and thread 0 walks segments and then tokens. Writes both
+ * outputs of the draw in one dispatch (draw-output.ts): `ids` int32 `[B]` and `logprobs` = log(w_id / Σw)
+ * float32 `[B]`; (−1, NaN) for a row without positive weight or with a group that `GroupSumsProgram` marked
+ * invalid (−1). Uniforms: `DRAW_UNIFORM_FIELDS`, cols, groups, the source's, `ROW_UNIFORM_FIELDS`.
  */
-export class InverseCdfProgram implements WebGPUProgram {
-  outputShape: number[];
+export class InverseCdfProgram implements WebGPUOutputsProgram {
   shaderKey: string;
+  outputNames = DRAW_OUTPUT_NAMES;
   variableNames: string[];
-  workgroupSize: [number, number, number] = [GROUP_SEGMENTS, 1, 1];
-  dispatchLayout: WebGPUProgram['dispatchLayout'];
-  dispatch: [number, number, number];
+  workgroupSize = GROUP_SEGMENTS;
+  workgroups: number;
   uniforms: string;
   private readonly source: WeightSource;
-  private readonly philox: boolean;
-  private readonly output: DrawOutput;
 
-  constructor(rows: number, source: WeightSource, opts: InverseCdfOptions = {}) {
+  constructor(rows: number, source: WeightSource) {
     this.source = source;
-    this.philox = opts.uniform === 'philox';
-    this.output = opts.output ?? 'pair';
-    this.outputShape = drawOutputShape(rows, this.output);
-    this.variableNames = [...source.variableNames, 'groupSums', ...(this.philox ? [] : ['u'])];
-    this.uniforms = `cols : i32, groups : i32, ${source.uniforms}${this.philox ? ` ${ROW_UNIFORM_FIELDS}` : ''}`;
-    this.shaderKey = `tessera_cdf_inverse_${source.key}_${SEGMENT}_${GROUP_SEGMENTS}_${this.philox ? 'philox' : 'u'}_${this.output}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
+    this.workgroups = rows;
+    this.variableNames = [...source.variableNames, 'groupSums'];
+    this.uniforms = `${DRAW_UNIFORM_FIELDS} cols : i32, groups : i32, ${source.uniforms} ${ROW_UNIFORM_FIELDS}`;
+    this.shaderKey = `tessera_cdf_inverse_${source.key}_${SEGMENT}_${GROUP_SEGMENTS}`;
   }
 
   getUserCode(): string {
     return `
-  ${LINEAR_WORKGROUP_INDEX}
   ${this.source.wgsl}
-  ${this.philox ? ROW_UNIFORM_WGSL : ''}
-  ${writeDrawWgsl(this.output)}
+  ${ROW_UNIFORM_WGSL}
+  ${DRAW_MAIN_WGSL}
   var<workgroup> segSums : array<f32, ${GROUP_SEGMENTS}>;
   var<workgroup> chosenGroup : i32;
   var<workgroup> prefix : f32;
@@ -63,15 +50,14 @@ export class InverseCdfProgram implements WebGPUProgram {
     return -1;
   }
 
-  fn main(index : i32) {
-    let row = i32(linearWorkgroupIndex());
+  fn drawRow(row : i32) {
     let groups = uniforms.groups;
     if (localIndex == 0u) {
       var sum = 0.0;
       for (var g = 0; g < groups; g++) {
         sum = sum + groupSums[row * groups + g];
       }
-      let goal = ${this.philox ? 'rowUniform(row)' : 'u[row]'} * sum;
+      let goal = rowUniform(row) * sum;
       var acc = 0.0;
       var found = -1;
       var lastNonEmpty = -1;

@@ -1,5 +1,5 @@
 import { scalarUniforms, type TensorInfo, type WebGPUKernelContext } from '@tessera/tensor-core';
-import { drawOutputDtype } from './draw-output.js';
+import { drawOutputs, drawUniformData } from './draw-output.js';
 import { GroupSumsProgram } from './group-sums.program.js';
 import { InverseCdfProgram } from './inverse-cdf.program.js';
 import { groupsFor } from './layout.js';
@@ -14,21 +14,20 @@ export interface SampleAttrs {
 
 /**
  * The WebGPU kernel of `sampleOp`: the group sums of q (`GroupSumsProgram`), then the inverse CDF
- * (`InverseCdfProgram`, each row's uniform drawn inside) once for the ids and once for the logprobs (a
- * program has one output), the sums freed once read: 3 programs.
+ * (`InverseCdfProgram`, each row's uniform drawn inside), writing the ids and the logprobs in one dispatch, the
+ * sums freed once read: 2 programs.
  */
-export function sampleWebGPU({ inputs: { q }, attrs, run, dispose }: WebGPUKernelContext<'q', SampleAttrs>): TensorInfo[] {
+export function sampleWebGPU({ inputs: { q }, attrs, run, runOutputs, dispose }: WebGPUKernelContext<'q', SampleAttrs>): TensorInfo[] {
   const [rows, vocab] = q.shape as [number, number];
   const groups = groupsFor(vocab);
   const uniforms = [...scalarUniforms('int32', [vocab, groups]), ...PROBABILITY_WEIGHTS.uniformData];
   const sums = run(new GroupSumsProgram(rows, groups, PROBABILITY_WEIGHTS), [q], 'float32', uniforms);
   const stream = rowUniformData(attrs.seed, attrs.offset);
-  const outputs = (['id', 'logprob'] as const).map((output) =>
-    run(new InverseCdfProgram(rows, PROBABILITY_WEIGHTS, { uniform: 'philox', output }), [q, sums], drawOutputDtype(output), [
-      ...uniforms,
-      ...stream,
-    ]),
-  );
+  const outputs = runOutputs(new InverseCdfProgram(rows, PROBABILITY_WEIGHTS), [q, sums], drawOutputs(rows), [
+    ...drawUniformData(rows),
+    ...uniforms,
+    ...stream,
+  ]);
   dispose(sums);
   return outputs;
 }
