@@ -3,10 +3,11 @@ import { runKernel } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, recordPrograms } from '@tessera/tensor-core/testing';
 import { expect, it } from 'vitest';
 import { mamba3, type Mamba3State, mamba3Step } from '../src/mamba3/index.js';
-import { stepFusedWebGPU, stepProgramsWebGPU } from '../src/mamba3/kernel.js';
+import { CHUNK_FINISH_BUFFERS } from '../src/mamba3/chunk-output.program.js';
+import { chunkFromZeroWebGPU, chunkWebGPU, stepFusedWebGPU, stepProgramsWebGPU } from '../src/mamba3/kernel.js';
 import { SCAN_MAX_CHUNKS, TILE_ROWS } from '../src/mamba3/kernel-layout.js';
 import { STEP_BUFFERS } from '../src/mamba3/step.program.js';
-import { mamba3Case, mamba3State, mamba3Tensors, stateTensors } from './cases.js';
+import { type Mamba3Sizes, mamba3Case, mamba3State, mamba3Tensors, stateTensors } from './cases.js';
 
 /** The WGSL programs (their class names) one call of `fn` dispatches on the active WebGPU backend, once its pipelines exist. */
 async function programsOf(fn: () => Tensor[]): Promise<string[]> {
@@ -22,8 +23,9 @@ const all = (r: { output: Tensor; finalState: Mamba3State }): Tensor[] => [r.out
 describeBackends(
   'mamba3 dispatches',
   () => {
-    // after the token and state tables: y, the final state, angles and keys, and tfjs' slice of the last x (the state's v)
-    const afterTables = ['ChunkOutputProgram', 'FinalRowProgram', 'FinalRowProgram', 'FinalKeyProgram', 'SliceProgram'];
+    // after the token and state tables: y with the final state, angles and keys (one program where ten storage buffers
+    // bind, as on lavapipe and the H100; were four), and tfjs' slice of the last x (the state's v)
+    const afterTables = ['ChunkOutputProgram', 'SliceProgram'];
     const short = Math.max(SCAN_MAX_CHUNKS, 1) * TILE_ROWS;
     const split = ['ChunkLocalProgram', 'StatePassProgram', ...afterTables];
     for (const [l, withState, expected] of [
@@ -35,9 +37,40 @@ describeBackends(
         const sizes = { b: 1, h: 1, l, r: 1, p: 2, n: 4, nr: 1 };
         const c = mamba3Case(sizes, 1);
         const initialState = withState ? mamba3State(sizes, 2) : undefined;
+        expect(webgpuStorageBufferLimit()).toBeGreaterThanOrEqual(CHUNK_FINISH_BUFFERS);
         const names = await programsOf(() => all(mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, initialState })));
         expect(names).toEqual(expected);
         tf.dispose([...mamba3Tensors(c), ...(initialState ? stateTensors(initialState) : [])]);
+      });
+    }
+
+    // P 70: two P tiles, the final state written by the first; several chunks; pairs past Nr; scan and pass tables
+    for (const [sizes, withState] of [
+      [{ b: 2, h: 3, l: 130, r: 2, p: 70, n: 8, nr: 2 }, true],
+      [{ b: 1, h: 2, l: 37, r: 1, p: 5, n: 6, nr: 3 }, false],
+      [{ b: 3, h: 1, l: 200, r: 3, p: 4, n: 4, nr: 1 }, false],
+    ] as [Mamba3Sizes, boolean][]) {
+      const { b, h, l, r, p, n, nr } = sizes;
+      it(`a forward writes y and the final state in one program as y then FinalStateProgram do, bit for bit (B ${b} H ${h} L ${l} R ${r} P ${p} N ${n} Nr ${nr}${withState ? ', from a state' : ''})`, async () => {
+        const c = mamba3Case(sizes, 6);
+        const state = mamba3State(sizes, 7);
+        const seq = { x: c.x, dt: c.dt, A: c.A, B: c.B, C: c.C, lambda: c.opts.lambda, theta: c.opts.theta, D: c.opts.D };
+        const attrs = { rank: r, chunkSize: 64 };
+        const forward = (fused: boolean): Tensor[] =>
+          withState
+            ? runKernel((ctx) => chunkWebGPU(ctx, fused), { ...seq, ...state }, attrs)
+            : runKernel((ctx) => chunkFromZeroWebGPU(ctx, fused), seq, attrs);
+        const fused = forward(true);
+        const apart = forward(false);
+        // the recurrence, per token: the oracle of both forms
+        const ref = mamba3(c.x, c.dt, c.A, c.B, c.C, { ...c.opts, mode: 'recurrent', ...(withState ? { initialState: state } : {}) });
+        const want = [ref.output, ref.finalState.ssm, ref.finalState.k, ref.finalState.angle];
+        for (const [i, name] of ['y', 'ssm', 'k', 'angle'].entries()) {
+          expect(fused[i]!.shape, name).toEqual(want[i]!.shape);
+          expect(Array.from(await fused[i]!.data()), name).toEqual(Array.from(await apart[i]!.data()));
+          await expectAllClose(apart[i]!, want[i]!, { atol: 1e-4, rtol: 1e-4, message: name });
+        }
+        tf.dispose([...fused, ...apart, ...want, ref.finalState.v, ...mamba3Tensors(c), ...stateTensors(state)]);
       });
     }
 

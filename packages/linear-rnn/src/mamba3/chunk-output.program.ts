@@ -1,5 +1,9 @@
-import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
+import type { WebGPUOutputsProgram } from '@tessera/tensor-core';
+import { FINAL_STATE_WGSL } from './final-state.wgsl.js';
 import { type KernelLayout, LAYOUT_UNIFORMS, ROTARY_WGSL, TILE_ROWS } from './kernel-layout.js';
+
+/** Storage buffers `ChunkOutputProgram` binds with the final state: six inputs and four outputs. */
+export const CHUNK_FINISH_BUFFERS = 10;
 
 /**
  * The output y `[B, H, L, R·P]`, chunk by chunk:
@@ -15,28 +19,34 @@ import { type KernelLayout, LAYOUT_UNIFORMS, ROTARY_WGSL, TILE_ROWS } from './ke
  * (no component stores, which a compiler may turn into racy read-modify-writes); the inner products run
  * over shared memory only. Keys and queries turn by θ_c + φ_s (the angle entering the chunk from the state table,
  * the angle since the chunk start from the token table), cs, γ and scale come from the token table.
+ * With `finalState`, the workgroup of each (b, h)'s first P tile of its last chunk also writes the final state,
+ * angles and rotated keys (`writeFinalState`), so the forward's four results come from one dispatch
+ * (`CHUNK_FINISH_BUFFERS` storage buffers); without, y alone (seven), and `FinalStateProgram` writes the rest.
  * Inputs: `values` (x), `keys` (B), `queries` (C), `tokens` (the token table: ChunkLocalProgram's or
  * ChunkScanProgram's output), `states` (the state table from `uniforms.stateBase`: StatePassProgram's or
  * ChunkScanProgram's output), `skip` (D).
  */
-export class ChunkOutputProgram implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey = 'tessera_mamba3_chunk_output';
+export class ChunkOutputProgram implements WebGPUOutputsProgram {
+  shaderKey: string;
+  outputNames: string[];
   variableNames = ['values', 'keys', 'queries', 'tokens', 'states', 'skip'];
-  workgroupSize: [number, number, number] = [256, 1, 1];
-  dispatchLayout: WebGPUProgram['dispatchLayout'];
-  dispatch: [number, number, number];
+  workgroupSize = 256;
+  workgroups: number;
   uniforms = `${LAYOUT_UNIFORMS} pTiles : i32,`;
 
-  constructor(k: KernelLayout, pTiles: number) {
-    this.outputShape = [k.rows * k.seqLen * k.rank * k.headDim];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, k.rows * k.chunks * pTiles));
+  constructor(
+    k: KernelLayout,
+    pTiles: number,
+    private readonly finalState: boolean,
+  ) {
+    this.workgroups = k.rows * k.chunks * pTiles;
+    this.outputNames = finalState ? ['yOut', 'ssmOut', 'keyOut', 'angleOut'] : ['yOut'];
+    this.shaderKey = `tessera_mamba3_chunk_output_${finalState ? 'final' : 'y'}`;
   }
 
   getUserCode(): string {
     return `
-  ${LINEAR_WORKGROUP_INDEX}
-  ${ROTARY_WGSL}
+  ${this.finalState ? FINAL_STATE_WGSL : ROTARY_WGSL}
   // masked weights Gᵀ: gT[s·16 + i/4][i%4] = w_{is} q̃_i·k̃_s (16 KiB)
   var<workgroup> gT : array<vec4<f32>, ${(TILE_ROWS * TILE_ROWS) / 4}>;
   // step 1: q̃ᵀ, k̃ᵀ, Ŝᵀ of one N slab, [16][64] each, at vec4 offsets 0, 256, 512; step 3: 32 rows of v, [32][64] (12 KiB)
@@ -64,7 +74,7 @@ export class ChunkOutputProgram implements WebGPUProgram {
   fn writeRow(at : i32, p0 : i32, v : vec4<f32>) {
     for (var w = 0; w < 4; w++) {
       if (p0 + w < uniforms.headDim) {
-        result[at + w] = v[w];
+        yOut[at + w] = v[w];
       }
     }
   }
@@ -126,8 +136,10 @@ export class ChunkOutputProgram implements WebGPUProgram {
     buf[512 + nl * 16 + tid / 16] = sv;
   }
 
-  fn main(index : i32) {
-    let wg = i32(linearWorkgroupIndex());
+  fn main(wg : i32, tid : i32) {
+    if (wg >= uniforms.rows * uniforms.chunks * uniforms.pTiles) {
+      return;
+    }
     let pt = wg % uniforms.pTiles;
     let chunk = (wg / uniforms.pTiles) % uniforms.chunks;
     let bh = wg / (uniforms.pTiles * uniforms.chunks);
@@ -141,10 +153,16 @@ export class ChunkOutputProgram implements WebGPUProgram {
     let rows = count * R;
     // (token, rank) rows of a chunk are contiguous in x, B, C and y: row i of this chunk is row0 + i
     let row0 = (bh * L + t0) * R;
-    let tid = i32(localIndex);
     let rg = tid / 16;
     let cg = tid % 16;
     let p0 = pt * 64 + cg * 4;
+    ${
+      this.finalState
+        ? `if (pt == 0 && chunk == uniforms.chunks - 1) {
+      writeFinalState(bh, tid, 256);
+    }`
+        : ''
+    }
     if (tid < ${TILE_ROWS}) {
       var cs = 0.0;
       var g = 0.0;

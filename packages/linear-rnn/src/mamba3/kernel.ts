@@ -1,16 +1,17 @@
 import {
+  type OutputSpec,
   type ProgramUniform,
   scalarUniforms,
   type TensorInfo,
   type WebGPUKernelContext,
+  type WebGPUOutputsProgram,
   type WebGPUProgram,
   webgpuStorageBufferLimit,
 } from '@tessera/tensor-core';
 import { ChunkLocalProgram } from './chunk-local.program.js';
-import { ChunkOutputProgram } from './chunk-output.program.js';
+import { CHUNK_FINISH_BUFFERS, ChunkOutputProgram } from './chunk-output.program.js';
 import { ChunkScanProgram } from './chunk-scan.program.js';
-import { FinalKeyProgram } from './final-key.program.js';
-import { FinalRowProgram } from './final-row.program.js';
+import { FinalStateProgram } from './final-state.program.js';
 import type { KernelAttrs, KernelInput, SequenceInput } from './kernel-inputs.js';
 import { type KernelLayout, kernelLayout, layoutUniforms, SCAN_MAX_CHUNKS, tokenTable } from './kernel-layout.js';
 import { StatePassProgram } from './state-pass.program.js';
@@ -28,11 +29,24 @@ export interface ChunkStage {
 }
 
 /**
- * The programs of the chunked forward (bench/mamba3-passes times each): 'scan' alone, or 'local' then 'pass'
- * ('passFromState' with an initial state), make the token and state tables; then 'output' (y) and the three
- * final-state programs.
+ * The programs of the chunked forward that make the token and state tables (bench/mamba3-passes times each):
+ * 'scan' alone, or 'local' then 'pass' ('passFromState' with an initial state). `finishStage` gives the rest.
  */
-export type ChunkStageName = 'scan' | 'local' | 'pass' | 'passFromState' | 'output' | 'finalState' | 'finalAngle' | 'finalKey';
+export type ChunkStageName = 'scan' | 'local' | 'pass' | 'passFromState';
+
+/**
+ * The programs after the tables: 'finish' (y and the final state, angles and keys in one, `CHUNK_FINISH_BUFFERS`
+ * storage buffers), or 'output' (y) then 'finalState' where the device binds fewer.
+ */
+export type FinishStageName = 'finish' | 'output' | 'finalState';
+
+/** One program after the tables, writing several tensors (`runOutputs`), with its uniforms and outputs' specs. */
+export interface FinishStage {
+  program: WebGPUOutputsProgram;
+  uniforms: ProgramUniform[];
+  /** `[y, ssm, k, angle]`, the part of them the program writes, as flat `[B·H, …]` rows. */
+  outputs: OutputSpec[];
+}
 
 /**
  * Whether a forward makes its tables with the one sequential ChunkScanProgram (from a zero state, at most
@@ -70,21 +84,23 @@ export function chunkStage(layout: KernelLayout, name: ChunkStageName, base = 0)
     case 'pass':
     case 'passFromState':
       return { program: new StatePassProgram(layout, name === 'passFromState'), uniforms };
-    case 'output':
-      return { program: new ChunkOutputProgram(layout, pTiles), uniforms: [...uniforms, ...scalarUniforms('int32', [pTiles])] };
-    case 'finalState':
-      return {
-        program: new FinalRowProgram(rows, headDim * stateDim),
-        uniforms: [...uniforms, ...scalarUniforms('int32', [0, headDim * stateDim])],
-      };
-    case 'finalAngle':
-      return {
-        program: new FinalRowProgram(rows, angles),
-        uniforms: [...uniforms, ...scalarUniforms('int32', [headDim * stateDim, angles])],
-      };
-    case 'finalKey':
-      return { program: new FinalKeyProgram(rows, rank * stateDim), uniforms };
   }
+}
+
+/** A fresh program of the finishing stage `name` (see `chunkStage`); 'finish' and 'output' read `[x, B, C, tokens, states, D]`, 'finalState' `[B, states]`. */
+export function finishStage(layout: KernelLayout, name: FinishStageName, base = 0): FinishStage {
+  const { rows, seqLen, rank, headDim, stateDim, angles } = layout;
+  const uniforms = layoutUniforms(layout, base);
+  const pTiles = Math.ceil(headDim / 64);
+  const y = { shape: [rows, seqLen * rank * headDim] };
+  const final = [{ shape: [rows, headDim * stateDim] }, { shape: [rows, rank * stateDim] }, { shape: [rows, angles] }];
+  if (name === 'finalState') return { program: new FinalStateProgram(rows), uniforms, outputs: final };
+  const withFinal = name === 'finish';
+  return {
+    program: new ChunkOutputProgram(layout, pTiles, withFinal),
+    uniforms: [...uniforms, ...scalarUniforms('int32', [pTiles])],
+    outputs: withFinal ? [y, ...final] : [y],
+  };
 }
 
 /** The layout of a call, from the kernel inputs' shapes. */
@@ -94,24 +110,23 @@ export function chunkLayout(inputs: Record<SequenceInput, Pick<TensorInfo, 'shap
   return kernelLayout(batch, heads, seqLen, rank, rp / rank, (B.shape[3] as number) / rank, theta.shape[3] as number);
 }
 
-type Run = WebGPUKernelContext<KernelInput, KernelAttrs>['run'];
-
 /**
- * The chunked forward on WebGPU, as mamba_ssm's SSD pipeline (papers/linear_rnn.md 1.6), in five or six
- * programs: the token table (per token: the angle since the chunk start, the chunk-local log-decay cumsum, γ,
+ * The chunked forward on WebGPU, as mamba_ssm's SSD pipeline (papers/linear_rnn.md 1.6), in two or three
+ * programs (three or four where the device binds fewer than ten storage buffers): the token table (per token: the angle since the chunk start, the chunk-local log-decay cumsum, γ,
  * scale) and the state table (per chunk: the state and angles entering it; then the final ones), made either
  * by ChunkScanProgram alone (short inputs from a zero state: one workgroup per state tile walks the chunks) or
  * by ChunkLocalProgram (in parallel over chunks) and StatePassProgram (a scan over chunks); then y from both
  * tables, and the final state, angles and rotated keys from the state table's last rows — each result its own
- * tensor, since a program writes one tensor and a packed result would cost a slice per part.
+ * tensor, all four from one ChunkOutputProgram (`runOutputs`) where the device binds its `CHUNK_FINISH_BUFFERS`
+ * storage buffers (`fusedFinish`, the H100 and lavapipe), else y then FinalStateProgram.
  * Returns `[y, ssm, k, angle]`; `state` is absent for a zero initial state.
  */
 function chunkPipeline(
   inputs: Record<SequenceInput, TensorInfo>,
   state: Record<'ssm' | 'k' | 'v' | 'angle', TensorInfo> | undefined,
   rank: number,
-  run: Run,
-  dispose: (info: TensorInfo) => void,
+  { run, runOutputs, dispose }: Pick<WebGPUKernelContext<SequenceInput, KernelAttrs>, 'run' | 'runOutputs' | 'dispose'>,
+  fusedFinish: boolean,
 ): TensorInfo[] {
   const { x, dt, A, B, C, lambda, theta, D } = inputs;
   const layout = chunkLayout(inputs, rank);
@@ -131,10 +146,14 @@ function chunkPipeline(
     tokens = stage('local', perToken);
     states = state ? stage('passFromState', [tokens, dt, lambda, state.ssm, state.k, state.v, state.angle]) : stage('pass', [tokens]);
   }
-  const y = stage('output', [x, B, C, tokens, states, D]);
-  const ssm = stage('finalState', [states]);
-  const angle = stage('finalAngle', [states]);
-  const k = stage('finalKey', [B, states]);
+  const finish = (name: FinishStageName, stageInputs: TensorInfo[]): TensorInfo[] => {
+    const { program, uniforms, outputs } = finishStage(layout, name, base);
+    return runOutputs(program, stageInputs, outputs, uniforms);
+  };
+  const tableInputs = [x, B, C, tokens, states, D];
+  const [y, ssm, k, angle] = (
+    fusedFinish ? finish('finish', tableInputs) : [...finish('output', tableInputs), ...finish('finalState', [B, states])]
+  ) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   dispose(tokens);
   if (states !== tokens) dispose(states);
   const [batch, heads] = x.shape as [number, number];
@@ -147,15 +166,20 @@ function chunkPipeline(
   ];
 }
 
-/** The chunked forward from a given state (`mamba3ChunkPartsOp`). */
-export function chunkWebGPU({ inputs, attrs, run, dispose }: WebGPUKernelContext<KernelInput, KernelAttrs>): TensorInfo[] {
-  const { ssm, k, v, angle } = inputs;
-  return chunkPipeline(inputs, { ssm, k, v, angle }, attrs.rank, run, dispose);
+/** Whether the chunked forward writes its four results from one program: where the device binds `CHUNK_FINISH_BUFFERS`. */
+function fusesFinish(): boolean {
+  return webgpuStorageBufferLimit() >= CHUNK_FINISH_BUFFERS;
+}
+
+/** The chunked forward from a given state (`mamba3ChunkPartsOp`); `fusedFinish` (tests) forces either form of its end. */
+export function chunkWebGPU(ctx: WebGPUKernelContext<KernelInput, KernelAttrs>, fusedFinish = fusesFinish()): TensorInfo[] {
+  const { ssm, k, v, angle } = ctx.inputs;
+  return chunkPipeline(ctx.inputs, { ssm, k, v, angle }, ctx.attrs.rank, ctx, fusedFinish);
 }
 
 /** The chunked forward from a zero state (`mamba3ChunkFromZeroOp`): no state to bind, none to allocate. */
-export function chunkFromZeroWebGPU({ inputs, attrs, run, dispose }: WebGPUKernelContext<SequenceInput, KernelAttrs>): TensorInfo[] {
-  return chunkPipeline(inputs, undefined, attrs.rank, run as Run, dispose);
+export function chunkFromZeroWebGPU(ctx: WebGPUKernelContext<SequenceInput, KernelAttrs>, fusedFinish = fusesFinish()): TensorInfo[] {
+  return chunkPipeline(ctx.inputs, undefined, ctx.attrs.rank, ctx, fusedFinish);
 }
 
 /**
