@@ -71,7 +71,7 @@ export function stateBase(layout: KernelLayout, scan: boolean): number {
  * buffer the stage reads it from (`stateBase`).
  */
 export function chunkStage(layout: KernelLayout, name: ChunkStageName, base = 0): ChunkStage {
-  const { rows, headDim, stateDim, angles, rank } = layout;
+  const { headDim, stateDim } = layout;
   const uniforms = layoutUniforms(layout, base);
   const pTiles = Math.ceil(headDim / 64);
   const nTiles = Math.ceil(stateDim / 64);
