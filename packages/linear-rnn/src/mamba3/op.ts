@@ -77,9 +77,9 @@ export const mamba3StepOp = defineOp<KernelInput, KernelAttrs>({
 });
 
 // On WebGPU every program is a dispatch of its own and the call's cost is mostly their count: the WebGPU ops
-// return the four results as four tensors, each written by a program that computes it (the step's one program
-// writes all four, through tensor-core's runOutputs), where a packed result would cost one slice program per
-// part (kernel.ts).
+// return the four results as four tensors, written by the program that computes them (the step's one program
+// writes all four, the chunked forward's output program y and the final state, through tensor-core's
+// runOutputs), where a packed result would cost one slice program per part (kernel.ts).
 
 /**
  * The chunked forward from a given state, as four tensors `[y [B, H, L, R·P], ssm, k, angle]`: WGSL on WebGPU
