@@ -1,19 +1,27 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
 import { UNIFORM_LINE_WGSL } from '../block-mask/lists.wgsl.js';
+import { SELECT_MAX_COLS } from './select.program.js';
 
 const WG = 256;
+/** Key blocks a thread holds (in registers, the loops over them unrolled): Nk ≤ 4096 = 16 · 256. */
+const PER_THREAD = SELECT_MAX_COLS / WG;
+/** Dimensions whose loads (q̄ and k̄ᵀ) a thread issues before it multiplies any. */
+const BATCH = 8;
 
 /**
  * SpargeAttention2's block map row by row (papers/sparse.md A.1'): one workgroup per query block
- * (b·H + h)·Nq + i computes sⱼ = scale · q̄ᵢ·k̄ⱼ for the key blocks it may see (all, or with `causal` those
- * with j·bk ≤ min((i + 1)·bq, Lq) − 1), then softmax over them: max and sum reduced across the
- * workgroup, the row kept in the output between the passes (each thread rereads only what it wrote),
- * so Nk is not bounded by workgroup memory. Unseen blocks get exactly 0. Reads the BlockPoolProgram's
- * output `pooled` (q̄ then k̄). Output float32 `[B·H·Nq, Nk]`.
+ * (b·H + h)·Nq + i (1024 at L = 16384) computes sⱼ = scale · q̄ᵢ·k̄ⱼ for the key blocks it may see (all,
+ * or with `causal` those with j·bk ≤ min((i + 1)·bq, Lq) − 1), then softmax over them. Thread t takes key
+ * blocks t, t + 256, … (≤ 16, held in registers); k̄ comes transposed (`[B·H, D, Nk]`, BlockPoolProgram),
+ * so a warp's loads of one dimension are consecutive floats, and q̄ᵢ's are the same address for every
+ * thread (a broadcast); a thread issues 8 dimensions' loads before their multiply-adds, so a dot product
+ * of D = 64 waits out 8 memory latencies, not 64. The row's max and sum are tree-reduced across the
+ * workgroup (8 steps each); the row is written once, coalesced. Unseen blocks get exactly 0. Serial
+ * steps per thread: ⌈Nk/256⌉ · D/8 load batches, two reductions. Output float32 `[B·H·Nq, Nk]`.
  */
 export class BlockScoresProgram implements WebGPUProgram {
   outputShape: number[];
-  shaderKey = `tessera_block_scores_${WG}`;
+  shaderKey = `tessera_block_scores_${WG}_${BATCH}`;
   variableNames = ['pooled'];
   workgroupSize: [number, number, number] = [WG, 1, 1];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
@@ -32,11 +40,13 @@ export class BlockScoresProgram implements WebGPUProgram {
   var<workgroup> red : array<f32, ${WG}>;
 
   fn seen(i : i32, j : i32) -> bool {
-    return uniforms.causal == 0 || j * uniforms.bk <= min((i + 1) * uniforms.bq, uniforms.lq) - 1;
+    return j < uniforms.nk && (uniforms.causal == 0 || j * uniforms.bk <= min((i + 1) * uniforms.bq, uniforms.lq) - 1);
   }
 
-  // reduces red[] into red[0] (max or sum); every thread must call it
-  fn reduce(tid : i32, isMax : bool) {
+  // reduces red[] into red[0] (max or sum) and returns it; every thread must call it
+  fn reduce(tid : i32, x : f32, isMax : bool) -> f32 {
+    red[tid] = x;
+    workgroupBarrier();
     for (var stride = ${WG / 2}; stride > 0; stride = stride / 2) {
       if (tid < stride) {
         let a = red[tid];
@@ -45,6 +55,26 @@ export class BlockScoresProgram implements WebGPUProgram {
       }
       workgroupBarrier();
     }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+  }
+
+  fn blockDot(qRow : i32, kCols : i32, j : i32) -> f32 {
+    let d = uniforms.d;
+    let nk = uniforms.nk;
+    var s = 0.0;
+    for (var c0 = 0; c0 < d; c0 += ${BATCH}) {
+      var a : array<f32, ${BATCH}>;
+      var b : array<f32, ${BATCH}>;
+      for (var u = 0; u < ${BATCH}; u++) {
+        let c = min(c0 + u, d - 1);
+        a[u] = pooled[qRow + c];
+        b[u] = pooled[kCols + c * nk + j];
+      }
+      for (var u = 0; u < ${BATCH}; u++) { s += select(0.0, a[u] * b[u], c0 + u < d); }
+    }
+    return s;
   }
 
   fn main(index : i32) {
@@ -55,34 +85,28 @@ export class BlockScoresProgram implements WebGPUProgram {
     let nk = uniforms.nk;
     let i = line % uniforms.nq;
     let qRow = line * d;
-    let kRows = (uniforms.heads * uniforms.nq + (line / uniforms.nq) * nk) * d;
-    let out = line * nk;
+    let kCols = (uniforms.heads * uniforms.nq + (line / uniforms.nq) * nk) * d;
+    var s : array<f32, ${PER_THREAD}>;
     var m = -3.0e38;
-    for (var j = tid; j < nk; j += ${WG}) {
+    for (var u = 0; u < ${PER_THREAD}; u++) {
+      let j = tid + u * ${WG};
       if (seen(i, j)) {
-        var s = 0.0;
-        for (var c = 0; c < d; c++) { s += pooled[qRow + c] * pooled[kRows + j * d + c]; }
-        s = s * uniforms.scale;
-        result[out + j] = s;
-        m = max(m, s);
+        s[u] = blockDot(qRow, kCols, j) * uniforms.scale;
+        m = max(m, s[u]);
       }
     }
-    red[tid] = m;
-    workgroupBarrier();
-    reduce(tid, true);
-    let top = red[0];
-    workgroupBarrier();
+    let top = reduce(tid, m, true);
     var z = 0.0;
-    for (var j = tid; j < nk; j += ${WG}) {
-      let e = select(0.0, exp(result[out + j] - top), seen(i, j));
-      result[out + j] = e;
-      z += e;
+    for (var u = 0; u < ${PER_THREAD}; u++) {
+      let j = tid + u * ${WG};
+      s[u] = select(0.0, exp(s[u] - top), seen(i, j));
+      z += s[u];
     }
-    red[tid] = z;
-    workgroupBarrier();
-    reduce(tid, false);
-    let total = red[0];
-    for (var j = tid; j < nk; j += ${WG}) { result[out + j] = result[out + j] / total; }
+    let total = reduce(tid, z, false);
+    for (var u = 0; u < ${PER_THREAD}; u++) {
+      let j = tid + u * ${WG};
+      if (j < nk) { result[line * nk + j] = s[u] / total; }
+    }
   }
 `;
   }
