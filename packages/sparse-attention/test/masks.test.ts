@@ -175,14 +175,14 @@ describeBackends('block selection (hybridMask, topKMask, topPMask)', (backend) =
   });
 
   it.runIf(backend === 'webgpu')(
-    'runs blockScores in 2 WGSL programs and hybridMask in 2; the transpose (2) and sparsity (1) on first access, once',
+    'runs blockScores in 2 WGSL programs and hybridMask in 1; the transpose (2) and sparsity (1) on first access, once',
     async () => {
       const { q, k } = qkv(1, 2, 45, 45, 8, 3);
       const scores = countPrograms(() => blockScores(q, k, { bq: 16, bk: 8, causal: true }));
       expect(scores.programs).toHaveLength(2);
       const mask = countPrograms(() => hybridMask(scores.result, { bq: 16, bk: 8 }));
-      // select-and-compact, then the counts: nothing the forward does not read
-      expect(mask.programs).toEqual(['tessera_block_select_lists_256_4096', 'tessera_block_mask_list_count_128']);
+      // select, compact and count in one program writing both lists: nothing the forward does not read
+      expect(mask.programs).toEqual(['tessera_block_select_lists_256_4096_32']);
       const m = mask.result;
       expect(countPrograms(() => m.qIndices).programs).toEqual(['tessera_block_mask_column_lists_64', 'tessera_block_mask_list_count_128']);
       expect(countPrograms(() => [m.qNumBlocks, m.qIndices]).programs).toHaveLength(0);
@@ -297,3 +297,132 @@ describe('block selection oracle', () => {
     s.dispose();
   });
 });
+
+/**
+ * The selection rule exactly as select.wgsl.ts's keepBlock computes it: rank by (score desc, index asc), the
+ * mass before a block summed in float32 in index order. The one-program lists must match it bit for bit.
+ */
+function keepBlockExact(row: Float32Array, k: number, pBefore: number): number[] {
+  const n = row.length;
+  const order = Array.from(row.keys()).sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);
+  const before = new Uint8Array(n);
+  const keep = new Array<number>(n).fill(0);
+  // rank r's block is kept when positive and r < k or its mass before (the top r, in index order) < pBefore
+  for (let r = 0; r < n; r++) {
+    const j = order[r] as number;
+    if (!((row[j] as number) > 0)) break;
+    let mass = 0;
+    if (r >= k) for (let i = 0; i < n; i++) if (before[i]) mass = Math.fround(mass + (row[i] as number));
+    if (r >= k && !(mass < pBefore)) break;
+    keep[j] = 1;
+    before[j] = 1;
+  }
+  return keep;
+}
+
+/** kvIndices and kvNumBlocks of dense kept flags, by hand. */
+function listsOf(kept: number[], rows: number, nk: number): [number[], number[]] {
+  const idx: number[] = [];
+  const num: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const row = kept.slice(r * nk, (r + 1) * nk).flatMap((x, j) => (x ? [j] : []));
+    idx.push(...row, ...new Array<number>(nk - row.length).fill(-1));
+    num.push(row.length);
+  }
+  return [idx, num];
+}
+
+describeBackends(
+  'block selection to lists (one program on WebGPU)',
+  () => {
+    async function expectRule(scores: tf.Tensor, k: number, pBefore: number): Promise<void> {
+      const [b, h, nq, nk] = scores.shape as [number, number, number, number];
+      const rows = b * h * nq;
+      const data = (await scores.data()) as Float32Array;
+      const kept: number[] = [];
+      for (let r = 0; r < rows; r++) kept.push(...keepBlockExact(data.subarray(r * nk, (r + 1) * nk), k, pBefore));
+      const [idx, num] = listsOf(kept, rows, nk);
+      const lists = selectListsOp({ scores }, { k, pBefore, pThrough: -1 });
+      expect(Array.from(await (lists[0] as tf.Tensor).data())).toEqual(idx);
+      expect(Array.from(await (lists[1] as tf.Tensor).data())).toEqual(num);
+      // and the dense selection program (today's O(Nk²) ranking) agrees
+      const viaDense = toBlockMask(selectBlocks(scores, { k, pBefore, pThrough: -1 }), 1, 1);
+      expect(Array.from(await viaDense.kvIndices.data())).toEqual(idx);
+      tf.dispose(lists);
+      viaDense.dispose();
+    }
+
+    // Nk as at L = 65536 (1024 key blocks) and the limit (4096), not powers of 2 (ragged L), one and few blocks
+    for (const [nq, nk] of [
+      [3, 1024],
+      [2, 4096],
+      [4, 1000],
+      [5, 257],
+      [3, 5],
+      [2, 1],
+    ] as const) {
+      it(`keeps exactly keepBlock's blocks, in order, with their counts (Nq ${nq}, Nk ${nk})`, async () => {
+        const scores = tf.tidy(() => tf.softmax(tf.mul(uniform([1, 2, nq, nk], 40 + nk), 6)));
+        for (const [k, p] of [
+          [Math.ceil(0.03 * nk), 0.2],
+          [1, 0.9],
+          [Math.ceil(0.5 * nk), 0.05],
+          [0, 1],
+          [nk, 0],
+        ] as const) {
+          await expectRule(scores, k, p);
+        }
+        scores.dispose();
+      });
+    }
+
+    it('breaks ties by the lower index, at the cut too (rows of few distinct scores, zeros, causal tails)', async () => {
+      const [nq, nk] = [4, 700];
+      const scores = tf.tidy(() => {
+        const raw = tf.floor(tf.mul(uniform([1, 1, nq, nk], 77, 0, 1), 5));
+        // row i sees its first 700, 300, 40, 1 blocks, as causal rows do
+        const seen = tf.less(tf.range(0, nk, 1, 'int32'), tf.reshape(tf.tensor1d([700, 300, 40, 1], 'int32'), [1, 1, nq, 1]));
+        const masked = tf.where(seen, tf.add(raw, 1), tf.zerosLike(raw));
+        return tf.div(masked, tf.sum(masked, -1, true));
+      });
+      for (const [k, p] of [
+        [7, 0.2],
+        [0, 0.5],
+        [250, 0],
+        [21, 0.33],
+      ] as const) {
+        await expectRule(scores, k, p);
+      }
+      scores.dispose();
+    });
+
+    it('rounds the mass as keepBlock does: p at the float32 mass before a block, and one ulp above it', async () => {
+      // masses whose float32 sums in index order and in rank order differ
+      const nk = 600;
+      const scores = tf.tidy(() => tf.softmax(tf.mul(uniform([1, 1, 1, nk], 5), 9)));
+      const row = (await scores.data()) as Float32Array;
+      const order = Array.from(row.keys()).sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);
+      for (const r of [3, 40, 170]) {
+        const inTop = new Set(order.slice(0, r));
+        let mass = 0;
+        row.forEach((x, i) => {
+          if (inTop.has(i)) mass = Math.fround(mass + x);
+        });
+        const above = new Float32Array(
+          new Uint32Array([(new Uint32Array(new Float32Array([mass]).buffer)[0] as number) + 1]).buffer,
+        )[0] as number;
+        await expectRule(scores, 1, mass);
+        await expectRule(scores, 1, above);
+      }
+      scores.dispose();
+    });
+
+    it('leaks nothing', async () => {
+      const scores = tf.tidy(() => tf.softmax(uniform([1, 1, 2, 300], 3)));
+      await expectNoLeaks(() => selectListsOp({ scores }, { k: 3, pBefore: 0.3, pThrough: -1 }));
+      scores.dispose();
+    });
+    // the typed-array kernel of cpu and wasm sums the mass in rank order, so it may round the other way
+  },
+  { backends: ['webgpu'] },
+);

@@ -1,9 +1,10 @@
 import { scalarUniforms, type TensorInfo, type WebGPUKernelContext } from '@tessera/tensor-core';
-import { listsFromKvIndices } from '../block-mask/index.js';
+import { compactKernel } from '../block-mask/index.js';
 import { BlockPoolProgram } from './pool.program.js';
 import type { BlockScoresAttrs, SelectAttrs } from './reference.js';
 import { BlockScoresProgram } from './scores.program.js';
 import { SelectListsProgram } from './select-lists.program.js';
+import { SelectProgram } from './select.program.js';
 
 /** blockScores on WebGPU: block means of q and k (one program), then scores and softmax per query block (one). */
 export function blockScoresKernel({ inputs, attrs, run, dispose }: WebGPUKernelContext<'q' | 'k', BlockScoresAttrs>): TensorInfo {
@@ -28,11 +29,32 @@ export function blockScoresKernel({ inputs, attrs, run, dispose }: WebGPUKernelC
   return { ...scores, shape: [b, h, nq, nk] };
 }
 
-/** Selection straight to the forward's lists `[kvIdx, kvNum]` on WebGPU: select and compact rows (one program), then count them (one). */
-export function selectListsKernel({ inputs, attrs, run }: WebGPUKernelContext<'scores', SelectAttrs>): TensorInfo[] {
+/**
+ * Selection straight to the forward's lists `[kvIdx, kvNum]` on WebGPU: one program for the rules of hybridMask,
+ * topKMask and topPMask (pThrough < 0); with the CDF threshold (pThrough ≥ 0, whose kept set need not be a prefix
+ * of the ranking in float32) the dense selection, then its compaction and counts (three).
+ */
+export function selectListsKernel({ inputs, attrs, run, runOutputs, dispose }: WebGPUKernelContext<'scores', SelectAttrs>): TensorInfo[] {
   const [b, h, nq, nk] = inputs.scores.shape as [number, number, number, number];
   const rows = b * h * nq;
-  const uniforms = [...scalarUniforms('int32', [rows, nk, attrs.k]), ...scalarUniforms('float32', [attrs.pBefore, attrs.pThrough])];
-  const kvIdx = run(new SelectListsProgram(rows, nk), [{ ...inputs.scores, shape: [rows * nk] }], 'int32', uniforms);
-  return listsFromKvIndices(run, { ...kvIdx, shape: [b, h, nq, nk] });
+  const flat = { ...inputs.scores, shape: [rows * nk] };
+  if (attrs.pThrough >= 0) {
+    const uniforms = [...scalarUniforms('int32', [rows, nk, attrs.k]), ...scalarUniforms('float32', [attrs.pBefore, attrs.pThrough])];
+    const kept = run(new SelectProgram(rows, nk), [flat], 'int32', uniforms);
+    const lists = compactKernel(run, { ...kept, shape: [b, h, nq, nk] });
+    dispose(kept);
+    return lists;
+  }
+  const width = 2 ** Math.ceil(Math.log2(nk));
+  const uniforms = [...scalarUniforms('int32', [rows, nk, width, attrs.k]), ...scalarUniforms('float32', [attrs.pBefore])];
+  const [kvIdx, kvNum] = runOutputs(
+    new SelectListsProgram(rows),
+    [flat],
+    [
+      { shape: [b, h, nq, nk], dtype: 'int32' },
+      { shape: [b, h, nq], dtype: 'int32' },
+    ],
+    uniforms,
+  ) as [TensorInfo, TensorInfo];
+  return [kvIdx, kvNum];
 }
