@@ -90,6 +90,23 @@ describeBackends('blockScores', () => {
     });
   }
 
+  // the pooling's lanes: D = 64 (4 lanes of every 4th token, as at the benchmark's shapes), D = 100 (2 lanes, 56
+  // idle threads), D = 300 (> 256: one lane, a thread takes two columns)
+  for (const [d, l, bq, bk] of [
+    [64, 300, 128, 64],
+    [100, 90, 40, 16],
+    [300, 50, 16, 8],
+  ] as const) {
+    it(`equals the tfjs composite and the oracle at D ${d} (L ${l}, blocks ${bq}×${bk}, causal)`, async () => {
+      const { q, k } = qkv(1, 2, l, l, d, d + l, 2);
+      const attrs = { bq, bk, causal: true, scale: 0.3 };
+      const ours = blockScores(q, k, attrs);
+      await expectAllClose(ours, blockScoresOp.reference({ q, k }, attrs), { atol: 1e-5, rtol: 1e-5 });
+      await expectAllClose(ours, await bruteScores(q, k, bq, bk, 0.3, true), { atol: 1e-5, rtol: 1e-4 });
+      tf.dispose([q, k, ours]);
+    });
+  }
+
   it('is differentiable in q and k: the gradient of the composite', async () => {
     const { q, k } = qkv(1, 2, 24, 30, 4, 9, 2);
     const w = uniform([1, 2, 3, 5], 12);

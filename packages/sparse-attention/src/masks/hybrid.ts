@@ -26,8 +26,8 @@ export type TopPMaskOptions = Omit<HybridMaskOptions, 'topK'>;
  * attention sink alone reaches p and the informative blocks after it are dropped); the union keeps a
  * floor of k blocks and adapts beyond it. Ranking is by score, ties to the lower block index; blocks of
  * score 0 (causally excluded, or underflowed) are never kept, so a row keeps at most its positive blocks.
- * Built on the scores' device (on WebGPU one WGSL program selects and compacts each row, four more make
- * the other lists and the sparsity); a constant for gradients.
+ * Built on the scores' device (on WebGPU one WGSL program selects, compacts and counts each row; the
+ * transpose and the sparsity are made on first access); a constant for gradients.
  */
 export function hybridMask(scores: Tensor, opts?: HybridMaskOptions): BlockMask {
   const o = checkOptions(opts, ['topK', 'topP', 'bq', 'bk']);

@@ -57,8 +57,9 @@ export const selectOp = defineOp<'scores', SelectAttrs>({
 
 /**
  * Block selection over scores `[B, H, Nq, Nk]` straight to the forward's lists `[kvIdx, kvNum]`
- * (hybridMask, topKMask, topPMask): on WebGPU one program selects and compacts each row, one more counts
- * them; no dense mask in between (the BlockMask makes the transpose when it is first asked for). No gradient.
+ * (hybridMask, topKMask, topPMask): on WebGPU one program selects, compacts and counts each row (the CDF
+ * threshold, pThrough ≥ 0, through the dense selection); no dense mask in between (the BlockMask makes the
+ * transpose when it is first asked for). No gradient.
  */
 export const selectListsOp = defineOp<'scores', SelectAttrs, Tensor[]>({
   kernelName: 'TesseraBlockSelectLists',
