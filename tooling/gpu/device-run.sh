@@ -43,7 +43,7 @@ for job in "$@"; do
     tttlrm-resume) (mkdir -p "$w/tttlrm" && tar -C "$w/tttlrm" -xf .tttlrm-run/tttlrm.tar && gnode train --out "$w/tttlrm" --resume \
         --max-seconds "${TTTLRM_SECONDS:-$((budget - 150))}" ${TTTLRM_FLAGS:-} \
         && gnode eval --weights "$w/tttlrm/weights" --scenes 4 ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
-    tttlrm-eval) (gnode eval --weights .tttlrm-run/weights --json "$w/tttlrm-eval.json") >"$log" 2>&1 & ;;
+    tttlrm-eval) (gnode eval --weights .tttlrm-run/weights ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm-eval.json") >"$log" 2>&1 & ;;
     fixtures) (pyenv; set -x
         python3 packages/linear-rnn/fixtures/make_fla_fixtures.py
         python3 packages/linear-rnn/fixtures/check_tessera_export.py .peers/tessera-export packages/linear-rnn/test/fixtures/fla-transcribed

@@ -345,8 +345,8 @@ export class TTTLRMStream {
   }
 
   /**
-   * The scene so far as Gaussians from `opts.virtualViews` (default every camera pushed, or `opts.virtualCount` of them), pruned below
-   * `opts.minOpacity` (default 0.01). Throws when nothing was pushed. The caller owns the result.
+   * The scene so far as Gaussians from `opts.virtualViews` (default every camera pushed, or `opts.virtualCount` of
+   * them), pruned below `opts.minOpacity` (default 0.01). Throws when nothing was pushed. The caller owns the result.
    */
   async gaussians(opts?: TTTLRMReconstructOptions): Promise<Gaussians> {
     this.#checkLive('gaussians');
@@ -355,6 +355,10 @@ export class TTTLRMStream {
     if (this.#states === undefined) throw new TesseraError('TTTLRMStream.gaussians: no views were pushed yet');
     if (o.virtualViews !== undefined) checkCameras(o.virtualViews, this.#model.config.patchSize, 'opts.virtualViews');
     const count = checkVirtualCount(o.virtualCount, o.virtualViews);
+    // every pushed camera decodes when no subset is asked for: at most MAX_TTTLRM_VIEWS of them, as for explicit ones
+    if (o.virtualViews === undefined && (count === undefined || count >= this.#cameras.length)) {
+      checkCameras(this.#cameras, this.#model.config.patchSize, 'cameras pushed');
+    }
     const all =
       o.virtualViews !== undefined
         ? this.#model.decodeViews(this.#states, o.virtualViews)
