@@ -82,6 +82,18 @@ export function keptPrefix(idx: Int32Array, n: number, z: Float32Array, weights:
   return lo;
 }
 
+/** w[i] = float32 e^{z[i] − zmax} and idx[i] = i for i < n; returns Σ w[i] summed in index order. */
+function weightsOf(z: Float32Array, zmax: number, n: number, w: Float32Array, idx: Int32Array): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = exp32(f32((z[i] as number) - zmax));
+    w[i] = wi;
+    idx[i] = i;
+    total += wi;
+  }
+  return total;
+}
+
 /**
  * The top-k then nucleus selection of one tempered row `z` (max `zmax`): w = exp(z − zmax), and the kept ids in
  * `idx[0, n)` (top-k by quickselect when 0 < k < V, then the nucleus at p·M when p < 1, M the top-k set's mass).
@@ -96,13 +108,7 @@ export function keptSet(z: Float32Array, zmax: number, k: number, p: number): { 
   const w = keptWeights.subarray(0, vocab);
   const idx = keptIds;
   // the whole row's mass in id order, the order of the sum below when no top-k reorders idx
-  let total = 0;
-  for (let i = 0; i < vocab; i++) {
-    const wi = exp32(f32((z[i] as number) - zmax));
-    w[i] = wi;
-    idx[i] = i;
-    total += wi;
-  }
+  let total = weightsOf(z, zmax, vocab, w, idx);
   let n = vocab;
   if (k > 0 && k < vocab) {
     n = keptPrefix(idx, n, z, null, k);
@@ -147,13 +153,7 @@ function fastRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: number, 
   const w = fastWeights;
   // positions are in increasing token id, so keptPrefix's tie order (lower index first) is the token order
   const idx = fastPositions;
-  let total = 0;
-  for (let j = 0; j < k; j++) {
-    const wj = exp32(f32((z[j] as number) - zmax));
-    w[j] = wj;
-    idx[j] = j;
-    total += wj;
-  }
+  const total = weightsOf(z, zmax, k, w, idx);
   const n = p < 1 ? keptPrefix(idx, k, z, w, f32(p * f32(total))) : k;
   // the kept positions in increasing order (= increasing token id) by flags, not a sort; compacted
   // branch-free: every position is written at m and m advances by the kept flag (m ≤ j, so the slot

@@ -1,6 +1,7 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
 import { NON_FINITE_FLAGS_WGSL } from '../non-finite.wgsl.js';
 import { KEYS_WGSL, PARAM, PARAMS } from './keys.wgsl.js';
+import { LIST_DRAW_TAIL_WGSL } from './list-draw.wgsl.js';
 import { CANDIDATE_LIST_WGSL, SELECT_CAP } from './select-list.wgsl.js';
 import { ROW_UNIFORM_FIELDS } from '../sample/row-uniform.wgsl.js';
 import { PIVOT_SEARCH_WGSL, SELECT_SLOTS, SELECT_WORKGROUP } from './select-search.wgsl.js';
@@ -30,17 +31,10 @@ const DRAW_TAIL_WGSL = `
       return;
     }
     // sort 0 ranks the candidates (then top-p and min-p cut the list), sort 1 puts the kept ones in id
-    // order for the inverse CDF
-    for (var phase = 0u; phase < 2u; phase++) {
-      let n = workgroupUniformLoad(&state.listLen);
-      sortList(n, phase == 1u);
-      if (localIndex == 0u) {
-        if (phase == 0u) {
-          state.listLen = keptOfList();
-        } else {
-          drawFromList(row, n);
-        }
-      }
+    // order for the inverse CDF: the list draws' tail, on this program's list
+    {
+      let t = localIndex;
+      ${LIST_DRAW_TAIL_WGSL}
     }
 `;
 
