@@ -111,8 +111,8 @@ export async function runModule(dir: string, source: string, env: Record<string,
       );
     });
   } finally {
+    // only our file: removing the emptied folder raced a concurrent call between its mkdir and its write (ENOENT)
     rmSync(file, { force: true });
-    if (readdirSync(tmp).length === 0) rmSync(tmp, { recursive: true, force: true });
   }
 }
 
