@@ -24,6 +24,30 @@ export interface RunOptions {
   onSuite?: (name: string, index: number, count: number) => void;
 }
 
+/**
+ * How long the GPU is kept busy before the first suite. The first bench of a process on the H100 ran at up
+ * to 5× its later time through the whole of its 200 ms warm-up and beyond (sampleFromLogits 1 × 131072:
+ * median 0.353 ms, min 0.067, against 0.065 for the same kernel timed next; 2026-12-07), which reads as the
+ * card's clocks rising from idle between processes.
+ */
+const WARM_UP_MS = 1500;
+
+/** Matmuls back to back, synced every few calls, for `ms` milliseconds. */
+async function warmUp(ms: number): Promise<void> {
+  const a = tf.randomUniform([1024, 1024], -0.03, 0.03);
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    const out = tf.tidy(() => {
+      let x = a;
+      for (let i = 0; i < 8; i++) x = tf.matMul(x, a);
+      return x.sum();
+    });
+    await out.data();
+    out.dispose();
+  }
+  a.dispose();
+}
+
 /** Runs bench suites on one backend, prints a markdown table, optionally writes the JSON report. */
 export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions = {}): Promise<BenchReport> {
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -31,6 +55,7 @@ export async function runSuites(suites: readonly BenchSuite[], opts: RunOptions 
   const choice = await initBackend(opts.backend ?? 'auto');
   const size = opts.size ?? (choice.name === 'webgpu' ? 'full' : 'quick');
   log(`backend: ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''} — ${choice.reason}; size: ${size}`);
+  if (choice.name === 'webgpu' && size === 'full') await warmUp(WARM_UP_MS);
   const rows: BenchRow[] = [];
   const chosen = suites.filter((suite) => !opts.filter || opts.filter.split(',').some((f) => suite.name.includes(f)));
   for (const [index, suite] of chosen.entries()) {
