@@ -84,14 +84,13 @@ const ROWS_STEP = `
         let p = k & 1;
         let half = 1u << u32(p);
         let stamp = u32(b0 + k + 1);
-        if (took) {
+        // one store path for takers and slot-clearing pixels (v is zero where the pixel did not take k): a 32-wide
+        // block where both occur runs 10 stores, not 20
+        if (took || (dirty & half) != 0u) {
           for (var q = 0; q < NQ; q++) { red[(p * NQ + q) * RS + t] = v[q]; }
-          dirty |= half;
-          atomicStore(&pairTook[p * PAIRS + pair], stamp);
-        } else if ((dirty & half) != 0u) {
-          for (var q = 0; q < NQ; q++) { red[(p * NQ + q) * RS + t] = 0.0; }
-          dirty &= ~half;
         }
+        dirty = select(dirty & ~half, dirty | half, took);
+        if (took) { atomicStore(&pairTook[p * PAIRS + pair], stamp); }
         workgroupBarrier();
         if (lane < 2 * NQ) {
           let row = 2 * pair + lane / NQ;
