@@ -93,7 +93,8 @@ function backwardBinning(
 export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>): TensorInfo {
   // the portable row-pair reduction on every device: on the H100 the subgroup reduction took 2.7× as long as the
   // portable tree (bench/rasterize.bench.ts, 2026-12-07: 18.4 against 6.8 ms at 1M Gaussians 1080p), and the row
-  // pairs do the tree's work only where a pixel took the Gaussian (composite-backward.program.ts)
+  // pairs do the tree's shared-memory work only where a pixel took the Gaussian (composite-backward.program.ts;
+  // not yet timed on the H100: the bench's "rasterize backward (row-pair reduction)" row compares it with the tree)
   return rasterizeBackwardWith(ctx, { kind: 'rows' });
 }
 
