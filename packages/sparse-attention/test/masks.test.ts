@@ -199,7 +199,7 @@ describeBackends('block selection (hybridMask, topKMask, topPMask)', (backend) =
       expect(scores.programs).toHaveLength(2);
       const mask = countPrograms(() => hybridMask(scores.result, { bq: 16, bk: 8 }));
       // select, compact and count in one program writing both lists: nothing the forward does not read
-      expect(mask.programs).toEqual(['tessera_block_select_lists_256_4096_32']);
+      expect(mask.programs).toEqual(['tessera_block_select_lists_128_256_32']);
       const m = mask.result;
       expect(countPrograms(() => m.qIndices).programs).toEqual(['tessera_block_mask_column_lists_64', 'tessera_block_mask_list_count_128']);
       expect(countPrograms(() => [m.qNumBlocks, m.qIndices]).programs).toHaveLength(0);
@@ -369,8 +369,9 @@ describeBackends(
       viaDense.dispose();
     }
 
-    // Nk as at L = 65536 (1024 key blocks) and the limit (4096), not powers of 2 (ragged L), one and few blocks
+    // Nk as at L = 16384 and 65536 (256 and 1024 key blocks) and the limit (4096), not powers of 2 (ragged L), one and few blocks
     for (const [nq, nk] of [
+      [4, 256],
       [3, 1024],
       [2, 4096],
       [4, 1000],
@@ -393,25 +394,36 @@ describeBackends(
       });
     }
 
-    it('breaks ties by the lower index, at the cut too (rows of few distinct scores, zeros, causal tails)', async () => {
-      const [nq, nk] = [4, 700];
-      const scores = tf.tidy(() => {
-        const raw = tf.floor(tf.mul(uniform([1, 1, nq, nk], 77, 0, 1), 5));
-        // row i sees its first 700, 300, 40, 1 blocks, as causal rows do
-        const seen = tf.less(tf.range(0, nk, 1, 'int32'), tf.reshape(tf.tensor1d([700, 300, 40, 1], 'int32'), [1, 1, nq, 1]));
-        const masked = tf.where(seen, tf.add(raw, 1), tf.zerosLike(raw));
-        return tf.div(masked, tf.sum(masked, -1, true));
+    // one width per shader variant: the row in workgroup memory (W ≤ 256, ≤ 1024) and in global memory (≤ 4096)
+    for (const [nk, variant] of [
+      [200, 'tessera_block_select_lists_128_256_32'],
+      [700, 'tessera_block_select_lists_256_1024_32'],
+      [3000, 'tessera_block_select_lists_256_4096_32_global'],
+    ] as const) {
+      it(`breaks ties by the lower index, at the cut too (rows of few distinct scores, zeros, causal tails; Nk ${nk})`, async () => {
+        const nq = 4;
+        const scores = tf.tidy(() => {
+          const raw = tf.floor(tf.mul(uniform([1, 1, nq, nk], 77, 0, 1), 5));
+          // row i sees its first Nk, 3/7 Nk, 40, 1 blocks, as causal rows do
+          const seenLengths = tf.tensor1d([nk, Math.round((3 * nk) / 7), 40, 1], 'int32');
+          const seen = tf.less(tf.range(0, nk, 1, 'int32'), tf.reshape(seenLengths, [1, 1, nq, 1]));
+          const masked = tf.where(seen, tf.add(raw, 1), tf.zerosLike(raw));
+          return tf.div(masked, tf.sum(masked, -1, true));
+        });
+        const run = countPrograms(() => selectListsOp({ scores }, { k: 7, pBefore: 0.2, pThrough: -1 }));
+        expect(run.programs).toEqual([variant]);
+        tf.dispose(run.result);
+        for (const [k, p] of [
+          [7, 0.2],
+          [0, 0.5],
+          [250, 0],
+          [21, 0.33],
+        ] as const) {
+          await expectRule(scores, k, p);
+        }
+        scores.dispose();
       });
-      for (const [k, p] of [
-        [7, 0.2],
-        [0, 0.5],
-        [250, 0],
-        [21, 0.33],
-      ] as const) {
-        await expectRule(scores, k, p);
-      }
-      scores.dispose();
-    });
+    }
 
     it('rounds the mass as keepBlock does: p at the float32 mass before a block, and one ulp above it', async () => {
       // masses whose float32 sums in index order and in rank order differ

@@ -48,7 +48,7 @@ export function selectListsKernel({ inputs, attrs, run, runOutputs, dispose }: W
   const width = 2 ** Math.ceil(Math.log2(nk));
   const uniforms = [...scalarUniforms('int32', [rows, nk, width, attrs.k]), ...scalarUniforms('float32', [attrs.pBefore])];
   const [kvIdx, kvNum] = runOutputs(
-    new SelectListsProgram(rows),
+    new SelectListsProgram(rows, width),
     [flat],
     [
       { shape: [b, h, nq, nk], dtype: 'int32' },
