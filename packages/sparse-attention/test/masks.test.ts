@@ -425,26 +425,28 @@ describeBackends(
       });
     }
 
-    it('rounds the mass as keepBlock does: p at the float32 mass before a block, and one ulp above it', async () => {
-      // masses whose float32 sums in index order and in rank order differ
-      const nk = 600;
-      const scores = tf.tidy(() => tf.softmax(tf.mul(uniform([1, 1, 1, nk], 5), 9)));
-      const row = (await scores.data()) as Float32Array;
-      const order = Array.from(row.keys()).sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);
-      for (const r of [3, 40, 170]) {
-        const inTop = new Set(order.slice(0, r));
-        let mass = 0;
-        row.forEach((x, i) => {
-          if (inTop.has(i)) mass = Math.fround(mass + x);
-        });
-        const above = new Float32Array(
-          new Uint32Array([(new Uint32Array(new Float32Array([mass]).buffer)[0] as number) + 1]).buffer,
-        )[0] as number;
-        await expectRule(scores, 1, mass);
-        await expectRule(scores, 1, above);
-      }
-      scores.dispose();
-    });
+    // each shader variant: the row in workgroup memory (W ≤ 256, ≤ 1024) and in global memory
+    for (const nk of [200, 600, 4096]) {
+      it(`rounds the mass as keepBlock does: p at the float32 mass before a block, and one ulp above it (Nk ${nk})`, async () => {
+        // masses whose float32 sums in index order and in rank order differ
+        const scores = tf.tidy(() => tf.softmax(tf.mul(uniform([1, 1, 1, nk], 5), 9)));
+        const row = (await scores.data()) as Float32Array;
+        const order = Array.from(row.keys()).sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);
+        for (const r of [3, Math.floor(nk / 15), Math.floor((nk * 17) / 60)]) {
+          const inTop = new Set(order.slice(0, r));
+          let mass = 0;
+          row.forEach((x, i) => {
+            if (inTop.has(i)) mass = Math.fround(mass + x);
+          });
+          const above = new Float32Array(
+            new Uint32Array([(new Uint32Array(new Float32Array([mass]).buffer)[0] as number) + 1]).buffer,
+          )[0] as number;
+          await expectRule(scores, 1, mass);
+          await expectRule(scores, 1, above);
+        }
+        scores.dispose();
+      });
+    }
 
     it('leaks nothing', async () => {
       const scores = tf.tidy(() => tf.softmax(uniform([1, 1, 2, 300], 3)));
