@@ -116,8 +116,7 @@ export class SelectListsProgram implements WebGPUOutputsProgram {
     var mass = 0.0;
     for (var q = 0; q < quads; q += 2) {
       let a = rowQuad(row, q);
-      let b = rowQuad(row, q + 1);
-      ${lanes.map(addBlock).join('')}
+      let b = rowQuad(row, q + 1);${lanes.map(addBlock).join('')}
     }
     return mass;
   }
