@@ -7,12 +7,16 @@ import { SELECT_MAX_COLS } from './select.program.js';
  * search's few words. Wider rows (to SELECT_MAX_COLS) keep only the sorted copy and read the row from global memory.
  */
 const SHARED_WIDTHS = [256, 1024];
-/** Threads of a workgroup: W/2, one compare-exchange each per sort step, to 256 (more would only wait at barriers). */
+/**
+ * Threads of a workgroup: half the variant's width (one compare-exchange each per sort step at full width), at most
+ * 256. More would only wait at the sort's barriers; and at 128 a thread may use 64 registers with 16 rows' workgroups
+ * resident on an SM (2048 threads), where 256 allows 32 for 8.
+ */
 const MAX_THREADS = 256;
 /**
- * Ranks whose mass one round of the top-p search tests, one thread each. One warp: a round costs the issue slots
- * of the warps that run the pass, and with every row's workgroup resident the SM is issue-bound, so 32 candidates
- * over two rounds cost a quarter of 256 over one.
+ * Ranks whose mass one round of the top-p search tests, one thread each: one warp. With every row's workgroup
+ * resident, a round's cost is the instructions its warps issue, not one pass's latency, so 32 candidates over two
+ * rounds (2 warp-passes) cost a quarter of 256 over one (8).
  */
 const CANDIDATES = 32;
 
