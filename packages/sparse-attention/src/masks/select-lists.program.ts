@@ -9,8 +9,8 @@ import { SELECT_MAX_COLS } from './select.program.js';
 const SHARED_WIDTHS = [256, 1024];
 /**
  * Threads of a workgroup: half the variant's width (one compare-exchange each per sort step at full width), at most
- * 256. More would only wait at the sort's barriers; and at 128 a thread may use 64 registers with 16 rows' workgroups
- * resident on an SM (2048 threads), where 256 allows 32 for 8.
+ * 256. More would only wait at the sort's barriers; and an H100 SM (64 Ki registers) holds the 8 rows it gets at
+ * R = 1024 at once with up to 64 registers a thread at 128 threads, but only 32 at 256.
  */
 const MAX_THREADS = 256;
 /**
