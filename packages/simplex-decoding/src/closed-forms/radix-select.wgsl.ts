@@ -140,6 +140,38 @@ export const SPLIT_PROLOGUE_WGSL = `
     let end = min(start + uniforms.slice, uniforms.cols);
     let base = row * uniforms.cols;`;
 
+/**
+ * Tokens a thread loads before it uses any in the slice loops (`sliceLoopWgsl`). One load at a time left
+ * the passes latency-bound: at 64 × 131072 (8 splits, 64 tokens a thread) a pass took ~4× the time of
+ * one read of the logits on an H100 (2026-12-07), each thread waiting out the latency of each of its
+ * loads in turn. Eight independent loads a thread keep ~8× the bytes in flight.
+ */
+export const RADIX_LOADS = 8;
+
+/**
+ * A loop over the workgroup's slice [start, end) of row `base` of `logits`, calling `visit(i, s)` on each
+ * token i with its raw logit s, thread t on tokens start + t + 256j as one load a token would: each turn
+ * a thread first loads `RADIX_LOADS` tokens 256 apart (coalesced across the workgroup; a token past the
+ * end loads the last one, and is not visited), then visits them in order. Which thread visits which token
+ * is as before, and the visits only add into workgroup atomics (integers, exact in any order) or take
+ * maxima and flags, so the results are the same bits. Expects `t`, `base`, `start` and `end` in scope.
+ */
+export function sliceLoopWgsl(visit: string): string {
+  const loads: string[] = [];
+  const visits: string[] = [];
+  for (let j = 0; j < RADIX_LOADS; j++) {
+    const at = j === 0 ? 'a' : `a + ${j * RADIX_WORKGROUP}`;
+    loads.push(`let s${j} = logits[base + min(${at}, last)];`);
+    visits.push(j === 0 ? `${visit}(a, s0);` : `if (${at} < end) {\n        ${visit}(${at}, s${j});\n      }`);
+  }
+  return `
+    let last = end - 1;
+    for (var a = start + i32(t); a < end; a += ${RADIX_LOADS * RADIX_WORKGROUP}) {
+      ${loads.join('\n      ')}
+      ${visits.join('\n      ')}
+    }`;
+}
+
 /** `radixCommonWgsl` with the closed forms' layout. */
 export const RADIX_COMMON_WGSL = radixCommonWgsl();
 
@@ -287,9 +319,12 @@ export function advanceWgsl(kind: RadixKind, filter: RadixFilter): string {
     ${synthetic}{
       for (var s = 0; s < uniforms.splits; s++) {
         let sb = prevRow + HDR + s * SPLIT_WORDS;
+        // the words loaded together, before the test on n: a load under the test would wait for n's
         let n = bitcast<u32>(prev[sb + i32(t)]);
+        let lo = bitcast<u32>(prev[sb + BINS + i32(t)]);
+        let hi = bitcast<u32>(prev[sb + 2 * BINS + i32(t)]);
         if (n != 0u) {
-          var v = fixedValue(bitcast<u32>(prev[sb + BINS + i32(t)]), bitcast<u32>(prev[sb + 2 * BINS + i32(t)]));
+          var v = fixedValue(lo, hi);
           ${rescale}
           cnt += n;
           val += v;
@@ -354,31 +389,36 @@ export function advanceWgsl(kind: RadixKind, filter: RadixFilter): string {
  * histogram is skipped — the next pass replaces a limited row's histogram by its counts).
  */
 export const FIRST_SCAN_WGSL = `
+  var<private> scanMax : u32;
+  var<private> scanNan : u32;
+  var<private> scanInf : u32;
+
+  fn scanToken(i : i32, s : f32) {
+    let z = tempered(s);
+    if (isnan(s)) {
+      scanNan = 1u;
+    } else if (isPositiveInfinity(z)) {
+      scanInf += 1u;
+    }
+    scanMax = max(scanMax, keyOf(z));
+  }
+
   fn firstScan(base : i32, start : i32, end : i32, out : i32) {
     let t = localIndex;
     if (t == 0u) {
       atomicStore(&flagMax, NEG_INF_KEY);
     }
     workgroupBarrier();
-    var mk = NEG_INF_KEY;
-    var nan = 0u;
-    var inf = 0u;
-    for (var i = start + i32(t); i < end; i += i32(WG)) {
-      let s = logits[base + i];
-      let z = tempered(s);
-      if (isnan(s)) {
-        nan = 1u;
-      } else if (isPositiveInfinity(z)) {
-        inf += 1u;
-      }
-      mk = max(mk, keyOf(z));
-    }
-    atomicMax(&flagMax, mk);
-    if (nan != 0u) {
+    scanMax = NEG_INF_KEY;
+    scanNan = 0u;
+    scanInf = 0u;
+    ${sliceLoopWgsl('scanToken')}
+    atomicMax(&flagMax, scanMax);
+    if (scanNan != 0u) {
       atomicOr(&flagNan, 1u);
     }
-    if (inf != 0u) {
-      atomicAdd(&flagInf, inf);
+    if (scanInf != 0u) {
+      atomicAdd(&flagInf, scanInf);
     }
     workgroupBarrier();
     if (t == 0u) {
@@ -395,7 +435,8 @@ export const FIRST_SCAN_WGSL = `
 `;
 
 /**
- * `histogram(base, start, end, digit, origin, lim, out)`, one pass over the workgroup's slice: tokens
+ * `histogram(base, start, end, digit, origin, lim, out)`, one pass over the workgroup's slice
+ * (`sliceLoopWgsl`, each token visited by `histToken`): tokens
  * whose key matches the prefix fixed so far (and lie inside the `cut`, when filtered) add 1 and their
  * weight to the bin of digit `digit` — exp(z − origin) (origin: the row max, or the slice's own in the
  * first pass), for sparsemax origin − z on the tokens above c = `sparseOffset(origin)` (≥ 0 and ≤ ~1, and
@@ -407,13 +448,24 @@ export const FIRST_SCAN_WGSL = `
  */
 export function histogramWgsl(kind: RadixKind, filter: RadixFilter, weighted = true): string {
   const inside =
-    filter === 'none' ? '' : `if (${filteredWgsl(filter)} && !insideCut(key, u32(i), cutKey, cutId)) {\n        continue;\n      }`;
-  let weight = kind === 'sparse' ? 'if (!(z > low)) {\n        continue;\n      }\n      let w = origin - z;' : 'let w = exp(z - origin);';
+    filter === 'none' ? '' : `if (${filteredWgsl(filter)} && !insideCut(key, u32(i), hCutKey, hCutId)) {\n      return;\n    }`;
+  let weight = kind === 'sparse' ? 'if (!(z > hLow)) {\n      return;\n    }\n    let w = hOrigin - z;' : 'let w = exp(z - hOrigin);';
   if (!weighted) weight = '';
   return `
   var<workgroup> hCnt : array<atomic<u32>, ${RADIX_BINS * RADIX_COPIES}>;
   var<workgroup> hLo : array<atomic<u32>, ${RADIX_BINS * RADIX_COPIES}>;
   var<workgroup> hHi : array<atomic<u32>, ${RADIX_BINS * RADIX_COPIES}>;
+
+  // the pass's constants for histToken, set by histogram
+  var<private> hLane : u32;
+  var<private> hPrefix : u32;
+  var<private> hMask : u32;
+  var<private> hShift : u32;
+  var<private> hCutKey : u32;
+  var<private> hCutId : u32;
+  var<private> hOrigin : f32;
+  var<private> hLow : f32;
+  var<private> hLim : bool;
 
   fn addWeight(slot : u32, w : f32) {
     let scaled = w * 256.0;
@@ -431,28 +483,33 @@ export function histogramWgsl(kind: RadixKind, filter: RadixFilter, weighted = t
     }
   }
 
+  // token i, raw logit s: into its bin when its key matches the prefix
+  fn histToken(i : i32, s : f32) {
+    let z = limited(tempered(s), hLim);
+    let key = keyOf(z);
+    if ((key & hMask) != hPrefix) {
+      return;
+    }
+    ${inside}
+    ${weight}
+    let slot = ((key >> hShift) & 0xffu) * COPIES + hLane;
+    atomicAdd(&hCnt[slot], 1u);
+    ${weighted ? 'addWeight(slot, w);' : ''}
+  }
+
   fn histogram(base : i32, start : i32, end : i32, digit : u32, origin : f32, lim : bool, out : i32) {
     let t = localIndex;
-    let lane = t % COPIES;
-    let prefix = st.prefix;
-    let cutKey = st.cutKey;
-    let cutId = st.cutId;
+    hLane = t % COPIES;
+    hPrefix = st.prefix;
+    hCutKey = st.cutKey;
+    hCutId = st.cutId;
     // the digits above this one (none for digit 0)
-    let mask = ~(0xffffffffu >> (8u * digit));
-    let shift = 24u - 8u * digit;
-    ${kind === 'sparse' ? 'let low = sparseOffset(origin);' : ''}
-    for (var i = start + i32(t); i < end; i += i32(WG)) {
-      let z = zAt(base, i, lim);
-      let key = keyOf(z);
-      if ((key & mask) != prefix) {
-        continue;
-      }
-      ${inside}
-      ${weight}
-      let slot = ((key >> shift) & 0xffu) * COPIES + lane;
-      atomicAdd(&hCnt[slot], 1u);
-      ${weighted ? 'addWeight(slot, w);' : ''}
-    }
+    hMask = ~(0xffffffffu >> (8u * digit));
+    hShift = 24u - 8u * digit;
+    hOrigin = origin;
+    hLow = ${kind === 'sparse' ? 'sparseOffset(origin)' : '0.0'};
+    hLim = lim;
+    ${sliceLoopWgsl('histToken')}
     workgroupBarrier();
     var n = 0u;
     var lo = 0u;
