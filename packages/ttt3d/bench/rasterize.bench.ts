@@ -3,7 +3,6 @@ import type { Tensor } from '@tessera/tensor-core';
 import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelProfile, runKernel } from '@tessera/tensor-core/bench';
 import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
-import type { CompositeReduction } from '../src/rasterize/composite-backward.program.js';
 import { rasterizeBackwardWith } from '../src/rasterize/kernel.js';
 import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
 import { randomGaussians } from '../test/cases.js';
@@ -84,16 +83,13 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
     rows.push(
       ...(await kernelProfile('rasterize backward', shape, () => rasterizeBackwardOp(backwardInputs, attrs), { by: 'program', top: 8 })),
     );
-    // the compositing's reductions against the portable tree: the row pairs (the default) and, where the device has
-    // them, subgroups
-    const backward = (reduction: CompositeReduction) => () =>
-      runKernel((ctx) => rasterizeBackwardWith(ctx, reduction), backwardInputs, attrs);
-    const tree = await bench('backward, tree reduction', backward({ kind: 'tree' }));
-    const pairs = await bench('backward, row-pair reduction', backward({ kind: 'rows' }));
-    rows.push(compare('rasterize backward (row-pair reduction)', shape, 'tree reduction', tree, pairs));
+    // does the subgroup reduction in the compositing pay on this device, against the portable tree?
     const sg = webgpuSubgroups();
     if (sg.enabled) {
-      const sub = await bench('backward, subgroup reduction', backward({ kind: 'subgroups', minSize: sg.minSize }));
+      const backward = (subgroups: { enabled: boolean; minSize: number }) => () =>
+        runKernel((ctx) => rasterizeBackwardWith(ctx, subgroups), backwardInputs, attrs);
+      const tree = await bench('backward, tree reduction', backward({ enabled: false, minSize: 0 }));
+      const sub = await bench('backward, subgroup reduction', backward(sg));
       rows.push(compare('rasterize backward (subgroup reduction)', shape, 'tree reduction', tree, sub));
     }
   }

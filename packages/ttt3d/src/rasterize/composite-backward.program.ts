@@ -36,97 +36,6 @@ export function subgroupReduction(minSize: number): SubgroupReduction {
   return { maxSubgroups, group };
 }
 
-/**
- * How the compositing sums each Gaussian's per-pixel values over the tile: `rows` (the default) and `tree` are
- * portable, `subgroups` needs the device's subgroups (sized for subgroups of at least `minSize` invocations).
- */
-export type CompositeReduction = { kind: 'rows' | 'tree' } | { kind: 'subgroups'; minSize: number };
-
-/** Invocations per row pair: pixel rows 2w and 2w + 1 of the tile are invocations 32w … 32w + 31. */
-const PAIR = 2 * 16;
-/** Quantity stride of `red` in the rows variant: 257 ≡ 1 (mod 32 banks), so a pair's 20 row sums read 20 banks. */
-const ROWS_STRIDE = 256 + 1;
-
-/**
- * The rows variant's buffers: per buffer half, each pixel's 10 values (`red`, quantity-major), one sum per (row,
- * quantity) (`red2`), and per row pair the entry index + 1 of the last Gaussian a pixel of the pair took (`pairTook`:
- * an index, not a flag, so it never needs clearing).
- */
-const ROWS_DECLARATIONS = `
-  const PAIR = ${PAIR};
-  const PAIRS = TILE_PIXELS / PAIR;
-  const RS = ${ROWS_STRIDE};
-  const ROW_SUMS = 2 * PAIRS * NQ;
-  var<workgroup> red : array<f32, ${2 * PARTIAL_WIDTH * ROWS_STRIDE}>;
-  var<workgroup> red2 : array<f32, ${2 * 16 * PARTIAL_WIDTH}>;
-  var<workgroup> pairTook : array<atomic<u32>, ${2 * (256 / PAIR)}>;
-
-  /** Sums quantity q of staged Gaussian k over the tile's 16 row sums, in row order, and writes its partial. */
-  fn finishRows(k : i32, q : i32) {
-    var s = 0.0;
-    if (atomicLoad(&taken[k]) != 0u) {
-      let base = (k & 1) * ROW_SUMS + q;
-      for (var r = 0; r < 2 * PAIRS; r++) { s += red2[base + r * NQ]; }
-    }
-    result[sSlot[k] * NQ + q] = s;
-  }
-`;
-
-/**
- * Per staged Gaussian k (entry e): a pixel stores its values only if it took k, or zeros if its slot in this half
- * still holds a Gaussian it took two steps ago (\`dirty\`), so that pixels which took nothing store nothing. After
- * the barrier each row pair sums its own two rows (20 invocations: row, quantity), only if one of its pixels took
- * k, else writes zeros; the tile's partial of k − 1 is finished by 10 otherwise idle invocations of row pair
- * (k − 1) mod 8. A pair none of whose pixels took k skips its stores and loads as one 32-wide block, as gsplat
- * skips a warp none of whose pixels is valid.
- */
-const ROWS_STEP = `
-        let p = k & 1;
-        let half = 1u << u32(p);
-        let stamp = u32(b0 + k + 1);
-        // one store path for takers and slot-clearing pixels (v is zero where the pixel did not take k): a 32-wide
-        // block where both occur runs 10 stores, not 20
-        if (took || (dirty & half) != 0u) {
-          for (var q = 0; q < NQ; q++) { red[(p * NQ + q) * RS + t] = v[q]; }
-        }
-        dirty = select(dirty & ~half, dirty | half, took);
-        if (took) { atomicStore(&pairTook[p * PAIRS + pair], stamp); }
-        workgroupBarrier();
-        if (lane < 2 * NQ) {
-          let row = 2 * pair + lane / NQ;
-          let q = lane % NQ;
-          var s = 0.0;
-          if (atomicLoad(&pairTook[p * PAIRS + pair]) == stamp) {
-            let base = (p * NQ + q) * RS + row * TILE_SIZE;
-            for (var i = 0; i < TILE_SIZE; i++) { s += red[base + i]; }
-          }
-          red2[p * ROW_SUMS + row * NQ + q] = s;
-        } else if (k > 0 && lane < 3 * NQ && pair == (k - 1) % PAIRS) {
-          finishRows(k - 1, lane - 2 * NQ);
-        }
-`;
-
-/** An invocation's row pair (pixel rows 2·pair and 2·pair + 1) and its index in the pair. */
-const ROWS_LANES = `
-    let lane = t % PAIR;
-    let pair = t / PAIR;
-`;
-
-/**
- * Before the first barrier: each pixel zeros its own slots (only it writes them, and a pixel that never takes a
- * Gaussian never stores), and the row pairs' stamps start at 0, which no entry index + 1 equals.
- */
-const ROWS_INIT = `
-    for (var q = 0; q < 2 * NQ; q++) { red[q * RS + t] = 0.0; }
-    if (t < 2 * PAIRS) { atomicStore(&pairTook[t], 0u); }
-`;
-
-/** The rows variant writes the batch's last Gaussian after the loop. */
-const ROWS_BATCH_END = `
-      workgroupBarrier();
-      if (count > 0 && lane >= 2 * NQ && lane < 3 * NQ && pair == (count - 1) % PAIRS) { finishRows(count - 1, lane - 2 * NQ); }
-`;
-
 /** The tree's buffers, and the last step of its reduction. */
 const TREE_DECLARATIONS = `
   const REDUCERS = ${REDUCERS};
@@ -240,17 +149,13 @@ const SUBGROUP_STEP = `
  * final values minus the running prefix (S_k = C_final − C_≤k), and ∂/∂αₖ of (C, D, T_final) is
  *   Tₖ(cₖ·gC + zₖ gD) − (S_k·gC + SD_k gD + T_final gT)/(1 − αₖ)
  * (papers/ttt3d.md §3 step 10 run forwards). The 256 pixels' contributions to each Gaussian are summed in
- * workgroup memory, double-buffered so one barrier per Gaussian suffices, and written as one partial per
- * intersection, at the intersection's slot in the unsorted list — per-Gaussian contiguous, so the
+ * workgroup memory (a two-step tree, double-buffered so one barrier per Gaussian suffices; skipped for a Gaussian
+ * no pixel of the tile took) and written as one
+ * partial per intersection, at the intersection's slot in the unsorted list — per-Gaussian contiguous, so the
  * per-Gaussian program sums them without atomics (deterministic). Writes `[capacity, 10]`; slots of entries
  * a tile never reached (every pixel had stopped) get zeros.
  *
- * `rows` (the default) sums by row pairs (ROWS_STEP): a Gaussian of a few pixels covers a few of the tile's 8 pairs
- * of pixel rows, and a pair none of whose pixels took it stores and loads nothing for it — where the `tree` (16
- * columns of 16 pixels, then the 16 column sums) has every pixel store its 10 values and 160 invocations load
- * 16 each, for every Gaussian. Each pair reads back only its own pixels' values, with bank-conflict-free strides.
- *
- * `subgroups` (the device must have them: `webgpuSubgroups().enabled`; `minSize` its smallest size) sums
+ * `subgroups` (the device must have them: `webgpuSubgroups().enabled`; `subgroupMinSize` its smallest size) sums
  * per subgroup instead, as gsplat sums per warp: every invocation passes its 10 values (zeros where it did not
  * take the Gaussian) through subgroupAdd, one per subgroup stores the sums at its slot, and only every B′
  * Gaussians (subgroupReduction) one barrier lets the workgroup add up the slots of those B′ — one barrier per B′
@@ -258,7 +163,7 @@ const SUBGROUP_STEP = `
  * before the barrier after which the group two later overwrites them. WGSL promises neither a subgroup size nor
  * which invocations form a subgroup: slots are claimed once with a workgroup atomic and then renumbered by the
  * subgroup's smallest local index, so the slots are added in the same order on every run (deterministic, as the
- * tree is). The variants differ only in the order of the float additions.
+ * tree is). The two variants differ only in the order of the float additions.
  */
 export class CompositeBackwardProgram implements WebGPUProgram {
   outputShape: number[];
@@ -268,24 +173,18 @@ export class CompositeBackwardProgram implements WebGPUProgram {
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
   uniforms = TILE_UNIFORMS;
-  private readonly kind: CompositeReduction['kind'];
   private readonly reduction: SubgroupReduction | null;
 
-  constructor(capacity: number, tiles: number, reduction: CompositeReduction = { kind: 'rows' }) {
+  constructor(capacity: number, tiles: number, subgroups = false, subgroupMinSize = 0) {
     this.outputShape = [capacity, PARTIAL_WIDTH];
-    this.kind = reduction.kind;
-    this.reduction = reduction.kind === 'subgroups' ? subgroupReduction(reduction.minSize) : null;
+    this.reduction = subgroups ? subgroupReduction(subgroupMinSize) : null;
     const r = this.reduction;
-    this.shaderKey = `tessera_gs_composite_backward_${BATCH}_${r ? `subgroups_${r.group}x${r.maxSubgroups}` : reduction.kind}`;
+    this.shaderKey = `tessera_gs_composite_backward_${BATCH}_${r ? `subgroups_${r.group}x${r.maxSubgroups}` : 'tree'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, tiles));
   }
 
   getUserCode(): string {
     const r = this.reduction;
-    const rows = this.kind === 'rows';
-    const declarations = r ? subgroupDeclarations(r) : rows ? ROWS_DECLARATIONS : TREE_DECLARATIONS;
-    const step = r ? SUBGROUP_STEP : rows ? ROWS_STEP : TREE_STEP;
-    const batchEnd = r ? '' : rows ? ROWS_BATCH_END : TREE_BATCH_END;
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${RASTER_CONSTANTS_WGSL}
@@ -315,12 +214,11 @@ export class CompositeBackwardProgram implements WebGPUProgram {
     return order[depthRank(g)] + (tileY - y0) * (x1 - x0) + (tileX - x0);
   }
 
-  ${declarations}
+  ${r ? subgroupDeclarations(r) : TREE_DECLARATIONS}
 
   fn main(index : i32) {
     let tile = i32(linearWorkgroupIndex());
     let t = i32(localIndex);
-    ${rows ? ROWS_LANES : ''}
     let tileX = tile % uniforms.tilesX;
     let tileY = tile / uniforms.tilesX;
     let px = tileX * TILE_SIZE + t % TILE_SIZE;
@@ -347,7 +245,6 @@ export class CompositeBackwardProgram implements WebGPUProgram {
       ${r ? 'atomicStore(&slotsClaimed, 0u);' : ''}
       ctlRange = tileRange(tile);
     }
-    ${rows ? ROWS_INIT : ''}
     workgroupBarrier();
     ${r ? SUBGROUP_CLAIM : ''}
     var done = !inside;
@@ -358,7 +255,6 @@ export class CompositeBackwardProgram implements WebGPUProgram {
     var trans = 1.0;
     var color = vec3<f32>(0.0);
     var depth = 0.0;
-    ${rows ? 'var dirty = 0u;' : ''}
     var b0 = range.x;
     loop {
       workgroupBarrier();
@@ -419,9 +315,9 @@ export class CompositeBackwardProgram implements WebGPUProgram {
         // a store, not atomicOr: every taker writes the same 1, and a relaxed store of it is a plain shared-memory
         // store where an atomicOr from up to 256 pixels to one address would be serialised, for every Gaussian
         if (took) { atomicStore(&taken[k], 1u); }
-        ${step}
+        ${r ? SUBGROUP_STEP : TREE_STEP}
       }
-      ${batchEnd}
+      ${r ? '' : TREE_BATCH_END}
       b0 += BATCH;
     }
     for (var e = b0 + t; e < range.y; e += TILE_PIXELS) {

@@ -1,5 +1,5 @@
-import type { ProgramUniform, TensorInfo, WebGPUKernelContext } from '@tessera/tensor-core';
-import { CompositeBackwardProgram, type CompositeReduction } from './composite-backward.program.js';
+import type { ProgramUniform, TensorInfo, WebGPUKernelContext, WebGPUSubgroups } from '@tessera/tensor-core';
+import { CompositeBackwardProgram } from './composite-backward.program.js';
 import { CompositeProgram } from './composite.program.js';
 import { GaussianBackwardProgram } from './gaussian-backward.program.js';
 import { PreprocessProgram } from './preprocess.program.js';
@@ -91,25 +91,26 @@ function backwardBinning(
  * Returns `[N, 11 + 3K]`: ∂means (3), ∂logScales (3), ∂quaternions (4), ∂opacityLogits (1), ∂sh (3K).
  */
 export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>): TensorInfo {
-  // the portable row-pair reduction on every device: on the H100 the subgroup reduction took 2.7× as long as the
-  // portable tree (bench/rasterize.bench.ts, 2026-12-07: 18.4 against 6.8 ms at 1M Gaussians 1080p), and the row
-  // pairs do the tree's shared-memory work only where a pixel took the Gaussian (composite-backward.program.ts;
-  // not yet timed on the H100: the bench's "rasterize backward (row-pair reduction)" row compares it with the tree)
-  return rasterizeBackwardWith(ctx, { kind: 'rows' });
+  // the portable tree on every device: on the H100 the subgroup reduction took 2.7× as long (bench/rasterize.bench.ts,
+  // 2026-12-07: 18.4 against 6.8 ms at 1M Gaussians 1080p, 0.42 against 0.15 ms at 10k 256²)
+  return rasterizeBackwardWith(ctx, { enabled: false, minSize: 0 });
 }
 
 /**
- * rasterizeBackwardWebGPU with the compositing's reduction chosen by `reduction` (composite-backward.program.ts):
- * tests and the bench run every variant through it.
+ * rasterizeBackwardWebGPU with the compositing's reduction chosen by `subgroups` (`enabled`: per subgroup, sized for
+ * `minSize`; else the portable tree): tests run both variants through it on a device that has subgroups.
  */
-export function rasterizeBackwardWith(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>, reduction: CompositeReduction): TensorInfo {
+export function rasterizeBackwardWith(
+  ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>,
+  subgroups: Pick<WebGPUSubgroups, 'enabled' | 'minSize'>,
+): TensorInfo {
   const { inputs, attrs } = ctx;
   const { tilesX, tilesY } = tileGrid(attrs);
   const n = inputs.means.shape[0] as number;
   const shK = inputs.sh.shape[1] as number;
   const { binning, saved } = backwardBinning(ctx, inputs, attrs);
   const partials = ctx.run(
-    new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY, reduction),
+    new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY, subgroups.enabled, subgroups.minSize),
     [binning.pre, binning.keys, binning.ranges, binning.order, inputs.rendered, inputs.dy],
     'float32',
     tileUniforms(attrs, n, binning),
