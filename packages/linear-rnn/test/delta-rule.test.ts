@@ -1,9 +1,11 @@
 import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { runKernel } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { batchedMatMul, deltaRuleChunked } from '../src/delta-rule/chunk.js';
 import { deltaRule, deltaRuleStep } from '../src/delta-rule/index.js';
 import { deltaRuleChunkOp, deltaRuleStepOp } from '../src/delta-rule/op.js';
+import { chunkWebGPU, type PlainInput } from '../src/delta-rule/kernel.js';
 import { deltaRuleReference } from '../src/delta-rule/reference.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
 import { deltaCase, slice3, tokenAt, warmThenRun } from './cases.js';
@@ -105,13 +107,14 @@ describeBackends('deltaRule', (backend) => {
   }
 
   // the WGSL passes' other tiles: 40-token chunks (the last one partial) padded to the 64-token blocks
-  // of the prepare and output passes, 8-column state slices the last of which overhangs Dv, full
-  // 64-token chunks whose Dk and Dv span more than one slab of the prepare and output passes, and a Dk
-  // so large that the chunk shrinks to fit the state pass's workgroup memory.
+  // of the prepare and output passes, 8-column state slices the last of which overhangs Dv (V' sums split
+  // three ways), full 64-token chunks whose Dk and Dv span more than one slab of the prepare and output
+  // passes (the state's sums over C split three ways, 22 terms to a part), and a Dk so large that the
+  // chunk shrinks to fit the state pass's workgroup memory, leaving no room to split its sums.
   for (const [b, h, l, dk, dv, chunkSize, tile] of [
-    [2, 8, 45, 8, 60, 40, { chunk: 40, slice: 8 }],
-    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4 }],
-    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4 }],
+    [2, 8, 45, 8, 60, 40, { chunk: 40, slice: 8, split: 4 }],
+    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4, split: 4 }],
+    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4, split: 1 }],
   ] as const) {
     it(`chunked form with tile ${JSON.stringify(tile)} agrees with the recurrence (B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv})`, async () => {
       expect(chunkTile(b * h, dk, dv, chunkSize, l)).toEqual(tile);
@@ -123,6 +126,23 @@ describeBackends('deltaRule', (backend) => {
       await expectAllClose(chunk.output, oracle.output, { atol: 1e-4, rtol: 1e-4 });
       await expectAllClose(chunk.finalState, oracle.finalState, { atol: 1e-4, rtol: 1e-4 });
       tf.dispose([c, chunk, oracle]);
+    });
+  }
+
+  // every variant of the state pass (ChunkTile.split) on one input: three chunks, the last partial, sums over Dk
+  // and C split evenly, and 4-column slices the last of which overhangs Dv
+  for (const split of backend === 'webgpu' ? [1, 2, 4] : []) {
+    it(`the WGSL forward with the state pass's split ${split} agrees with the recurrence`, async () => {
+      const c = makeCase(1, 2, 90, 24, 10, 40 + split);
+      const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), split });
+      const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, state: c.state };
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: runKernel(chunkWebGPU<PlainInput>(false, pick), inputs, { chunkSize: 32, scale: 0.3 }),
+        rec: deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', scale: 0.3, initialState: c.state }),
+      }));
+      await expectAllClose(chunk[0] as Tensor, rec.output, { atol: 1e-4, rtol: 1e-4 });
+      await expectAllClose(chunk[1] as Tensor, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([c, chunk, rec]);
     });
   }
 

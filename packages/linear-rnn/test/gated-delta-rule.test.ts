@@ -1,8 +1,10 @@
 import { philoxUniform, type Tensor, tf } from '@tessera/tensor-core';
+import { runKernel } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
 import { describe, expect, it } from 'vitest';
 import { deltaRuleChunked } from '../src/delta-rule/chunk.js';
 import { deltaRule } from '../src/delta-rule/index.js';
+import { chunkWebGPU, type GatedInput } from '../src/delta-rule/kernel.js';
 import { gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from '../src/delta-rule/op.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
 import { gatedDeltaRule, gatedDeltaRuleStep } from '../src/gated-delta-rule/index.js';
@@ -44,7 +46,7 @@ describeBackends('gatedDeltaRule', (backend) => {
   // the WGSL passes' other tiles (chunks of two 32-row output blocks, the last chunk partial; 8-column
   // state slices overhanging Dv)
   it('chunked form with 40-token chunks and 8-column slices agrees with the recurrence (B=2 H=8 L=45 Dk=8 Dv=60)', async () => {
-    expect(chunkTile(16, 8, 60, 40, 45)).toEqual({ chunk: 40, slice: 8 });
+    expect(chunkTile(16, 8, 60, 40, 45)).toEqual({ chunk: 40, slice: 8, split: 4 });
     const c = makeCase(2, 8, 45, 8, 60, 71);
     const { chunk, oracle } = await warmThenRun(() => ({
       chunk: gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize: 40, initialState: c.state }),
@@ -54,6 +56,25 @@ describeBackends('gatedDeltaRule', (backend) => {
     await expectAllClose(chunk.finalState, oracle.finalState, { atol: 1e-4, rtol: 1e-4 });
     tf.dispose([c, chunk, oracle]);
   });
+
+  // every variant of the state pass (ChunkTile.split) on one input with resets: at a chunk's first token, inside a
+  // chunk and at the last token of the partial last chunk
+  for (const split of backend === 'webgpu' ? [1, 2, 4] : []) {
+    it(`the WGSL forward with the state pass's split ${split} agrees with the recurrence`, async () => {
+      const c = makeCase(1, 2, 90, 24, 10, 50 + split);
+      const g = withResets(c.g, [32, 47, 89, 100]);
+      const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), split });
+      const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, g, state: c.state };
+      const { chunk, rec } = await warmThenRun(() => ({
+        chunk: runKernel(chunkWebGPU<GatedInput>(true, pick), inputs, { chunkSize: 32, scale: 0.3 }),
+        rec: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent', scale: 0.3, initialState: c.state }),
+      }));
+      await expectFinite(chunk[0] as Tensor, 'output');
+      await expectAllClose(chunk[0] as Tensor, rec.output, { atol: 1e-4, rtol: 1e-4 });
+      await expectAllClose(chunk[1] as Tensor, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
+      tf.dispose([c, g, chunk, rec]);
+    });
+  }
 
   it('stays accurate under strong decay (g down to −8 per token)', async () => {
     const c = makeCase(1, 2, 24, 8, 8, 77);

@@ -25,15 +25,16 @@ export interface DeltaKernelAttrs {
 /**
  * The chunked forward on WebGPU in three passes (fla's `chunk_delta_rule_fwd`): prepare (parallel over
  * (b, h, chunk): W, U), state (sequential over chunks, parallel over (b, h, Dv slice): S_n, V'),
- * output (parallel over (b, h, chunk)); then the final state is copied out.
+ * output (parallel over (b, h, chunk)); then the final state is copied out. `pickTile` replaces `chunkTile`
+ * where a test or bench runs one of the state pass's variants (`ChunkTile.split`) through `runKernel`.
  */
-export function chunkWebGPU<I extends KernelInput>(gated: boolean) {
+export function chunkWebGPU<I extends KernelInput>(gated: boolean, pickTile: typeof chunkTile = chunkTile) {
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<I, DeltaKernelAttrs>): TensorInfo[] => {
     const named = inputs as unknown as Record<KernelInput, TensorInfo>;
     const [batch, heads, length, dk] = named.q.shape as [number, number, number, number];
     const dv = named.v.shape[3] as number;
     const bh = batch * heads;
-    const tile = chunkTile(bh, dk, dv, attrs.chunkSize, length);
+    const tile = pickTile(bh, dk, dv, attrs.chunkSize, length);
     const chunks = Math.ceil(length / tile.chunk);
     const gate = gated ? [named.g] : [];
     const wu = run(
