@@ -4,12 +4,12 @@ import { deltaRule } from '../src/delta-rule/index.js';
 import { DeltaRuleOutputProgram } from '../src/delta-rule/output.program.js';
 import { DeltaRulePrepareProgram } from '../src/delta-rule/prepare.program.js';
 import { DeltaRuleStateProgram } from '../src/delta-rule/state.program.js';
-import { chunkTile } from '../src/delta-rule/tile.js';
+import { type ChunkTile, chunkTile } from '../src/delta-rule/tile.js';
 
 /**
  * Where the WGSL chunked delta rule spends its time: each of its passes (prepare, sequential state,
  * output) timed alone on the shapes of the main suite, beside the whole op, and the state pass with
- * `chunkTile`'s slice against one twice as wide. WebGPU only.
+ * `chunkTile`'s tile against a slice twice as wide and against sums unsplit (one thread per output). WebGPU only.
  */
 export default defineBench({
   name: 'delta-rule-passes',
@@ -65,19 +65,24 @@ export default defineBench({
       ] as const) {
         rows.push(compare(`deltaRule ${name}`, shape, 'whole op', whole, await bench(name, fn)));
       }
-      // the sequential state pass is the critical path at long L: chunkTile's slice against twice as wide (half
-      // the workgroups walking the chunks side by side; chunkTile aims at 128 of them)
+      // the sequential state pass is the critical path at long L: chunkTile's tile against twice as wide a slice
+      // (half the workgroups walking the chunks side by side; chunkTile aims at 128 of them), and against the
+      // 128-thread program whose threads each sum a whole output (split 1)
+      const statePassWith = (t: ChunkTile) => () =>
+        runProgram(
+          new DeltaRuleStateProgram(heads, l, dk, dv, t, false),
+          [wu, k, state],
+          scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, t)),
+        );
+      const current = await bench('state pass', statePass);
       if (tile.slice < 16) {
         const wide = { ...tile, slice: tile.slice * 2 };
-        const current = await bench('state pass', statePass);
-        const wider = await bench(`state pass, slice ${wide.slice}`, () =>
-          runProgram(
-            new DeltaRuleStateProgram(heads, l, dk, dv, wide, false),
-            [wu, k, state],
-            scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, wide)),
-          ),
-        );
+        const wider = await bench(`state pass, slice ${wide.slice}`, statePassWith(wide));
         rows.push(compare(`deltaRule state pass, slice ${tile.slice}`, shape, `slice ${wide.slice}`, wider, current));
+      }
+      if (tile.split > 1) {
+        const unsplit = await bench('state pass, split 1', statePassWith({ ...tile, split: 1 }));
+        rows.push(compare(`deltaRule state pass, split ${tile.split}`, shape, 'split 1', unsplit, current));
       }
       tf.dispose([q, k, v, beta, state, wu, sv]);
     }
