@@ -22,13 +22,22 @@ export interface DeltaKernelAttrs {
   scale: number;
 }
 
+/** Forms of the chunked forward's programs other than the default. */
+export interface ChunkVariant {
+  /** Replaces `chunkTile`, e.g. to run the state pass with another `split`. */
+  tile?: typeof chunkTile;
+  /** false: the prepare pass stores W and U straight from its register tiles. */
+  stagedStores?: boolean;
+}
+
 /**
  * The chunked forward on WebGPU in three passes (fla's `chunk_delta_rule_fwd`): prepare (parallel over
  * (b, h, chunk): W, U), state (sequential over chunks, parallel over (b, h, Dv slice): S_n, V'),
- * output (parallel over (b, h, chunk)); then the final state is copied out. `pickTile` replaces `chunkTile`
- * where a test or bench runs one of the state pass's variants (`ChunkTile.split`) through `runKernel`.
+ * output (parallel over (b, h, chunk)); then the final state is copied out. `variant` picks the programs'
+ * other forms, for tests and benches that run them through `runKernel`.
  */
-export function chunkWebGPU<I extends KernelInput>(gated: boolean, pickTile: typeof chunkTile = chunkTile) {
+export function chunkWebGPU<I extends KernelInput>(gated: boolean, variant: ChunkVariant = {}) {
+  const { tile: pickTile = chunkTile, stagedStores = true } = variant;
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<I, DeltaKernelAttrs>): TensorInfo[] => {
     const named = inputs as unknown as Record<KernelInput, TensorInfo>;
     const [batch, heads, length, dk] = named.q.shape as [number, number, number, number];
@@ -38,7 +47,7 @@ export function chunkWebGPU<I extends KernelInput>(gated: boolean, pickTile: typ
     const chunks = Math.ceil(length / tile.chunk);
     const gate = gated ? [named.g] : [];
     const wu = run(
-      new DeltaRulePrepareProgram(bh, length, dk, dv, tile, gated),
+      new DeltaRulePrepareProgram(bh, length, dk, dv, tile, gated, stagedStores),
       [named.k, named.v, named.beta, ...gate],
       'float32',
       scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(length, dk, dv, tile)),
