@@ -76,8 +76,9 @@ function mergeLevel(s: number): string {
  * then two merge levels); W = T diag(β e^γ) K, U = T diag(β) V.
  * Everything is padded to a 64-token block so that each of the 256 threads owns a 4×4 register tile
  * and every product is a loop over workgroup memory fed by coalesced loads: the Gram matrix over
- * 64-column slabs of Kᵀ, W and U over 64-column slabs of K and V staged with their row scales; each
- * W and U tile then goes back through workgroup memory so that its global stores run along rows.
+ * 64-column slabs of Kᵀ (read along K's rows, transposed on the way into workgroup memory), W and U over
+ * 64-column slabs of K and V staged with their row scales; each W and U tile then goes back through
+ * workgroup memory so that its global stores run along rows.
  * Inputs k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta (and g) `[B, H, L]`; output `[B·H, N, prepareBlock]`:
  * per chunk Wᵀ `[Dk, C]` (the layout the state pass reads coalesced), then U `[C, Dv]`, then (gated)
  * the chunk-local cumulative log-decay γ' `[C]` and reset count `[C]` (reset.ts: a log-decay below
@@ -98,8 +99,8 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
   /**
    * Dk and C are uniforms, not constants: one shader serves every shape (software Vulkan, which CI
    * runs, takes seconds to compile this one, and a shape-keyed shader would recompile per shape).
-   * `staged` false writes W and U straight from the register tiles (the former stores, kept for the passes
-   * bench and the tests to compare against).
+   * `staged` false reads the Gram matrix's slab of K down its columns and writes W and U straight from the
+   * register tiles (the former access patterns, kept for the passes bench and the tests to compare against).
    */
   constructor(batchHeads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean, staged = true) {
     this.gated = gated;
@@ -148,6 +149,27 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
         var x = 0.0;
         if (t < cl && col < ${width}) { x = ${src}[(row + t) * ${width} + col] * ${scale}; }
         sa[e / 4][e & 3] = x;
+      }`;
+    // a 64×64 slab of Kᵀ [dd][t] in \`sa\`, read down K's columns: each warp load touches 32 rows of K
+    const columnGramSlab = `for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
+        let e = tid + r * WG;
+        let t = e % PAD;
+        let dd = e / PAD;
+        var x = 0.0;
+        if (t < cl && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
+        sa[e / 4][e & 3] = x;
+      }`;
+    // the same slab read as 4 rows × 8 columns of K per warp load (a full 32-byte sector per row); row dd keeps
+    // its vec4 of tokens t / 4 at column (t / 4) ^ (dd mod 8), so that the 8 rows a warp writes hit distinct banks
+    const rowGramSlab = `for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
+        let e = tid + r * WG;
+        let lane = e & 31;
+        let w = e / 32;
+        let dd = (lane & 7) + 8 * (w & 7);
+        let t = (lane / 8) + 4 * (w / 8);
+        var x = 0.0;
+        if (t < cl && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
+        sa[dd * TILES + ((t / 4) ^ (dd & 7))][t & 3] = x;
       }`;
     // the tiles of W (transposed) and U written from registers: each warp's store touches 32 (Wᵀ) or 16 (U)
     // 32-byte sectors for 128 bytes
@@ -244,19 +266,12 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     var g3 = vec4<f32>(0.0);
     for (var d0 = 0; d0 < HEAD_K; d0 += PAD) {
       workgroupBarrier();
-      for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
-        let e = tid + r * WG;
-        let t = e % PAD;
-        let dd = e / PAD;
-        var x = 0.0;
-        if (t < cl && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
-        sa[e / 4][e & 3] = x;
-      }
+      ${this.staged ? rowGramSlab : columnGramSlab}
       workgroupBarrier();
       if (tj <= ti) {
         for (var dd = 0; dd < PAD; dd++) {
-          let a = sa[dd * TILES + ti];
-          let b = sa[dd * TILES + tj];
+          let a = sa[dd * TILES + ${this.staged ? '(ti ^ (dd & 7))' : 'ti'}];
+          let b = sa[dd * TILES + ${this.staged ? '(tj ^ (dd & 7))' : 'tj'}];
           g0 += a.x * b;
           g1 += a.y * b;
           g2 += a.z * b;
