@@ -26,8 +26,8 @@ export interface DeltaKernelAttrs {
 export interface ChunkVariant {
   /** Replaces `chunkTile`, e.g. to run the state pass with another `split`. */
   tile?: typeof chunkTile;
-  /** false: the prepare pass stores W and U straight from its register tiles. */
-  stagedStores?: boolean;
+  /** false: the prepare pass reads K down its columns for the Gram matrix and stores W, U from its registers. */
+  stagedPrepare?: boolean;
 }
 
 /**
@@ -37,7 +37,7 @@ export interface ChunkVariant {
  * other forms, for tests and benches that run them through `runKernel`.
  */
 export function chunkWebGPU<I extends KernelInput>(gated: boolean, variant: ChunkVariant = {}) {
-  const { tile: pickTile = chunkTile, stagedStores = true } = variant;
+  const { tile: pickTile = chunkTile, stagedPrepare = true } = variant;
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<I, DeltaKernelAttrs>): TensorInfo[] => {
     const named = inputs as unknown as Record<KernelInput, TensorInfo>;
     const [batch, heads, length, dk] = named.q.shape as [number, number, number, number];
@@ -47,7 +47,7 @@ export function chunkWebGPU<I extends KernelInput>(gated: boolean, variant: Chun
     const chunks = Math.ceil(length / tile.chunk);
     const gate = gated ? [named.g] : [];
     const wu = run(
-      new DeltaRulePrepareProgram(bh, length, dk, dv, tile, gated, stagedStores),
+      new DeltaRulePrepareProgram(bh, length, dk, dv, tile, gated, stagedPrepare),
       [named.k, named.v, named.beta, ...gate],
       'float32',
       scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(length, dk, dv, tile)),
