@@ -9,8 +9,7 @@ import { type ChunkTile, chunkTile } from '../src/delta-rule/tile.js';
 /**
  * Where the WGSL chunked delta rule spends its time: each of its passes (prepare, sequential state,
  * output) timed alone on the shapes of the main suite, beside the whole op, and the state pass with
- * `chunkTile`'s tile against a slice twice as wide and against sums unsplit (one thread per output), and the prepare
- * pass staged (row-wise global loads and stores) against unstaged. WebGPU only.
+ * `chunkTile`'s tile against a slice twice as wide and against sums unsplit (one thread per output). WebGPU only.
  */
 export default defineBench({
   name: 'delta-rule-passes',
@@ -69,16 +68,6 @@ export default defineBench({
       // the sequential state pass is the critical path at long L: chunkTile's tile against twice as wide a slice
       // (half the workgroups walking the chunks side by side; chunkTile aims at 128 of them), and against the
       // 128-thread program whose threads each sum a whole output (split 1)
-      // the prepare pass staged (K read along rows for the Gram matrix, W and U stored along rows through workgroup
-      // memory) against unstaged (K read down columns, W and U stored straight from the registers)
-      const unstaged = await bench('prepare pass, unstaged', () =>
-        runProgram(
-          new DeltaRulePrepareProgram(heads, l, dk, dv, tile, false, false),
-          [k, v, beta],
-          scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(l, dk, dv, tile)),
-        ),
-      );
-      rows.push(compare('deltaRule prepare pass, staged', shape, 'unstaged', unstaged, await bench('prepare pass', prepare)));
       const statePassWith = (t: ChunkTile) => () =>
         runProgram(
           new DeltaRuleStateProgram(heads, l, dk, dv, t, false),

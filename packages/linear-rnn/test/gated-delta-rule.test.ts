@@ -66,7 +66,7 @@ describeBackends('gatedDeltaRule', (backend) => {
       const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), split });
       const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, g, state: c.state };
       const { chunk, rec } = await warmThenRun(() => ({
-        chunk: runKernel(chunkWebGPU<GatedInput>(true, { tile: pick }), inputs, { chunkSize: 32, scale: 0.3 }),
+        chunk: runKernel(chunkWebGPU<GatedInput>(true, pick), inputs, { chunkSize: 32, scale: 0.3 }),
         rec: gatedDeltaRule(c.q, c.k, c.v, c.beta, g, { mode: 'recurrent', scale: 0.3, initialState: c.state }),
       }));
       await expectFinite(chunk[0] as Tensor, 'output');

@@ -22,22 +22,13 @@ export interface DeltaKernelAttrs {
   scale: number;
 }
 
-/** Forms of the chunked forward's programs other than the default. */
-export interface ChunkVariant {
-  /** Replaces `chunkTile`, e.g. to run the state pass with another `split`. */
-  tile?: typeof chunkTile;
-  /** false: the prepare pass reads K down its columns for the Gram matrix and stores W, U from its registers. */
-  stagedPrepare?: boolean;
-}
-
 /**
  * The chunked forward on WebGPU in three passes (fla's `chunk_delta_rule_fwd`): prepare (parallel over
  * (b, h, chunk): W, U), state (sequential over chunks, parallel over (b, h, Dv slice): S_n, V'),
- * output (parallel over (b, h, chunk)); then the final state is copied out. `variant` picks the programs'
- * other forms, for tests and benches that run them through `runKernel`.
+ * output (parallel over (b, h, chunk)); then the final state is copied out. `pickTile` replaces `chunkTile`
+ * where a test or bench runs one of the state pass's variants (`ChunkTile.split`) through `runKernel`.
  */
-export function chunkWebGPU<I extends KernelInput>(gated: boolean, variant: ChunkVariant = {}) {
-  const { tile: pickTile = chunkTile, stagedPrepare = true } = variant;
+export function chunkWebGPU<I extends KernelInput>(gated: boolean, pickTile: typeof chunkTile = chunkTile) {
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<I, DeltaKernelAttrs>): TensorInfo[] => {
     const named = inputs as unknown as Record<KernelInput, TensorInfo>;
     const [batch, heads, length, dk] = named.q.shape as [number, number, number, number];
@@ -47,7 +38,7 @@ export function chunkWebGPU<I extends KernelInput>(gated: boolean, variant: Chun
     const chunks = Math.ceil(length / tile.chunk);
     const gate = gated ? [named.g] : [];
     const wu = run(
-      new DeltaRulePrepareProgram(bh, length, dk, dv, tile, gated, stagedPrepare),
+      new DeltaRulePrepareProgram(bh, length, dk, dv, tile, gated),
       [named.k, named.v, named.beta, ...gate],
       'float32',
       scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(length, dk, dv, tile)),

@@ -76,9 +76,7 @@ function mergeLevel(s: number): string {
  * then two merge levels); W = T diag(β e^γ) K, U = T diag(β) V.
  * Everything is padded to a 64-token block so that each of the 256 threads owns a 4×4 register tile
  * and every product is a loop over workgroup memory fed by coalesced loads: the Gram matrix over
- * 64-column slabs of Kᵀ (read along K's rows, transposed on the way into workgroup memory), W and U over
- * 64-column slabs of K and V staged with their row scales; each W and U tile then goes back through
- * workgroup memory so that its global stores run along rows.
+ * 64-column slabs of Kᵀ, W and U over 64-column slabs of K and V staged with their row scales.
  * Inputs k `[B, H, L, Dk]`, v `[B, H, L, Dv]`, beta (and g) `[B, H, L]`; output `[B·H, N, prepareBlock]`:
  * per chunk Wᵀ `[Dk, C]` (the layout the state pass reads coalesced), then U `[C, Dv]`, then (gated)
  * the chunk-local cumulative log-decay γ' `[C]` and reset count `[C]` (reset.ts: a log-decay below
@@ -94,21 +92,17 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   uniforms = 'length : i32, dv : i32, chunks : i32, dk : i32, chunk : i32,';
   private readonly gated: boolean;
-  private readonly staged: boolean;
 
   /**
    * Dk and C are uniforms, not constants: one shader serves every shape (software Vulkan, which CI
    * runs, takes seconds to compile this one, and a shape-keyed shader would recompile per shape).
-   * `staged` false reads the Gram matrix's slab of K down its columns and writes W and U straight from the
-   * register tiles (the former access patterns, kept for the passes bench and the tests to compare against).
    */
-  constructor(batchHeads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean, staged = true) {
+  constructor(batchHeads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean) {
     this.gated = gated;
-    this.staged = staged;
     this.variableNames = gated ? ['k', 'v', 'beta', 'g'] : ['k', 'v', 'beta'];
     const chunks = Math.ceil(length / tile.chunk);
     this.outputShape = [batchHeads, chunks, prepareBlock(tile.chunk, dk, dv, gated)];
-    this.shaderKey = `tessera_delta_prepare_v4_${gated ? 'gated' : 'plain'}${staged ? '_staged' : ''}`;
+    this.shaderKey = `tessera_delta_prepare_v4_${gated ? 'gated' : 'plain'}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, batchHeads * chunks));
   }
 
@@ -149,65 +143,6 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
         var x = 0.0;
         if (t < cl && col < ${width}) { x = ${src}[(row + t) * ${width} + col] * ${scale}; }
         sa[e / 4][e & 3] = x;
-      }`;
-    // a 64×64 slab of Kᵀ [dd][t] in \`sa\`, read down K's columns: each warp load touches 32 rows of K
-    const columnGramSlab = `for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
-        let e = tid + r * WG;
-        let t = e % PAD;
-        let dd = e / PAD;
-        var x = 0.0;
-        if (t < cl && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
-        sa[e / 4][e & 3] = x;
-      }`;
-    // the same slab read as 4 rows × 8 columns of K per warp load (a full 32-byte sector per row); row dd keeps
-    // its vec4 of tokens t / 4 at column (t / 4) ^ (dd mod 8), so that the 8 rows a warp writes hit distinct banks
-    const rowGramSlab = `for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
-        let e = tid + r * WG;
-        let lane = e & 31;
-        let w = e / 32;
-        let dd = (lane & 7) + 8 * (w & 7);
-        let t = (lane / 8) + 4 * (w / 8);
-        var x = 0.0;
-        if (t < cl && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
-        sa[dd * TILES + ((t / 4) ^ (dd & 7))][t & 3] = x;
-      }`;
-    // the tiles of W (transposed) and U written from registers: each warp's store touches 32 (Wᵀ) or 16 (U)
-    // 32-byte sectors for 128 bytes
-    const directW = `for (var a = 0; a < 4; a++) {
-        for (var b = 0; b < 4; b++) {
-          let d = d0 + j0 + b;
-          if (i0 + a < TILE_C && d < HEAD_K) { result[out + d * TILE_C + i0 + a] = ys[a][b]; }
-        }
-      }`;
-    const directU = `for (var a = 0; a < 4; a++) {
-        for (var b = 0; b < 4; b++) {
-          let c = c0 + j0 + b;
-          if (i0 + a < TILE_C && c < dv) { result[out + HEAD_K * TILE_C + (i0 + a) * dv + c] = ys[a][b]; }
-        }
-      }`;
-    // the same tiles gathered in \`sa\` (free once the product has read it) and stored along rows, 128 bytes per
-    // warp store. Wᵀ's row d keeps its vec4 of tokens ti at column ti ^ ((d / 4) mod 8): the 8 lanes of a quarter
-    // warp write rows 4 apart, which would otherwise share one bank group
-    const stagedW = `workgroupBarrier();
-      for (var b = 0; b < 4; b++) {
-        let d = j0 + b;
-        sa[d * TILES + (ti ^ ((d / 4) & 7))] = vec4<f32>(ys[0][b], ys[1][b], ys[2][b], ys[3][b]);
-      }
-      workgroupBarrier();
-      for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
-        let e = tid + r * WG;
-        let d = e / PAD;
-        let i = e % PAD;
-        if (i < TILE_C && d0 + d < HEAD_K) { result[out + (d0 + d) * TILE_C + i] = sa[d * TILES + ((i / 4) ^ ((d / 4) & 7))][i & 3]; }
-      }`;
-    const stagedU = `workgroupBarrier();
-      for (var a = 0; a < 4; a++) { sa[(i0 + a) * TILES + tj] = ys[a]; }
-      workgroupBarrier();
-      for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
-        let e = tid + r * WG;
-        let i = e / PAD;
-        let c = e % PAD;
-        if (i < TILE_C && c0 + c < dv) { result[out + HEAD_K * TILE_C + i * dv + c0 + c] = sa[i * TILES + c / 4][c & 3]; }
       }`;
     const gammaAt = (t: string) => `result[out + TILE_C * (HEAD_K + dv) + ${t}]`;
     const countAt = (t: string) => `result[out + TILE_C * (HEAD_K + dv + 1) + ${t}]`;
@@ -266,12 +201,19 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
     var g3 = vec4<f32>(0.0);
     for (var d0 = 0; d0 < HEAD_K; d0 += PAD) {
       workgroupBarrier();
-      ${this.staged ? rowGramSlab : columnGramSlab}
+      for (var r = 0; r < ${(CHUNK_PAD * CHUNK_PAD) / WORKGROUP}; r++) {
+        let e = tid + r * WG;
+        let t = e % PAD;
+        let dd = e / PAD;
+        var x = 0.0;
+        if (t < cl && d0 + dd < HEAD_K) { x = k[(row + t) * HEAD_K + d0 + dd]; }
+        sa[e / 4][e & 3] = x;
+      }
       workgroupBarrier();
       if (tj <= ti) {
         for (var dd = 0; dd < PAD; dd++) {
-          let a = sa[dd * TILES + ${this.staged ? '(ti ^ (dd & 7))' : 'ti'}];
-          let b = sa[dd * TILES + ${this.staged ? '(tj ^ (dd & 7))' : 'tj'}];
+          let a = sa[dd * TILES + ti];
+          let b = sa[dd * TILES + tj];
           g0 += a.x * b;
           g1 += a.y * b;
           g2 += a.z * b;
@@ -308,7 +250,12 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
       ${stageSlab('k', 'HEAD_K', 'd0', gated ? `beta[row + t] * select(0.0, exp(${gammaAt('t')}), ${countAt('t')} == 0.0)` : 'beta[row + t]')}
       workgroupBarrier();
       ${slabProduct}
-      ${this.staged ? stagedW : directW}
+      for (var a = 0; a < 4; a++) {
+        for (var b = 0; b < 4; b++) {
+          let d = d0 + j0 + b;
+          if (i0 + a < TILE_C && d < HEAD_K) { result[out + d * TILE_C + i0 + a] = ys[a][b]; }
+        }
+      }
       workgroupBarrier();
     }
     // U = T diag(β) V
@@ -316,7 +263,12 @@ export class DeltaRulePrepareProgram implements WebGPUProgram {
       ${stageSlab('v', 'dv', 'c0', 'beta[row + t]')}
       workgroupBarrier();
       ${slabProduct}
-      ${this.staged ? stagedU : directU}
+      for (var a = 0; a < 4; a++) {
+        for (var b = 0; b < 4; b++) {
+          let c = c0 + j0 + b;
+          if (i0 + a < TILE_C && c < dv) { result[out + HEAD_K * TILE_C + (i0 + a) * dv + c] = ys[a][b]; }
+        }
+      }
       workgroupBarrier();
     }
   }
