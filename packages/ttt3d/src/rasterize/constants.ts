@@ -10,7 +10,19 @@ export const NEAR_PLANE = 0.01;
 export const FAR_PLANE = 1e10;
 /** Low-pass dilation added to the 2D covariance diagonal (gsplat `eps2d`, classic mode: no opacity compensation). */
 export const EPS_2D = 0.3;
-/** Screen radius per axis = ceil(RADIUS_SIGMAS · sqrt(Σ'_axis)). */
+/**
+ * Largest half-extent of a Gaussian's tile box, in standard deviations per axis (gsplat `GAUSSIAN_EXTEND`). The
+ * kernels list a Gaussian of opacity o in the tiles holding a pixel centre within k·sqrt(Σ'_axis) of its mean per
+ * axis, k² = RADIUS_SIGMAS² + 2 ln o (gsplat's opacity-aware extent, Radl et al. 2024, arXiv 2402.00525 §B.2, with a
+ * margin). Why no tile it leaves out could change a pixel: a pixel is blended only where α = min(0.99, o·e^−σ) ≥
+ * 1/255 (MIN_ALPHA), σ = ½ dᵀΣ'⁻¹d with Σ' the dilated covariance (EPS_2D included) and d = mean − pixel centre; so
+ * σ ≤ ln(255·o). Over the pixels at a given dx, σ is least at ½ dx²/Σ'_xx (Σ'⁻¹'s Schur complement), so a blended
+ * pixel has dx² ≤ 2 ln(255·o)·Σ'_xx < k²·Σ'_xx, the margin being k² − 2 ln(255·o) = RADIUS_SIGMAS² − 2 ln 255 =
+ * 0.0064 (σ margin 0.0032) for every o: the margin the fixed 3.33σ box always had at o = 1, which float32 rounding
+ * of σ, exp and the conic stays far below (except for needle-thin Gaussians, condition number Σ'_xx·Σ'_yy/det Σ'
+ * above ~10⁴, where as with the fixed box a pixel at α ≈ 1/255 can flip). At o = 1, k = RADIUS_SIGMAS; below
+ * o = e^(−RADIUS_SIGMAS²/2) ≈ 1/255.8, k² ≤ 0 and the Gaussian is culled (every α ≤ o < 1/255 there anyway).
+ */
 export const RADIUS_SIGMAS = 3.33;
 /** α = min(MAX_ALPHA, o·exp(−σ)); the value the issue and notes §4 prescribe (graphdeco's 0.99). */
 export const MAX_ALPHA = 0.99;

@@ -5,7 +5,7 @@ import { type HostBackwardInput, fovLimits, type GaussianInput, type RasterAttrs
 
 /*
  * The rasteriser on typed arrays, for the host-memory backends (cpu, wasm): the same algorithm as the WGSL
- * kernels, step for step — preprocess.program.ts (projection, conic, radius, tile rectangle, SH colour),
+ * kernels, step for step — preprocess.program.ts (projection, conic, extent, tile rectangle, SH colour),
  * binning into per-tile lists sorted by depth (ties by Gaussian index, as the stable radix sort leaves
  * them), composite.program.ts (front-to-back blending with blend.wgsl.ts' skip and stop rules), and for the
  * gradient composite-backward.program.ts and gaussian-backward.program.ts. Memory is O(N + h·w + number of
@@ -164,10 +164,6 @@ function cameraCovariance(
   }
 }
 
-function clampTile(t: number, tiles: number): number {
-  return Math.min(tiles, Math.max(0, t));
-}
-
 /** Per Gaussian: preprocess.program.ts on the host. A culled Gaussian gets an empty tile rectangle. */
 function preprocess(inputs: Record<GaussianInput, HostTensor>, attrs: RasterAttrs): Projected {
   const means = inputs.means.values;
@@ -178,7 +174,6 @@ function preprocess(inputs: Record<GaussianInput, HostTensor>, attrs: RasterAttr
   const n = inputs.means.shape[0] as number;
   const shK = inputs.sh.shape[1] as number;
   const { fx, fy, cx, cy, width, height, view, center, shDegree } = attrs;
-  const { tilesX, tilesY } = tileGrid(attrs);
   const [limXPos, limXNeg, limYPos, limYNeg] = fovLimits(attrs);
   const [t0, t1, t2] = [view[9] as number, view[10] as number, view[11] as number];
   const p: Projected = {
@@ -246,21 +241,31 @@ function preprocess(inputs: Record<GaussianInput, HostTensor>, attrs: RasterAttr
     const b = j00 * (j11 * c01 + j12 * c02) + j02 * (j11 * c12 + j12 * c22);
     const det = a * c - b * b;
     if (!(det > 0)) continue;
-    const u = fx * px * rz + cx;
-    const v = fy * py * rz + cy;
-    const rx = Math.ceil(RADIUS_SIGMAS * Math.sqrt(a));
-    const ry = Math.ceil(RADIUS_SIGMAS * Math.sqrt(c));
-    if (u + rx <= 0 || u - rx >= width || v + ry <= 0 || v - ry >= height) continue;
-    p.rect[4 * i] = clampTile(Math.floor(u / TILE_SIZE - rx / TILE_SIZE), tilesX);
-    p.rect[4 * i + 1] = clampTile(Math.floor(v / TILE_SIZE - ry / TILE_SIZE), tilesY);
-    p.rect[4 * i + 2] = clampTile(Math.ceil(u / TILE_SIZE + rx / TILE_SIZE), tilesX);
-    p.rect[4 * i + 3] = clampTile(Math.ceil(v / TILE_SIZE + ry / TILE_SIZE), tilesY);
+    // the extent is taken from the stored (float32) mean and opacity, the values the compositing reads
+    const u = Math.fround(fx * px * rz + cx);
+    const v = Math.fround(fy * py * rz + cy);
+    const opacity = Math.fround(1 / (1 + Math.exp(-(logits[i] as number))));
+    // opacity-aware half-extent k·sqrt(Σ'_axis), k² = 3.33² + 2 ln o: beyond it every α < 1/255 (constants.ts)
+    const k2 = RADIUS_SIGMAS * RADIUS_SIGMAS + 2 * Math.log(opacity);
+    if (!(k2 > 0)) continue;
+    const rx = Math.sqrt(k2 * a);
+    const ry = Math.sqrt(k2 * c);
+    // the pixels whose centre (x + 0.5) lies in [u − rx, u + rx], clipped to the image; then the tiles holding them
+    const xLo = Math.max(Math.ceil(u - rx - 0.5), 0);
+    const xHi = Math.min(Math.floor(u + rx - 0.5), width - 1);
+    const yLo = Math.max(Math.ceil(v - ry - 0.5), 0);
+    const yHi = Math.min(Math.floor(v + ry - 0.5), height - 1);
+    if (!(xLo <= xHi && yLo <= yHi)) continue;
+    p.rect[4 * i] = Math.floor(xLo / TILE_SIZE);
+    p.rect[4 * i + 1] = Math.floor(yLo / TILE_SIZE);
+    p.rect[4 * i + 2] = Math.floor(xHi / TILE_SIZE) + 1;
+    p.rect[4 * i + 3] = Math.floor(yHi / TILE_SIZE) + 1;
     p.u[i] = u;
     p.v[i] = v;
     p.conicA[i] = c / det;
     p.conicB[i] = -b / det;
     p.conicC[i] = a / det;
-    p.opacity[i] = 1 / (1 + Math.exp(-(logits[i] as number)));
+    p.opacity[i] = opacity;
     p.depth[i] = pz;
     const dx = mx - (center[0] as number);
     const dy = my - (center[1] as number);
@@ -276,6 +281,26 @@ function preprocess(inputs: Record<GaussianInput, HostTensor>, attrs: RasterAttr
   return p;
 }
 
+/** Number of Gaussian–tile intersections: the sum of the tile rectangles' areas. */
+function intersections(p: Projected): number {
+  const { n, rect } = p;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    total +=
+      Math.max(0, (rect[4 * i + 2] as number) - (rect[4 * i] as number)) *
+      Math.max(0, (rect[4 * i + 3] as number) - (rect[4 * i + 1] as number));
+  }
+  return total;
+}
+
+/**
+ * The Gaussian–tile intersections the kernels list for a scene (the WGSL path's total, `order[N]`): the length of
+ * the tile lists, which the sorts and the compositing walk. For tests and benchmark logs.
+ */
+export function countIntersections(inputs: Record<GaussianInput, HostTensor>, attrs: RasterAttrs): number {
+  return intersections(preprocess(inputs, attrs));
+}
+
 /**
  * The per-tile lists the WGSL path builds with duplicate → radix sort → tile ranges: every Gaussian is
  * listed in each tile of its rectangle, and each list is ordered by float32 depth, ties by Gaussian index.
@@ -284,12 +309,7 @@ function preprocess(inputs: Record<GaussianInput, HostTensor>, attrs: RasterAttr
  */
 function binTiles(p: Projected, tiles: number, tilesX: number): TileLists {
   const { n, rect, depth } = p;
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    total +=
-      Math.max(0, (rect[4 * i + 2] as number) - (rect[4 * i] as number)) *
-      Math.max(0, (rect[4 * i + 3] as number) - (rect[4 * i + 1] as number));
-  }
+  const total = intersections(p);
   if (total > MAX_HOST_INTERSECTIONS) {
     throw new ValueError(
       `rasterize: expected at most ${MAX_HOST_INTERSECTIONS} Gaussian–tile intersections on the cpu/wasm kernel (MAX_HOST_INTERSECTIONS), received a scene with ${total} (render fewer or smaller Gaussians, or a smaller image)`,

@@ -7,10 +7,11 @@ import { SH_BASIS_WGSL } from './sh-basis.wgsl.js';
 const WORKGROUP = 128;
 
 /**
- * Per Gaussian (one thread each): projection, dilated 2D covariance and conic, per-axis radius, tile
- * rectangle and tile count, opacity and SH colour (papers/ttt3d.md §3 steps 1–7, §4). Writes `[N, 16]`
- * floats laid out as PRE_* in projection.wgsl.ts; a culled Gaussian (outside the depth range or the image,
- * a singular 2D covariance, or a zero quaternion) gets count 0.
+ * Per Gaussian (one thread each): projection, dilated 2D covariance and conic, opacity, its opacity-aware
+ * per-axis extent (constants.ts RADIUS_SIGMAS), tile rectangle and tile count, SH colour (papers/ttt3d.md §3
+ * steps 1–7, §4). Writes `[N, 16]` floats laid out as PRE_* in projection.wgsl.ts; a culled Gaussian (outside
+ * the depth range, no pixel centre within its extent, a singular 2D covariance, a zero quaternion, or
+ * opacity ≤ 1/255.8) gets count 0.
  */
 export class PreprocessProgram implements WebGPUProgram {
   outputShape: number[];
@@ -64,17 +65,23 @@ export class PreprocessProgram implements WebGPUProgram {
     let rz = 1.0 / p.z;
     let u = uniforms.fx * p.x * rz + uniforms.cx;
     let v = uniforms.fy * p.y * rz + uniforms.cy;
-    let rx = ceil(RADIUS_SIGMAS * sqrt(a));
-    let ry = ceil(RADIUS_SIGMAS * sqrt(c));
-    if (u + rx <= 0.0 || u - rx >= f32(uniforms.width) || v + ry <= 0.0 || v - ry >= f32(uniforms.height)) {
-      cull(i);
-      return;
-    }
+    let opacity = 1.0 / (1.0 + exp(-opacityLogits[i]));
+    // opacity-aware half-extent k·sqrt(Σ'_axis), k² = 3.33² + 2 ln o: beyond it every α < 1/255 (constants.ts)
+    let k2 = RADIUS_SIGMAS * RADIUS_SIGMAS + 2.0 * log(opacity);
+    if (!(k2 > 0.0)) { cull(i); return; }
+    let rx = sqrt(k2 * a);
+    let ry = sqrt(k2 * c);
+    // the pixels whose centre (x + 0.5) lies in [u − rx, u + rx], clipped to the image; then the tiles holding them
+    let xLo = max(ceil(u - rx - 0.5), 0.0);
+    let xHi = min(floor(u + rx - 0.5), f32(uniforms.width - 1));
+    let yLo = max(ceil(v - ry - 0.5), 0.0);
+    let yHi = min(floor(v + ry - 0.5), f32(uniforms.height - 1));
+    if (!(xLo <= xHi && yLo <= yHi)) { cull(i); return; }
     let ts = f32(TILE_SIZE);
-    let x0 = clamp(i32(floor(u / ts - rx / ts)), 0, uniforms.tilesX);
-    let x1 = clamp(i32(ceil(u / ts + rx / ts)), 0, uniforms.tilesX);
-    let y0 = clamp(i32(floor(v / ts - ry / ts)), 0, uniforms.tilesY);
-    let y1 = clamp(i32(ceil(v / ts + ry / ts)), 0, uniforms.tilesY);
+    let x0 = i32(floor(xLo / ts));
+    let x1 = i32(floor(xHi / ts)) + 1;
+    let y0 = i32(floor(yLo / ts));
+    let y1 = i32(floor(yHi / ts)) + 1;
 
     let d = viewDirection(mean);
     let basis = shBasis(d.xyz, uniforms.shDegree);
@@ -89,7 +96,7 @@ export class PreprocessProgram implements WebGPUProgram {
     result[o + PRE_CONIC] = c * invDet;
     result[o + PRE_CONIC + 1] = -b * invDet;
     result[o + PRE_CONIC + 2] = a * invDet;
-    result[o + PRE_OPACITY] = 1.0 / (1.0 + exp(-opacityLogits[i]));
+    result[o + PRE_OPACITY] = opacity;
     result[o + PRE_COLOR] = rgb.x;
     result[o + PRE_COLOR + 1] = rgb.y;
     result[o + PRE_COLOR + 2] = rgb.z;

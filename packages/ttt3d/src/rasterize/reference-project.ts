@@ -82,7 +82,9 @@ function shBasis(x: Tensor, y: Tensor, z: Tensor, degree: number): Tensor {
 /**
  * Projects N Gaussians with gsplat's `fully_fused_projection` rules (papers/ttt3d.md §3 steps 1–7, §4):
  * Σ = R S Sᵀ Rᵀ, Σ_c = W Σ Wᵀ, J from the clamped x/z, y/z, Σ' = J Σ_c Jᵀ + 0.3 I, conic = Σ'⁻¹, radius
- * ceil(3.33 σ) per axis, SH colour + 0.5 clamped at 0. Differentiable in tfjs ops; invalid Gaussians get
+ * ceil(3.33 σ) per axis, SH colour + 0.5 clamped at 0. The tile box stays the fixed 3.33σ one, a superset of the
+ * kernels' opacity-aware box (constants.ts RADIUS_SIGMAS): the tiles between the two hold no pixel with α ≥ 1/255,
+ * so agreeing with this reference checks that the kernels drop no tile a pixel needs. Differentiable in tfjs ops; invalid Gaussians get
  * finite stand-in values (their depth replaced by 1) so that masked-out branches never carry NaN gradients.
  */
 export function projectReference(inputs: RasterInputs, attrs: RasterAttrs): Projected {

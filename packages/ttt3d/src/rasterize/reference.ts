@@ -20,7 +20,8 @@ const depthOrder: (depth: Tensor) => Tensor = tf.customGrad((depth) => {
 /**
  * The dense reference of the rasteriser (papers/ttt3d.md §4): every Gaussian against every pixel, in tfjs
  * ops, differentiable by autodiff. It reproduces the tiled algorithm's decisions exactly — a Gaussian only
- * reaches pixels of the tiles its rectangle touches, the list is walked front to back in depth order (ties by
+ * reaches pixels of the tiles its rectangle touches (the 3.33σ box: the kernels' tighter opacity-aware box leaves
+ * out only tiles where every α < 1/255), the list is walked front to back in depth order (ties by
  * index, as the stable radix sort leaves them), σ < 0 and α < 1/255 are skipped, and a pixel stops before the
  * Gaussian that would bring T to ≤ 1e-4 — by scanning the depth-sorted Gaussians with per-pixel masks.
  * Cost O(N·h·w) with N sequential steps: for tests and tiny scenes.
