@@ -1,12 +1,13 @@
 import { tf, webgpuSubgroups } from '@tessera/tensor-core';
-import type { Tensor } from '@tessera/tensor-core';
+import type { HostTensor, Tensor } from '@tessera/tensor-core';
 import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelProfile, runKernel } from '@tessera/tensor-core/bench';
 import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
+import { countIntersections } from '../src/rasterize/host.js';
 import { rasterizeBackwardWith } from '../src/rasterize/kernel.js';
 import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
 import { randomGaussians } from '../test/cases.js';
-import { rasterAttrs, type RasterAttrs } from '../src/rasterize/raster-attrs.js';
+import { type GaussianInput, rasterAttrs, type RasterAttrs } from '../src/rasterize/raster-attrs.js';
 import { rasterizePackedReference } from '../src/rasterize/reference.js';
 
 /** One measured configuration: image size and Gaussian count. */
@@ -30,8 +31,24 @@ function camera(width: number, height: number): Camera {
   return Camera.fromLookAt([0.4, -0.3, -4.5], [0, 0, 0], [0, -1, 0], { fovY: 0.9, width, height });
 }
 
-function inputsOf(g: Gaussians): Record<'means' | 'logScales' | 'quaternions' | 'opacityLogits' | 'sh', Tensor> {
+function inputsOf(g: Gaussians): Record<GaussianInput, Tensor> {
   return { means: g.means, logScales: g.logScales, quaternions: g.quaternions, opacityLogits: g.opacityLogits, sh: g.sh };
+}
+
+/** The WGSL binning's total of Gaussian–tile intersections: `order[N]` (intersections.wgsl.ts). */
+async function totalIntersections(order: Tensor, n: number): Promise<number> {
+  const total = tf.slice(order, [n], [1]);
+  const value = (await total.data())[0] as number;
+  total.dispose();
+  return value;
+}
+
+async function hostInputs(inputs: Record<GaussianInput, Tensor>): Promise<Record<GaussianInput, HostTensor>> {
+  const out = {} as Record<GaussianInput, HostTensor>;
+  for (const [name, t] of Object.entries(inputs) as [GaussianInput, Tensor][]) {
+    out[name] = { shape: t.shape, dtype: 'float32', values: (await t.data()) as Float32Array };
+  }
+  return out;
 }
 
 /** Intersection capacity for a case: every Gaussian of this scene covers at most ~16 tiles at 1080p. */
@@ -61,6 +78,9 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
   const [rendered, pre, order, keys] = rasterizeOp(inputs, attrs) as [Tensor, Tensor, Tensor, Tensor];
   const coverage = (await tf.mean(tf.slice(rendered, [0, 0, 4], [c.height, c.width, 1])).data())[0] as number;
   log(`  mean transmittance ${coverage.toFixed(3)}${Number.isNaN(coverage) ? ' (NaN: intersection capacity exceeded)' : ''}`);
+  // the length of the tile lists the sorts and the compositing walk: the WGSL path's total (order[N]), recounted on the host
+  const listed = backend === 'webgpu' ? await totalIntersections(order, c.count) : countIntersections(await hostInputs(inputs), attrs);
+  log(`  Gaussian–tile intersections ${listed} (${(listed / c.count).toFixed(2)} per Gaussian)`);
   const dy = tf.tidy(() => tf.mul(tf.onesLike(rendered), 0.5));
   const backwardInputs = { ...inputs, rendered, dy, pre, order, keys };
   const backward = await bench(`${kernel} backward`, () => rasterizeBackwardOp(backwardInputs, attrs), timing);
