@@ -104,19 +104,22 @@ describeBackends('rasterize tile extent', (backend) => {
     g.dispose();
   });
 
-  // each Gaussian's opacity is set so that its largest α in one tile is 1.01/255, at the first column (A, from the
-  // left) or the last row (B, from below) of that tile: only those pixels need the tile, at ~3.1σ of the 3.33σ box
+  // on the camera's axes (u or v at a pixel centre, Σ'_xy = 0) a Gaussian's least σ along a column or row is at the
+  // box's edge: each opacity is set so that α = 1.01/255 at one pixel beyond a tile boundary, the only pixel of that
+  // tile near the threshold (~3.1σ away, inside the 3.33σ box); without that tile the pixel would be 0
   it('keeps the tile that only a pixel at α just above 1/255 reaches, on either side of the box', async () => {
     const cam = frontCamera(64, 40);
     const attrs = rasterAttrs(cam, 64, 64, 0, 1);
-    // u, v = 10·(X, Y) + 31.5 at depth 4: A at u ≈ 26.05 reaches tile (2, 0), B at v ≈ 37.95 tile (3, 1)
+    // (u, v) = 10·(X, Y) + 31.5 at depth 4: A at (≈53.95, 31.5) reaches pixel (47, 31), the last column of tile
+    // (2, 1), from the right; B at (31.5, ≈26.05) pixel (31, 32), the first row of tile (1, 2), from above
+    const d = Math.sqrt(2 * 4.3 * Math.log(127.5 / 1.01));
     const at: [number, number, number][] = [
-      [-0.545, -2.3, 0],
-      [2.5, 0.645, 0],
+      [(47.5 + d - 31.5) / 10, 0, 0],
+      [0, (32.5 - d - 31.5) / 10, 0],
     ];
-    const tiles = [
-      [2, 0],
-      [3, 1],
+    const pixels = [
+      [47, 31],
+      [31, 32],
     ];
     const place = (opacity: number[]): Gaussians =>
       blobs(at.map((a, i) => ({ at: a, scale: 0.2, opacity: opacity[i]!, rgb: [0.9, 0.4 * i, 0.2] })));
@@ -125,28 +128,16 @@ describeBackends('rasterize tile extent', (backend) => {
     const [u, v, ca, cb, cc] = (await Promise.all([p.u, p.v, p.conicA, p.conicB, p.conicC].map((t) => t.data()))) as Float32Array[];
     tf.dispose(Object.values(p));
     probe.dispose();
-    const least = tiles.map(([tx, ty], i) => {
-      let sigma = Number.POSITIVE_INFINITY;
-      for (let py = 16 * ty!; py < 16 * ty! + 16; py++) {
-        for (let px = 16 * tx!; px < 16 * tx! + 16; px++) {
-          const dx = u![i]! - px - 0.5;
-          const dy = v![i]! - py - 0.5;
-          sigma = Math.min(sigma, 0.5 * (ca![i]! * dx * dx + cc![i]! * dy * dy) + cb![i]! * dx * dy);
-        }
-      }
-      return sigma;
+    const opacity = pixels.map(([px, py], i) => {
+      const dx = u![i]! - px! - 0.5;
+      const dy = v![i]! - py! - 0.5;
+      return (1.01 / 255) * Math.exp(0.5 * (ca![i]! * dx * dx + cc![i]! * dy * dy) + cb![i]! * dx * dy);
     });
-    const g = place(least.map((sigma) => (1.01 / 255) * Math.exp(sigma)));
+    const g = place(opacity);
     const fast = rasterize(g, cam);
     const ref = rasterizeReference(g, cam);
     const alpha = (await fast.alpha.data()) as Float32Array;
-    tiles.forEach(([tx, ty]) => {
-      let most = 0;
-      for (let py = 16 * ty!; py < 16 * ty! + 16; py++) {
-        for (let px = 16 * tx!; px < 16 * tx! + 16; px++) most = Math.max(most, alpha[py * 64 + px]!);
-      }
-      expect(most, `tile (${tx}, ${ty})`).toBeCloseTo(1.01 / 255, 6);
-    });
+    for (const [px, py] of pixels) expect(alpha[py! * 64 + px!], `pixel (${px}, ${py})`).toBeCloseTo(1.01 / 255, 6);
     await expectAllClose(fast.alpha, ref.alpha, { atol: 2e-6 });
     await expectAllClose(fast.image, ref.image, { atol: 2e-6 });
     tf.dispose([fast.image, fast.depth, fast.alpha, ref.image, ref.depth, ref.alpha]);
