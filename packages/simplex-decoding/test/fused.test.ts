@@ -254,6 +254,48 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
     }
   });
 
+  it('selects on the logits on short rows (48k ≥ V): the same set, z and max as a full sort, ties after the division included', () => {
+    let seed = 11;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    // a few ulps apart: T > 1 ties many logits' z at the k-th, so the logit floor admits candidates whose z
+    // falls just below it and the ties' lowest ids decide; rows sampled badly rescan from −∞
+    const rows: [string, (i: number) => number][] = [
+      ['random', () => (next() - 0.5) * 20],
+      ['a few ulps apart', () => 3 + Math.floor(next() * 64) * 2 ** -22],
+      ['ties on a grid', () => Math.round((next() - 0.5) * 12) / 2],
+      ['signed zeros and ones', () => (next() < 0.5 ? -0 : next() < 0.5 ? 0 : 1)],
+      ['mostly masked', () => (next() < 0.9 ? NEG_INF : next())],
+      ['largest at the sample stride', (i) => (i % 170 < 16 ? 100 + next() : next())],
+      ['ascending', (i) => i / 100],
+    ];
+    for (const [name, value] of rows) {
+      for (const vocab of [1000, 1024, 1027]) {
+        const s = Float32Array.from({ length: vocab }, (_, i) => value(i));
+        for (const [k, temperature] of [
+          [50, 0.7],
+          [50, 1],
+          [100, 3],
+          [21, 1e-3],
+        ] as const) {
+          const { status, zmax } = topKOfRow(s, temperature, k);
+          const want = sortedTopK(s, temperature, k);
+          const t = Math.fround(temperature);
+          const z = Array.from(s, (v) => (temperature === 1 ? v : Math.fround(v / t)));
+          const message = `${name}, V = ${vocab}, k = ${k}, T = ${temperature}`;
+          expect(status, message).toBe('ok');
+          expect(Array.from(topKBuffers.ids.subarray(0, k)), message).toEqual(want);
+          expect(Array.from(topKBuffers.z.subarray(0, k)), message).toEqual(want.map((i) => z[i]));
+          // the first maximum in id order, its sign included
+          const first = z.reduce((best, v) => (v > best ? v : best), NEG_INF);
+          expect(Object.is(zmax, first), message).toBe(true);
+        }
+      }
+    }
+  });
+
   it('takes the first of the tied maxima for k = 1, where the division ties logits below the largest', () => {
     // logits a float32 ulp or a few apart, tempered by T > 1 (many share one z) and T < 1 (few do), and in
     // ±0 and −max rows; the largest logit sits late, so lower ids can tie with it only after the division
