@@ -192,10 +192,21 @@ function sampledRank(s: Float32Array, runs: number, spacing: number, rank: numbe
   let held = 0;
   for (let r = 0; r < runs; r++) {
     const from = r * spacing;
-    for (let i = from; i < from + RUN; i++) {
-      const x = s[i] as number;
-      work[held] = x;
-      held += +(x > Number.NEGATIVE_INFINITY);
+    // four loads before their stores (RUN is a multiple of 4): a load after a store to a data-dependent
+    // index waited on it, and the copy took half of `sampledRank`'s time
+    for (let i = from; i < from + RUN; i += 4) {
+      const x0 = s[i] as number;
+      const x1 = s[i + 1] as number;
+      const x2 = s[i + 2] as number;
+      const x3 = s[i + 3] as number;
+      work[held] = x0;
+      held += +(x0 > Number.NEGATIVE_INFINITY);
+      work[held] = x1;
+      held += +(x1 > Number.NEGATIVE_INFINITY);
+      work[held] = x2;
+      held += +(x2 > Number.NEGATIVE_INFINITY);
+      work[held] = x3;
+      held += +(x3 > Number.NEGATIVE_INFINITY);
     }
   }
   if (held < rank) return Number.NEGATIVE_INFINITY;
@@ -350,18 +361,51 @@ function selectTopK(s: Float32Array, t: number, unit: boolean, k: number, tau: n
   // every logit below the floor is below all m candidates: with m ≥ k the row's k largest are among them
   if (m < k) return null;
   const xs = candidates;
-  for (let j = 0; j < m; j++) {
-    const x = s[ids[j] as number] as number;
-    xs[j] = x;
-    work[j] = x;
+  // the candidates' logits, gathered four at a time (loads before stores, as above); `work` is reordered
+  let j = 0;
+  for (; j + 4 <= m; j += 4) {
+    const x0 = s[ids[j] as number] as number;
+    const x1 = s[ids[j + 1] as number] as number;
+    const x2 = s[ids[j + 2] as number] as number;
+    const x3 = s[ids[j + 3] as number] as number;
+    xs[j] = x0;
+    xs[j + 1] = x1;
+    xs[j + 2] = x2;
+    xs[j + 3] = x3;
   }
+  for (; j < m; j++) xs[j] = s[ids[j] as number] as number;
+  work.set(xs.subarray(0, m));
   const zk = unit ? kthLargest(work, m, k) : f32(kthLargest(work, m, k) / t);
   // the candidates with z ≥ z_k, in id order (the floor may admit a few with z just below z_k)
   const zFloor = unit ? zk : logitFloor(zk, t);
+  // in place, four read before any is written: a write goes to c ≤ a + 3, never past the four just read
   let c = 0;
-  for (let j = 0; j < m; j++) {
-    const x = xs[j] as number;
-    ids[c] = ids[j] as number;
+  let a = 0;
+  for (; a + 4 <= m; a += 4) {
+    const x0 = xs[a] as number;
+    const x1 = xs[a + 1] as number;
+    const x2 = xs[a + 2] as number;
+    const x3 = xs[a + 3] as number;
+    const i0 = ids[a] as number;
+    const i1 = ids[a + 1] as number;
+    const i2 = ids[a + 2] as number;
+    const i3 = ids[a + 3] as number;
+    ids[c] = i0;
+    xs[c] = x0;
+    c += +(x0 >= zFloor);
+    ids[c] = i1;
+    xs[c] = x1;
+    c += +(x1 >= zFloor);
+    ids[c] = i2;
+    xs[c] = x2;
+    c += +(x2 >= zFloor);
+    ids[c] = i3;
+    xs[c] = x3;
+    c += +(x3 >= zFloor);
+  }
+  for (; a < m; a++) {
+    const x = xs[a] as number;
+    ids[c] = ids[a] as number;
     xs[c] = x;
     c += +(x >= zFloor);
   }
