@@ -288,8 +288,9 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
           expect(status, message).toBe('ok');
           expect(Array.from(topKBuffers.ids.subarray(0, k)), message).toEqual(want);
           expect(Array.from(topKBuffers.z.subarray(0, k)), message).toEqual(want.map((i) => z[i]));
-          // the first maximum in id order, its sign included
-          const first = z.reduce((best, v) => (v > best ? v : best), NEG_INF);
+          // the first maximum in id order, its sign included (−0 === 0, so find returns the first of ±0)
+          const top = Math.max(...z);
+          const first = z.find((v) => v === top);
           expect(Object.is(zmax, first), message).toBe(true);
         }
       }
