@@ -1,9 +1,10 @@
 import { philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
 import { runKernel, runProgram } from '@tessera/tensor-core/bench';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RADIX_HEADER_WORDS, radixGrid } from '../src/closed-forms/radix-layout.js';
 import type { FusedAttrs } from '../src/fused/attrs.js';
+import { collectAtLeast, collected, rowPass } from '../src/fused/collect.js';
 import { exp32 } from '../src/fused/exp32.js';
 import { fusedHost, keptPrefix } from '../src/fused/host.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
@@ -222,6 +223,10 @@ function sortedTopK(s: Float32Array, temperature: number, k: number): number[] {
 }
 
 describe('topKOfRow (host top-k in one read of the row)', () => {
+  afterEach(() => {
+    rowPass.mode = 'auto';
+  });
+
   it('finds the top-k set of a full sort, ties by lower id, on rows that defeat its sampled start', () => {
     const vocab = 5000;
     const rows: [string, (i: number) => number][] = [
@@ -254,48 +259,52 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
     }
   });
 
-  it('selects on the logits on short rows (48k ≥ V): the same set, z and max as a full sort, ties after the division included', () => {
-    let seed = 11;
-    const next = (): number => {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-      return seed / 2 ** 32;
-    };
-    // a few ulps apart: T > 1 ties many logits' z at the k-th, so the logit floor admits candidates whose z
-    // falls just below it and the ties' lowest ids decide; rows sampled badly rescan from −∞
-    const rows: [string, (i: number) => number][] = [
-      ['random', () => (next() - 0.5) * 20],
-      ['a few ulps apart', () => 3 + Math.floor(next() * 64) * 2 ** -22],
-      ['ties on a grid', () => Math.round((next() - 0.5) * 12) / 2],
-      ['signed zeros and ones', () => (next() < 0.5 ? -0 : next() < 0.5 ? 0 : 1)],
-      ['mostly masked', () => (next() < 0.9 ? NEG_INF : next())],
-      ['largest at the sample stride', (i) => (i % 170 < 16 ? 100 + next() : next())],
-      ['ascending', (i) => i / 100],
-    ];
-    for (const [name, value] of rows) {
-      for (const vocab of [1000, 1024, 1027]) {
-        const s = Float32Array.from({ length: vocab }, (_, i) => value(i));
-        for (const [k, temperature] of [
-          [50, 0.7],
-          [50, 1],
-          [100, 3],
-          [21, 1e-3],
-        ] as const) {
-          const { status, zmax } = topKOfRow(s, temperature, k);
-          const want = sortedTopK(s, temperature, k);
-          const t = Math.fround(temperature);
-          const z = Array.from(s, (v) => (temperature === 1 ? v : Math.fround(v / t)));
-          const message = `${name}, V = ${vocab}, k = ${k}, T = ${temperature}`;
-          expect(status, message).toBe('ok');
-          expect(Array.from(topKBuffers.ids.subarray(0, k)), message).toEqual(want);
-          expect(Array.from(topKBuffers.z.subarray(0, k)), message).toEqual(want.map((i) => z[i]));
-          // the first maximum in id order, its sign included (−0 === 0, so find returns the first of ±0)
-          const top = Math.max(...z);
-          const first = z.find((v) => v === top);
-          expect(Object.is(zmax, first), message).toBe(true);
+  it.each(['js', 'simd'] as const)(
+    'selects on the logits on short rows (48k ≥ V): the same set, z and max as a full sort, ties after the division included (%s row pass)',
+    (mode) => {
+      rowPass.mode = mode;
+      let seed = 11;
+      const next = (): number => {
+        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+        return seed / 2 ** 32;
+      };
+      // a few ulps apart: T > 1 ties many logits' z at the k-th, so the logit floor admits candidates whose z
+      // falls just below it and the ties' lowest ids decide; rows sampled badly rescan from −∞
+      const rows: [string, (i: number) => number][] = [
+        ['random', () => (next() - 0.5) * 20],
+        ['a few ulps apart', () => 3 + Math.floor(next() * 64) * 2 ** -22],
+        ['ties on a grid', () => Math.round((next() - 0.5) * 12) / 2],
+        ['signed zeros and ones', () => (next() < 0.5 ? -0 : next() < 0.5 ? 0 : 1)],
+        ['mostly masked', () => (next() < 0.9 ? NEG_INF : next())],
+        ['largest at the sample stride', (i) => (i % 170 < 16 ? 100 + next() : next())],
+        ['ascending', (i) => i / 100],
+      ];
+      for (const [name, value] of rows) {
+        for (const vocab of [1000, 1024, 1027]) {
+          const s = Float32Array.from({ length: vocab }, (_, i) => value(i));
+          for (const [k, temperature] of [
+            [50, 0.7],
+            [50, 1],
+            [100, 3],
+            [21, 1e-3],
+          ] as const) {
+            const { status, zmax } = topKOfRow(s, temperature, k);
+            const want = sortedTopK(s, temperature, k);
+            const t = Math.fround(temperature);
+            const z = Array.from(s, (v) => (temperature === 1 ? v : Math.fround(v / t)));
+            const message = `${name}, V = ${vocab}, k = ${k}, T = ${temperature}`;
+            expect(status, message).toBe('ok');
+            expect(Array.from(topKBuffers.ids.subarray(0, k)), message).toEqual(want);
+            expect(Array.from(topKBuffers.z.subarray(0, k)), message).toEqual(want.map((i) => z[i]));
+            // the first maximum in id order, its sign included (−0 === 0, so find returns the first of ±0)
+            const top = Math.max(...z);
+            const first = z.find((v) => v === top);
+            expect(Object.is(zmax, first), message).toBe(true);
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it('takes the first of the tied maxima for k = 1, where the division ties logits below the largest', () => {
     // logits a float32 ulp or a few apart, tempered by T > 1 (many share one z) and T < 1 (few do), and in
@@ -349,6 +358,112 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
       s[1500] = 2;
       s[at] = value;
       expect(topKOfRow(s, temperature, 1).status, `${value} at ${at}`).toBe(status);
+    }
+  });
+});
+
+describe('collectAtLeast (the row pass of the host top-k: JS and WebAssembly SIMD)', () => {
+  afterEach(() => {
+    rowPass.mode = 'auto';
+  });
+
+  /** The pass `mode` over `s`: its count and (id, logit) pairs, copied out of the shared buffers. */
+  function pass(mode: 'js' | 'simd', s: Float32Array, floor: number): { m: number; ids: number[]; xs: number[] } {
+    rowPass.mode = mode;
+    const m = collectAtLeast(s, floor, new Int32Array(s.length), new Float32Array(s.length));
+    const n = Math.max(m, 0);
+    return { m, ids: Array.from(collected.ids.subarray(0, n)), xs: Array.from(collected.xs.subarray(0, n)) };
+  }
+
+  it('collects the same ids and logits as a filter, in id order, on rows of any length, with ties, ±0, ±∞ and NaN', () => {
+    let seed = 5;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const rows: [string, () => number][] = [
+      ['random', () => (next() - 0.5) * 20],
+      ['ties on a grid', () => Math.round((next() - 0.5) * 12) / 2],
+      ['signed zeros', () => (next() < 0.5 ? -0 : 0)],
+      ['masked', () => (next() < 0.7 ? NEG_INF : next())],
+      ['with +∞', () => (next() < 0.05 ? INF : next())],
+      ['extremes', () => [3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -1e-45, NEG_INF][Math.floor(next() * 5)] as number],
+    ];
+    for (const [name, value] of rows) {
+      for (const vocab of [1, 2, 3, 4, 5, 7, 8, 63, 1000, 1021, 1022, 1023, 1024]) {
+        const s = Float32Array.from({ length: vocab }, value);
+        const f = Math.fround;
+        // floors from the row and between float32s (logitFloor's products are doubles): pred(τ)·T and the like
+        const floors = [NEG_INF, INF, 0, -0, -3.4028235677973366e38, 3.4028235677973366e38, 1e-46, -1e-46, 2 ** -149];
+        for (let j = 0; j < 6; j++) {
+          const x = s[Math.floor(next() * vocab)] as number;
+          floors.push(x, x * f(0.7), x + 1e-9, x - 1e-9);
+        }
+        for (const floor of floors) {
+          const message = `${name}, V = ${vocab}, floor ${floor}`;
+          const want = Array.from(s.keys()).filter((i) => (s[i] as number) >= floor);
+          const js = pass('js', s, floor);
+          const simd = pass('simd', s, floor);
+          expect(js.m, message).toBe(want.length);
+          expect(js.ids, message).toEqual(want);
+          expect(simd.m, message).toBe(js.m);
+          expect(simd.ids, message).toEqual(js.ids);
+          // bit for bit, the sign of zero included
+          expect(
+            simd.xs.every((x, j) => Object.is(x, js.xs[j])) && js.xs.every((x, j) => Object.is(x, s[js.ids[j] as number])),
+            message,
+          ).toBe(true);
+        }
+        // a NaN anywhere, the lanes past a whole vector included, is reported by both
+        for (const at of [0, vocab - 1, Math.floor(vocab / 2)]) {
+          const withNaN = s.slice();
+          withNaN[at] = Number.NaN;
+          for (const floor of [NEG_INF, 0, INF]) {
+            expect(pass('js', withNaN, floor).m, `${name}, V = ${vocab}, NaN at ${at}`).toBe(-1);
+            expect(pass('simd', withNaN, floor).m, `${name}, V = ${vocab}, NaN at ${at}`).toBe(-1);
+          }
+        }
+      }
+    }
+  });
+
+  it('leaves the sampler’s draws unchanged: the same ids and logprobs bit for bit on either pass', () => {
+    let seed = 9;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const attrs: FusedAttrs[] = [
+      { temperature: 0.7, k: 50, p: 0.9, pMin: 0 },
+      { temperature: 1, k: 20, p: 1, pMin: 0.05 },
+      { temperature: 3, k: 64, p: 0.5, pMin: 0 },
+    ];
+    for (const vocab of [1024, 1027, 1001]) {
+      const rows = 16;
+      // random rows, grid ties, and rows with masked tokens, a NaN or a +∞
+      const values = Float32Array.from({ length: rows * vocab }, (_, i) => {
+        const r = Math.floor(i / vocab);
+        const x = (next() - 0.5) * 20;
+        if (r % 4 === 1) return Math.round(x) / 2;
+        if (r % 4 === 2) return next() < 0.5 ? NEG_INF : x;
+        return x;
+      });
+      values[3 * vocab + 17] = Number.NaN;
+      values[7 * vocab + vocab - 1] = INF;
+      const u = philoxUniformArray(rows, 4, 0);
+      for (const a of attrs) {
+        const draws = (['js', 'simd'] as const).map((mode) => {
+          rowPass.mode = mode;
+          return Array.from(
+            fusedHost({ shape: [rows, vocab], dtype: 'float32', values }, { shape: [rows], dtype: 'float32', values: u }, a).values,
+          );
+        });
+        const [js, simd] = draws as [number[], number[]];
+        expect(
+          simd.every((x, j) => Object.is(x, js[j])),
+          `V = ${vocab}, ${JSON.stringify(a)}`,
+        ).toBe(true);
+      }
     }
   });
 });

@@ -1,3 +1,5 @@
+import { collectAtLeast, collected } from './collect.js';
+
 const f32 = Math.fround;
 
 /** What `topKOfRow` found: the row's top-k in the shared buffers, or why the row needs the general path. */
@@ -320,8 +322,8 @@ function scanBlocks(s: Float32Array, t: number, unit: boolean, k: number, tau: n
 
 /**
  * The top-k of a row where many values pass the sampled τ (48k ≥ V), selected on the logits and not on
- * z: one branch-free pass collects the ids of the logits at or above τ's logit floor, the k-th largest of
- * those logits x_k is found by quickselect, and z_k = float32(x_k / T) is the k-th largest z (the division
+ * z: one branch-free pass (`collectAtLeast`: WebAssembly SIMD where it runs) collects the ids and logits at
+ * or above τ's logit floor, the k-th largest of those logits x_k is found by quickselect, and z_k = float32(x_k / T) is the k-th largest z (the division
  * is monotone: sorted by logit, z does not increase). Only the candidates at or above z_k's logit floor
  * (k and a few) are divided, where `scanBlocks` then `exactTopK` divided all of them (~3k) and selected on
  * their z: 5.7 → 4.3 µs a row (topKOfRow with its sampled start 6.6 → 5.4) on 1024-token rows with k = 50,
@@ -329,68 +331,31 @@ function scanBlocks(s: Float32Array, t: number, unit: boolean, k: number, tau: n
  * logits reach τ's floor (the caller rescans from −∞).
  */
 function selectTopK(s: Float32Array, t: number, unit: boolean, k: number, tau: number): { status: TopKStatus; zmax: number } | null {
-  const vocab = s.length;
   const { ids, z } = topKBuffers;
-  const floor = unit ? tau : logitFloor(tau, t);
-  let m = 0;
-  let nan = 0;
-  let i = 0;
-  // four loads before their stores (see `scanBlocks`); a NaN fails every comparison, so one NaN test of
-  // the four's sum (NaN also for +∞ with −∞: then the row is checked value by value)
-  for (; i + 4 <= vocab; i += 4) {
-    const x0 = s[i] as number;
-    const x1 = s[i + 1] as number;
-    const x2 = s[i + 2] as number;
-    const x3 = s[i + 3] as number;
-    ids[m] = i;
-    m += +(x0 >= floor);
-    ids[m] = i + 1;
-    m += +(x1 >= floor);
-    ids[m] = i + 2;
-    m += +(x2 >= floor);
-    ids[m] = i + 3;
-    m += +(x3 >= floor);
-    nan |= +Number.isNaN(x0 + x1 + x2 + x3);
-  }
-  for (; i < vocab; i++) {
-    const x = s[i] as number;
-    ids[m] = i;
-    m += +(x >= floor);
-    nan |= +Number.isNaN(x);
-  }
-  if (nan !== 0 && holdsNaN(s, 0, vocab)) return { status: 'nan', zmax: Number.NaN };
+  const m = collectAtLeast(s, unit ? tau : logitFloor(tau, t), ids, candidates);
+  if (m < 0) return { status: 'nan', zmax: Number.NaN };
   // every logit below the floor is below all m candidates: with m ≥ k the row's k largest are among them
   if (m < k) return null;
+  // the candidates in id order, filtered below into `ids` and `candidates` (in place for the JS pass)
+  const from = collected.ids;
+  const xsFrom = collected.xs;
   const xs = candidates;
-  // the candidates' logits, gathered four at a time (loads before stores, as above); `work` is reordered
-  let j = 0;
-  for (; j + 4 <= m; j += 4) {
-    const x0 = s[ids[j] as number] as number;
-    const x1 = s[ids[j + 1] as number] as number;
-    const x2 = s[ids[j + 2] as number] as number;
-    const x3 = s[ids[j + 3] as number] as number;
-    xs[j] = x0;
-    xs[j + 1] = x1;
-    xs[j + 2] = x2;
-    xs[j + 3] = x3;
-  }
-  for (; j < m; j++) xs[j] = s[ids[j] as number] as number;
-  work.set(xs.subarray(0, m));
+  work.set(xsFrom.subarray(0, m));
   const zk = unit ? kthLargest(work, m, k) : f32(kthLargest(work, m, k) / t);
   // the candidates with z ≥ z_k, in id order (the floor may admit a few with z just below z_k)
   const zFloor = unit ? zk : logitFloor(zk, t);
-  // in place, four read before any is written: a write goes to c ≤ a + 3, never past the four just read
+  // four read before any is written: in place, a write goes to c ≤ a + 3, never past the four just read
   let c = 0;
   let a = 0;
   for (; a + 4 <= m; a += 4) {
-    const x0 = xs[a] as number;
-    const x1 = xs[a + 1] as number;
-    const x2 = xs[a + 2] as number;
-    const x3 = xs[a + 3] as number;
-    const i0 = ids[a] as number;
-    const i1 = ids[a + 1] as number;
-    const i2 = ids[a + 2] as number;
-    const i3 = ids[a + 3] as number;
+    const x0 = xsFrom[a] as number;
+    const x1 = xsFrom[a + 1] as number;
+    const x2 = xsFrom[a + 2] as number;
+    const x3 = xsFrom[a + 3] as number;
+    const i0 = from[a] as number;
+    const i1 = from[a + 1] as number;
+    const i2 = from[a + 2] as number;
+    const i3 = from[a + 3] as number;
     ids[c] = i0;
     xs[c] = x0;
     c += +(x0 >= zFloor);
@@ -405,8 +370,8 @@ function selectTopK(s: Float32Array, t: number, unit: boolean, k: number, tau: n
     c += +(x3 >= zFloor);
   }
   for (; a < m; a++) {
-    const x = xs[a] as number;
-    ids[c] = ids[a] as number;
+    const x = xsFrom[a] as number;
+    ids[c] = from[a] as number;
     xs[c] = x;
     c += +(x >= zFloor);
   }
