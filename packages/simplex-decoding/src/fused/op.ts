@@ -26,7 +26,9 @@ import { fusedReference } from './reference.js';
  * Against the tfjs composite (tf.topk → softmax → tf.multinomial; other ids, so no route to it) on WASM,
  * loaded 2-core VM, 2026-12-07: k = 50 at 64×1024 1.8–1.9×, 256×1024 ~1.5× (short rows: the top-k selection,
  * selecting on the logits, is ~5.4 of ~9.5 µs a row, was ~6.6; both ratios were 1.7× and 1.3–1.4× in the same
- * runs), k = 1 2.2×, no top-k 2.1×, 4×8192 2.8×, 8×32768 3.0× (README, "On CPU and WASM").
+ * runs), k = 1 2.2×, no top-k 2.1×, 4×8192 2.8×, 8×32768 3.0× (README, "On CPU and WASM"). With the row pass
+ * in WebAssembly SIMD (collect.ts), 2026-12-07, min of 150–200 calls interleaved with the JS pass (load ~7.4):
+ * k = 50 at 64×1024 2.4–2.8× (JS pass 2.0–2.3× in the same runs), 256×1024 2.2–2.7× (1.9–2.2×).
  * Part of a call is tensor-core's copy of the logits out of the WASM heap for the host kernel (`readSync`
  * allocates and copies the rows). On CPU that read is free: 7–25×.
  */
