@@ -427,6 +427,13 @@ describe('collectAtLeast (the row pass of the host top-k: JS and WebAssembly SIM
     }
   });
 
+  it('takes the SIMD pass by default where WebAssembly SIMD runs (Node 20 here): its output lies in the module’s memory', () => {
+    const ids = new Int32Array(8);
+    expect(collectAtLeast(new Float32Array([3, 1, 4, 1, 5, 9, 2, 6]), 4, ids, new Float32Array(8))).toBe(4);
+    expect(collected.ids.buffer).not.toBe(ids.buffer);
+    expect(Array.from(collected.ids.subarray(0, 4))).toEqual([2, 4, 5, 7]);
+  });
+
   it('leaves the sampler’s draws unchanged: the same ids and logprobs bit for bit on either pass', () => {
     let seed = 9;
     const next = (): number => {

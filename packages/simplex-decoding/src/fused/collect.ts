@@ -95,12 +95,19 @@ let simd:
   | { collect: CollectFn; memory: WebAssembly.Memory; row: Float32Array; ids: Int32Array; xs: Float32Array; capacity: number }
   | undefined;
 
-/** Whether this engine runs WebAssembly SIMD (the module validates), decided once. */
+/**
+ * Whether this engine runs the SIMD module, decided once: it validates (WebAssembly SIMD) and instantiates
+ * (a content security policy without 'wasm-unsafe-eval' forbids compiling it).
+ */
 let simdSupported: boolean | undefined;
 
 function supported(): boolean {
   if (simdSupported === undefined) {
-    simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(assembleWat(COLLECT_WAT));
+    try {
+      simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(assembleWat(COLLECT_WAT)) && simdFor(0) !== undefined;
+    } catch {
+      simdSupported = false;
+    }
   }
   return simdSupported;
 }
