@@ -75,6 +75,11 @@ export class GaussianBackwardProgram implements WebGPUProgram {
   const WIDTH = ${GRAD_HEAD + 3 * shK};
   const STRIDE = ${rowStride(shK)};
   const CHUNK = ${stagedIntersections(shK)};
+  /**
+   * Loads each invocation issues before it stores them: with one at a time, a copy would wait a memory latency per
+   * float and fall far short of the bandwidth at the occupancy this register-heavy program gets.
+   */
+  const LOADS = 8;
   /** A chunk of the workgroup's partials, then row r (at r * STRIDE): its SH coefficients in, its gradient out. */
   var<workgroup> rows : array<f32, ${GAUSSIAN_BACKWARD_ROWS * rowStride(shK)}>;
   /** Gaussian of each row: g where its gradient is computed, −1 − g where the row is a fill (zeros or NaN). */
@@ -112,7 +117,16 @@ export class GaussianBackwardProgram implements WebGPUProgram {
     var acc = array<f32, NQ>();
     for (var c0 = list.x; c0 < list.y; c0 += CHUNK) {
       let c1 = min(list.y, c0 + CHUNK);
-      for (var f = t; f < (c1 - c0) * NQ; f += ROWS) { rows[f] = partials[c0 * NQ + f]; }
+      let len = (c1 - c0) * NQ;
+      for (var f0 = t; f0 < len; f0 += LOADS * ROWS) {
+        var v = array<f32, LOADS>();
+        for (var u = 0; u < LOADS; u++) {
+          if (f0 + u * ROWS < len) { v[u] = partials[c0 * NQ + f0 + u * ROWS]; }
+        }
+        for (var u = 0; u < LOADS; u++) {
+          if (f0 + u * ROWS < len) { rows[f0 + u * ROWS] = v[u]; }
+        }
+      }
       workgroupBarrier();
       for (var j = max(start, c0); j < min(end, c1); j++) {
         for (var q = 0; q < NQ; q++) { acc[q] += rows[(j - c0) * NQ + q]; }
@@ -121,10 +135,19 @@ export class GaussianBackwardProgram implements WebGPUProgram {
     }
 
     let count = min(ROWS, uniforms.n - first);
-    for (var f = t; f < count * SH_FLOATS; f += ROWS) {
-      let row = f / SH_FLOATS;
-      let g = rowGaussian[row];
-      if (g >= 0) { rows[row * STRIDE + HEAD + f - row * SH_FLOATS] = sh[g * SH_FLOATS + f - row * SH_FLOATS]; }
+    // the rows' SH coefficients (left at zero in a fill row, which overwrites them)
+    for (var f0 = t; f0 < count * SH_FLOATS; f0 += LOADS * ROWS) {
+      var v = array<f32, LOADS>();
+      for (var u = 0; u < LOADS; u++) {
+        let f = f0 + u * ROWS;
+        let row = f / SH_FLOATS;
+        if (f < count * SH_FLOATS && rowGaussian[row] >= 0) { v[u] = sh[rowGaussian[row] * SH_FLOATS + f - row * SH_FLOATS]; }
+      }
+      for (var u = 0; u < LOADS; u++) {
+        let f = f0 + u * ROWS;
+        let row = f / SH_FLOATS;
+        if (f < count * SH_FLOATS) { rows[row * STRIDE + HEAD + f - row * SH_FLOATS] = v[u]; }
+      }
     }
     workgroupBarrier();
 
