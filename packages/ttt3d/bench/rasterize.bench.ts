@@ -4,9 +4,11 @@ import { bench, type BenchResult, type BenchRow, compare, defineBench, kernelPro
 import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
 import { countIntersections } from '../src/rasterize/host.js';
-import { rasterizeBackwardWith } from '../src/rasterize/kernel.js';
+import { GaussianBackwardProgram } from '../src/rasterize/gaussian-backward.program.js';
+import { rasterizeBackwardWebGPU, rasterizeBackwardWith } from '../src/rasterize/kernel.js';
 import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
 import { randomGaussians } from '../test/cases.js';
+import { PerThreadGaussianBackwardProgram } from '../test/gaussian-backward-per-thread.js';
 import { type GaussianInput, rasterAttrs, type RasterAttrs } from '../src/rasterize/raster-attrs.js';
 import { rasterizePackedReference } from '../src/rasterize/reference.js';
 
@@ -112,6 +114,27 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
       const sub = await bench('backward, subgroup reduction', backward(sg));
       rows.push(compare('rasterize backward (subgroup reduction)', shape, 'tree reduction', tree, sub));
     }
+    // the per-Gaussian pass through workgroup memory against the per-thread program it replaced (the tests' oracle),
+    // the rest of the backward the same: the A/B the first GPU run of the staged pass needs
+    const shK = inputs.sh.shape[1] as number;
+    const perThread = await bench('backward, per-thread Gaussian pass', () =>
+      runKernel(
+        (ctx) =>
+          rasterizeBackwardWebGPU({
+            ...ctx,
+            run: (program, programInputs, dtype, uniforms) =>
+              ctx.run(
+                program instanceof GaussianBackwardProgram ? new PerThreadGaussianBackwardProgram(c.count, shK) : program,
+                programInputs,
+                dtype,
+                uniforms,
+              ),
+          }),
+        backwardInputs,
+        attrs,
+      ),
+    );
+    rows.push(compare('rasterize backward (staged per-Gaussian pass)', shape, 'per-thread per-Gaussian pass', perThread, backward));
   }
   previous.set(shape, forward);
   tf.dispose([rendered, pre, order, keys, dy]);
