@@ -9,20 +9,18 @@ import { assembleWat } from './wat.js';
 export const collected: { ids: Int32Array; xs: Float32Array } = { ids: new Int32Array(0), xs: new Float32Array(0) };
 
 /**
- * The row pass of `selectTopK` in JS: the ids of the logits ≥ `floor`, branch-free (every id is written
- * at the count and the count advances by the comparison's 0 or 1: the exit of a skip loop on ~150 scattered
- * candidates of 1024 was mispredicted each time), then their logits gathered. Returns the count or −1 for a
- * row holding a NaN.
+ * Appends to `ids`, from position `m`, the ids in [from, to) whose logit is ≥ `floor`, branch-free (every id is
+ * written at the count and the count advances by the comparison's 0 or 1: the exit of a skip loop on ~150 scattered
+ * candidates of 1024 was mispredicted each time). Returns the new count, or −1 for a range holding a NaN. Also the
+ * block step of top-candidates.ts' `scanBlocks`.
  */
-function collectJs(s: Float32Array, floor: number, ids: Int32Array, xs: Float32Array): number {
-  const vocab = s.length;
-  let m = 0;
+export function appendAtLeast(s: Float32Array, from: number, to: number, floor: number, ids: Int32Array, m: number): number {
   let nan = 0;
-  let i = 0;
+  let i = from;
   // four loads before their stores (a load after a store to a data-dependent index waited on it); a NaN
-  // fails every comparison, so one NaN test of the four's sum (NaN also for +∞ with −∞: then the row is
+  // fails every comparison, so one NaN test of the four's sum (NaN also for +∞ with −∞: then the range is
   // checked value by value)
-  for (; i + 4 <= vocab; i += 4) {
+  for (; i + 4 <= to; i += 4) {
     const x0 = s[i] as number;
     const x1 = s[i + 1] as number;
     const x2 = s[i + 2] as number;
@@ -37,13 +35,19 @@ function collectJs(s: Float32Array, floor: number, ids: Int32Array, xs: Float32A
     m += +(x3 >= floor);
     nan |= +Number.isNaN(x0 + x1 + x2 + x3);
   }
-  for (; i < vocab; i++) {
+  for (; i < to; i++) {
     const x = s[i] as number;
     ids[m] = i;
     m += +(x >= floor);
     nan |= +Number.isNaN(x);
   }
-  if (nan !== 0 && holdsNaN(s)) return -1;
+  return nan !== 0 && holdsNaN(s, from, to) ? -1 : m;
+}
+
+/** The row pass of `selectTopK` in JS: `appendAtLeast` over the row, then the candidates' logits gathered. */
+function collectJs(s: Float32Array, floor: number, ids: Int32Array, xs: Float32Array): number {
+  const m = appendAtLeast(s, 0, s.length, floor, ids, 0);
+  if (m < 0) return m;
   // gathered four at a time (loads before stores, as above)
   let j = 0;
   for (; j + 4 <= m; j += 4) {
@@ -60,8 +64,8 @@ function collectJs(s: Float32Array, floor: number, ids: Int32Array, xs: Float32A
   return m;
 }
 
-function holdsNaN(s: Float32Array): boolean {
-  for (let i = 0; i < s.length; i++) if (Number.isNaN(s[i] as number)) return true;
+function holdsNaN(s: Float32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (Number.isNaN(s[i] as number)) return true;
   return false;
 }
 

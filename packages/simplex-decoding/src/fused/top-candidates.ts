@@ -1,4 +1,4 @@
-import { collectAtLeast, collected } from './collect.js';
+import { appendAtLeast, collectAtLeast, collected } from './collect.js';
 
 const f32 = Math.fround;
 
@@ -251,11 +251,6 @@ function scan(s: Float32Array, t: number, unit: boolean, k: number, tau: number)
   return n;
 }
 
-function holdsNaN(s: Float32Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (Number.isNaN(s[i] as number)) return true;
-  return false;
-}
-
 /** Values per block of `scanBlocks`: the buffer is compacted between blocks. */
 const BLOCK = 64;
 
@@ -273,33 +268,8 @@ function scanBlocks(s: Float32Array, t: number, unit: boolean, k: number, tau: n
   let n = 0;
   for (let from = 0; from < vocab; from += BLOCK) {
     const to = Math.min(from + BLOCK, vocab);
-    let m = n;
-    let nan = 0;
-    let i = from;
-    // four at a time, with one NaN test on their sum (NaN for a NaN among them, or for +∞ and −∞: the
-    // block is then checked value by value)
-    for (; i + 4 <= to; i += 4) {
-      const x0 = s[i] as number;
-      const x1 = s[i + 1] as number;
-      const x2 = s[i + 2] as number;
-      const x3 = s[i + 3] as number;
-      ids[m] = i;
-      m += +(x0 >= floor);
-      ids[m] = i + 1;
-      m += +(x1 >= floor);
-      ids[m] = i + 2;
-      m += +(x2 >= floor);
-      ids[m] = i + 3;
-      m += +(x3 >= floor);
-      nan |= +Number.isNaN(x0 + x1 + x2 + x3);
-    }
-    for (; i < to; i++) {
-      const x = s[i] as number;
-      ids[m] = i;
-      m += +(x >= floor);
-      nan |= +Number.isNaN(x);
-    }
-    if (nan !== 0 && holdsNaN(s, from, to)) return NAN_ROW;
+    const m = appendAtLeast(s, from, to, floor, ids, n);
+    if (m < 0) return NAN_ROW;
     for (let j = n; j < m; j++) {
       const i = ids[j] as number;
       const x = s[i] as number;
