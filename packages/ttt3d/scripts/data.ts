@@ -6,6 +6,11 @@ export interface Sample {
   name: string;
   inputs: Tensor;
   inputCameras: Camera[];
+  /**
+   * `[V, H, W]`: distance along each input pixel's ray to the rendered surface (expected depth over alpha, z → ray
+   * length), 0 where the pixel's alpha is below 0.5 (background or a faint edge): the pixel-aligned depth target.
+   */
+  inputRayDepths: Tensor;
   targets: Tensor;
   targetDepths: Tensor;
   targetCameras: Camera[];
@@ -61,32 +66,47 @@ export function sceneAt(seed: number, index: number, n: number): { gaussians: Ga
   return { ...coloredPrimitives({ n, seed: s }), name: 'colored-primitives' };
 }
 
+/** `[H, W]`: ray length per unit of camera-space depth at each pixel centre, ‖K⁻¹ (u + 0.5, v + 0.5, 1)‖. */
+function rayLengthPerDepth(c: Camera): Tensor {
+  const out = new Float32Array(c.width * c.height);
+  for (let v = 0; v < c.height; v++) {
+    for (let u = 0; u < c.width; u++) out[v * c.width + u] = Math.hypot((u + 0.5 - c.cx) / c.fx, (v + 0.5 - c.cy) / c.fy, 1);
+  }
+  return tf.tensor2d(out, [c.height, c.width]);
+}
+
 /** Renders scene `index` of the stream: ground truth from our rasteriser. The caller disposes the tensors. */
 export function makeSample(seed: number, index: number, o: SampleOptions): Sample {
   const scene = sceneAt(seed, index, o.sceneGaussians);
   const cams = randomCameras(o.inputViews + o.targetViews, o.size, seed * 7919 + index);
   const inputCameras = cams.slice(0, o.inputViews);
   const targetCameras = cams.slice(o.inputViews);
-  const render = (c: Camera): { image: Tensor; depth: Tensor } => {
-    const r = rasterize(scene.gaussians, c, { background: o.background });
-    r.alpha.dispose();
-    return { image: r.image, depth: r.depth };
-  };
+  const render = (c: Camera): { image: Tensor; depth: Tensor; alpha: Tensor } =>
+    rasterize(scene.gaussians, c, { background: o.background });
   const ins = inputCameras.map(render);
   const tgs = targetCameras.map(render);
   const sample = {
     name: scene.name,
     inputs: tf.stack(ins.map((r) => r.image)),
     inputCameras,
+    inputRayDepths: tf.tidy(() =>
+      tf.stack(
+        ins.map((r, i) => {
+          const solid = tf.greaterEqual(r.alpha, 0.5);
+          const z = tf.div(r.depth, tf.where(solid, r.alpha, tf.onesLike(r.alpha)));
+          return tf.where(solid, tf.mul(z, rayLengthPerDepth(inputCameras[i] as Camera)), tf.zerosLike(z));
+        }),
+      ),
+    ),
     targets: tf.stack(tgs.map((r) => r.image)),
     targetDepths: tf.stack(tgs.map((r) => r.depth)),
     targetCameras,
   };
-  tf.dispose([...ins.flatMap((r) => [r.image, r.depth]), ...tgs.flatMap((r) => [r.image, r.depth])]);
+  tf.dispose([...ins, ...tgs].flatMap((r) => [r.image, r.depth, r.alpha]));
   scene.gaussians.dispose();
   return sample;
 }
 
 export function disposeSample(s: Sample): void {
-  tf.dispose([s.inputs, s.targets, s.targetDepths]);
+  tf.dispose([s.inputs, s.inputRayDepths, s.targets, s.targetDepths]);
 }

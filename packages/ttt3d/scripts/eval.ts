@@ -18,7 +18,7 @@ import { initBackend, type Tensor, tf, wasmHeapExhausted, writeFileAtomic } from
 import { fitGaussians, type Gaussians, psnr, rasterize, ssim, TTTLRM } from '../src/index.js';
 import { disposeSample, makeSample } from './data.js';
 
-const HELD_OUT_SEED = 1_000_000;
+export const HELD_OUT_SEED = 1_000_000;
 
 function flag(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);

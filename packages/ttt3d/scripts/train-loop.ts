@@ -1,7 +1,7 @@
 /**
  * The tttLRM training loop (papers/ttt3d.md §2): procedural multi-view samples (scripts/data.ts), the model's
  * Gaussians rendered at held-out target views with the differentiable rasteriser, loss
- * MSE(RGB) + λ_depth·|depth − depth_gt| + λ_opacity·mean opacity, Adam (β = 0.9, 0.95 and gradient clipping at
+ * MSE(RGB) + λ_depth·|depth − depth_gt| (+ λ_ray·|t − t_gt| on the input pixels) + λ_opacity·mean opacity, Adam (β = 0.9, 0.95 and gradient clipping at
  * norm 1, the authors' settings), checkpoints and a JSON-lines log written atomically.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import {
   writeFileAtomic,
   yieldToEventLoop,
 } from '@tessera/tensor-core';
-import { rasterize, TTTLRM, type TTTLRMConfig } from '../src/index.js';
+import { type Camera, rasterize, TTTLRM, type TTTLRMConfig } from '../src/index.js';
 import { disposeSample, makeSample, type SampleOptions } from './data.js';
 
 export interface TrainOptions {
@@ -40,6 +40,12 @@ export interface TrainOptions {
   lr?: number;
   /** Weight of the L1 loss on the rendered target depth; default 0.01 (0.1 and 1 gave no PSNR gain in CPU runs). */
   lambdaDepth?: number;
+  /**
+   * Weight of the pixel-aligned depth loss: mean |t − t_gt| over the input pixels whose ground-truth alpha is ≥ 0.5,
+   * t the decoded Gaussian's distance along its pixel's ray (the virtual views are the input cameras). Not in the
+   * authors' loss (their depth term is a rendered one); default 0.
+   */
+  lambdaRayDepth?: number;
   /** Weight of the mean-opacity regulariser; default 0.01 (0 made no difference in CPU runs). */
   lambdaOpacity?: number;
   /**
@@ -68,6 +74,8 @@ export interface LogEntry {
   loss: number;
   mse: number;
   depth: number;
+  /** The pixel-aligned ray-depth loss (logged whatever its weight). */
+  rayDepth: number;
   opacity: number;
   psnr: number;
   gaussians: number;
@@ -142,6 +150,23 @@ class PathAdam {
   }
 }
 
+/**
+ * Mean |t − t_gt| over the pixels with a ground-truth surface (`rayDepths` > 0, `[V, H, W]`), t = ‖μ − o‖ of the
+ * Gaussian decoded at that pixel of input camera v: the model orders its Gaussians (view, patch row, patch column,
+ * pixel row, pixel column), so the target is permuted into that order.
+ */
+export function rayDepthLoss(means: Tensor, cameras: readonly Camera[], rayDepths: Tensor, p: number): Tensor {
+  const [v, h, w] = rayDepths.shape as [number, number, number];
+  const centres = tf.tensor3d(
+    cameras.flatMap((cam) => cam.center()),
+    [v, 1, 3],
+  );
+  const t = tf.norm(tf.sub(tf.reshape(means, [v, h * w, 3]), centres), 'euclidean', 2);
+  const gt = tf.reshape(tf.transpose(tf.reshape(rayDepths, [v, h / p, p, w / p, p]), [0, 1, 3, 2, 4]), [v, h * w]);
+  const mask = tf.cast(tf.greater(gt, 0), 'float32');
+  return tf.div(tf.sum(tf.mul(tf.abs(tf.sub(t, gt)), mask)), tf.maximum(tf.sum(mask), 1));
+}
+
 /** Clips the gradients to global L2 norm `max` (torch's clip_grad_norm_); returns the norm before clipping. */
 async function clipGrads(grads: Map<string, Tensor>, max: number): Promise<number> {
   // a running sum, not tf.addN: WebGPU's AddN binds every input at once, past the 8 storage buffers a stage may have
@@ -182,6 +207,7 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
   const dataSeed = o.dataSeed ?? 1;
   const lambdaDepth = o.lambdaDepth ?? 0.01;
   const lambdaOpacity = o.lambdaOpacity ?? 0.01;
+  const lambdaRayDepth = o.lambdaRayDepth ?? 0;
   const saveEvery = o.saveEvery ?? 100;
   await mkdir(o.out, { recursive: true });
   const weightsDir = join(o.out, 'weights');
@@ -252,8 +278,9 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
           mse = tf.div(mse, n);
           depth = tf.div(depth, n);
           const opacity = tf.mean(tf.sigmoid(g.opacityLogits));
-          parts = [mse, depth, opacity].map((t) => tf.keep(tf.clone(t)));
-          return tf.addN([mse, tf.mul(depth, lambdaDepth), tf.mul(opacity, lambdaOpacity)]) as tf.Scalar;
+          const rayDepth = rayDepthLoss(g.means, sample.inputCameras, sample.inputRayDepths, c.patchSize);
+          parts = [mse, depth, rayDepth, opacity].map((t) => tf.keep(tf.clone(t)));
+          return tf.addN([mse, tf.mul(depth, lambdaDepth), tf.mul(rayDepth, lambdaRayDepth), tf.mul(opacity, lambdaOpacity)]) as tf.Scalar;
         },
         params.map(([, v]) => v),
       );
@@ -271,13 +298,14 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
       disposeSample(sample);
       state.step += 1;
       state.seconds = startSeconds + (Date.now() - started) / 1000;
-      const [mse, depthLoss, opacity] = partValues as [number, number, number];
+      const [mse, depthLoss, rayDepth, opacity] = partValues as [number, number, number, number];
       const entry: LogEntry = {
         step: state.step,
         seconds: Math.round(state.seconds * 100) / 100,
         loss,
         mse,
         depth: depthLoss,
+        rayDepth,
         opacity,
         psnr: -10 * Math.log10(mse),
         gaussians: count,
