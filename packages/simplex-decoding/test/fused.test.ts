@@ -360,6 +360,13 @@ describe('topKOfRow (host top-k in one read of the row)', () => {
       expect(topKOfRow(s, temperature, 1).status, `${value} at ${at}`).toBe(status);
     }
   });
+
+  it('throws, not spins, when fewer than k values are kept from −∞ (here k > V, outside its contract)', () => {
+    // the selection's quickselect never ends without k values to rank, and a synchronous loop blocks
+    // vitest's worker past any timeout: a collect loop that dropped values hung this file, not failed it
+    expect(() => topKOfRow(new Float32Array([3, 1, 2]), 1, 4)).toThrow(/3 of the 3 values kept from −∞, fewer than k = 4/);
+    expect(() => topKOfRow(new Float32Array([NEG_INF, 1, NEG_INF]), 0.5, 5)).toThrow(/fewer than k = 5/);
+  });
 });
 
 describe('collectAtLeast (the row pass of the host top-k: JS and WebAssembly SIMD)', () => {

@@ -30,6 +30,9 @@ function ensure(vocab: number): void {
  * half the time on unordered values, and that cost most of a Hoare partition's time on short rows.
  */
 function kthLargest(a: Float32Array, n: number, k: number): number {
+  // outside 1 ≤ k ≤ n the target lies past the range and no round can reach it: the loop would spin
+  // forever (synchronously, so no test timeout could stop it) instead of failing
+  if (!(k >= 1 && k <= n)) throw new Error(`kthLargest: expected 1 ≤ k ≤ n, received k = ${k} of n = ${n} values`);
   let lo = 0;
   let hi = n;
   const target = k - 1;
@@ -64,6 +67,8 @@ function kthLargest(a: Float32Array, n: number, k: number): number {
       a[equal] = v;
       equal += +(v === pivot);
     }
+    // only a NaN pivot equals nothing, and then lo would not advance
+    if (equal === above) throw new Error(`kthLargest: expected no NaN, received a NaN pivot among ${hi - lo} values`);
     if (target < equal) return pivot;
     lo = equal;
   }
@@ -459,6 +464,13 @@ export function topKOfRow(s: Float32Array, temperature: number, k: number): { st
   } else {
     n = scan(s, t, unit, k, start);
     if (n >= 0 && n < k) n = scanBlocks(s, t, unit, k, Number.NEGATIVE_INFINITY);
+  }
+  // from −∞ every value but a NaN (reported above) is a candidate, so k < V of them are kept; fewer means
+  // the collect loop dropped values it must keep, and the selection below would have no k-th largest
+  if (n >= 0 && n < k) {
+    throw new Error(
+      `topKOfRow: internal error: ${n} of the ${s.length} values kept from −∞, fewer than k = ${k} (appendAtLeast must keep every value ≥ the floor)`,
+    );
   }
   if (n === NAN_ROW) return { status: 'nan', zmax: Number.NaN };
   if (n === INFINITE_ROW) return { status: 'infinite', zmax: Number.POSITIVE_INFINITY };
