@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tf, warmUpWebGPU } from '@tessera/tensor-core';
 import type { HostTensor, Tensor } from '@tessera/tensor-core';
 import { describeBackends, expectAllClose, expectNoLeaks } from '@tessera/tensor-core/testing';
@@ -6,7 +6,9 @@ import { Camera } from '../src/camera/index.js';
 import { Gaussians } from '../src/gaussians/index.js';
 import { rasterize, rasterizeReference } from '../src/rasterize/index.js';
 import { rasterizeHost } from '../src/rasterize/host.js';
+import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
 import { GAUSSIAN_INPUTS, rasterAttrs } from '../src/rasterize/raster-attrs.js';
+import { checkStorageBindings, maxStorageBinding } from '../src/rasterize/storage-bindings.js';
 import { type Blob, blobs, frontCamera, randomGaussians } from './cases.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -255,6 +257,25 @@ describeBackends('rasterize', (backend) => {
       dMeans.dispose();
       g.dispose();
     });
+
+    it('throws, naming the buffer and the device limit, before dispatching a pass whose buffer exceeds the largest binding', async () => {
+      const limit = maxStorageBinding() as number;
+      const g = randomGaussians({ count: 4, shDegree: 0, seed: 5, extent: 1, logScaleMin: -2, logScaleMax: -1 });
+      const inputs = { means: g.means, logScales: g.logScales, quaternions: g.quaternions, opacityLogits: g.opacityLogits, sh: g.sh };
+      // 8 bytes an intersection in the tile-sorted keys: one more than fit
+      const attrs = rasterAttrs(frontCamera(), 32, 32, 0, Math.floor(limit / 8) + 1);
+      const before = tf.memory().numTensors;
+      const message = new RegExp(`WebGPU forward would bind keys .* above this device's maxStorageBufferBindingSize of ${limit} bytes`);
+      expect(() => rasterizeOp(inputs, attrs)).toThrow(message);
+      const none = tf.zeros([0]);
+      const noInts = tf.zeros([0], 'int32');
+      const rendered = tf.zeros([32, 32, 5]);
+      const backward = { ...inputs, rendered, dy: rendered, pre: none, order: noInts, keys: noInts };
+      expect(() => rasterizeBackwardOp(backward, attrs)).toThrow(/WebGPU backward would bind partials/);
+      tf.dispose([none, noInts, rendered]);
+      expect(tf.memory().numTensors).toBe(before);
+      g.dispose();
+    });
   } else {
     it('renders 20k Gaussians at 256² (host kernel, no N·h·w memory)', async () => {
       const g = randomGaussians({ count: 20000, shDegree: 0, seed: 3, extent: 1, logScaleMin: -5, logScaleMax: -3.5 });
@@ -275,6 +296,32 @@ describeBackends('rasterize', (backend) => {
     await expectNoLeaks(() => rasterize(g, cam, { background: [1, 1, 1] }));
     await expectNoLeaks(() => rasterizeReference(g, cam));
     g.dispose();
+  });
+});
+
+describe('checkStorageBindings (the WebGPU passes against the largest storage binding)', () => {
+  // lavapipe's maxStorageBufferBindingSize: 1M Gaussians of SH degree 3 at 1080p exceed it
+  const lavapipe = 2 ** 27;
+  const hd = { width: 1920, height: 1080 };
+
+  it('names the largest buffer of the pass, its size and the limit', () => {
+    expect(() => checkStorageBindings('backward', 1e6, 16, { ...hd, capacity: 16 * 1e6 + 65536 }, lavapipe)).toThrow(
+      /backward would bind partials \[16065536, 10\], 642621440 bytes, above this device's maxStorageBufferBindingSize of 134217728 bytes/,
+    );
+    // the forward binds no partials: its largest here is the SH input, 12 bytes a coefficient
+    expect(() => checkStorageBindings('forward', 1e6, 16, { ...hd, capacity: 65536 }, lavapipe)).toThrow(
+      /forward would bind sh \[1000000, 16, 3\], 192000000 bytes/,
+    );
+    expect(() => checkStorageBindings('backward', 6e5, 16, { ...hd, capacity: 65536 }, lavapipe)).toThrow(
+      /gradients \[600000, 59\], 141600000 bytes/,
+    );
+  });
+
+  it('passes what fits, and everything off WebGPU (no limit)', () => {
+    expect(() => checkStorageBindings('backward', 1e5, 16, { ...hd, capacity: 16 * 1e5 + 65536 }, lavapipe)).not.toThrow();
+    // exactly at the limit: rasterize's default capacity is the limit / 40 bytes of partials
+    expect(() => checkStorageBindings('backward', 10, 1, { ...hd, capacity: Math.floor(lavapipe / 40) }, lavapipe)).not.toThrow();
+    expect(() => checkStorageBindings('backward', 1e7, 16, { ...hd, capacity: 2 ** 31 - 1 }, undefined)).not.toThrow();
   });
 });
 

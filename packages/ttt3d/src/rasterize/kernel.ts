@@ -6,6 +6,7 @@ import { PreprocessProgram } from './preprocess.program.js';
 import { depthOrder, sortByTile, type TileBins, tileRanges } from './radix-sort.js';
 import { type BackwardInput, cameraUniforms, type GaussianInput, type RasterAttrs, tileGrid } from './raster-attrs.js';
 import type { KernelRunner } from './scan.js';
+import { checkStorageBindings, maxStorageBinding } from './storage-bindings.js';
 
 /** The Gaussian tensors as a WebGPU kernel receives them. */
 type GaussianInfos = Record<GaussianInput, TensorInfo>;
@@ -58,8 +59,9 @@ function tileUniforms(attrs: RasterAttrs, n: number, b: Binning): ProgramUniform
 export function rasterizeWebGPU(ctx: WebGPUKernelContext<GaussianInput, RasterAttrs>): TensorInfo[] {
   const { inputs, attrs } = ctx;
   const { tilesX, tilesY } = tileGrid(attrs);
-  const binning = binGaussians(ctx, inputs, attrs);
   const n = inputs.means.shape[0] as number;
+  checkStorageBindings('forward', n, inputs.sh.shape[1] as number, attrs, maxStorageBinding());
+  const binning = binGaussians(ctx, inputs, attrs);
   const out = ctx.run(
     new CompositeProgram(attrs.height, attrs.width, tilesX * tilesY),
     [binning.pre, binning.keys, binning.ranges, binning.order],
@@ -108,6 +110,7 @@ export function rasterizeBackwardWith(
   const { tilesX, tilesY } = tileGrid(attrs);
   const n = inputs.means.shape[0] as number;
   const shK = inputs.sh.shape[1] as number;
+  checkStorageBindings('backward', n, shK, attrs, maxStorageBinding());
   const { binning, saved } = backwardBinning(ctx, inputs, attrs);
   const partials = ctx.run(
     new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY, subgroups.enabled, subgroups.minSize),

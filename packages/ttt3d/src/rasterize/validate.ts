@@ -1,9 +1,10 @@
-import { checkDtype, checkOptions, checkRange, checkShape, describeValue, ShapeError, tf, ValueError } from '@tessera/tensor-core';
+import { checkDtype, checkOptions, checkRange, checkShape, describeValue, ShapeError, ValueError } from '@tessera/tensor-core';
 import type { Dims, Tensor } from '@tessera/tensor-core';
 import { type Camera, checkImageSize } from '../camera/camera.js';
 import type { Gaussians } from '../gaussians/index.js';
 import { TILE_SIZE } from './constants.js';
 import { GAUSSIAN_INPUTS, type GaussianInput, type RasterAttrs, rasterAttrs } from './raster-attrs.js';
+import { maxStorageBinding } from './storage-bindings.js';
 
 /** Options of `rasterize` and `rasterizeReference`. */
 export interface RasterizeOptions {
@@ -38,12 +39,6 @@ export interface Prepared {
   attrs: RasterAttrs;
   background: [number, number, number];
   n: number;
-}
-
-/** The active backend's largest storage binding (WebGPU), or undefined elsewhere. */
-function maxStorageBinding(): number | undefined {
-  const backend = tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } };
-  return backend.device?.limits?.maxStorageBufferBindingSize;
 }
 
 function capacityLimit(): number {
