@@ -6,7 +6,8 @@
 # and .peers (fla, mamba_ssm and einops for the fixtures and fsdp jobs).
 #
 #   bash tooling/gpu/device-run.sh SECONDS JOB...
-#   JOB: sparse | lm:<mix> | tttlrm | tttlrm-resume | tttlrm-eval | fixtures | fsdp   (side by side)
+#   JOB: sparse | lm:<mix> | tttlrm | tttlrm@NAME | tttlrm-resume | tttlrm-eval | fixtures | fsdp   (side by side;
+#        tttlrm@NAME trains into tttlrm-NAME with the flags in $TTTLRM_FLAGS_NAME, for A/B runs on one GPU)
 #        bench:<suite,suite>   (after the others, alone on the GPU, so that its timings are not shared: bench.json)
 #        peers:<section,section>  (then ../shared/gpu/peers.py — sampling, fla, mamba3 — on the same card: peers.jsonl;
 #                                  PEERS_FIRST=1 runs them before the benches)
@@ -40,6 +41,8 @@ for job in "$@"; do
     lm:*) (gnode train-lm --mix "${job#lm:}" --out "$w/lm/${job#lm:}" --fit-seconds "$lmfit" --max-seconds "$((budget - 10))" --log-every 100) >"$log" 2>&1 & ;;
     tttlrm) (gnode train --out "$w/tttlrm" --max-seconds "${TTTLRM_SECONDS:-$((budget - 40))}" ${TTTLRM_FLAGS:-} \
         && gnode eval --weights "$w/tttlrm/weights" --scenes 4 ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
+    tttlrm@*) (n=${job#tttlrm@}; v="TTTLRM_FLAGS_$n"; gnode train --out "$w/tttlrm-$n" --max-seconds "${TTTLRM_SECONDS:-$((budget - 40))}" ${!v:-} \
+        && gnode eval --weights "$w/tttlrm-$n/weights" --scenes 4 ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm-$n/eval.json") >"$log" 2>&1 & ;;
     tttlrm-resume) (mkdir -p "$w/tttlrm" && tar -C "$w/tttlrm" -xf .tttlrm-run/tttlrm.tar && gnode train --out "$w/tttlrm" --resume \
         --max-seconds "${TTTLRM_SECONDS:-$((budget - 150))}" ${TTTLRM_FLAGS:-} \
         && gnode eval --weights "$w/tttlrm/weights" --scenes 4 ${TTTLRM_EVAL_FLAGS:-} --json "$w/tttlrm/eval.json") >"$log" 2>&1 & ;;
@@ -90,6 +93,8 @@ if [ -d tttlrm ]; then
   [ "${TTTLRM_KEEP_OPT:-0}" = 1 ] && tar -cf pack/tttlrm-opt.tar -C tttlrm $(cd tttlrm && ls optimizer.* 2>/dev/null)
   tar -cf pack/tttlrm.tar --exclude='optimizer.*' -C tttlrm .
 fi
+# side-by-side runs (tttlrm@NAME): weights, logs and evals, no Adam moments
+for d in tttlrm-*/; do [ -d "$d" ] && tar -cf "pack/${d%/}.tar" --exclude='optimizer.*' -C "$d" .; done
 [ -f tttlrm-eval.json ] && cp tttlrm-eval.json pack/
 [ -d fsdp ] && tar -cf pack/fsdp.tar -C fsdp .
 tar -cf pack/logs.tar logs
