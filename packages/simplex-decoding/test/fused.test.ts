@@ -6,7 +6,7 @@ import { RADIX_HEADER_WORDS, radixGrid } from '../src/closed-forms/radix-layout.
 import type { FusedAttrs } from '../src/fused/attrs.js';
 import { collectAtLeast, collected, rowPass } from '../src/fused/collect.js';
 import { exp32 } from '../src/fused/exp32.js';
-import { fusedHost, keptPrefix } from '../src/fused/host.js';
+import { fusedHost, keptPrefix, NO_CUT, nucleusCut, sliceOf } from '../src/fused/host.js';
 import { fusedSampleIdsOp } from '../src/fused/op.js';
 import { type RadixDrawAttrs, radixListDrawFrom, radixPassSteps, useRadixDraw } from '../src/fused/radix-draw.js';
 import { SAMPLE_SPLIT_WORDS } from '../src/fused/radix-draw.program.js';
@@ -207,6 +207,44 @@ describe('keptPrefix (host top-k / top-p selection)', () => {
     const idx2 = Int32Array.from([5, 4, 3, 2, 1, 0]);
     // ranked 1, 2, 5, 4, 0, 3 with masses above 0, .3, .6, .7, .85, .95: p = 0.65 keeps 1, 2, 5
     expect(Array.from(idx2.slice(0, keptPrefix(idx2, 6, z, w, 0.65))).sort()).toEqual([1, 2, 5]);
+  });
+});
+
+describe('nucleusCut (the fast row’s nucleus by weight slices)', () => {
+  it('keeps the same positions as keptPrefix, ties by lower position, or leaves the row to it', () => {
+    let seed = 3;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    // z on grids of several steps (ties inside a slice and across its edge), spreads that leave the smallest
+    // weights below the exact-sum bound, and goals at 0, inside, at the whole mass and past it
+    const counts = { cut: 0, left: 0 };
+    for (let trial = 0; trial < 3000; trial++) {
+      const n = 2 + Math.floor(next() * 70);
+      const step = [2 ** -20, 1 / 64, 1 / 8, 0.5][trial % 4] as number;
+      const spread = [1, 3, 8, 30][(trial >> 2) % 4] as number;
+      const z = Float32Array.from({ length: n }, () => Math.round((next() * spread) / step) * step);
+      const zmax = Math.max(...z);
+      const w = Float32Array.from(z, (v) => exp32(Math.fround(v - zmax)));
+      let total = 0;
+      for (const v of w) total += v;
+      const goal = Math.fround([0, 0.3, 0.9, 0.999, 1, 1.01][trial % 6]! * Math.fround(total));
+      const idx = Int32Array.from({ length: n }, (_, i) => i);
+      const want = Array.from(idx.subarray(0, keptPrefix(idx, n, z, w, goal))).sort((a, b) => a - b);
+      const kept = new Uint8Array(n);
+      const cut = nucleusCut(z, w, n, goal, kept);
+      if (cut === NO_CUT) {
+        counts.left++;
+        continue;
+      }
+      counts.cut++;
+      const got = Array.from(w.keys()).filter((j) => sliceOf(w[j] as number) > cut || kept[j] === 1);
+      expect(got, `trial ${trial}: n = ${n}, step ${step}, spread ${spread}, goal ${goal}`).toEqual(want);
+    }
+    // both routes taken: the slices on most rows, keptPrefix on tied or widely spread ones
+    expect(counts.cut).toBeGreaterThan(1000);
+    expect(counts.left).toBeGreaterThan(100);
   });
 });
 

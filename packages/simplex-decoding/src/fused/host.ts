@@ -130,12 +130,88 @@ let fastIds = new Int32Array(0);
 let fastPositions = new Int32Array(0);
 let fastKept = new Uint8Array(0);
 
+/** Equal slices of the weights' range [0, 1] for `nucleusCut`: about one of the 50 weights of a k = 50 row in each. */
+const SLICES = 64;
+const sliceMass = new Float64Array(SLICES);
+/** `nucleusCut`'s answer when it leaves the nucleus to `keptPrefix`: no slice is above it. */
+export const NO_CUT = SLICES;
+/** The most positions of the boundary slice that `nucleusCut` ranks by insertion before leaving them to `keptPrefix`. */
+const MAX_BOUNDARY = 16;
+const boundary = new Int32Array(MAX_BOUNDARY + 1);
+
+/** The slice of a weight w ∈ [0, 1]: non-decreasing in w, so a higher slice holds only larger weights (and z). */
+export function sliceOf(w: number): number {
+  return Math.min(w * SLICES, SLICES - 1) | 0;
+}
+
+/**
+ * The nucleus of the `n` weights `w` (positions in increasing token id, z their tempered values) at `goal`,
+ * as `keptPrefix` finds it, without its weighted quickselect: the mass of each slice of the weights (slices
+ * follow the rank order), the slice where the mass from the top reaches `goal`, and that slice's few
+ * positions ranked by insertion. Returns the slice above which every position is kept, the kept positions
+ * of the boundary slice flagged in `kept`; NO_CUT where it leaves the nucleus to `keptPrefix`.
+ *
+ * The same set because every sum is exact: the weights are float32s ≥ wmin, multiples of 2^-23 ·
+ * 2^⌊log2 wmin⌋ > 2^-24 · wmin, and no sum exceeds n (each w ≤ 1), so where n < 2^29 · wmin every partial sum
+ * is a double (< 2^53 of those units) and the order of the additions — keptPrefix's, or these slices' — is
+ * immaterial: a position is kept iff the exact mass ranked above it is < goal. Smaller weights, or a
+ * boundary slice of more than MAX_BOUNDARY positions (peaked rows), take keptPrefix.
+ */
+export function nucleusCut(z: Float32Array, w: Float32Array, n: number, goal: number, kept: Uint8Array): number {
+  const mass = sliceMass;
+  mass.fill(0);
+  let wmin = 1;
+  for (let j = 0; j < n; j++) {
+    const wj = w[j] as number;
+    const b = sliceOf(wj);
+    mass[b] = (mass[b] as number) + wj;
+    wmin = Math.min(wmin, wj);
+  }
+  return cutOfSlices(z, w, n, goal, kept, wmin);
+}
+
+/** `nucleusCut` once `sliceMass` holds each slice's mass and `wmin` the least weight (`fastRow` fills both with the weights). */
+function cutOfSlices(z: Float32Array, w: Float32Array, n: number, goal: number, kept: Uint8Array, wmin: number): number {
+  const mass = sliceMass;
+  // a NaN goal (keptPrefix then keeps every position) is left to it as well
+  if (!(n < 2 ** 29 * wmin) || Number.isNaN(goal)) return NO_CUT;
+  let cut = SLICES - 1;
+  let acc = 0;
+  while (cut >= 0 && acc + (mass[cut] as number) < goal) acc += mass[cut--] as number;
+  // the goal exceeds the whole mass: every position is kept
+  if (cut < 0) return -1;
+  let c = 0;
+  for (let j = 0; j < n && c <= MAX_BOUNDARY; j++) {
+    boundary[c] = j;
+    c += +(sliceOf(w[j] as number) === cut);
+  }
+  if (c > MAX_BOUNDARY) return NO_CUT;
+  // rank order: larger z first, ties by lower position (= lower token id)
+  for (let a = 1; a < c; a++) {
+    const j = boundary[a] as number;
+    const zj = z[j] as number;
+    let b = a;
+    while (b > 0 && (z[boundary[b - 1] as number] as number) < zj) {
+      boundary[b] = boundary[b - 1] as number;
+      b--;
+    }
+    boundary[b] = j;
+  }
+  for (let a = 0; a < c && acc < goal; a++) {
+    const j = boundary[a] as number;
+    kept[j] = 1;
+    acc += w[j] as number;
+  }
+  return cut;
+}
+
 /**
  * One row of the fused sampler when 0 < k < V: the top-k by `topKOfRow` (one pass over the row, no
  * exp and no write of V values), then the nucleus and min-p on the k weights and the sparse blocked
  * draw — the same draw as the general path's (keptSet, the dense inverse CDF): the top-k set is the
- * same, the nucleus is `keptPrefix` on the same weights, and the sparse draw is the dense one bit for
- * bit. Null when the row holds a NaN or +∞, which the general path's rules handle.
+ * same, the nucleus is `keptPrefix`'s set on the same weights (by `nucleusCut` where its sums are
+ * exact), and the sparse draw is the dense one bit for bit. Null when the row holds a NaN or +∞, which
+ * the general path's rules handle.
  */
 function fastRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: number, u: number): Draw | null {
   const { k } = attrs;
@@ -153,20 +229,43 @@ function fastRow(row: Float32Array, attrs: FusedAttrs, p: number, pMin: number, 
   const w = fastWeights;
   // positions are in increasing token id, so keptPrefix's tie order (lower index first) is the token order
   const idx = fastPositions;
-  const total = weightsOf(z, zmax, k, w, idx);
-  const n = p < 1 ? keptPrefix(idx, k, z, w, f32(p * f32(total))) : k;
+  const kept = fastKept;
+  kept.fill(0, 0, k);
+  // kept: the positions whose weight slice is above `cut`, and those flagged in `kept`
+  let cut = -1;
+  if (p < 1) {
+    // weightsOf with the slices' masses in the same pass (idx is written only for keptPrefix)
+    const mass = sliceMass;
+    mass.fill(0);
+    let total = 0;
+    let wmin = 1;
+    for (let j = 0; j < k; j++) {
+      const wj = exp32(f32((z[j] as number) - zmax));
+      w[j] = wj;
+      total += wj;
+      const b = sliceOf(wj);
+      mass[b] = (mass[b] as number) + wj;
+      wmin = Math.min(wmin, wj);
+    }
+    const goal = f32(p * f32(total));
+    cut = cutOfSlices(z, w, k, goal, kept, wmin);
+    if (cut === NO_CUT) {
+      for (let j = 0; j < k; j++) idx[j] = j;
+      const n = keptPrefix(idx, k, z, w, goal);
+      for (let a = 0; a < n; a++) kept[idx[a] as number] = 1;
+    }
+  } else {
+    for (let j = 0; j < k; j++) w[j] = exp32(f32((z[j] as number) - zmax));
+  }
   // the kept positions in increasing order (= increasing token id) by flags, not a sort; compacted
   // branch-free: every position is written at m and m advances by the kept flag (m ≤ j, so the slot
   // written was read already)
-  const kept = fastKept;
-  kept.fill(0, 0, k);
-  for (let a = 0; a < n; a++) kept[idx[a] as number] = 1;
   let m = 0;
   for (let j = 0; j < k; j++) {
     const wj = w[j] as number;
     fastIds[m] = ids[j] as number;
     w[m] = wj;
-    m += (kept[j] as number) & +(wj >= pMin);
+    m += (+(sliceOf(wj) > cut) | (kept[j] as number)) & +(wj >= pMin);
   }
   return drawSparse(fastIds, w, m, u);
 }
