@@ -25,7 +25,8 @@ function flag(argv: readonly string[], name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-async function score(
+/** Mean PSNR and SSIM of `g` rendered at `cameras` against `targets` `[V, H, W, 3]` (white background, clipped to [0, 1]). */
+export async function score(
   g: Gaussians,
   cameras: readonly import('../src/index.js').Camera[],
   targets: Tensor,

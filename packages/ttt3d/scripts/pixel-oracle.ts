@@ -10,9 +10,9 @@
  *        [--targets 2] [--layers 1,4,8,16] [--json FILE] [--backend cpu|wasm|webgpu]
  */
 import { initBackend, type Tensor, tf, writeFileAtomic } from '@tessera/tensor-core';
-import { type Camera, Gaussians, psnr, rasterize, SH_C0 } from '../src/index.js';
+import { type Camera, Gaussians, SH_C0 } from '../src/index.js';
 import { disposeSample, makeSample } from './data.js';
-import { HELD_OUT_SEED } from './eval.js';
+import { HELD_OUT_SEED, score } from './eval.js';
 
 /** Drawn size relative to the pixel footprint (depth / f): below the rasteriser's low-pass filter. */
 const FOOTPRINT_FRACTION = 0.01;
@@ -78,15 +78,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const sample = makeSample(HELD_OUT_SEED, scene, { size, inputViews: views, targetViews, sceneGaussians: 3000, background: [1, 1, 1] });
     for (const layers of layerCounts) {
       const g = await pixelAlignedGaussians(sample.inputs, sample.inputRayDepths, sample.inputCameras, layers);
-      let sum = 0;
-      for (const [i, cam] of sample.targetCameras.entries()) {
-        const r = rasterize(g, cam, { background: [1, 1, 1] });
-        const target = tf.gather(sample.targets, i);
-        const clipped = tf.clipByValue(r.image, 0, 1);
-        sum += await psnr(clipped, target);
-        tf.dispose([r.image, r.depth, r.alpha, target, clipped]);
-      }
-      const row = { scene: sample.name, index: scene, views, size, layers, gaussians: g.count, psnr: sum / sample.targetCameras.length };
+      const { psnr, ssim } = await score(g, sample.targetCameras, sample.targets);
+      const row = { scene: sample.name, index: scene, views, size, layers, gaussians: g.count, psnr, ssim };
       console.log(JSON.stringify(row));
       rows.push(row);
       g.dispose();

@@ -280,7 +280,10 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
           const opacity = tf.mean(tf.sigmoid(g.opacityLogits));
           const rayDepth = rayDepthLoss(g.means, sample.inputCameras, sample.inputRayDepths, c.patchSize);
           parts = [mse, depth, rayDepth, opacity].map((t) => tf.keep(tf.clone(t)));
-          return tf.addN([mse, tf.mul(depth, lambdaDepth), tf.mul(rayDepth, lambdaRayDepth), tf.mul(opacity, lambdaOpacity)]) as tf.Scalar;
+          // at weight 0 the ray-depth term is only logged: left out of the loss, the tape does not differentiate it
+          const terms = [mse, tf.mul(depth, lambdaDepth), tf.mul(opacity, lambdaOpacity)];
+          if (lambdaRayDepth !== 0) terms.splice(2, 0, tf.mul(rayDepth, lambdaRayDepth));
+          return tf.addN(terms) as tf.Scalar;
         },
         params.map(([, v]) => v),
       );
