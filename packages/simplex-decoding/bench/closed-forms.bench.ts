@@ -4,7 +4,8 @@ import { sparsemax, topK, topP } from '../src/closed-forms/index.js';
 import { SPARSEMAX_BISECT_ITERATIONS, sparsemaxBisectOp, truncatedSoftmaxOp } from '../src/closed-forms/op.js';
 import { radixGrid } from '../src/closed-forms/radix-layout.js';
 import { type RadixSearch, type RadixStep, radixInputs, radixSteps, SPARSEMAX_SEARCH } from '../src/closed-forms/radix-select.js';
-import type { RadixMode } from '../src/closed-forms/radix-select.wgsl.js';
+import { RadixCutProgram } from '../src/closed-forms/radix-select.program.js';
+import type { AdvanceLoads, RadixMode } from '../src/closed-forms/radix-select.wgsl.js';
 import { shiftedScores } from '../src/closed-forms/support.js';
 import { TruncatedSoftmaxProgram } from '../src/closed-forms/truncated.program.js';
 import { SelectProgram } from '../src/fused/select.program.js';
@@ -88,6 +89,19 @@ async function radixPasses(
     const extras = i < last ? { bytes: 4 * b * v } : {};
     rows.push(compare(name, shape, `whole ${label}`, whole, await bench(name, () => step(i)), extras));
   }
+  // the cut with advance's mass loads under the count test ('lazy') against the default ('eager'), same inputs
+  const kind = mode === 'sparse' ? 'sparse' : 'truncated';
+  const cutWith = (loads: AdvanceLoads) => () =>
+    runProgram(
+      new RadixCutProgram(b, kind, loads),
+      radixInputs(last, last, mode, input, outputs[last - 1], undefined),
+      (steps()[last] as RadixStep).uniforms,
+      'int32',
+    );
+  const eager = await bench('cut, eager loads', cutWith('eager'));
+  rows.push(
+    compare(`${label} radix cut, lazy loads`, shape, 'eager loads (default)', eager, await bench('cut, lazy loads', cutWith('lazy'))),
+  );
   tf.dispose(outputs);
   return rows;
 }

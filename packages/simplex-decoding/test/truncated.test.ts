@@ -5,6 +5,7 @@ import { expect, it } from 'vitest';
 import { truncatedSoftmaxOp } from '../src/closed-forms/op.js';
 import { radixGrid } from '../src/closed-forms/radix-layout.js';
 import { type RadixSearch, radixInputs, radixSteps } from '../src/closed-forms/radix-select.js';
+import { RadixCutProgram } from '../src/closed-forms/radix-select.program.js';
 import type { RadixMode } from '../src/closed-forms/radix-select.wgsl.js';
 import type { TruncatedAttrs } from '../src/closed-forms/reference.js';
 import { softmax, topK, topP } from '../src/index.js';
@@ -85,6 +86,41 @@ describeBackends(
       }
       s.dispose();
     }, 600_000);
+
+    // the cut program's two ways of loading a split's mass words (radix-select.wgsl.ts: AdvanceLoads; the bench
+    // times both) write the same params, bit for bit: ties at the cut, top-k, top-p, and top-p inside a top-k.
+    // The third row's logits are 700 consecutive floats from 1 (3 bytes of key shared, the last one not), so the
+    // cut's own digit has many non-empty bins and its masses decide the kept mass
+    it("writes the same cut with advance's lazy loads as with its eager ones", async () => {
+      const near = Float32Array.from({ length: 700 }, (_, j) => 1 + ((j * 37) % 700) * 2 ** -23);
+      const s = tf.tidy(() => tf.concat([tiedLogits(2, 700, 33), tf.tensor2d(near, [1, 700])]));
+      const search = { temperature: 1, k: 300, p: 0.61, splits: 4 };
+      const kept = await stepByStep(s, search, 'count');
+      for (const [mode, cut] of [
+        ['count', undefined],
+        ['mass', undefined],
+        ['mass', kept],
+      ] as const) {
+        const steps = radixSteps(3, 700, radixGrid(3, 700, search.splits), search, mode, cut !== undefined);
+        const last = steps.length - 1;
+        let prev: Tensor | undefined;
+        for (let i = 0; i < last; i++) {
+          const { program, uniforms } = steps[i] as (typeof steps)[number];
+          const out = runProgram(program, radixInputs(i, last, mode, s, prev, cut), uniforms, 'int32');
+          prev?.dispose();
+          prev = out;
+        }
+        const { uniforms } = steps[last] as (typeof steps)[number];
+        const [eager, lazy] = (['eager', 'lazy'] as const).map((loads) =>
+          runProgram(new RadixCutProgram(3, 'truncated', loads), radixInputs(last, last, mode, s, prev, cut), uniforms, 'int32'),
+        );
+        expect(Array.from(await (lazy as Tensor).data()), `${mode}${cut ? ' inside a top-k' : ''}`).toEqual(
+          Array.from(await (eager as Tensor).data()),
+        );
+        tf.dispose([prev as Tensor, eager as Tensor, lazy as Tensor]);
+      }
+      tf.dispose([s, kept]);
+    });
 
     it('equals the reference on random rows for top-k, top-p, both and neither, with 1 to 7 splits a row', async () => {
       const s = randomLogits(5, 1000, 31, 4);

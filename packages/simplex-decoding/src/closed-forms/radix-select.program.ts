@@ -2,6 +2,7 @@ import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/t
 import { KEYS_WGSL, PARAM, PARAMS } from '../fused/keys.wgsl.js';
 import { RADIX_BINS, RADIX_COPIES, RADIX_HEADER_WORDS, RADIX_SPLIT_WORDS, RADIX_WORKGROUP } from './radix-layout.js';
 import {
+  type AdvanceLoads,
   advanceWgsl,
   FIRST_SCAN_WGSL,
   histogramWgsl,
@@ -143,9 +144,10 @@ export class RadixCutProgram implements WebGPUProgram {
   constructor(
     rows: number,
     private readonly kind: RadixKind,
+    private readonly loads: AdvanceLoads = 'eager',
   ) {
     this.outputShape = [rows, PARAMS];
-    this.shaderKey = `tessera_radix_cut_${kind}_${WG}_${RADIX_BINS}`;
+    this.shaderKey = `tessera_radix_cut_${kind}_${WG}_${RADIX_BINS}_${loads}`;
     this.variableNames = radixInputNames(kind, 'cut', false);
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, rows));
   }
@@ -195,7 +197,7 @@ export class RadixCutProgram implements WebGPUProgram {
   ${KEYS_WGSL}
   ${RADIX_COMMON_WGSL}
   ${kind === 'truncated' ? `${Z_AT_WGSL}\n${tieBreakWgsl(filter)}` : ''}
-  ${advanceWgsl(kind, filter)}
+  ${advanceWgsl(kind, filter, this.loads)}
 
   fn writeParams(row : i32, cutKey : u32, cutId : u32, mass : f32) {
     let pb = row * ${PARAMS};
