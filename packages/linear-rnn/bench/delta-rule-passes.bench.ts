@@ -31,7 +31,8 @@ export default defineBench({
       const v = philoxUniform([1, heads, l, dv], { seed: 3, low: -1, high: 1 });
       const beta = philoxUniform([1, heads, l], { seed: 4, low: 0.1, high: 0.9 });
       const state = tf.zeros([1, heads, dk, dv]);
-      const tile = chunkTile(heads, dk, dv, 64, l);
+      // the single sequential state pass (groups 1), as the op ran it before the scan
+      const tile = { ...chunkTile(heads, dk, dv, 64, l), groups: 1 };
       // a fresh program per call: a reused one would be recompiled every time (see runProgram)
       const prepare = () =>
         runProgram(
@@ -44,7 +45,7 @@ export default defineBench({
         runProgram(
           new DeltaRuleStateProgram(heads, l, dk, dv, tile, false),
           [wu, k, state],
-          scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, tile)),
+          scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dk, dv, tile)),
         );
       const sv = statePass();
       const output = () =>
@@ -72,7 +73,7 @@ export default defineBench({
         runProgram(
           new DeltaRuleStateProgram(heads, l, dk, dv, t, false),
           [wu, k, state],
-          scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, t)),
+          scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dk, dv, t)),
         );
       const current = await bench('state pass', statePass);
       if (tile.slice < 16) {
