@@ -18,6 +18,7 @@ const SCAN_CASES = [
   ['4 groups of 11 chunks, unsplit sums', 86, 10, 4, 1],
   ['4 groups of 3 full chunks', 96, 24, 4, 2],
   ['one chunk per group', 45, 10, 6, 4],
+  ['Dk = 144, T_g staged for the group scan in column blocks of 52, 52 and 40', 40, 144, 3, 4],
 ] as const;
 
 describeBackends('deltaRule', (backend) => {
@@ -156,7 +157,8 @@ describeBackends('deltaRule', (backend) => {
 
   // the state stage's two-level scan (ChunkTile.groups) from a non-zero state, final state compared too: groups of
   // 3, 3, 3 and 2 chunks (G does not divide N = 11) whose last chunk is partial, with Dk = 10 and Dv = 10 so that
-  // the last 4-column slice of T and of b overhangs; 4 groups of 3 full chunks; one chunk per group; split sums
+  // the last 4-column slice of T and of b overhangs; 4 groups of 3 full chunks; one chunk per group; split sums;
+  // a key dimension whose T_g does not fit the group scan's workgroup memory at once
   for (const [what, l, dk, groups, split] of backend === 'webgpu' ? SCAN_CASES : []) {
     it(`the WGSL forward with the state scanned in groups (${what}) agrees with the recurrence`, async () => {
       const c = makeCase(1, 2, l, dk, 10, 60 + l + groups);
@@ -194,7 +196,12 @@ describeBackends('deltaRule', (backend) => {
     const c = makeCase(1, 2, 40, 4, 4, 6);
     const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), groups: 3 });
     const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, state: c.state };
-    await expectNoLeaks(() => runKernel(chunkWebGPU<PlainInput>(false, pick), inputs, { chunkSize: 8, scale: 0.5 }));
+    const run = () => runKernel(chunkWebGPU<PlainInput>(false, pick), inputs, { chunkSize: 8, scale: 0.5 });
+    await expectNoLeaks(run);
+    // the passes' intermediates are backend data that no tensor owns: tf.memory().numTensors does not see them
+    const buffers = tf.backend().numDataIds();
+    tf.dispose(run());
+    expect(tf.backend().numDataIds()).toBe(buffers);
     tf.dispose(c);
   });
 
