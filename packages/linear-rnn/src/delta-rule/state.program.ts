@@ -181,8 +181,9 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
     let dv = uniforms.dv;
     let chunks = uniforms.chunks;
     let slot = wg % uniforms.slices;
-    // (b·H + h)·G + group; the group walks chunks [n0, n1), bounds that WGSL's uniformity analysis (which does not
-    // take the workgroup index for uniform) lets the barriers of the loop depend on only through workgroup memory
+    // (b·H + h)·G + group; the group walks chunks [n0, n1). tfjs hands the workgroup id over in a private variable,
+    // which WGSL's uniformity analysis takes for non-uniform: the loop's barriers may depend on bounds derived from
+    // it only once they come back through workgroupUniformLoad
     let bg = wg / uniforms.slices;
     let bh = bg / uniforms.groups;
     if (tid == 0) {
