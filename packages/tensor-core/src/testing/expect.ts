@@ -74,15 +74,20 @@ export async function expectAllClose(actual: Numeric, expected: Numeric, opts: C
 }
 
 /**
- * Runs `fn` and asserts that the number of live tensors is unchanged afterwards. Tensors that `fn`
- * returns (a tensor, array or object of tensors) are disposed first, so `expectNoLeaks(() => op(x))`
- * checks that `op` frees all of its intermediates.
+ * Runs `fn` and asserts that the number of live tensors, and of the backend's data buffers, is unchanged
+ * afterwards. Tensors that `fn` returns (a tensor, array or object of tensors) are disposed first, so
+ * `expectNoLeaks(() => op(x))` checks that `op` frees all of its intermediates. The buffers count too since a
+ * kernel's intermediates (what a custom op's `run()` returns and never wraps in a tensor) are backend data
+ * only: a missed `dispose(info)` leaves `numTensors` unchanged.
  */
 export async function expectNoLeaks<T extends TensorContainer | undefined>(fn: () => T | Promise<T>): Promise<void> {
   checkFunction(fn, 'fn');
   const before = tf.memory().numTensors;
+  const dataBefore = tf.backend().numDataIds();
   const result = await fn();
   if (result !== undefined) tf.dispose(result as TensorContainer);
   const after = tf.memory().numTensors;
   expect(after - before, `tensors leaked (before ${before}, after ${after})`).toBe(0);
+  const dataAfter = tf.backend().numDataIds();
+  expect(dataAfter - dataBefore, `backend data leaked (before ${dataBefore}, after ${dataAfter})`).toBe(0);
 }
