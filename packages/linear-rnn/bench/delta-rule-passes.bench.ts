@@ -87,10 +87,10 @@ export default defineBench({
         const unsplit = await bench('state pass, split 1', statePassWith({ ...tile, split: 1 }));
         rows.push(compare(`deltaRule state pass, split ${tile.split}`, shape, 'split 1', unsplit, current));
       }
-      // the scan: chunkTile's groups at the full size; at the quick size (4 chunks, a single pass there) one chunk per
-      // group, only so that the passes run
+      // the scan: chunkTile's groups at the full size, or 4 where it keeps the single pass (L = 4096: the data that
+      // would move SCAN_MIN_CHUNKS); at the quick size (4 chunks) one chunk per group, only so that the passes run
       const scanned = chunkTile(heads, dk, dv, 64, l);
-      const groups = size === 'full' ? scanned.groups : 4;
+      const groups = size === 'full' && scanned.groups > 1 ? scanned.groups : 4;
       if (groups > 1) {
         const scanTile = (g: number): ChunkTile => ({ ...scanned, groups: groupSpan(Math.ceil(l / scanned.chunk), g).groups });
         const passA = (t: ChunkTile) => () =>

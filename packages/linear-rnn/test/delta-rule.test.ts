@@ -317,14 +317,14 @@ describeBackends('deltaRuleStep', () => {
 });
 
 describe('scanGroups', () => {
-  it('keeps the single state pass below 64 chunks and where the state pass already fills the GPU', () => {
-    expect(scanGroups(63, 128)).toBe(1);
+  it('keeps the single state pass below 128 chunks and where the state pass already fills the GPU', () => {
+    expect(scanGroups(127, 128)).toBe(1);
     expect(scanGroups(256, 512)).toBe(1);
-    expect(chunkTile(8, 64, 64, 64, 2048).groups).toBe(1);
+    expect(chunkTile(8, 64, 64, 64, 4096).groups).toBe(1);
   });
 
-  it('scans 4 groups at L = 4096 and 8 at L = 16384 (B·H = 8, Dk = Dv = 64, C = 64: 128 state workgroups)', () => {
-    expect(chunkTile(8, 64, 64, 64, 4096)).toEqual({ chunk: 64, slice: 4, split: 4, groups: 4 });
+  it('scans 8 groups at L = 8192 and 16384 (B·H = 8, Dk = Dv = 64, C = 64: 128 state workgroups)', () => {
+    expect(chunkTile(8, 64, 64, 64, 8192)).toEqual({ chunk: 64, slice: 4, split: 4, groups: 8 });
     expect(chunkTile(8, 64, 64, 64, 16384)).toEqual({ chunk: 64, slice: 4, split: 4, groups: 8 });
   });
 

@@ -46,8 +46,13 @@ export interface ChunkTile {
 /** What one workgroup of the state pass's loop depends on. */
 type StateTile = Pick<ChunkTile, 'chunk' | 'slice' | 'split'>;
 
-/** Below this many chunks the state stage is the single sequential pass: short sequences are fast already. */
-export const SCAN_MIN_CHUNKS = 64;
+/**
+ * Below this many chunks the state stage is the single sequential pass. At 64 chunks (L = 4096, C = 64) the model
+ * below still favours a scan (36 steps against 64), but by less than its extra arithmetic and two more dispatches
+ * might cost, and the single pass there is already a third of fla's time; until an H100 run of
+ * bench/delta-rule-passes (which times G = 4 at L = 4096 regardless) says otherwise, the scan starts at 128.
+ */
+export const SCAN_MIN_CHUNKS = 128;
 
 /** The fewest chunks a scan group walks: fewer would spend more in the group scan than the groups save. */
 const MIN_GROUP_CHUNKS = 16;
@@ -72,7 +77,7 @@ const SCAN_WORKGROUPS = 1024;
  * about (2Dk + Dv)/Dv times the single pass's arithmetic (3× at Dk = Dv), which is free only while the GPU has
  * idle SMs: so G stops where pass C would exceed SCAN_WORKGROUPS, and a group keeps at least
  * MIN_GROUP_CHUNKS chunks. At B·H = 8, Dk = Dv = 64 (128 workgroups): L = 16384, C = 64 (N = 256) gives
- * G = 8, 32 + 8 + 32 = 72 steps against 256; L = 4096 (N = 64) gives G = 4, 16 + 4 + 16 = 36 against 64.
+ * G = 8, 32 + 8 + 32 = 72 steps against 256; L = 8192 (N = 128) G = 8, 16 + 8 + 16 = 40 against 128.
  * Not yet tuned on a GPU: bench/delta-rule-passes times the passes against the single pass.
  */
 export function scanGroups(chunks: number, stateWorkgroups: number): number {
