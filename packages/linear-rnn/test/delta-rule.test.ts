@@ -7,19 +7,10 @@ import { deltaRule, deltaRuleStep } from '../src/delta-rule/index.js';
 import { deltaRuleChunkOp, deltaRuleStepOp } from '../src/delta-rule/op.js';
 import { chunkWebGPU, type PlainInput } from '../src/delta-rule/kernel.js';
 import { deltaRuleReference } from '../src/delta-rule/reference.js';
-import { chunkTile, groupSpan, scanGroups } from '../src/delta-rule/tile.js';
+import { chunkTile } from '../src/delta-rule/tile.js';
 import { deltaCase, slice3, tokenAt, warmThenRun } from './cases.js';
 
 const makeCase = deltaCase;
-
-/** The scan's cases: what, L, Dk, groups, split (chunks of 8 tokens, Dv = 10). */
-const SCAN_CASES = [
-  ['4 groups of 11 chunks, the last group short and its last chunk partial', 86, 10, 4, 4],
-  ['4 groups of 11 chunks, unsplit sums', 86, 10, 4, 1],
-  ['4 groups of 3 full chunks', 96, 24, 4, 2],
-  ['one chunk per group', 45, 10, 6, 4],
-  ['Dk = 144, T_g staged for the group scan in column blocks of 52, 52 and 40', 40, 144, 3, 4],
-] as const;
 
 describeBackends('deltaRule', (backend) => {
   it('runs a Tessera kernel: WGSL on webgpu, the host recurrence on cpu and wasm (its step on cpu only)', () => {
@@ -121,9 +112,9 @@ describeBackends('deltaRule', (backend) => {
   // passes (the state's sums over C split three ways, 22 terms to a part), and a Dk so large that the
   // chunk shrinks to fit the state pass's workgroup memory, leaving no room to split its sums.
   for (const [b, h, l, dk, dv, chunkSize, tile] of [
-    [2, 8, 45, 8, 60, 40, { chunk: 40, slice: 8, split: 4, groups: 1 }],
-    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4, split: 4, groups: 1 }],
-    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4, split: 1, groups: 1 }],
+    [2, 8, 45, 8, 60, 40, { chunk: 40, slice: 8, split: 4 }],
+    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4, split: 4 }],
+    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4, split: 1 }],
   ] as const) {
     it(`chunked form with tile ${JSON.stringify(tile)} agrees with the recurrence (B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv})`, async () => {
       expect(chunkTile(b * h, dk, dv, chunkSize, l)).toEqual(tile);
@@ -154,53 +145,6 @@ describeBackends('deltaRule', (backend) => {
       tf.dispose([c, chunk, rec]);
     });
   }
-
-  // the state stage's two-level scan (ChunkTile.groups) from a non-zero state, final state compared too: groups of
-  // 3, 3, 3 and 2 chunks (G does not divide N = 11) whose last chunk is partial, with Dk = 10 and Dv = 10 so that
-  // the last 4-column slice of T and of b overhangs; 4 groups of 3 full chunks; one chunk per group; split sums;
-  // a key dimension whose T_g does not fit the group scan's workgroup memory at once
-  for (const [what, l, dk, groups, split] of backend === 'webgpu' ? SCAN_CASES : []) {
-    it(`the WGSL forward with the state scanned in groups (${what}) agrees with the recurrence`, async () => {
-      const c = makeCase(1, 2, l, dk, 10, 60 + l + groups);
-      const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), split, groups });
-      const unscanned: typeof chunkTile = (...args) => ({ ...pick(...args), groups: 1 });
-      expect(pick(2, dk, 10, 8, l)).toMatchObject({ chunk: 8, slice: 4 });
-      const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, state: c.state };
-      const { chunk, single, rec } = await warmThenRun(() => ({
-        chunk: runKernel(chunkWebGPU<PlainInput>(false, pick), inputs, { chunkSize: 8, scale: 0.3 }),
-        single: runKernel(chunkWebGPU<PlainInput>(false, unscanned), inputs, { chunkSize: 8, scale: 0.3 }),
-        rec: deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', scale: 0.3, initialState: c.state }),
-      }));
-      await expectAllClose(chunk[0] as Tensor, rec.output, { atol: 1e-4, rtol: 1e-4 });
-      await expectAllClose(chunk[1] as Tensor, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
-      await expectAllClose(chunk[0] as Tensor, single[0] as Tensor, { atol: 1e-5, rtol: 1e-5 });
-      await expectAllClose(chunk[1] as Tensor, single[1] as Tensor, { atol: 1e-5, rtol: 1e-5 });
-      tf.dispose([c, chunk, single, rec]);
-    });
-  }
-
-  it('scans the state in groups by default on a long sequence, as exact as the recurrence (L = 2048, 128 chunks)', async () => {
-    // β up to 0.95 and unit keys: each chunk's map is near non-expansive, and the 16-chunk products stay tame in fp32
-    const c = makeCase(1, 2, 2048, 16, 8, 2048);
-    expect(chunkTile(2, 16, 8, 16, 2048)).toEqual({ chunk: 16, slice: 4, split: 4, groups: 8 });
-    const { chunk, rec } = await warmThenRun(() => ({
-      chunk: deltaRule(c.q, c.k, c.v, c.beta, { chunkSize: 16, initialState: c.state }),
-      rec: deltaRule(c.q, c.k, c.v, c.beta, { mode: 'recurrent', initialState: c.state }),
-    }));
-    await expectAllClose(chunk.output, rec.output, { atol: 1e-4, rtol: 1e-4 });
-    await expectAllClose(chunk.finalState, rec.finalState, { atol: 1e-4, rtol: 1e-4 });
-    tf.dispose([c, chunk, rec]);
-  });
-
-  it.runIf(backend === 'webgpu')('frees every intermediate of the scanned state stage', async () => {
-    const c = makeCase(1, 2, 40, 4, 4, 6);
-    const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), groups: 3 });
-    const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, state: c.state };
-    const run = () => runKernel(chunkWebGPU<PlainInput>(false, pick), inputs, { chunkSize: 8, scale: 0.5 });
-    // the passes' intermediates are backend data that no tensor owns: expectNoLeaks counts the backend's buffers too
-    await expectNoLeaks(run);
-    tf.dispose(c);
-  });
 
   it('splitting a sequence in two and carrying the state equals one call', async () => {
     const c = makeCase(1, 2, 20, 8, 8, 3);
@@ -313,26 +257,6 @@ describeBackends('deltaRuleStep', () => {
     await expectAllClose(implicit.output, explicit.output, { atol: 0, rtol: 0 });
     await expectAllClose(implicit.finalState, explicit.finalState, { atol: 0, rtol: 0 });
     tf.dispose([c, q, k, v, beta, zero, implicit, explicit]);
-  });
-});
-
-describe('scanGroups', () => {
-  it('keeps the single state pass below 128 chunks and where the state pass already fills the GPU', () => {
-    expect(scanGroups(127, 128)).toBe(1);
-    expect(scanGroups(256, 512)).toBe(1);
-    expect(chunkTile(8, 64, 64, 64, 4096).groups).toBe(1);
-  });
-
-  it('scans 8 groups at L = 8192 and 16384 (B·H = 8, Dk = Dv = 64, C = 64: 128 state workgroups)', () => {
-    expect(chunkTile(8, 64, 64, 64, 8192)).toEqual({ chunk: 64, slice: 4, split: 4, groups: 8 });
-    expect(chunkTile(8, 64, 64, 64, 16384)).toEqual({ chunk: 64, slice: 4, split: 4, groups: 8 });
-  });
-
-  it('spans groups of ⌈N/G⌉ chunks, dropping the ones left empty', () => {
-    expect(groupSpan(11, 4)).toEqual({ per: 3, groups: 4 });
-    expect(groupSpan(9, 4)).toEqual({ per: 3, groups: 3 });
-    expect(groupSpan(3, 8)).toEqual({ per: 1, groups: 3 });
-    expect(groupSpan(5, 1)).toEqual({ per: 5, groups: 1 });
   });
 });
 

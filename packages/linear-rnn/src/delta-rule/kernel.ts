@@ -1,12 +1,11 @@
 import { scalarUniforms, type TensorInfo, type WebGPUKernelContext } from '@tessera/tensor-core';
 import { DeltaRuleFinalStateProgram } from './final-state.program.js';
-import { DeltaRuleGroupScanProgram } from './group-scan.program.js';
 import { DeltaRuleOutputProgram } from './output.program.js';
 import { DeltaRulePrepareProgram } from './prepare.program.js';
 import { DeltaRuleStateProgram, statePassLayout } from './state.program.js';
 import { DeltaRuleStepOutputProgram } from './step-output.program.js';
 import { DeltaRuleStepStateProgram } from './step-state.program.js';
-import { chunkTile, groupSpan } from './tile.js';
+import { chunkTile } from './tile.js';
 
 /** The inputs of the plain ops, in call order. */
 export const PLAIN_INPUTS = ['q', 'k', 'v', 'beta', 'state'] as const;
@@ -26,12 +25,8 @@ export interface DeltaKernelAttrs {
 /**
  * The chunked forward on WebGPU in three passes (fla's `chunk_delta_rule_fwd`): prepare (parallel over
  * (b, h, chunk): W, U), state (sequential over chunks, parallel over (b, h, Dv slice): S_n, V'),
- * output (parallel over (b, h, chunk)); then the final state is copied out. On long sequences
- * (`ChunkTile.groups` > 1) the state pass is a two-level scan over groups of chunks: each group's transition
- * (parallel over (b, h, group, slice of [T | b])), the groups' start states (sequential over groups), then the
- * state pass within each group (parallel over (b, h, group, Dv slice)), whose output is the single pass's.
- * `pickTile` replaces `chunkTile` where a test or bench runs one of the state stage's variants
- * (`ChunkTile.split`, `ChunkTile.groups`) through `runKernel`.
+ * output (parallel over (b, h, chunk)); then the final state is copied out. `pickTile` replaces `chunkTile`
+ * where a test or bench runs one of the state pass's variants (`ChunkTile.split`) through `runKernel`.
  */
 export function chunkWebGPU<I extends KernelInput>(gated: boolean, pickTile: typeof chunkTile = chunkTile) {
   return ({ inputs, attrs, run, dispose }: WebGPUKernelContext<I, DeltaKernelAttrs>): TensorInfo[] => {
@@ -48,32 +43,13 @@ export function chunkWebGPU<I extends KernelInput>(gated: boolean, pickTile: typ
       'float32',
       scalarUniforms('int32', DeltaRulePrepareProgram.uniformValues(length, dk, dv, tile)),
     );
-    const { groups } = groupSpan(chunks, tile.groups);
-    const scanTile = { ...tile, groups };
-    let starts = named.state;
-    if (groups > 1) {
-      const tb = run(
-        new DeltaRuleStateProgram(bh, length, dk, dv, scanTile, gated, 'transitions'),
-        [wu, named.k],
-        'float32',
-        scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(length, dk, dv, scanTile, 'transitions')),
-      );
-      starts = run(
-        new DeltaRuleGroupScanProgram(bh, dk, dv, scanTile, groups),
-        [tb, named.state],
-        'float32',
-        scalarUniforms('int32', DeltaRuleGroupScanProgram.uniformValues(dv, scanTile, groups)),
-      );
-      dispose(tb);
-    }
     const sv = run(
-      new DeltaRuleStateProgram(bh, length, dk, dv, scanTile, gated),
-      [wu, named.k, starts],
+      new DeltaRuleStateProgram(bh, length, dk, dv, tile, gated),
+      [wu, named.k, named.state],
       'float32',
-      scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(length, dk, dv, scanTile)),
+      scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(length, dv, tile)),
     );
     dispose(wu);
-    if (starts !== named.state) dispose(starts);
     const output = run(new DeltaRuleOutputProgram(batch, heads, length, dv, tile, gated), [named.q, named.k, ...gate, sv], 'float32', [
       ...scalarUniforms('int32', DeltaRuleOutputProgram.uniformValues(length, dk, dv, tile)),
       ...scalarUniforms('float32', [attrs.scale]),

@@ -1,5 +1,5 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { type ChunkTile, groupSpan, STATE_SPLIT_WORKGROUP, statePartials, stateSplits } from './tile.js';
+import { type ChunkTile, STATE_SPLIT_WORKGROUP, statePartials, stateSplits } from './tile.js';
 
 /** Threads of the unsplit program (tile.split 1), one per output. */
 const WORKGROUP = 128;
@@ -12,18 +12,6 @@ export function statePassLayout(chunks: number, chunk: number, dk: number, dv: n
   const vOffset = (chunks + 1) * dk * dv;
   return { perHead: vOffset + chunks * chunk * dv, vOffset };
 }
-
-/** Floats per (b, h, group) of the transitions pass's output: T_g `[Dk, Dk]`, then b_g `[Dk, Dv]`. */
-export function transitionSize(dk: number, dv: number): number {
-  return dk * (dk + dv);
-}
-
-/**
- * What a run of the state pass's loop computes. 'states': the states entering each chunk, the final state and V'
- * (`statePassLayout`), from each group's start state. 'transitions': pass A of the scan, each group's affine
- * map S ↦ T_g S + b_g over its chunks and nothing per chunk.
- */
-export type StatePassRole = 'states' | 'transitions';
 
 /**
  * The sequential pass of the chunked (gated) delta rule (fla `chunk_gated_delta_rule_fwd_h`;
@@ -39,15 +27,6 @@ export type StatePassRole = 'states' | 'transitions';
  * 2 × (16 + 4) steps, with every thread busy in both products instead of half of them.
  * Inputs wu (the prepare pass, γ' and counts included when gated), k `[B, H, L, Dk]`, state `[B, H, Dk, Dv]`;
  * output `[B·H, perHead]` laid out by `statePassLayout`.
- *
- * Long sequences scan (`tile.groups` > 1; tile.ts's `scanGroups` gives the cost model): the chunks split into G
- * runs (`groupSpan`), and one chunk step is affine in S, S ↦ A_n S + c_n with A_n = e^{γ_C} I − K'ᵀ W and
- * c_n = K'ᵀ U (K' = K ⊙ e^{γ_C − γ}), column by column of S. Role 'transitions' (pass A) walks each group once
- * over the Dk + Dv columns of [T_g | b_g]: ⌈Dk/slice⌉ slices start from columns of the identity with U taken as
- * 0 (the product of the A_n), the ⌈Dv/slice⌉ after them from 0 with the real U (the offset); output
- * `[B·H, G, transitionSize]`, no input state. The group scan (group-scan.program.ts) turns those into each group's
- * start state, `[B·H, G, Dk, Dv]`, which role 'states' (pass C) then takes as `state`: workgroup
- * (b·H + h, group, slice) walks only its group's chunks, and the last group writes the final state.
  */
 export class DeltaRuleStateProgram implements WebGPUProgram {
   outputShape: number[];
@@ -56,46 +35,34 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
   workgroupSize: [number, number, number];
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
-  uniforms = 'length : i32, dv : i32, chunks : i32, slices : i32, per : i32, groups : i32,';
+  uniforms = 'length : i32, dv : i32, chunks : i32, slices : i32,';
   private readonly dk: number;
   private readonly tile: ChunkTile;
   private readonly gated: boolean;
-  private readonly role: StatePassRole;
 
-  constructor(batchHeads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean, role: StatePassRole = 'states') {
+  constructor(batchHeads: number, length: number, dk: number, dv: number, tile: ChunkTile, gated: boolean) {
     this.dk = dk;
     this.tile = tile;
     this.gated = gated;
-    this.role = role;
     this.workgroupSize = [tile.split > 1 ? STATE_SPLIT_WORKGROUP : WORKGROUP, 1, 1];
-    this.variableNames = role === 'states' ? ['wu', 'k', 'state'] : ['wu', 'k'];
+    this.variableNames = ['wu', 'k', 'state'];
     const chunks = Math.ceil(length / tile.chunk);
-    const { groups } = groupSpan(chunks, tile.groups);
-    this.outputShape =
-      role === 'states' ? [batchHeads, statePassLayout(chunks, tile.chunk, dk, dv).perHead] : [batchHeads, groups, transitionSize(dk, dv)];
-    this.shaderKey = `tessera_delta_state_v3_${role}_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}_${tile.slice}_${tile.split}`;
+    this.outputShape = [batchHeads, statePassLayout(chunks, tile.chunk, dk, dv).perHead];
+    this.shaderKey = `tessera_delta_state_v2_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}_${tile.slice}_${tile.split}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(
       this.outputShape,
-      batchHeads * groups * DeltaRuleStateProgram.slices(dk, dv, tile, role),
+      batchHeads * Math.ceil(dv / tile.slice),
     ));
   }
 
-  /** Workgroups per (b·H + h, group): slices of Dv, and for the transitions those of T's Dk columns before them. */
-  private static slices(dk: number, dv: number, tile: ChunkTile, role: StatePassRole): number {
-    return Math.ceil(dv / tile.slice) + (role === 'transitions' ? Math.ceil(dk / tile.slice) : 0);
-  }
-
   /** The values of `uniforms`, in order. */
-  static uniformValues(length: number, dk: number, dv: number, tile: ChunkTile, role: StatePassRole = 'states'): number[] {
-    const chunks = Math.ceil(length / tile.chunk);
-    const { per, groups } = groupSpan(chunks, tile.groups);
-    return [length, dv, chunks, DeltaRuleStateProgram.slices(dk, dv, tile, role), per, groups];
+  static uniformValues(length: number, dv: number, tile: ChunkTile): number[] {
+    return [length, dv, Math.ceil(length / tile.chunk), Math.ceil(dv / tile.slice)];
   }
 
   getUserCode(): string {
     const { chunk: c, slice } = this.tile;
     const dk = this.dk;
-    const transitions = this.role === 'transitions';
     const split = this.tile.split > 1;
     const workgroup = this.workgroupSize[0];
     // a vec4 of columns [col, col + 4) of row `off`, zero past Dv (the last slice may hang over)
@@ -119,7 +86,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
         }
         for (var r = 0; r < U_PER; r++) {
           let e = tid + r * WG;
-          if (${transitions ? 'offset && ' : ''}e < TILE_C * GROUPS) { ur[r] = wuRow4(nb + HEAD_K * TILE_C + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv); }
+          if (e < TILE_C * GROUPS) { ur[r] = wuRow4(nb + HEAD_K * TILE_C + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv); }
         }
         ${
           this.gated
@@ -149,12 +116,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
   const TILE_C = ${c};
   const HEAD_K = ${dk};
   const GROUPS = ${slice / 4};
-  const WG = ${workgroup};${
-    transitions
-      ? `
-  const T_SLICES = ${Math.ceil(dk / slice)};`
-      : ''
-  }
+  const WG = ${workgroup};
   const BLK_PER = ${Math.ceil((c * dk) / workgroup)};
   const U_PER = ${Math.ceil((c * (slice / 4)) / workgroup)};
   var<workgroup> blk : array<f32, ${c * dk}>;
@@ -162,10 +124,9 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
   var<workgroup> vn : array<vec4<f32>, ${c * (slice / 4)}>;
   var<workgroup> gs : array<f32, ${c}>;
   var<workgroup> cs : array<f32, ${c}>;
-  var<workgroup> span : vec2<i32>;
   ${split ? `var<workgroup> part : array<vec4<f32>, ${statePartials(this.tile, dk) / 4}>;` : ''}
   ${load4('wu')}
-  ${transitions ? '' : load4('state')}
+  ${load4('state')}
 
   fn store4(off : i32, col : i32, dv : i32, x : vec4<f32>) {
     if (col < dv) { result[off + col] = x.x; }
@@ -180,56 +141,26 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
     let len = uniforms.length;
     let dv = uniforms.dv;
     let chunks = uniforms.chunks;
-    let slot = wg % uniforms.slices;
-    // (b·H + h)·G + group; the group walks chunks [n0, n1). tfjs hands the workgroup id over in a private variable,
-    // which WGSL's uniformity analysis takes for non-uniform: the loop's barriers may depend on bounds derived from
-    // it only once they come back through workgroupUniformLoad
-    let bg = wg / uniforms.slices;
-    let bh = bg / uniforms.groups;
-    if (tid == 0) {
-      let first = (bg % uniforms.groups) * uniforms.per;
-      span = vec2<i32>(first, min(first + uniforms.per, chunks));
-    }
-    let walk = workgroupUniformLoad(&span);
-    let n0 = walk.x;
-    let n1 = walk.y;
-    ${
-      transitions
-        ? `// slices [0, T_SLICES) own columns of T_g, the rest columns of b_g (the only ones that load U)
-    let offset = slot >= T_SLICES;
-    let c0 = select(slot, slot - T_SLICES, offset) * GROUPS * 4;
-    let cols = select(HEAD_K, dv, offset);
-    let out = bg * HEAD_K * (HEAD_K + dv) + select(0, HEAD_K * HEAD_K, offset);`
-        : `let c0 = slot * GROUPS * 4;
+    let bh = wg / uniforms.slices;
+    let c0 = (wg % uniforms.slices) * GROUPS * 4;
     let stateSize = HEAD_K * dv;
     let base = bh * ((chunks + 1) * stateSize + chunks * TILE_C * dv);
-    let vBase = base + (chunks + 1) * stateSize;`
-    }
+    let vBase = base + (chunks + 1) * stateSize;
     var wr : array<f32, BLK_PER>;
     var kr : array<f32, BLK_PER>;
     var ur : array<vec4<f32>, U_PER>;
     var gr = 0.0;
     var cr = 0.0;
     for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
-      ${
-        transitions
-          ? `// T's columns start as the identity's (d = −1 matches none: b's start at 0)
-      let col = c0 + (e % GROUPS) * 4;
-      st[e] = select(vec4<f32>(0.0), vec4<f32>(1.0), vec4<i32>(col, col + 1, col + 2, col + 3) == vec4<i32>(select(e / GROUPS, -1, offset)));`
-          : 'st[e] = stateRow4((bg * HEAD_K + e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv);'
-      }
+      st[e] = stateRow4((bh * HEAD_K + e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv);
     }
-    ${fetchWu('n0')}
-    ${fetchK('n0')}
-    for (var n = n0; n < n1; n++) {
+    ${fetchWu('0')}
+    ${fetchK('0')}
+    for (var n = 0; n < chunks; n++) {
       let t0 = n * TILE_C;
       let cl = min(TILE_C, len - t0);
-      ${
-        transitions
-          ? ''
-          : `for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
+      for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
         store4(base + n * stateSize + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv, st[e]);
-      }`
       }
       // Wᵀ [Dk, C] as the prepare pass stored it: coalesced loads, conflict-free reads below
       for (var r = 0; r < BLK_PER; r++) {
@@ -248,29 +179,16 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
       workgroupBarrier();
       ${body}
     }
-    ${
-      transitions
-        ? `for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
-      store4(out + (e / GROUPS) * cols, c0 + (e % GROUPS) * 4, cols, st[e]);
-    }`
-        : `if (n1 == chunks) {
-      for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
-        store4(base + chunks * stateSize + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv, st[e]);
-      }
-    }`
+    for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
+      store4(base + chunks * stateSize + (e / GROUPS) * dv, c0 + (e % GROUPS) * 4, dv, st[e]);
     }
   }
 `;
   }
 
-  /** Stores V' (`acc`, row i of the chunk) at column `col`, where the role writes it. */
-  private storeV(col: string): string {
-    return this.role === 'states' ? `store4(vBase + (t0 + i) * dv, ${col}, dv, acc);` : '';
-  }
-
   /** The rest of a chunk's step with one thread per output: V' = U − W S, then S ← e^{γ_C} S + Kᵀ V'. */
   private unsplitStep(decayed: (acc: string, i: string) => string, fetchWu: (m: string) => string, fetchK: (m: string) => string): string {
-    return `if (n + 1 < n1) ${fetchWu('n + 1')}
+    return `if (n + 1 < chunks) ${fetchWu('n + 1')}
       // V' = U − W S; the state update takes V' ⊙ e^{γ_C − γ} (0 where a reset follows the token)
       for (var r = 0; r < U_PER; r++) {
         let e = tid + r * WG;
@@ -278,7 +196,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
           let i = e / GROUPS;
           var acc = uc[r];
           for (var d = 0; d < HEAD_K; d++) { acc -= blk[d * TILE_C + i] * st[d * GROUPS + e % GROUPS]; }
-          ${this.storeV('c0 + (e % GROUPS) * 4')}
+          store4(vBase + (t0 + i) * dv, c0 + (e % GROUPS) * 4, dv, acc);
           vn[e] = ${decayed('acc', 'i')};
         }
       }
@@ -288,7 +206,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
         if (e < TILE_C * HEAD_K) { blk[e] = kr[r]; }
       }
       workgroupBarrier();
-      if (n + 1 < n1) ${fetchK('n + 1')}
+      if (n + 1 < chunks) ${fetchK('n + 1')}
       for (var e = tid; e < HEAD_K * GROUPS; e += WG) {
         let d = e / GROUPS;
         var acc = vec4<f32>(0.0);
@@ -350,7 +268,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
           let i = e / GROUPS;
           var acc = uc[r];
           ${gather(values, splits.values, '-')}
-          ${this.storeV('c0 + (e % GROUPS) * 4')}
+          store4(vBase + (t0 + i) * dv, c0 + (e % GROUPS) * 4, dv, acc);
           vn[e] = ${decayed('acc', 'i')};
         }
       }`
@@ -363,7 +281,7 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
           var acc = vec4<f32>(0.0);
           ${partial(dk, 1, wTerm)}
           acc = uc[r] - acc;
-          ${this.storeV('c0 + g * 4')}
+          store4(vBase + (t0 + i) * dv, c0 + g * 4, dv, acc);
           vn[e] = ${decayed('acc', 'i')};
         }
       }
@@ -397,14 +315,14 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
       }
       workgroupBarrier();`;
     return `let keep = ${stateDecay};
-      if (n + 1 < n1) ${fetchWu('n + 1')}
+      if (n + 1 < chunks) ${fetchWu('n + 1')}
       // V' = U − W S (V' ⊙ e^{γ_C − γ} kept for the state update); then K replaces Wᵀ in blk
       ${valuesPhase}
       for (var r = 0; r < BLK_PER; r++) {
         let e = tid + r * WG;
         if (e < TILE_C * HEAD_K) { blk[e] = kr[r]; }
       }
-      if (n + 1 < n1) ${fetchK('n + 1')}
+      if (n + 1 < chunks) ${fetchK('n + 1')}
       workgroupBarrier();
       // S ← e^{γ_C} S + (K ⊙ e^{γ_C − γ})ᵀ V'
       ${statePhase}`;

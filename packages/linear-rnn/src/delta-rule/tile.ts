@@ -1,5 +1,5 @@
 /** Workgroup memory a delta-rule program may use: 32 KiB, what lavapipe and desktop GPUs offer (WebGPU's floor is 16 KiB). */
-export const WORKGROUP_FLOATS = 8192;
+const WORKGROUP_FLOATS = 8192;
 
 /** The largest key dimension the WGSL chunk kernels take; larger heads run the tfjs chunked form. */
 export const MAX_KERNEL_DK = 256;
@@ -31,72 +31,13 @@ const MAX_SPLIT = 4;
 
 /**
  * How the three chunk passes tile one (b, h): `chunk` tokens per chunk (C), `slice` state columns per
- * workgroup of the state pass (a multiple of 4: each thread owns a vec4 of columns), `split`, the most
- * threads of the state pass that share one output's sum (1: the 128-thread program, one thread per output),
- * and `groups`, how many runs of consecutive chunks the state stage scans in parallel (1: the single
- * sequential pass; see `scanGroups` and `groupSpan`).
+ * workgroup of the state pass (a multiple of 4: each thread owns a vec4 of columns), and `split`, the most
+ * threads of the state pass that share one output's sum (1: the 128-thread program, one thread per output).
  */
 export interface ChunkTile {
   chunk: number;
   slice: number;
   split: number;
-  groups: number;
-}
-
-/** What one workgroup of the state pass's loop depends on. */
-type StateTile = Pick<ChunkTile, 'chunk' | 'slice' | 'split'>;
-
-/**
- * Below this many chunks the state stage is the single sequential pass. At 64 chunks (L = 4096, C = 64) the model
- * below still favours a scan (36 steps against 64), but by less than its extra arithmetic and two more dispatches
- * might cost, and the single pass there is already a third of fla's time; until an H100 run of
- * bench/delta-rule-passes (which times G = 4 at L = 4096 regardless) says otherwise, the scan starts at 128.
- */
-export const SCAN_MIN_CHUNKS = 128;
-
-/** The fewest chunks a scan group walks: fewer would spend more in the group scan than the groups save. */
-const MIN_GROUP_CHUNKS = 16;
-
-/** The fewest groups worth a scan: with G groups the chain is 2N/G + G steps, no shorter than N at G = 2. */
-const MIN_SCAN_GROUPS = 4;
-
-/**
- * Workgroups of the final state pass beyond which the scan stops adding groups: about eight of its
- * workgroups fit an H100 SM at once (256 threads, ~24 KiB of workgroup memory), 1056 on its 132 SMs. Past
- * that the passes queue in waves and run at the GPU's throughput, where the scan's extra work (below) costs.
- */
-const SCAN_WORKGROUPS = 1024;
-
-/**
- * How many groups the state stage scans `chunks` chunks in, given the state pass's workgroups per
- * group (B·H·⌈Dv/slice⌉); 1 for the single sequential pass.
- * Cost model, in dependent chunk steps of ~1.9 µs on the H100 (one workgroup per SM, latency-bound): the single
- * pass walks N chunks. The scan walks N/G in pass A (each group's transition T_g and offset b_g, over the
- * Dk + Dv columns of [T | b]), G in pass B (S_{g+1} = T_g S_g + b_g, one Dk×Dk by Dk×slice product each) and
- * N/G in pass C (the single pass's loop from each group's start state): 2N/G + G, least at G = √(2N). It does
- * about (2Dk + Dv)/Dv times the single pass's arithmetic (3× at Dk = Dv), which is free only while the GPU has
- * idle SMs: so G stops where pass C would exceed SCAN_WORKGROUPS, and a group keeps at least
- * MIN_GROUP_CHUNKS chunks. At B·H = 8, Dk = Dv = 64 (128 workgroups): L = 16384, C = 64 (N = 256) gives
- * G = 8, 32 + 8 + 32 = 72 steps against 256; L = 8192 (N = 128) G = 8, 16 + 8 + 16 = 40 against 128.
- * Not yet tuned on a GPU: bench/delta-rule-passes times the passes against the single pass.
- */
-export function scanGroups(chunks: number, stateWorkgroups: number): number {
-  if (chunks < SCAN_MIN_CHUNKS) return 1;
-  const groups = Math.min(
-    Math.round(Math.sqrt(2 * chunks)),
-    Math.floor(chunks / MIN_GROUP_CHUNKS),
-    Math.floor(SCAN_WORKGROUPS / stateWorkgroups),
-  );
-  return groups >= MIN_SCAN_GROUPS ? groups : 1;
-}
-
-/**
- * The runs of chunks a scan over `groups` groups takes: `per` = ⌈N/G⌉ consecutive chunks each, the last one
- * shorter where G does not divide N, and so ⌈N/per⌉ groups in fact (N = 9, G = 4: 3 groups of 3).
- */
-export function groupSpan(chunks: number, groups: number): { per: number; groups: number } {
-  const per = Math.ceil(chunks / Math.max(1, Math.min(groups, chunks)));
-  return { per, groups: Math.ceil(chunks / per) };
 }
 
 /**
@@ -104,14 +45,14 @@ export function groupSpan(chunks: number, groups: number): { per: number; groups
  * each a sum over Dk) and S += Kᵀ V' (Dk·slice/4 outputs, each a sum over C). Each is at most `tile.split`
  * and as many as keep every (output, part) pair on a thread of its own.
  */
-export function stateSplits(tile: StateTile, dk: number): { values: number; state: number } {
+export function stateSplits(tile: ChunkTile, dk: number): { values: number; state: number } {
   const per = (outputs: number): number => Math.max(1, Math.min(tile.split, Math.floor(STATE_SPLIT_WORKGROUP / outputs)));
   const groups = tile.slice / 4;
   return tile.split > 1 ? { values: per(tile.chunk * groups), state: per(dk * groups) } : { values: 1, state: 1 };
 }
 
 /** Floats of workgroup memory for the partial sums of a split state pass: the larger product's, 0 unsplit. */
-export function statePartials(tile: StateTile, dk: number): number {
+export function statePartials(tile: ChunkTile, dk: number): number {
   const { values, state } = stateSplits(tile, dk);
   const groups = tile.slice / 4;
   return 4 * Math.max(values > 1 ? tile.chunk * groups * values : 0, state > 1 ? dk * groups * state : 0);
@@ -125,7 +66,7 @@ export function statePartials(tile: StateTile, dk: number): number {
  * widest of 16, 8, 4 that still yields TARGET_WORKGROUPS of them (at B·H = 8, Dv = 64: 4 columns).
  * The split is the largest of MAX_SPLIT, 2, 1 whose partial sums still fit beside the chunk's blocks: the
  * chunk is chosen first, so a split never shortens it (and never changes the sums' terms, only their order);
- * 1 where neither product would split. The groups of the state stage's scan come from `scanGroups`.
+ * 1 where neither product would split.
  */
 export function chunkTile(batchHeads: number, dk: number, dv: number, chunkSize: number, length: number): ChunkTile {
   let slice = 16;
@@ -138,6 +79,5 @@ export function chunkTile(batchHeads: number, dk: number, dv: number, chunkSize:
   while (split > 1 && state(chunk) + statePartials({ chunk, slice, split }, dk) > WORKGROUP_FLOATS) split /= 2;
   // where every product already has a thread per output (wide slices, long heads) the 128-thread program stays
   const { values, state: keys } = stateSplits({ chunk, slice, split }, dk);
-  const groups = scanGroups(Math.ceil(length / chunk), batchHeads * Math.ceil(dv / slice));
-  return { chunk, slice, split: values > 1 || keys > 1 ? split : 1, groups };
+  return { chunk, slice, split: values > 1 || keys > 1 ? split : 1 };
 }
