@@ -44,12 +44,11 @@ export interface PixelAlignedOptions {
 }
 
 /**
- * World-space unit normals `[V·H·W·3]` of the surfaces in `rayDepths` (as in `pixelAlignedGaussians`), from the
- * cross product of the unprojected neighbours' differences (right − left) × (down − up): central where both neighbours
- * have a surface, one-sided where one does. NaN where the pixel has no surface or no usable neighbour along x or y.
- * The sign is not oriented (a disc is symmetric).
+ * World-space points `[V·H·W·3]` of the surfaces in `rayDepths` `[V, H, W]` (distance along each pixel's ray, 0 for no
+ * surface: `Sample.inputRayDepths`), 0 where a pixel has none: the means of `pixelAlignedGaussians` and the
+ * neighbours `surfaceNormals` differences.
  */
-export function surfaceNormals(
+export function surfacePoints(
   rayDepths: ArrayLike<number>,
   shape: readonly [number, number, number],
   cameras: readonly Camera[],
@@ -67,6 +66,17 @@ export function surfaceNormals(
       }
     }
   }
+  return points;
+}
+
+/**
+ * World-space unit normals `[V·H·W·3]` of the surfaces in `rayDepths` (as in `surfacePoints`, whose `points` they
+ * take), from the cross product of the neighbours' differences (right − left) × (down − up): central where both
+ * neighbours have a surface, one-sided where one does. NaN where the pixel has no surface or no usable neighbour along
+ * x or y. The sign is not oriented (a disc is symmetric).
+ */
+export function surfaceNormals(rayDepths: ArrayLike<number>, shape: readonly [number, number, number], points: Float32Array): Float32Array {
+  const [v, h, w] = shape;
   const normals = new Float32Array(v * h * w * 3).fill(Number.NaN);
   const at = (i: number): Vec3 => [points[3 * i] as number, points[3 * i + 1] as number, points[3 * i + 2] as number];
   // the difference across pixel i along one image axis: neighbour indices `lo`, `hi` (−1 where off the image)
@@ -201,7 +211,8 @@ export async function pixelAlignedLayout(
   const [v, h, w] = rayDepths.shape as [number, number, number];
   const rgb = await views.data();
   const t = await rayDepths.data();
-  const normals = shape === 'disc' ? surfaceNormals(t, [v, h, w], cameras) : undefined;
+  const points = surfacePoints(t, [v, h, w], cameras);
+  const normals = shape === 'disc' ? surfaceNormals(t, [v, h, w], points) : undefined;
   const means: number[] = [];
   const scales: number[] = [];
   const quaternions: number[] = [];
@@ -215,7 +226,7 @@ export async function pixelAlignedLayout(
         const dist = t[i] as number;
         if (dist <= 0) continue;
         const z = cameraDepth(cam, x, y, dist);
-        means.push(...cam.unproject(x + 0.5, y + 0.5, z));
+        means.push(points[3 * i] as number, points[3 * i + 1] as number, points[3 * i + 2] as number);
         colours.push(rgb[3 * i] as number, rgb[3 * i + 1] as number, rgb[3 * i + 2] as number);
         const n: Vec3 | undefined = normals && [normals[3 * i] as number, normals[3 * i + 1] as number, normals[3 * i + 2] as number];
         if (n !== undefined && !Number.isNaN(n[0])) {

@@ -6,7 +6,7 @@ import { Gaussians } from '../src/gaussians/index.js';
 import { rasterize } from '../src/rasterize/index.js';
 import { disposeSample, makeSample } from '../scripts/data.js';
 import { score } from '../scripts/eval.js';
-import { discGaussian, pixelAlignedGaussians, surfaceNormals } from '../scripts/pixel-oracle.js';
+import { discGaussian, pixelAlignedGaussians, surfaceNormals, surfacePoints } from '../scripts/pixel-oracle.js';
 import { rayDepthLoss } from '../scripts/train-loop.js';
 
 /** A unit normal that is no coordinate axis, so a quaternion's conjugate or a (w, x, y, z) mix-up moves it. */
@@ -78,7 +78,7 @@ describeBackends(
           t[y * w + x] = ((0.1 - dot(eye)) / dot(d)) * Math.hypot(...d);
         }
       }
-      const normals = surfaceNormals(t, [1, h, w], [new Camera({ ...cam.toJSON(), width: w, height: h })]);
+      const normals = surfaceNormals(t, [1, h, w], surfacePoints(t, [1, h, w], [new Camera({ ...cam.toJSON(), width: w, height: h })]));
       expect(Number.isNaN(normals[0])).toBe(true);
       for (let i = 0; i < h * w; i++) {
         if (i % w === 0) continue;
