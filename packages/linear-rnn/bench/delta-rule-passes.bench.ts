@@ -4,12 +4,13 @@ import { deltaRule } from '../src/delta-rule/index.js';
 import { DeltaRuleOutputProgram } from '../src/delta-rule/output.program.js';
 import { DeltaRulePrepareProgram } from '../src/delta-rule/prepare.program.js';
 import { DeltaRuleStateProgram } from '../src/delta-rule/state.program.js';
-import { type ChunkTile, chunkTile } from '../src/delta-rule/tile.js';
+import { type ChunkTile, chunkTile, stateFloats } from '../src/delta-rule/tile.js';
 
 /**
  * Where the WGSL chunked delta rule spends its time: each of its passes (prepare, sequential state,
  * output) timed alone on the shapes of the main suite, beside the whole op, and the state pass with
- * `chunkTile`'s tile against a slice twice as wide and against sums unsplit (one thread per output). WebGPU only.
+ * `chunkTile`'s tile against a slice twice as wide, against sums unsplit (one thread per output) and against wider
+ * slices on larger workgroups. WebGPU only.
  */
 export default defineBench({
   name: 'delta-rule-passes',
@@ -66,8 +67,10 @@ export default defineBench({
         rows.push(compare(`deltaRule ${name}`, shape, 'whole op', whole, await bench(name, fn)));
       }
       // the sequential state pass is the critical path at long L: chunkTile's tile against twice as wide a slice
-      // (half the workgroups walking the chunks side by side; chunkTile aims at 128 of them), and against the
-      // 128-thread program whose threads each sum a whole output (split 1)
+      // (half the workgroups walking the chunks side by side; chunkTile aims at 128 of them), against the
+      // 128-thread program whose threads each sum a whole output (split 1), and against wider slices on larger
+      // workgroups (every slice re-loads each chunk's Wᵀ and K blocks, so 2× and 4× the columns a workgroup load
+      // them 2× and 4× fewer times in all, with as many threads per output) where the device allows them
       const statePassWith = (t: ChunkTile) => () =>
         runProgram(
           new DeltaRuleStateProgram(heads, l, dk, dv, t, false),
@@ -75,14 +78,23 @@ export default defineBench({
           scalarUniforms('int32', DeltaRuleStateProgram.uniformValues(l, dv, t)),
         );
       const current = await bench('state pass', statePass);
-      if (tile.slice < 16) {
-        const wide = { ...tile, slice: tile.slice * 2 };
-        const wider = await bench(`state pass, slice ${wide.slice}`, statePassWith(wide));
-        rows.push(compare(`deltaRule state pass, slice ${tile.slice}`, shape, `slice ${wide.slice}`, wider, current));
+      const variants: [string, ChunkTile][] = [];
+      if (tile.slice < 16) variants.push([`slice ${tile.slice * 2}`, { ...tile, slice: tile.slice * 2 }]);
+      if (tile.split > 1) variants.push(['split 1', { ...tile, split: 1, threads: 128 }]);
+      const limits = (tf.backend() as unknown as { device: GPUDevice }).device.limits;
+      for (const widen of [2, 4]) {
+        const wide = { ...tile, slice: tile.slice * widen, threads: tile.threads * widen };
+        if (
+          wide.slice <= 16 &&
+          wide.threads <= limits.maxComputeInvocationsPerWorkgroup &&
+          4 * stateFloats(wide, dk) <= limits.maxComputeWorkgroupStorageSize
+        ) {
+          variants.push([`slice ${wide.slice} on ${wide.threads} threads`, wide]);
+        }
       }
-      if (tile.split > 1) {
-        const unsplit = await bench('state pass, split 1', statePassWith({ ...tile, split: 1 }));
-        rows.push(compare(`deltaRule state pass, split ${tile.split}`, shape, 'split 1', unsplit, current));
+      for (const [name, t] of variants) {
+        const other = await bench(`state pass, ${name}`, statePassWith(t));
+        rows.push(compare(`deltaRule state pass, slice ${tile.slice} on ${tile.threads} threads`, shape, name, other, current));
       }
       tf.dispose([q, k, v, beta, state, wu, sv]);
     }

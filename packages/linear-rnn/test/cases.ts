@@ -1,3 +1,4 @@
+import type { ChunkTile } from '../src/delta-rule/tile.js';
 import { philoxUniform, type Tensor, tf, warmUpWebGPU } from '@tessera/tensor-core';
 import type { Mamba3Options, Mamba3State } from '../src/mamba3/index.js';
 
@@ -168,3 +169,16 @@ export function mamba3State(s: Mamba3Sizes, seed: number): Mamba3State {
 export function stateTensors(s: Mamba3State): Tensor[] {
   return [s.ssm, s.k, s.v, s.angle];
 }
+
+/**
+ * The state pass's variants the WGSL tests run beside `chunkTile`'s pick: one thread per output on 128 threads,
+ * sums split 2 and 4 ways on 256, and wider slices on larger workgroups (512 and 1024 threads: the most the
+ * WebGPU devices the project runs on allow), each overriding the fields it names.
+ */
+export const STATE_VARIANTS: readonly (Pick<ChunkTile, 'split' | 'threads'> & Partial<ChunkTile>)[] = [
+  { split: 1, threads: 128 },
+  { split: 2, threads: 256 },
+  { split: 4, threads: 256 },
+  { slice: 8, split: 4, threads: 512 },
+  { slice: 16, split: 4, threads: 1024 },
+];

@@ -8,7 +8,7 @@ import { deltaRuleChunkOp, deltaRuleStepOp } from '../src/delta-rule/op.js';
 import { chunkWebGPU, type PlainInput } from '../src/delta-rule/kernel.js';
 import { deltaRuleReference } from '../src/delta-rule/reference.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
-import { deltaCase, slice3, tokenAt, warmThenRun } from './cases.js';
+import { deltaCase, STATE_VARIANTS, slice3, tokenAt, warmThenRun } from './cases.js';
 
 const makeCase = deltaCase;
 
@@ -112,9 +112,9 @@ describeBackends('deltaRule', (backend) => {
   // passes (the state's sums over C split three ways, 22 terms to a part), and a Dk so large that the
   // chunk shrinks to fit the state pass's workgroup memory, leaving no room to split its sums.
   for (const [b, h, l, dk, dv, chunkSize, tile] of [
-    [2, 8, 45, 8, 60, 40, { chunk: 40, slice: 8, split: 4 }],
-    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4, split: 4 }],
-    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4, split: 1 }],
+    [2, 8, 45, 8, 60, 40, { chunk: 40, slice: 8, split: 4, threads: 256 }],
+    [1, 1, 66, 80, 72, 64, { chunk: 64, slice: 4, split: 4, threads: 256 }],
+    [1, 1, 28, 256, 4, 64, { chunk: 27, slice: 4, split: 1, threads: 128 }],
   ] as const) {
     it(`chunked form with tile ${JSON.stringify(tile)} agrees with the recurrence (B=${b} H=${h} L=${l} Dk=${dk} Dv=${dv})`, async () => {
       expect(chunkTile(b * h, dk, dv, chunkSize, l)).toEqual(tile);
@@ -129,12 +129,12 @@ describeBackends('deltaRule', (backend) => {
     });
   }
 
-  // every variant of the state pass (ChunkTile.split) on one input: three chunks, the last partial, sums over Dk
-  // and C split evenly, and 4-column slices the last of which overhangs Dv
-  for (const split of backend === 'webgpu' ? [1, 2, 4] : []) {
-    it(`the WGSL forward with the state pass's split ${split} agrees with the recurrence`, async () => {
-      const c = makeCase(1, 2, 90, 24, 10, 40 + split);
-      const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), split });
+  // every variant of the state pass (STATE_VARIANTS) on one input: three chunks, the last partial, sums over Dk
+  // and C split evenly, and slices (4, 8 or 16 columns) the last of which overhangs Dv
+  for (const variant of backend === 'webgpu' ? STATE_VARIANTS : []) {
+    it(`the WGSL forward with the state pass's ${JSON.stringify(variant)} agrees with the recurrence`, async () => {
+      const c = makeCase(1, 2, 90, 24, 10, 40 + variant.split + variant.threads);
+      const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), ...variant });
       const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, state: c.state };
       const { chunk, rec } = await warmThenRun(() => ({
         chunk: runKernel(chunkWebGPU<PlainInput>(false, pick), inputs, { chunkSize: 32, scale: 0.3 }),

@@ -8,7 +8,7 @@ import { chunkWebGPU, type GatedInput } from '../src/delta-rule/kernel.js';
 import { gatedDeltaRuleChunkOp, gatedDeltaRuleStepOp } from '../src/delta-rule/op.js';
 import { chunkTile } from '../src/delta-rule/tile.js';
 import { gatedDeltaRule, gatedDeltaRuleStep } from '../src/gated-delta-rule/index.js';
-import { deltaCase, slice3, tokenAt, warmThenRun, withResets } from './cases.js';
+import { deltaCase, STATE_VARIANTS, slice3, tokenAt, warmThenRun, withResets } from './cases.js';
 
 const makeCase = deltaCase;
 
@@ -46,7 +46,7 @@ describeBackends('gatedDeltaRule', (backend) => {
   // the WGSL passes' other tiles (chunks of two 32-row output blocks, the last chunk partial; 8-column
   // state slices overhanging Dv)
   it('chunked form with 40-token chunks and 8-column slices agrees with the recurrence (B=2 H=8 L=45 Dk=8 Dv=60)', async () => {
-    expect(chunkTile(16, 8, 60, 40, 45)).toEqual({ chunk: 40, slice: 8, split: 4 });
+    expect(chunkTile(16, 8, 60, 40, 45)).toEqual({ chunk: 40, slice: 8, split: 4, threads: 256 });
     const c = makeCase(2, 8, 45, 8, 60, 71);
     const { chunk, oracle } = await warmThenRun(() => ({
       chunk: gatedDeltaRule(c.q, c.k, c.v, c.beta, c.g, { chunkSize: 40, initialState: c.state }),
@@ -57,13 +57,13 @@ describeBackends('gatedDeltaRule', (backend) => {
     tf.dispose([c, chunk, oracle]);
   });
 
-  // every variant of the state pass (ChunkTile.split) on one input with resets: at a chunk's first token, inside a
+  // every variant of the state pass (STATE_VARIANTS) on one input with resets: at a chunk's first token, inside a
   // chunk and at the last token of the partial last chunk
-  for (const split of backend === 'webgpu' ? [1, 2, 4] : []) {
-    it(`the WGSL forward with the state pass's split ${split} agrees with the recurrence`, async () => {
-      const c = makeCase(1, 2, 90, 24, 10, 50 + split);
+  for (const variant of backend === 'webgpu' ? STATE_VARIANTS : []) {
+    it(`the WGSL forward with the state pass's ${JSON.stringify(variant)} agrees with the recurrence`, async () => {
+      const c = makeCase(1, 2, 90, 24, 10, 50 + variant.split + variant.threads);
       const g = withResets(c.g, [32, 47, 89, 100]);
-      const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), split });
+      const pick: typeof chunkTile = (...args) => ({ ...chunkTile(...args), ...variant });
       const inputs = { q: c.q, k: c.k, v: c.v, beta: c.beta, g, state: c.state };
       const { chunk, rec } = await warmThenRun(() => ({
         chunk: runKernel(chunkWebGPU<GatedInput>(true, pick), inputs, { chunkSize: 32, scale: 0.3 }),

@@ -1,8 +1,5 @@
 import { flatGrid, LINEAR_WORKGROUP_INDEX, type WebGPUProgram } from '@tessera/tensor-core';
-import { type ChunkTile, STATE_SPLIT_WORKGROUP, statePartials, stateSplits } from './tile.js';
-
-/** Threads of the unsplit program (tile.split 1), one per output. */
-const WORKGROUP = 128;
+import { type ChunkTile, statePartials, stateSplits } from './tile.js';
 
 /**
  * Where the state pass writes, per (b, h): the state entering each of the N chunks and the final one
@@ -20,7 +17,7 @@ export function statePassLayout(chunks: number, chunk: number, dk: number, dv: n
  * store S_n; V' = U − W S; S ← e^{γ_C} S + (K ⊙ e^{γ_C−γ})ᵀ V', each decay 0 across a reset (reset.ts:
  * the prepare pass hands over γ' and reset counts). Each thread owns a vec4 of columns;
  * the next chunk's operands are loaded into registers while the current one computes.
- * With `tile.split` > 1 (256 threads) up to that many threads share each output's sum (`stateSplits`): each adds
+ * With `tile.split` > 1 (on `tile.threads` threads) up to that many threads share each output's sum (`stateSplits`): each adds
  * a contiguous part of its terms, and after a barrier one thread adds the parts in order. The per-chunk step is a
  * chain of dependent workgroup-memory loads and FMAs on a few warps (the loads of the next chunk already travel
  * meanwhile), so splitting the sums shortens the sequential critical path: at Dk = C = 64 from 2 × 64 to
@@ -44,11 +41,11 @@ export class DeltaRuleStateProgram implements WebGPUProgram {
     this.dk = dk;
     this.tile = tile;
     this.gated = gated;
-    this.workgroupSize = [tile.split > 1 ? STATE_SPLIT_WORKGROUP : WORKGROUP, 1, 1];
+    this.workgroupSize = [tile.threads, 1, 1];
     this.variableNames = ['wu', 'k', 'state'];
     const chunks = Math.ceil(length / tile.chunk);
     this.outputShape = [batchHeads, statePassLayout(chunks, tile.chunk, dk, dv).perHead];
-    this.shaderKey = `tessera_delta_state_v2_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}_${tile.slice}_${tile.split}`;
+    this.shaderKey = `tessera_delta_state_v2_${gated ? 'gated' : 'plain'}_${dk}_${tile.chunk}_${tile.slice}_${tile.split}_${tile.threads}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(
       this.outputShape,
       batchHeads * Math.ceil(dv / tile.slice),

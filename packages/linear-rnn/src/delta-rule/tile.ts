@@ -19,8 +19,11 @@ const TARGET_WORKGROUPS = 128;
  */
 export const CHUNK_PAD = 64;
 
-/** Threads of the state pass's split-sum workgroup (WebGPU's default limit per workgroup). */
-export const STATE_SPLIT_WORKGROUP = 256;
+/** Threads of the state pass's split-sum workgroup that `chunkTile` picks (WebGPU's default limit per workgroup). */
+const STATE_SPLIT_WORKGROUP = 256;
+
+/** Threads of the state pass's unsplit workgroup, one per output. */
+const STATE_UNSPLIT_WORKGROUP = 128;
 
 /**
  * The most threads that share one output's sum in the state pass. At B·H = 8, Dk = Dv = C = 64 and
@@ -31,13 +34,15 @@ const MAX_SPLIT = 4;
 
 /**
  * How the three chunk passes tile one (b, h): `chunk` tokens per chunk (C), `slice` state columns per
- * workgroup of the state pass (a multiple of 4: each thread owns a vec4 of columns), and `split`, the most
- * threads of the state pass that share one output's sum (1: the 128-thread program, one thread per output).
+ * workgroup of the state pass (a multiple of 4: each thread owns a vec4 of columns), `split`, the most
+ * threads of the state pass that share one output's sum (1: one thread per output), and `threads`, the state
+ * pass's workgroup size (at most the device's `maxComputeInvocationsPerWorkgroup`; WebGPU's default is 256).
  */
 export interface ChunkTile {
   chunk: number;
   slice: number;
   split: number;
+  threads: number;
 }
 
 /**
@@ -46,7 +51,7 @@ export interface ChunkTile {
  * and as many as keep every (output, part) pair on a thread of its own.
  */
 export function stateSplits(tile: ChunkTile, dk: number): { values: number; state: number } {
-  const per = (outputs: number): number => Math.max(1, Math.min(tile.split, Math.floor(STATE_SPLIT_WORKGROUP / outputs)));
+  const per = (outputs: number): number => Math.max(1, Math.min(tile.split, Math.floor(tile.threads / outputs)));
   const groups = tile.slice / 4;
   return tile.split > 1 ? { values: per(tile.chunk * groups), state: per(dk * groups) } : { values: 1, state: 1 };
 }
@@ -56,6 +61,14 @@ export function statePartials(tile: ChunkTile, dk: number): number {
   const { values, state } = stateSplits(tile, dk);
   const groups = tile.slice / 4;
   return 4 * Math.max(values > 1 ? tile.chunk * groups * values : 0, state > 1 ? dk * groups * state : 0);
+}
+
+/**
+ * Floats of workgroup memory the state pass declares for a tile: a C×Dk block (Wᵀ, then K) beside its state
+ * slice, V' rows, γ' and the reset counts, and the partial sums of a split.
+ */
+export function stateFloats(tile: ChunkTile, dk: number): number {
+  return tile.chunk * dk + dk * tile.slice + tile.chunk * tile.slice + 2 * tile.chunk + statePartials(tile, dk);
 }
 
 /**
@@ -72,12 +85,11 @@ export function chunkTile(batchHeads: number, dk: number, dv: number, chunkSize:
   let slice = 16;
   while (slice > 4 && batchHeads * Math.ceil(dv / slice) < TARGET_WORKGROUPS) slice /= 2;
   let chunk = Math.min(CHUNK_PAD, chunkSize, length);
-  // the state pass: a C×Dk block (Wᵀ, then K) beside its state slice, V' rows, γ' and the reset counts
-  const state = (c: number): number => c * dk + dk * slice + c * slice + 2 * c;
-  while (chunk > 1 && state(chunk) > WORKGROUP_FLOATS) chunk--;
+  const threads = STATE_SPLIT_WORKGROUP;
+  while (chunk > 1 && stateFloats({ chunk, slice, split: 1, threads }, dk) > WORKGROUP_FLOATS) chunk--;
   let split = MAX_SPLIT;
-  while (split > 1 && state(chunk) + statePartials({ chunk, slice, split }, dk) > WORKGROUP_FLOATS) split /= 2;
+  while (split > 1 && stateFloats({ chunk, slice, split, threads }, dk) > WORKGROUP_FLOATS) split /= 2;
   // where every product already has a thread per output (wide slices, long heads) the 128-thread program stays
-  const { values, state: keys } = stateSplits({ chunk, slice, split }, dk);
-  return { chunk, slice, split: values > 1 || keys > 1 ? split : 1 };
+  const { values, state: keys } = stateSplits({ chunk, slice, split, threads }, dk);
+  return values > 1 || keys > 1 ? { chunk, slice, split, threads } : { chunk, slice, split: 1, threads: STATE_UNSPLIT_WORKGROUP };
 }
