@@ -5,7 +5,7 @@ import { Camera } from '../src/camera/index.js';
 import type { Gaussians } from '../src/gaussians/index.js';
 import { countIntersections } from '../src/rasterize/host.js';
 import { GaussianBackwardProgram } from '../src/rasterize/gaussian-backward.program.js';
-import { rasterizeBackwardWebGPU, rasterizeBackwardWith } from '../src/rasterize/kernel.js';
+import { type BackwardReduction, rasterizeBackwardWebGPU, rasterizeBackwardWith } from '../src/rasterize/kernel.js';
 import { rasterizeBackwardOp, rasterizeOp } from '../src/rasterize/op.js';
 import { randomGaussians } from '../test/cases.js';
 import { PerThreadGaussianBackwardProgram } from '../test/gaussian-backward-per-thread.js';
@@ -108,14 +108,22 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
     rows.push(
       ...(await kernelProfile('rasterize backward', shape, () => rasterizeBackwardOp(backwardInputs, attrs), { by: 'program', top: 8 })),
     );
-    // does the subgroup reduction in the compositing pay on this device, against the portable tree?
+    // do the subgroup reductions in the compositing pay on this device, against the portable tree? Every Gaussian
+    // through subgroupAdd, and skipping the Gaussians none of a subgroup's pixels took (transposing where the adapter
+    // reports one subgroup size)
     const sg = webgpuSubgroups();
     if (sg.enabled) {
-      const backward = (subgroups: { enabled: boolean; minSize: number }) => () =>
+      const backward = (subgroups: BackwardReduction) => () =>
         runKernel((ctx) => rasterizeBackwardWith(ctx, subgroups), backwardInputs, attrs);
       const tree = await bench('backward, tree reduction', backward({ enabled: false, minSize: 0 }));
       const sub = await bench('backward, subgroup reduction', backward(sg));
       rows.push(compare('rasterize backward (subgroup reduction)', shape, 'tree reduction', tree, sub));
+      const skip = await bench('backward, subgroup skip reduction', backward({ ...sg, skip: true }));
+      rows.push(compare('rasterize backward (subgroup skip reduction)', shape, 'tree reduction', tree, skip));
+      if (sg.minSize === sg.maxSize) {
+        const added = await bench('backward, subgroup skip reduction (subgroupAdd)', backward({ ...sg, maxSize: 0, skip: true }));
+        rows.push(compare('rasterize backward (subgroup skip reduction, subgroupAdd)', shape, 'tree reduction', tree, added));
+      }
     }
     // the per-Gaussian pass through workgroup memory against the per-thread program it replaced (the tests' oracle),
     // the rest of the backward the same: the A/B the first GPU run of the staged pass needs

@@ -36,6 +36,25 @@ export function subgroupReduction(minSize: number): SubgroupReduction {
   return { maxSubgroups, group };
 }
 
+/** The skipping variant marks a group's Gaussians by the bits of one u32 per slot: at most 32 Gaussians a group. */
+const SKIP_MAX_GROUP = 32;
+
+/**
+ * The skipping variant's B′: as subgroupReduction, but at most SKIP_MAX_GROUP, and its marks (`[2, slots]` u32) share
+ * the budget, which also has the `taken` flags (BATCH words) the variant does without: 32 for subgroups of ≥ 32
+ * (H100), 8 for ≥ 8 (lavapipe), 4 for the WGSL minimum of 4.
+ */
+export function skipReduction(minSize: number): SubgroupReduction {
+  const maxSubgroups = Math.ceil(256 / Math.max(MIN_SUBGROUP_SIZE, minSize));
+  const words = (group: number) => 2 * group * maxSubgroups * PARTIAL_WIDTH + 2 * maxSubgroups;
+  let group = 1;
+  while (group * 2 <= Math.min(BATCH, SKIP_MAX_GROUP) && words(group * 2) <= REDUCTION_FLOATS + BATCH) group *= 2;
+  return { maxSubgroups, group };
+}
+
+/** The compositing backward's reduction of a tile's 256 pixels per Gaussian (CompositeBackwardProgram). */
+export type CompositeReduction = 'tree' | 'subgroups' | 'subgroup-skip';
+
 /** The tree's buffers, and the last step of its reduction. */
 const TREE_DECLARATIONS = `
   const REDUCERS = ${REDUCERS};
@@ -143,6 +162,181 @@ const SUBGROUP_STEP = `
 `;
 
 /**
+ * The skipping variant's buffers: the sums `[2 halves, MAX_SUBGROUPS slots, GROUP Gaussians, NQ]` (a slot's Gaussians
+ * contiguous, so the finishing invocations read consecutive words) and per (half, slot) the bits of the group's
+ * Gaussians that slot's subgroup summed; a bit left clear means the slot's sums are stale and are not read.
+ */
+function skipDeclarations(r: SubgroupReduction): string {
+  return `
+  const GROUP = ${r.group};
+  const MAX_SUBGROUPS = ${r.maxSubgroups};
+  var<workgroup> sums : array<f32, ${2 * r.group * r.maxSubgroups * PARTIAL_WIDTH}>;
+  var<workgroup> marks : array<u32, ${2 * r.maxSubgroups}>;
+  var<workgroup> slotsClaimed : atomic<u32>;
+  var<workgroup> slotLead : array<u32, MAX_SUBGROUPS>;
+
+  /**
+   * Writes the partials of staged Gaussians k0 … k0 + n − 1 (a group, in buffer half h): one (Gaussian, quantity)
+   * per invocation, adding in slot order the sums of the slots whose subgroup marked the Gaussian; zero where none did.
+   */
+  fn finishGroup(k0 : i32, n : i32, h : i32, t : i32, slots : i32) {
+    for (var task = t; task < n * NQ; task += TILE_PIXELS) {
+      let bit = 1u << u32(task / NQ);
+      var s = 0.0;
+      for (var i = 0; i < slots; i++) {
+        if ((marks[h * MAX_SUBGROUPS + i] & bit) != 0u) { s += sums[(h * MAX_SUBGROUPS + i) * GROUP * NQ + task]; }
+      }
+      result[sSlot[k0 + task / NQ] * NQ + (task % NQ)] = s;
+    }
+  }
+`;
+}
+
+/** How the transposing reduction runs for subgroups of `size` lanes: the steps that halve the values, then plain ones. */
+interface TransposePlan {
+  /** Per halving step: the lane bit (xor mask), the values before it, and the values kept (⌈n / 2⌉). */
+  halving: { mask: number; n: number; m: number }[];
+  /** Lane bits of the butterfly steps once one value is left (subgroups wider than 2^steps). */
+  plain: number[];
+  /** Values each lane holds at the end. */
+  held: number;
+}
+
+export function transposePlan(n: number, size: number): TransposePlan {
+  const halving: TransposePlan['halving'] = [];
+  const plain: number[] = [];
+  let cur = n;
+  for (let mask = size / 2; mask >= 1; mask /= 2) {
+    if (cur > 1) {
+      const m = Math.ceil(cur / 2);
+      halving.push({ mask, n: cur, m });
+      cur = m;
+    } else plain.push(mask);
+  }
+  return { halving, plain, held: cur };
+}
+
+/**
+ * WGSL of `heldQuantity(lane, i)`: the quantity the lane's i-th value holds at the end of the transposing reduction,
+ * or −1 where it holds padding or a copy another lane stores (a set lane bit of a plain step). Followed backwards,
+ * value i of a step's result was value i + m (upper half) or i (lower) before it, and is padding past n.
+ */
+function heldQuantityWgsl(plan: TransposePlan): string {
+  const plainMask = plan.plain.reduce((a, b) => a | b, 0);
+  const steps = [...plan.halving]
+    .reverse()
+    .map(({ mask, n, m }) => `q += select(0u, ${m}u, (lane & ${mask}u) != 0u);\n    ok = ok && q < ${n}u;`)
+    .join('\n    ');
+  return `
+  fn heldQuantity(lane : u32, i : u32) -> i32 {
+    var q = i;
+    var ok = (lane & ${plainMask}u) == 0u;
+    ${steps}
+    return select(-1, i32(q), ok);
+  }
+`;
+}
+
+/**
+ * WGSL that reduces v[0 … NQ − 1] over the subgroup by recursive halving (a transposing butterfly): at the step of
+ * lane bit b, a lane keeps one half of its values (the lower where b is clear) and trades the other half with the lane
+ * across b, so the values per lane halve while the lanes each value sums double. Stores each lane's values at
+ * `sums[base + quantity]`.
+ */
+function transposeReductionWgsl(plan: TransposePlan): string {
+  const lines: string[] = [];
+  let names = Array.from({ length: PARTIAL_WIDTH }, (_, q) => `v[${q}]`);
+  plan.halving.forEach(({ mask, n, m }, step) => {
+    lines.push(`let hi${step} = (lane & ${mask}u) != 0u;`);
+    const next: string[] = [];
+    for (let i = 0; i < m; i++) {
+      const lo = names[i] as string;
+      const up = i + m < n ? (names[i + m] as string) : '0.0';
+      const name = `r${step}_${i}`;
+      lines.push(`let ${name} = select(${lo}, ${up}, hi${step}) + subgroupShuffleXor(select(${up}, ${lo}, hi${step}), ${mask}u);`);
+      next.push(name);
+    }
+    names = next;
+  });
+  plan.plain.forEach((mask, step) => {
+    names = names.map((name, i) => {
+      const sum = `p${step}_${i}`;
+      lines.push(`let ${sum} = ${name} + subgroupShuffleXor(${name}, ${mask}u);`);
+      return sum;
+    });
+  });
+  names.forEach((name, i) => {
+    lines.push(`if (held${i} >= 0) { sums[base + held${i}] = ${name}; }`);
+  });
+  return lines.join('\n            ');
+}
+
+/** The skipping variant's subgroupAdd reduction (any subgroup size): one lane stores the sums. */
+const SKIP_ADD_REDUCTION = `
+            let a = subgroupAdd(vec4<f32>(v[0], v[1], v[2], v[3]));
+            let b = subgroupAdd(vec4<f32>(v[4], v[5], v[6], v[7]));
+            let c = subgroupAdd(vec2<f32>(v[8], v[9]));
+            if (lane == 0u) {
+              sums[base] = a.x;
+              sums[base + 1] = a.y;
+              sums[base + 2] = a.z;
+              sums[base + 3] = a.w;
+              sums[base + 4] = b.x;
+              sums[base + 5] = b.y;
+              sums[base + 6] = b.z;
+              sums[base + 7] = b.w;
+              sums[base + 8] = c.x;
+              sums[base + 9] = c.y;
+            }
+`;
+
+/**
+ * Per staged Gaussian k: a subgroup none of whose invocations took it does nothing more (its bit stays clear); one that
+ * did sums the 10 values and sets the bit. At the group's last Gaussian (or the batch's) each subgroup stores its bits,
+ * one barrier, then the group's partials. `exact` = the subgroup size the transposing reduction was generated for
+ * (0: subgroupAdd only); a subgroup of another size (not expected: the adapter reported one size) takes subgroupAdd.
+ */
+function skipStep(exact: number): string {
+  const reduce = exact
+    ? `if (lanes == ${exact}u) {
+            ${transposeReductionWgsl(transposePlan(PARTIAL_WIDTH, exact))}
+          } else {
+            ${SKIP_ADD_REDUCTION}
+          }`
+    : SKIP_ADD_REDUCTION;
+  return `
+        let j = k % GROUP;
+        let h = (k / GROUP) & 1;
+        // subgroup-uniform, but WGSL's analysis knows only workgroup uniformity: the subgroup operations in the branch
+        // run with every invocation of the subgroup or none
+        @diagnostic(off, subgroup_uniformity) if (subgroupAny(took)) {
+          bits |= 1u << u32(j);
+          let base = ((h * MAX_SUBGROUPS + slot) * GROUP + j) * NQ;
+          ${reduce}
+        }
+        if (j == GROUP - 1 || k == count - 1) {
+          if (lane == 0u) { marks[h * MAX_SUBGROUPS + slot] = bits; }
+          bits = 0u;
+          workgroupBarrier();
+          finishGroup(k - j, j + 1, h, t, slots);
+        }
+`;
+}
+
+/** The skipping variant's lane (rank in its subgroup) and subgroup size, taken where every invocation is active. */
+function skipLanes(exact: number): string {
+  const held = exact
+    ? Array.from({ length: transposePlan(PARTIAL_WIDTH, exact).held }, (_, i) => `let held${i} = heldQuantity(lane, ${i}u);`).join('\n    ')
+    : '';
+  return `
+    let lane = subgroupExclusiveAdd(1u);
+    let lanes = subgroupAdd(1u);
+    ${held}
+    var bits = 0u;
+`;
+}
+
+/**
  * Backward compositing, one 256-thread workgroup per tile. Each pixel replays its list front to back with the
  * forward's arithmetic (blend.wgsl.ts), so it takes the same skip and stop decisions, and needs no stored
  * last-contributor index: the colour, depth and transmittance behind Gaussian k come from the forward's
@@ -163,7 +357,31 @@ const SUBGROUP_STEP = `
  * before the barrier after which the group two later overwrites them. WGSL promises neither a subgroup size nor
  * which invocations form a subgroup: slots are claimed once with a workgroup atomic and then renumbered by the
  * subgroup's smallest local index, so the slots are added in the same order on every run (deterministic, as the
- * tree is). The two variants differ only in the order of the float additions.
+ * tree is). The variants differ only in the order of the float additions.
+ *
+ * `subgroup-skip` is gsplat's `if (!warp.any(valid)) continue;`. Why the plain subgroup variant lost to the tree (2.7×
+ * on the H100): at 1M Gaussians of a few pixels, most Gaussians of a tile are taken by the pixels of a few of its
+ * subgroups, yet every subgroup reduced every Gaussian — 10 subgroupAdds, each a 5-shuffle butterfly on 32 lanes, so
+ * 8 × 50 shuffles per Gaussian and tile against the tree's ~20 workgroup-memory loads and stores per subgroup; shuffles
+ * and workgroup memory share about the same throughput, so the barriers it saved did not pay for the shuffles. Here a
+ * subgroup first asks subgroupAny(took) and, where none of its invocations took the Gaussian, does nothing: no
+ * shuffle, no store, and no `taken` flag (its clear bit says it). WGSL's uniformity analysis knows only workgroup
+ * uniformity, so the branch is under `@diagnostic(off, subgroup_uniformity)` (an attribute on the statement: tfjs
+ * writes its preamble before our code, where a global `diagnostic` directive could not go); its condition is one value
+ * for the whole subgroup, and every invocation is active at the subgroupAny (uniform control flow, 256 = whole
+ * subgroups), so the operations in it run with the full subgroup, as in gsplat's warp. A subgroup that did take it
+ * reduces by recursive halving where the adapter reports one subgroup size (`exact`): at each lane bit a lane keeps half
+ * of its values and trades the other half across the bit, so 10 values on 32 lanes take 5 + 3 + 2 + 1 + 1 = 12 shuffles
+ * instead of 50, and the 10 sums end in 10 lanes that store them with one instruction (instead of one lane storing 10).
+ * The code is generated per size and fully unrolled — named scalars, no loop over an `array<f32, NQ>` with a dynamic
+ * index that a driver may put in local memory (the plain variant's `s[q]`, `sums[… + q]` loops). The lane is the rank
+ * from subgroupExclusiveAdd(1), equal to subgroup_invocation_id only in a full subgroup, which tfjs' fixed entry point
+ * does not let us read; a subgroup of another size than the one generated for takes subgroupAdd instead (so does the
+ * variant where the adapter reports a range of sizes). Which subgroups summed which Gaussian is one u32 per slot (one
+ * bit per Gaussian of the group: B′ ≤ 32), kept in a register and stored once per group before its barrier, so
+ * skipping costs no store at all; the finishing invocation of (Gaussian, quantity) adds, in slot order, only the slots
+ * whose bit is set — a slot it skips holds another Gaussian's stale sums — so a Gaussian nobody took gets an exact 0
+ * and the result is the same on every run.
  */
 export class CompositeBackwardProgram implements WebGPUProgram {
   outputShape: number[];
@@ -173,18 +391,34 @@ export class CompositeBackwardProgram implements WebGPUProgram {
   dispatchLayout: WebGPUProgram['dispatchLayout'];
   dispatch: [number, number, number];
   uniforms = TILE_UNIFORMS;
+  private readonly variant: CompositeReduction;
   private readonly reduction: SubgroupReduction | null;
+  /** The skipping variant's transposing reduction is generated for subgroups of this size (0: subgroupAdd). */
+  private readonly exact: number;
 
-  constructor(capacity: number, tiles: number, subgroups = false, subgroupMinSize = 0) {
+  /**
+   * `variant`: the reduction ('subgroups' and 'subgroup-skip' need the device's subgroups: `webgpuSubgroups().enabled`),
+   * sized for subgroups of at least `subgroupMinSize`; 'subgroup-skip' transposes where `subgroupMinSize` and
+   * `subgroupMaxSize` are one size (the adapter's report), else uses subgroupAdd.
+   */
+  constructor(capacity: number, tiles: number, variant: CompositeReduction = 'tree', subgroupMinSize = 0, subgroupMaxSize = 0) {
     this.outputShape = [capacity, PARTIAL_WIDTH];
-    this.reduction = subgroups ? subgroupReduction(subgroupMinSize) : null;
+    this.variant = variant;
+    this.reduction =
+      variant === 'subgroups' ? subgroupReduction(subgroupMinSize) : variant === 'subgroup-skip' ? skipReduction(subgroupMinSize) : null;
+    this.exact =
+      variant === 'subgroup-skip' && subgroupMinSize >= MIN_SUBGROUP_SIZE && subgroupMinSize === subgroupMaxSize ? subgroupMinSize : 0;
     const r = this.reduction;
-    this.shaderKey = `tessera_gs_composite_backward_${BATCH}_${r ? `subgroups_${r.group}x${r.maxSubgroups}` : 'tree'}`;
+    const key = r ? `${variant === 'subgroups' ? 'subgroups' : `skip${this.exact}`}_${r.group}x${r.maxSubgroups}` : 'tree';
+    this.shaderKey = `tessera_gs_composite_backward_${BATCH}_${key}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatGrid(this.outputShape, tiles));
   }
 
   getUserCode(): string {
     const r = this.reduction;
+    const skip = this.variant === 'subgroup-skip' ? this.reduction : null;
+    const sub = this.variant === 'subgroups' ? this.reduction : null;
+    const exact = this.exact;
     return `
   ${LINEAR_WORKGROUP_INDEX}
   ${RASTER_CONSTANTS_WGSL}
@@ -198,8 +432,12 @@ export class CompositeBackwardProgram implements WebGPUProgram {
   var<workgroup> sConicO : array<vec4<f32>, BATCH>;
   var<workgroup> sColorZ : array<vec4<f32>, BATCH>;
   var<workgroup> sSlot : array<i32, BATCH>;
-  /** Whether any pixel took staged Gaussian k: lets a tile skip reducing the Gaussians nobody took. */
-  var<workgroup> taken : array<atomic<u32>, BATCH>;
+  ${
+    skip
+      ? ''
+      : `/** Whether any pixel took staged Gaussian k: lets a tile skip reducing the Gaussians nobody took. */
+  var<workgroup> taken : array<atomic<u32>, BATCH>;`
+  }
   var<workgroup> doneCount : atomic<u32>;
   var<workgroup> ctlDone : u32;
   var<workgroup> ctlRange : vec2<i32>;
@@ -214,7 +452,7 @@ export class CompositeBackwardProgram implements WebGPUProgram {
     return order[depthRank(g)] + (tileY - y0) * (x1 - x0) + (tileX - x0);
   }
 
-  ${r ? subgroupDeclarations(r) : TREE_DECLARATIONS}
+  ${skip ? skipDeclarations(skip) + (exact ? heldQuantityWgsl(transposePlan(PARTIAL_WIDTH, exact)) : '') : sub ? subgroupDeclarations(sub) : TREE_DECLARATIONS}
 
   fn main(index : i32) {
     let tile = i32(linearWorkgroupIndex());
@@ -247,6 +485,7 @@ export class CompositeBackwardProgram implements WebGPUProgram {
     }
     workgroupBarrier();
     ${r ? SUBGROUP_CLAIM : ''}
+    ${skip ? skipLanes(exact) : ''}
     var done = !inside;
     if (done) { atomicAdd(&doneCount, 1u); }
     let range = workgroupUniformLoad(&ctlRange);
@@ -261,7 +500,7 @@ export class CompositeBackwardProgram implements WebGPUProgram {
       if (t == 0) { ctlDone = atomicLoad(&doneCount); }
       let nd = workgroupUniformLoad(&ctlDone);
       if (nd >= u32(TILE_PIXELS) || b0 >= range.y) { break; }
-      if (t < BATCH) { atomicStore(&taken[t], 0u); }
+      ${skip ? '' : 'if (t < BATCH) { atomicStore(&taken[t], 0u); }'}
       let e = b0 + t;
       if (t < BATCH && e < range.y) {
         let o = keys[KEY_WORDS * e + 1] * PRE_STRIDE;
@@ -314,8 +553,7 @@ export class CompositeBackwardProgram implements WebGPUProgram {
         }
         // a store, not atomicOr: every taker writes the same 1, and a relaxed store of it is a plain shared-memory
         // store where an atomicOr from up to 256 pixels to one address would be serialised, for every Gaussian
-        if (took) { atomicStore(&taken[k], 1u); }
-        ${r ? SUBGROUP_STEP : TREE_STEP}
+        ${skip ? skipStep(exact) : `if (took) { atomicStore(&taken[k], 1u); }${sub ? SUBGROUP_STEP : TREE_STEP}`}
       }
       ${r ? '' : TREE_BATCH_END}
       b0 += BATCH;

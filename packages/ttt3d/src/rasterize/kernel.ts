@@ -1,5 +1,5 @@
 import type { ProgramUniform, TensorInfo, WebGPUKernelContext, WebGPUSubgroups } from '@tessera/tensor-core';
-import { CompositeBackwardProgram } from './composite-backward.program.js';
+import { CompositeBackwardProgram, type CompositeReduction } from './composite-backward.program.js';
 import { CompositeProgram } from './composite.program.js';
 import { GaussianBackwardProgram } from './gaussian-backward.program.js';
 import { PreprocessProgram } from './preprocess.program.js';
@@ -99,13 +99,21 @@ export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, 
 }
 
 /**
- * rasterizeBackwardWebGPU with the compositing's reduction chosen by `subgroups` (`enabled`: per subgroup, sized for
- * `minSize`; else the portable tree): tests run both variants through it on a device that has subgroups.
+ * How rasterizeBackwardWith reduces in the compositing: `enabled` false, the portable tree; else per subgroup, sized
+ * for `minSize` — `skip` picks the variant that skips the Gaussians none of a subgroup's pixels took (transposing
+ * where `maxSize` equals `minSize`, else through subgroupAdd), unset the one that reduces every Gaussian.
  */
-export function rasterizeBackwardWith(
-  ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>,
-  subgroups: Pick<WebGPUSubgroups, 'enabled' | 'minSize'>,
-): TensorInfo {
+export type BackwardReduction = Pick<WebGPUSubgroups, 'enabled' | 'minSize'> & { maxSize?: number; skip?: boolean };
+
+function compositeReduction(r: BackwardReduction): CompositeReduction {
+  return !r.enabled ? 'tree' : r.skip ? 'subgroup-skip' : 'subgroups';
+}
+
+/**
+ * rasterizeBackwardWebGPU with the compositing's reduction chosen by `subgroups` (BackwardReduction): tests run the
+ * variants through it on a device that has subgroups.
+ */
+export function rasterizeBackwardWith(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>, subgroups: BackwardReduction): TensorInfo {
   const { inputs, attrs } = ctx;
   const { tilesX, tilesY } = tileGrid(attrs);
   const n = inputs.means.shape[0] as number;
@@ -113,7 +121,7 @@ export function rasterizeBackwardWith(
   checkStorageBindings('backward', n, shK, attrs, maxStorageBinding());
   const { binning, saved } = backwardBinning(ctx, inputs, attrs);
   const partials = ctx.run(
-    new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY, subgroups.enabled, subgroups.minSize),
+    new CompositeBackwardProgram(attrs.capacity, tilesX * tilesY, compositeReduction(subgroups), subgroups.minSize, subgroups.maxSize ?? 0),
     [binning.pre, binning.keys, binning.ranges, binning.order, inputs.rendered, inputs.dy],
     'float32',
     tileUniforms(attrs, n, binning),
