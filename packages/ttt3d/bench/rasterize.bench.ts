@@ -124,6 +124,19 @@ async function measure(c: Case, backend: string, log: (m: string) => void, previ
         const added = await bench('backward, subgroup skip reduction (subgroupAdd)', backward({ ...sg, maxSize: 0, skip: true }));
         rows.push(compare('rasterize backward (subgroup skip reduction, subgroupAdd)', shape, 'tree reduction', tree, added));
       }
+      // the tests run the variants at lavapipe's subgroup size (8) only: check them here at this device's
+      const reference = backward({ enabled: false, minSize: 0 })();
+      const scale = (await tf.max(tf.abs(reference)).data())[0] as number;
+      for (const [name, variant] of [
+        ['subgroup', sg],
+        ['subgroup skip', { ...sg, skip: true }],
+      ] as const) {
+        const grads = backward(variant)();
+        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(grads, reference))));
+        log(`  ${name} reduction: max |Δ gradient| against the tree ${((await diff.data())[0] as number) / scale} of max |gradient|`);
+        tf.dispose([grads, diff]);
+      }
+      reference.dispose();
     }
     // the per-Gaussian pass through workgroup memory against the per-thread program it replaced (the tests' oracle),
     // the rest of the backward the same: the A/B the first GPU run of the staged pass needs

@@ -94,7 +94,8 @@ function backwardBinning(
  */
 export function rasterizeBackwardWebGPU(ctx: WebGPUKernelContext<BackwardInput, RasterAttrs>): TensorInfo {
   // the portable tree on every device: on the H100 the subgroup reduction took 2.7× as long (bench/rasterize.bench.ts,
-  // 2026-12-07: 18.4 against 6.8 ms at 1M Gaussians 1080p, 0.42 against 0.15 ms at 10k 256²)
+  // 2026-12-07: 18.4 against 6.8 ms at 1M Gaussians 1080p, 0.42 against 0.15 ms at 10k 256²); the variant that skips
+  // per subgroup (`skip`) is not yet timed there
   return rasterizeBackwardWith(ctx, { enabled: false, minSize: 0 });
 }
 
