@@ -1,7 +1,7 @@
 import { philoxUniformArray, type Tensor, tf } from '@tessera/tensor-core';
 import { bunny, Camera, coloredPrimitives, type Gaussians, rasterize, texturedSphere } from '../src/index.js';
 
-/** One multi-view sample: input views + their cameras, held-out target views with ground-truth RGB and depth. */
+/** One multi-view sample: input views + their cameras, held-out target views with ground-truth RGB, depth and alpha. */
 export interface Sample {
   name: string;
   inputs: Tensor;
@@ -13,6 +13,8 @@ export interface Sample {
   inputRayDepths: Tensor;
   targets: Tensor;
   targetDepths: Tensor;
+  /** `[T, H, W]`: the target views' ground-truth alpha (1 − final transmittance), the coverage target. */
+  targetAlphas: Tensor;
   targetCameras: Camera[];
 }
 
@@ -100,6 +102,7 @@ export function makeSample(seed: number, index: number, o: SampleOptions): Sampl
     ),
     targets: tf.stack(tgs.map((r) => r.image)),
     targetDepths: tf.stack(tgs.map((r) => r.depth)),
+    targetAlphas: tf.stack(tgs.map((r) => r.alpha)),
     targetCameras,
   };
   tf.dispose([...ins, ...tgs].flatMap((r) => [r.image, r.depth, r.alpha]));
@@ -108,5 +111,5 @@ export function makeSample(seed: number, index: number, o: SampleOptions): Sampl
 }
 
 export function disposeSample(s: Sample): void {
-  tf.dispose([s.inputs, s.inputRayDepths, s.targets, s.targetDepths]);
+  tf.dispose([s.inputs, s.inputRayDepths, s.targets, s.targetDepths, s.targetAlphas]);
 }

@@ -1,7 +1,8 @@
 /**
  * The tttLRM training loop (papers/ttt3d.md §2): procedural multi-view samples (scripts/data.ts), the model's
  * Gaussians rendered at held-out target views with the differentiable rasteriser, loss
- * MSE(RGB) + λ_depth·|depth − depth_gt| (+ λ_ray·|t − t_gt| on the input pixels) + λ_opacity·mean opacity, Adam (β = 0.9, 0.95 and gradient clipping at
+ * MSE(RGB) + λ_depth·|depth − depth_gt| (+ λ_ray·|t − t_gt| on the input pixels) (+ λ_alpha·(alpha − alpha_gt)²)
+ * + λ_opacity·mean opacity, Adam (β = 0.9, 0.95 and gradient clipping at
  * norm 1, the authors' settings), checkpoints and a JSON-lines log written atomically.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -46,6 +47,11 @@ export interface TrainOptions {
    * authors' loss (their depth term is a rendered one); default 0.
    */
   lambdaRayDepth?: number;
+  /**
+   * Weight of the alpha (silhouette) loss: mean (alpha − alpha_gt)² over the target pixels, alpha = 1 − the final
+   * transmittance of the rendered target view, as the mask losses of GS-LRM and LGM. Not in the authors' loss; default 0.
+   */
+  lambdaAlpha?: number;
   /** Weight of the mean-opacity regulariser; default 0.01 (0 made no difference in CPU runs). */
   lambdaOpacity?: number;
   /**
@@ -76,6 +82,8 @@ export interface LogEntry {
   depth: number;
   /** The pixel-aligned ray-depth loss (logged whatever its weight). */
   rayDepth: number;
+  /** The alpha (silhouette) loss, mean (alpha − alpha_gt)² over the targets (logged whatever its weight). */
+  alpha: number;
   opacity: number;
   psnr: number;
   gaussians: number;
@@ -208,6 +216,7 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
   const lambdaDepth = o.lambdaDepth ?? 0.01;
   const lambdaOpacity = o.lambdaOpacity ?? 0.01;
   const lambdaRayDepth = o.lambdaRayDepth ?? 0;
+  const lambdaAlpha = o.lambdaAlpha ?? 0;
   const saveEvery = o.saveEvery ?? 100;
   await mkdir(o.out, { recursive: true });
   const weightsDir = join(o.out, 'weights');
@@ -269,20 +278,26 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
           const maxIntersections = webgpu ? Math.min(2 ** 27, 96 * g.count) : undefined;
           let mse = tf.scalar(0);
           let depth = tf.scalar(0);
+          let alpha = tf.scalar(0);
           sample.targetCameras.forEach((cam, i) => {
             const r = rasterize(g, cam, { background: [1, 1, 1], ...(maxIntersections ? { maxIntersections } : {}) });
             mse = tf.add(mse, tf.mean(tf.square(tf.sub(r.image, tf.gather(sample.targets, i)))));
             depth = tf.add(depth, tf.mean(tf.abs(tf.sub(r.depth, tf.gather(sample.targetDepths, i)))));
+            alpha = tf.add(alpha, tf.mean(tf.square(tf.sub(r.alpha, tf.gather(sample.targetAlphas, i)))));
           });
           const n = sample.targetCameras.length;
           mse = tf.div(mse, n);
           depth = tf.div(depth, n);
+          alpha = tf.div(alpha, n);
           const opacity = tf.mean(tf.sigmoid(g.opacityLogits));
           const rayDepth = rayDepthLoss(g.means, sample.inputCameras, sample.inputRayDepths, c.patchSize);
-          parts = [mse, depth, rayDepth, opacity].map((t) => tf.keep(tf.clone(t)));
-          // at weight 0 the ray-depth term is only logged: left out of the loss, the tape does not differentiate it
-          const terms = [mse, tf.mul(depth, lambdaDepth), tf.mul(opacity, lambdaOpacity)];
-          if (lambdaRayDepth !== 0) terms.splice(2, 0, tf.mul(rayDepth, lambdaRayDepth));
+          parts = [mse, depth, rayDepth, alpha, opacity].map((t) => tf.keep(tf.clone(t)));
+          // at weight 0 the ray-depth and alpha terms are only logged: left out of the loss, the tape does not
+          // differentiate them
+          const terms = [mse, tf.mul(depth, lambdaDepth)];
+          if (lambdaRayDepth !== 0) terms.push(tf.mul(rayDepth, lambdaRayDepth));
+          if (lambdaAlpha !== 0) terms.push(tf.mul(alpha, lambdaAlpha));
+          terms.push(tf.mul(opacity, lambdaOpacity));
           return tf.addN(terms) as tf.Scalar;
         },
         params.map(([, v]) => v),
@@ -301,7 +316,7 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
       disposeSample(sample);
       state.step += 1;
       state.seconds = startSeconds + (Date.now() - started) / 1000;
-      const [mse, depthLoss, rayDepth, opacity] = partValues as [number, number, number, number];
+      const [mse, depthLoss, rayDepth, alpha, opacity] = partValues as [number, number, number, number, number];
       const entry: LogEntry = {
         step: state.step,
         seconds: Math.round(state.seconds * 100) / 100,
@@ -309,6 +324,7 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
         mse,
         depth: depthLoss,
         rayDepth,
+        alpha,
         opacity,
         psnr: -10 * Math.log10(mse),
         gaussians: count,

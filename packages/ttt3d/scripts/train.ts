@@ -6,7 +6,7 @@
  *   ... --resume                                                              # continue from --out
  *
  * Flags: --out DIR, --tiny, --steps N, --max-seconds S, --resume, --init DIR (start from saved weights, fresh Adam), --lr X (3e-4), --input-views N or N,N,… (8; a list is cycled through step by step),
- * --target-views N (2), --lambda-depth X (0.01), --lambda-opacity X (0.01), --lambda-ray-depth X (0), --data-seed N, --save-every N,
+ * --target-views N (2), --lambda-depth X (0.01), --lambda-opacity X (0.01), --lambda-ray-depth X (0), --lambda-alpha X (0), --data-seed N, --save-every N,
  * --backend cpu|wasm|webgpu, --config '{"width":128,...}' (merged over RUN_CONFIG and the --tiny preset; e.g.
  * '{"virtualColour":false,"scaleOffset":2.3}' restores the authors' ray-only queries and initial scale).
  */
@@ -56,6 +56,7 @@ const FLAGS = [
   'lambda-depth',
   'lambda-opacity',
   'lambda-ray-depth',
+  'lambda-alpha',
   'data-seed',
   'save-every',
   'backend',
@@ -113,6 +114,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions & { backen
     lambdaDepth: num('lambda-depth'),
     lambdaOpacity: num('lambda-opacity'),
     lambdaRayDepth: num('lambda-ray-depth'),
+    lambdaAlpha: num('lambda-alpha'),
     dataSeed: num('data-seed'),
     saveEvery: num('save-every'),
     backend: typeof backend === 'string' ? backend : undefined,

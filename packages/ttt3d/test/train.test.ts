@@ -22,6 +22,13 @@ describe('parseTrainArgs', () => {
     expect(o).toMatchObject({ steps: TINY.steps, inputViews: 5, targetViews: TINY.targetViews, lr: 1e-3 });
   });
 
+  it('reads the loss weights, --lambda-alpha among them', () => {
+    const o = parseTrainArgs(['--out', 'w', '--lambda-alpha', '0.5', '--lambda-ray-depth', '0.3']);
+    expect(o).toMatchObject({ lambdaAlpha: 0.5, lambdaRayDepth: 0.3 });
+    expect(Object.keys(parseTrainArgs(['--out', 'w']))).not.toContain('lambdaAlpha');
+    expect(() => parseTrainArgs(['--out', 'w', '--lambda-alpha', 'x'])).toThrow(/--lambda-alpha.*x/);
+  });
+
   it('reads a list of input-view counts', () => {
     expect(parseTrainArgs(['--out', 'w', '--input-views', '4,8,16,32']).inputViews).toEqual([4, 8, 16, 32]);
     expect(() => parseTrainArgs(['--out', 'w', '--input-views', '4,0'])).toThrow(/--input-views.*4,0/);

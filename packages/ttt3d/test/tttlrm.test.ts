@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Camera, orbitCameras } from '../src/camera/index.js';
 import { rasterize } from '../src/rasterize/index.js';
 import { representativeCameras, TTTLRM, type TTTLRMConfig } from '../src/tttlrm/index.js';
+import { disposeSample, makeSample, randomCameras, sceneAt } from '../scripts/data.js';
 import { train } from '../scripts/train-loop.js';
 import { TINY } from '../scripts/train.js';
 
@@ -317,6 +318,59 @@ describeBackends(
       expect(JSON.parse(await readFile(join(next, 'state.json'), 'utf8')).step).toBe(5);
       expect(JSON.parse(await readFile(join(next, 'weights', 'config.json'), 'utf8')).width).toBe(TINY.config.width);
       await expect(train({ ...common, out: join(out, 'x'), steps: 1, init: join(out, 'missing') })).rejects.toThrow();
+      await rm(out, { recursive: true });
+    }, 30_000);
+
+    // the alpha (silhouette) term: a tiny run's first step, before any update, with two targets so the average counts
+    const alphaRun = { config: TINY.config, inputViews: 2, targetViews: 2, sceneGaussians: 300, saveEvery: 1000, dataSeed: 3 };
+
+    it('logs the alpha term as mean (alpha − alpha_gt)² over the targets, whatever its weight', async () => {
+      const out = await mkdtemp(join(tmpdir(), 'tttlrm-alpha-'));
+      const [entry] = await train({ ...alphaRun, out, steps: 1 });
+      // independently: the untrained model's Gaussians and the true scene, each rendered at the target cameras, the
+      // squared alpha difference averaged in float64 over every pixel of both targets
+      const size = TINY.config.imageSize as number;
+      const before = tf.memory().numTensors;
+      const s = makeSample(3, 0, { size, inputViews: 2, targetViews: 2, sceneGaussians: 300, background: [1, 1, 1] });
+      const scene = sceneAt(3, 0, 300).gaussians;
+      const targets = randomCameras(4, size, 3 * 7919).slice(2);
+      const model = new TTTLRM(TINY.config);
+      const g = model.forward(s.inputs, s.inputCameras);
+      let sum = 0;
+      for (const cam of targets) {
+        const pred = rasterize(g, cam, { background: [1, 1, 1] });
+        const gt = rasterize(scene, cam, { background: [1, 1, 1] });
+        const [a, b] = [await pred.alpha.data(), await gt.alpha.data()];
+        for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
+        tf.dispose([pred.image, pred.depth, pred.alpha, gt.image, gt.depth, gt.alpha]);
+      }
+      const expected = sum / (2 * size * size);
+      expect(expected).toBeGreaterThan(1e-3);
+      expect(entry?.alpha).toBeCloseTo(expected, 6);
+      g.dispose();
+      scene.dispose();
+      model.dispose();
+      disposeSample(s);
+      // the sample's tensors, targetAlphas among them, are all disposed
+      expect(tf.memory().numTensors).toBe(before);
+      await rm(out, { recursive: true });
+    }, 30_000);
+
+    it('lambdaAlpha 0 leaves the run unchanged; λ > 0 adds exactly λ·alpha to the loss and changes the update', async () => {
+      const out = await mkdtemp(join(tmpdir(), 'tttlrm-alpha-'));
+      const run = (name: string, extra: { lambdaAlpha?: number }) => train({ ...alphaRun, out: join(out, name), steps: 2, ...extra });
+      const none = await run('none', {});
+      const zero = await run('zero', { lambdaAlpha: 0 });
+      const half = await run('half', { lambdaAlpha: 0.5 });
+      const strip = (log: typeof none) => log.map(({ seconds: _, ...e }) => e);
+      expect(strip(zero)).toEqual(strip(none));
+      const [n1, h1] = [none[0], half[0]] as [(typeof none)[0], (typeof none)[0]];
+      // step 1 starts from the same weights: every logged term agrees, the loss differs by λ·alpha
+      expect({ ...h1, seconds: 0, loss: 0 }).toEqual({ ...n1, seconds: 0, loss: 0 });
+      expect(h1.loss - n1.loss).toBeCloseTo(0.5 * n1.alpha, 6);
+      expect(n1.loss).toBeCloseTo(n1.mse + 0.01 * n1.depth + 0.01 * n1.opacity, 6);
+      // the term is differentiated: the second step's weights, and so its alpha, differ
+      expect(half[1]?.alpha).not.toBe(none[1]?.alpha);
       await rm(out, { recursive: true });
     }, 30_000);
 
