@@ -68,6 +68,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions & { backen
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
+    // pnpm 10 hands the script the `--` of `pnpm --filter @tessera/ttt3d train -- --out …` (the README's spelling)
+    if (a === '--') continue;
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const next = argv[i + 1];
     if (next !== undefined && !next.startsWith('--')) {

@@ -12,6 +12,11 @@ describe('parseTrainArgs', () => {
     expect(Object.keys(o)).not.toContain('lr');
   });
 
+  it('skips the `--` that pnpm passes on from `pnpm --filter @tessera/ttt3d train -- …`', () => {
+    expect(parseTrainArgs(['--', '--out', 'w', '--lr', '0.001'])).toEqual(parseTrainArgs(['--out', 'w', '--lr', '0.001']));
+    expect(parseTrainArgs(['--', '--out', 'w']).out).toBe('w');
+  });
+
   it('lets --config restore the authors\u2019 ray-only queries and scale offset', () => {
     const o = parseTrainArgs(['--out', 'w', '--config', '{"virtualColour":false,"scaleOffset":2.3}']);
     expect(o.config).toMatchObject({ virtualColour: false, scaleOffset: 2.3 });
