@@ -10,7 +10,7 @@
  *        [--fit-scenes 2] [--fit-views 16] [--fit-max-steps 3200] [--virtual-count N] [--json FILE] [--backend cpu|wasm|webgpu]
  *
  * `--virtual-count N` decodes from at most N of the input cameras (`virtualCount`: tttLRM's K-means choice), one
- * pass and streamed alike; default all of them.
+ * pass and streamed alike; default the weights' `maxVirtualViews` (0: all of them). Each row says how many decoded.
  *
  * Held-out scenes come from data seed 1 000 000 onwards (training uses small seeds).
  */
@@ -89,7 +89,7 @@ async function evaluate(argv: readonly string[], backendReady: boolean): Promise
       stream.dispose();
       const row = {
         views,
-        ...(cap === undefined ? {} : { virtualCount: Math.min(views, Number(cap)) }),
+        virtualCount: Math.min(views, cap === undefined ? model.config.maxVirtualViews || views : Number(cap)),
         scene: sample.name,
         index: scene,
         seconds,

@@ -34,7 +34,8 @@ export interface TrainOptions {
    * Start from the weights saved in this directory (`config.json` + `model.safetensors`, e.g. the committed
    * `apps/demo/weights/tttlrm`) with fresh Adam moments; its `state.json` and `train-log.jsonl`, where present, carry
    * the step count, the seconds and the data seed on, so the run draws scenes it has not trained on. Ignored when
-   * `resume` finds a run in `out`. `config` is not used: the saved one is.
+   * `resume` finds a run in `out`. `config` is not used: the saved one is (its `maxVirtualViews` too: raise it in
+   * config.json after training on more views than it says).
    */
   init?: string;
   /** Adam's learning rate; default 3e-4 (1e-3 and 3e-3 learnt no faster in CPU runs and did worse at 16 views). */
@@ -220,6 +221,9 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
   const saveEvery = o.saveEvery ?? 100;
   await mkdir(o.out, { recursive: true });
   const weightsDir = join(o.out, 'weights');
+  const viewCounts = typeof o.inputViews === 'number' ? [o.inputViews] : [...(o.inputViews ?? [8])];
+  for (const [i, n] of viewCounts.entries()) checkRange(n, { min: 1, integer: true }, `inputViews[${i}]`);
+  if (viewCounts.length === 0) throw new ValueError('inputViews: expected at least one view count, received []');
   let model: TTTLRM;
   const adam = new PathAdam(o.lr ?? 3e-4);
   let state: TrainState = { step: 0, seconds: 0, dataSeed, backend: activeBackend() };
@@ -237,12 +241,10 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
     }
     if (await exists(join(o.init, 'train-log.jsonl'))) log = parseLog(await readFile(join(o.init, 'train-log.jsonl'), 'utf8'));
   } else {
-    model = new TTTLRM(o.config);
+    // a new model decodes by default at most as many views as it trains on (TTTLRMConfig.maxVirtualViews)
+    model = new TTTLRM({ maxVirtualViews: Math.max(...viewCounts), ...o.config });
   }
   const c = model.config;
-  const viewCounts = typeof o.inputViews === 'number' ? [o.inputViews] : [...(o.inputViews ?? [8])];
-  for (const [i, n] of viewCounts.entries()) checkRange(n, { min: 1, integer: true }, `inputViews[${i}]`);
-  if (viewCounts.length === 0) throw new ValueError('inputViews: expected at least one view count, received []');
   const sampleOptions: SampleOptions = {
     size: c.imageSize,
     inputViews: viewCounts[0] as number,
@@ -271,7 +273,8 @@ export async function train(o: TrainOptions): Promise<LogEntry[]> {
       let count = 0;
       const { value, grads } = tf.variableGrads(
         () => {
-          const g = model.forward(sample.inputs, sample.inputCameras);
+          // every input camera is a virtual view in training, whatever the config's cap on the default
+          const g = model.forward(sample.inputs, sample.inputCameras, { virtualCount: inputViews });
           count = g.count;
           // Gaussians may start 7 px wide at 128² (scaleOffset 2.3) or grow to e^−1.2 ≈ 23 px, so the WebGPU sort
           // buffers need more than the default 16 intersections per Gaussian

@@ -229,6 +229,38 @@ describeBackends('TTTLRM config: virtualColour and scaleOffset', () => {
     coloured.dispose();
   });
 
+  it('config.maxVirtualViews caps the default virtual views, in forward, reconstruct and a stream; virtualCount overrides it', async () => {
+    const capped = TTTLRM.fromConfig({ ...CONFIG, virtualColour: true, maxVirtualViews: 3 });
+    const uncapped = TTTLRM.fromConfig({ ...CONFIG, virtualColour: true });
+    const input = cams(6);
+    const x = views(6, 13);
+    const expected = uncapped.forward(x, input, { virtualCount: 3 });
+    const g = capped.forward(x, input);
+    expect(g.count).toBe(3 * 256);
+    await expectAllClose(g.sh, expected.sh, { atol: 0, rtol: 0 });
+    const r = await capped.reconstruct(x, input, { minOpacity: 0 });
+    await expectAllClose(r.means, expected.means, { atol: 0, rtol: 0 });
+    const s = capped.stream();
+    s.push(x, input);
+    const streamed = await s.gaussians({ minOpacity: 0 });
+    await expectAllClose(streamed.sh, expected.sh, { atol: 1e-5, rtol: 1e-4 });
+    // an explicit count, or fewer inputs than the cap, decode every camera asked for
+    const every = capped.forward(x, input, { virtualCount: 6 });
+    const all = uncapped.forward(x, input);
+    expect(every.count).toBe(6 * 256);
+    await expectAllClose(every.sh, all.sh, { atol: 0, rtol: 0 });
+    const two = tf.slice(x, [0, 0, 0, 0], [2, -1, -1, -1]);
+    const fewer = capped.forward(two, input.slice(0, 2));
+    expect(fewer.count).toBe(2 * 256);
+    expect(() => TTTLRM.fromConfig({ ...CONFIG, maxVirtualViews: -1 })).toThrow(/config.maxVirtualViews: expected an integer ≥ 0/);
+    expect(() => TTTLRM.fromConfig({ ...CONFIG, maxVirtualViews: 2.5 })).toThrow(/config.maxVirtualViews/);
+    s.dispose();
+    tf.dispose([x, two]);
+    for (const d of [expected, g, r, streamed, every, all, fewer]) d.dispose();
+    capped.dispose();
+    uncapped.dispose();
+  });
+
   it('scaleOffset shifts every unclamped log-scale, and the ceiling stays at −1.2', async () => {
     const base = TTTLRM.fromConfig(CONFIG);
     const shifted = TTTLRM.fromConfig({ ...CONFIG, scaleOffset: 4 });
@@ -299,6 +331,8 @@ describeBackends(
       const resumed = await train({ ...common, steps: 10, resume: true });
       expect(resumed.map((e) => e.step)).toEqual([9, 10]);
       expect((await readFile(join(out, 'log.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(10);
+      // a new model decodes by default at most the views it trained on
+      expect(JSON.parse(await readFile(join(out, 'weights', 'config.json'), 'utf8')).maxVirtualViews).toBe(2);
       await rm(out, { recursive: true });
     }, 30_000);
 

@@ -2,6 +2,7 @@ import { checkRange, describeValue, TesseraError, ValueError } from '@tessera/te
 import { MAX_MUON_STEPS } from '../lact/index.js';
 import { MAX_LACT_RATIO, MAX_LACT_WIDTH } from '../lact-block/index.js';
 import { MAX_SH_DEGREE } from '../gaussians/index.js';
+import { MAX_TTTLRM_VIEWS } from './validate.js';
 
 /**
  * Sizes of a `TTTLRM`. The defaults are a small model that trains in minutes on one GPU at 128²; the authors'
@@ -45,6 +46,15 @@ export interface TTTLRMConfig {
    * NVS' pose-only queries). Default false.
    */
   virtualColour: boolean;
+  /**
+   * Virtual views decoded by default: at most this many of the input cameras (`representativeCameras`, as
+   * `virtualCount` picks them), 0 for all of them. Each virtual view adds a layer of pixel-aligned Gaussians whose
+   * opacities the model learnt for the view counts it was trained on, so past them quality falls as views are added
+   * (the committed weights, trained on up to 32 views: 16.4 dB at 64 views decoding all 64, 17.9 dB decoding 32 —
+   * README, tttLRM). A property of the trained weights, hence stored with them. `virtualCount` and `virtualViews`
+   * override it. Default 0.
+   */
+  maxVirtualViews: number;
   /** Philox seed of the initial weights. Default 0. */
   seed: number;
 }
@@ -65,6 +75,7 @@ export const DEFAULT_TTTLRM_CONFIG: Readonly<TTTLRMConfig> = Object.freeze({
   seed: 0,
   scaleOffset: 2.3,
   virtualColour: false,
+  maxVirtualViews: 0,
 });
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_TTTLRM_CONFIG) as (keyof TTTLRMConfig)[];
@@ -97,6 +108,7 @@ export function resolveConfig(partial: Partial<TTTLRMConfig> | undefined, name =
   int('muonSteps', 0, MAX_MUON_STEPS);
   int('shDegree', 0, MAX_SH_DEGREE);
   int('seed', 0, 2 ** 32);
+  int('maxVirtualViews', 0, MAX_TTTLRM_VIEWS);
   checkRange(c.fastHiddenRatio, { min: 0, minExclusive: true, max: MAX_LACT_RATIO }, `${name}.fastHiddenRatio`);
   checkRange(c.mlpRatio, { min: 0, minExclusive: true, max: MAX_LACT_RATIO }, `${name}.mlpRatio`);
   checkRange(c.baseLr, { min: 0, minExclusive: true }, `${name}.baseLr`);

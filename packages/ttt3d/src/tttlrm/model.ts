@@ -31,9 +31,9 @@ export interface TTTLRMForwardOptions {
   /**
    * Decode from this many of the input cameras (`representativeCameras`: K-means over centre and viewing direction,
    * as tttLRM's loader picks fewer virtual than input views), their images in the colour channels of a
-   * `virtualColour` model; default all of them. Not with `virtualViews`. Fewer virtual views mean fewer stacked
-   * layers of pixel-aligned Gaussians: with the committed weights, 16 of 64 input views rendered held-out views
-   * at 16.8 dB against 14.7 for all 64 (README, tttLRM).
+   * `virtualColour` model; default `config.maxVirtualViews` of them (0: all). Not with `virtualViews`. Fewer virtual
+   * views mean fewer stacked layers of pixel-aligned Gaussians: with the step-1844 weights decoding every view,
+   * 16.4 dB at 64 input views against 17.3 at 32; 32 of the 64 gave 17.9 dB (README, tttLRM).
    */
   virtualCount?: number;
 }
@@ -182,7 +182,7 @@ export class TTTLRM extends Module {
     const o = checkOptions(opts, FORWARD_OPTIONS);
     checkViews(views, cameras, this.config.patchSize);
     if (o.virtualViews !== undefined) checkCameras(o.virtualViews, this.config.patchSize, 'opts.virtualViews');
-    const count = checkVirtualCount(o.virtualCount, o.virtualViews);
+    const count = virtualCountOrDefault(this, checkVirtualCount(o.virtualCount, o.virtualViews));
     const states = this.encodeViews(views, cameras);
     try {
       return o.virtualViews !== undefined
@@ -263,6 +263,11 @@ export class TTTLRM extends Module {
  * Decodes from `count` of the input `cameras` (all when undefined) picked by `representativeCameras`; with
  * `virtualColour` the picked views' images fill the colour channels, as in tttLRM's loader (`views`: the inputs).
  */
+/** `count`, or the model's `config.maxVirtualViews` where none was asked for (undefined: every input camera). */
+function virtualCountOrDefault(model: TTTLRM, count: number | undefined): number | undefined {
+  return count ?? (model.config.maxVirtualViews > 0 ? model.config.maxVirtualViews : undefined);
+}
+
 function decodeFromInputs(
   model: TTTLRM,
   states: readonly FastWeights[],
@@ -345,8 +350,8 @@ export class TTTLRMStream {
   }
 
   /**
-   * The scene so far as Gaussians from `opts.virtualViews` (default every camera pushed, or `opts.virtualCount` of
-   * them), pruned below `opts.minOpacity` (default 0.01). Throws when nothing was pushed. The caller owns the result.
+   * The scene so far as Gaussians from `opts.virtualViews` (default `opts.virtualCount` of the cameras pushed, else
+   * `config.maxVirtualViews` of them, 0: every one), pruned below `opts.minOpacity` (default 0.01). Throws when nothing was pushed. The caller owns the result.
    */
   async gaussians(opts?: TTTLRMReconstructOptions): Promise<Gaussians> {
     this.#checkLive('gaussians');
@@ -354,7 +359,7 @@ export class TTTLRMStream {
     const minOpacity = checkMinOpacity(o.minOpacity);
     if (this.#states === undefined) throw new TesseraError('TTTLRMStream.gaussians: no views were pushed yet');
     if (o.virtualViews !== undefined) checkCameras(o.virtualViews, this.#model.config.patchSize, 'opts.virtualViews');
-    const count = checkVirtualCount(o.virtualCount, o.virtualViews);
+    const count = virtualCountOrDefault(this.#model, checkVirtualCount(o.virtualCount, o.virtualViews));
     // every pushed camera decodes when no subset is asked for: at most MAX_TTTLRM_VIEWS of them, as for explicit ones
     if (o.virtualViews === undefined && (count === undefined || count >= this.#cameras.length)) {
       checkCameras(this.#cameras, this.#model.config.patchSize, 'cameras pushed');
