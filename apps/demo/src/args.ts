@@ -26,7 +26,7 @@ export interface CliArgs {
   /** The lm part's task and the settings that were given. */
   lm: { task: LmTask; prompt?: string; decoder?: DecoderName; maxTokens?: number; temperature?: number; mix?: string; dir?: string };
   /** The reconstruct part's settings that were given (`fitSteps` from --steps, `weights` from --weights). */
-  reconstruct: { views?: number; stream?: boolean; scene?: SceneName; fitSteps?: number; weights?: string };
+  reconstruct: { views?: number; stream?: boolean; virtualCount?: number; scene?: SceneName; fitSteps?: number; weights?: string };
 }
 
 /** What parsing the command line produced: arguments to run with, help text to print, or a usage error. */
@@ -107,6 +107,12 @@ function program(out: (text: string) => void): Command {
     )
     .option('--stream', 'reconstruct: push the views into tttLRM 4 at a time (streaming), the held-out PSNR after each push')
     .addOption(
+      new Option(
+        '--virtual-count <n>',
+        "reconstruct: decode Gaussians from this many of the input views, 1–64 (default the weights' cap: 32 for the committed ones)",
+      ).argParser(positiveInt('--virtual-count <n>')),
+    )
+    .addOption(
       new Option('--scene <name>', 'reconstruct: the scene (default bunny; procedural = held-out coloured primitives)').choices(SCENES),
     )
     .addOption(
@@ -172,6 +178,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
     mix?: string;
     weights?: string;
     stream?: boolean;
+    virtualCount?: number;
     scene?: SceneName;
   }>();
   const words = (cmd.processedArgs[0] as (Part | LmTask)[] | undefined) ?? [];
@@ -218,6 +225,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
       reconstruct: {
         ...(opts.views !== undefined ? { views: opts.views } : {}),
         ...(opts.stream === true ? { stream: true } : {}),
+        ...(opts.virtualCount !== undefined ? { virtualCount: opts.virtualCount } : {}),
         ...(opts.scene !== undefined ? { scene: opts.scene } : {}),
         ...(opts.steps !== undefined ? { fitSteps: opts.steps } : {}),
         ...(forReconstruct ? { weights: opts.weights } : {}),

@@ -87,7 +87,7 @@ describe('runReconstruct on cpu (a tiny model)', () => {
     expect(r.scene).toEqual({ name: 'bunny', gaussians: 300, seed: 0 });
     expect(r.model).toMatchObject({ weights: tiny, imageSize: 32, width: 32, depth: 1, shDegree: 0 });
     expect(r.model.parameters).toBeGreaterThan(0);
-    expect(r.settings).toEqual({ views: 2, stream: false, heldOutViews: 2, imageSize: 32, fitSteps: 4 });
+    expect(r.settings).toEqual({ views: 2, stream: false, virtualViews: 2, heldOutViews: 2, imageSize: 32, fitSteps: 4 });
     // one Gaussian per input pixel at most (those of opacity < 0.01 pruned)
     expect(r.gaussians).toBeGreaterThan(0);
     expect(r.gaussians).toBeLessThanOrEqual(2 * 32 * 32);
@@ -145,6 +145,18 @@ describe('runReconstruct on cpu (a tiny model)', () => {
     expect(text).toMatch(/held-out \(2 views above the input ring\): PSNR -?\d+\.\d\d dB/);
     expect(text).toMatch(/splat baseline \(fitGaussians, same views\)/);
     expect(text).toMatch(/check ≥ 0 dB and no leaked tensors \(0\): ok/);
+  });
+
+  it('decodes from --virtual-count of the views, one pass and streamed, and says so', async () => {
+    for (const stream of [false, true]) {
+      const r = await runReconstruct({ ...SMALL, weights: tiny, views: 5, virtualCount: 2, stream, heldOutViews: 1, fitSteps: 1 });
+      expect(r.settings).toMatchObject({ views: 5, virtualViews: 2, stream });
+      expect(r.gaussians).toBeLessThanOrEqual(2 * 32 * 32);
+      expect(formatReconstruct(r)).toMatch(/5 views of 32², (one pass|streamed in pushes of 4) \(2 decoded\)/);
+    }
+    await expect(runReconstruct({ ...SMALL, weights: tiny, virtualCount: 0 })).rejects.toThrow(
+      /virtualCount: expected an integer ≥ 1 and ≤ 64, received 0/,
+    );
   });
 
   it('streams the views in pushes of 4 on a procedural scene, with the PSNR after each push', async () => {
@@ -216,7 +228,7 @@ describeBackends(
       expect(Object.keys(r).sort()).toEqual(REPORT_KEYS);
       expect(r.model).toMatchObject({ imageSize: 128, width: 128, depth: 4, shDegree: 3 });
       expect(r.model.weights).toMatch(/weights\/tttlrm\/?$/);
-      expect(r.settings).toEqual({ views: 2, stream: false, heldOutViews: 1, imageSize: 128, fitSteps: 1 });
+      expect(r.settings).toEqual({ views: 2, stream: false, virtualViews: 2, heldOutViews: 1, imageSize: 128, fitSteps: 1 });
       expect(r.gaussians).toBeGreaterThan(1000);
       expect(Number.isFinite(r.psnr)).toBe(true);
       // an all-white image scores ~11.5 dB against these views; 2 views gave 13.9 dB with the provisional weights
@@ -238,12 +250,25 @@ describe('the reconstruct part through the CLI', () => {
 
   it('parses its options; --views, --steps and --weights go to the parts that run', () => {
     expect(
-      parseArgs(['reconstruct', '--views', '4', '--stream', '--scene', 'procedural', '--steps', '30', '--weights', '/w']),
+      parseArgs([
+        'reconstruct',
+        '--views',
+        '4',
+        '--stream',
+        '--virtual-count',
+        '2',
+        '--scene',
+        'procedural',
+        '--steps',
+        '30',
+        '--weights',
+        '/w',
+      ]),
     ).toMatchObject({
       kind: 'run',
       args: {
         parts: ['reconstruct'],
-        reconstruct: { views: 4, stream: true, scene: 'procedural', fitSteps: 30, weights: '/w' },
+        reconstruct: { views: 4, stream: true, virtualCount: 2, scene: 'procedural', fitSteps: 30, weights: '/w' },
         splat: { views: 4, steps: 30 },
         lm: { task: 'generate' },
       },
@@ -266,6 +291,10 @@ describe('the reconstruct part through the CLI', () => {
       message: expect.stringMatching(/'teapot' is invalid.*bunny, procedural/),
     });
     expect(parseArgs(['reconstruct', '--views', '0'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/received "0"/) });
+    expect(parseArgs(['reconstruct', '--virtual-count', '0'])).toMatchObject({
+      kind: 'usage',
+      message: expect.stringMatching(/--virtual-count <n>.*received "0"/),
+    });
   });
 
   it('--json: one JSON document with the reconstruct results and the exit code of its check', async () => {

@@ -35,6 +35,7 @@ export const RECONSTRUCT_DEFAULTS = {
 
 const RECONSTRUCT_KEYS = [
   ...(Object.keys(RECONSTRUCT_DEFAULTS) as (keyof typeof RECONSTRUCT_DEFAULTS)[]),
+  'virtualCount',
   'weights',
   'out',
   'progress',
@@ -48,6 +49,11 @@ export interface ReconstructOptions {
   views?: number;
   /** Push the views in batches of 4 and decode after each push (streaming) instead of one `reconstruct` pass. */
   stream?: boolean;
+  /**
+   * Decode from this many of the input views (ttt3d's `virtualCount`, 1–64); default the weights' `maxVirtualViews`
+   * (32 for the committed ones), all of them where it is 0.
+   */
+  virtualCount?: number;
   /** 'bunny' (the Stanford bunny) or 'procedural' (coloured spheres and cubes, a scene the training never drew). */
   scene?: SceneName;
   /** Held-out views, above the input ring and between its cameras (1–16). */
@@ -70,7 +76,8 @@ export interface ReconstructOptions {
 export interface ReconstructReport {
   scene: { name: SceneName; gaussians: number; seed: number };
   model: { weights: string; imageSize: number; width: number; depth: number; shDegree: number; parameters: number };
-  settings: { views: number; stream: boolean; heldOutViews: number; imageSize: number; fitSteps: number };
+  /** `virtualViews`: how many of the views were decoded into Gaussians (see `ReconstructOptions.virtualCount`). */
+  settings: { views: number; stream: boolean; virtualViews: number; heldOutViews: number; imageSize: number; fitSteps: number };
   /** Gaussians tttLRM produced (one per pixel of each input view, those of opacity < 0.01 pruned). */
   gaussians: number;
   /** tttLRM's held-out PSNR (dB) and SSIM: their means and each view's. */
@@ -140,6 +147,7 @@ function settingsOf(options: ReconstructOptions | undefined) {
     seed: int('seed', 0, Number.MAX_SAFE_INTEGER - HELD_OUT_SCENES),
     views: int('views', 1, 64),
     stream,
+    virtualCount: o.virtualCount === undefined ? undefined : checkRange(o.virtualCount, { min: 1, max: 64, integer: true }, 'virtualCount'),
     scene,
     heldOutViews: int('heldOutViews', 1, 16),
     sceneGaussians: int('sceneGaussians', 1, 200_000),
@@ -244,10 +252,11 @@ async function reconstruct(s: Settings): Promise<Omit<ReconstructReport, 'minPsn
     const curve: ReconstructReport['curve'] = [];
     let seconds = 0;
     let quality: Awaited<ReturnType<typeof score>> | undefined;
+    const decode = s.virtualCount === undefined ? {} : { virtualCount: s.virtualCount };
     s.progress.start('[reconstruct]', s.views, s.stream ? `tttLRM: streaming ${STREAM_BATCH} views a push` : 'tttLRM: one pass');
     if (!s.stream) {
       const t = performance.now();
-      g = await model.reconstruct(views, cameras);
+      g = await model.reconstruct(views, cameras, decode);
       seconds = (performance.now() - t) / 1000;
       quality = await score(g, held, truths, true);
       curve.push({ views: s.views, psnr: quality.psnr });
@@ -269,7 +278,7 @@ async function reconstruct(s: Settings): Promise<Omit<ReconstructReport, 'minPsn
           g?.dispose();
           g = undefined;
           const t2 = performance.now();
-          g = await stream.gaussians();
+          g = await stream.gaussians(decode);
           // every push is tttLRM's work; a decode counts only when it is the last (the others are for the curve)
           if (pushed === s.views) seconds += (performance.now() - t2) / 1000;
           // SSIM of the final scene only
@@ -356,7 +365,14 @@ async function reconstruct(s: Settings): Promise<Omit<ReconstructReport, 'minPsn
         shDegree: model.config.shDegree,
         parameters: model.numParameters(),
       },
-      settings: { views: s.views, stream: s.stream, heldOutViews: s.heldOutViews, imageSize: size, fitSteps: s.fitSteps },
+      settings: {
+        views: s.views,
+        stream: s.stream,
+        virtualViews: Math.min(s.views, s.virtualCount ?? (model.config.maxVirtualViews || s.views)),
+        heldOutViews: s.heldOutViews,
+        imageSize: size,
+        fitSteps: s.fitSteps,
+      },
       gaussians: recon.count,
       ...final,
       curve,
@@ -389,7 +405,8 @@ async function reconstruct(s: Settings): Promise<Omit<ReconstructReport, 'minPsn
 export function formatReconstruct(r: ReconstructReport): string {
   const st = r.settings;
   const b = r.baseline;
-  const mode = st.stream ? `streamed in pushes of ${STREAM_BATCH}` : 'one pass';
+  const decoded = st.virtualViews < st.views ? ` (${st.virtualViews} decoded)` : '';
+  const mode = `${st.stream ? `streamed in pushes of ${STREAM_BATCH}` : 'one pass'}${decoded}`;
   const lines = [
     `tttLRM (${r.model.parameters.toLocaleString('en')} parameters, width ${r.model.width}, ${r.model.depth} blocks, SH ${r.model.shDegree}) on the ${r.scene.name === 'bunny' ? 'bunny' : `procedural scene ${r.scene.seed}`} (${r.scene.gaussians} surface Gaussians): ${st.views} views of ${st.imageSize}², ${mode}, on ${r.backend}`,
     `reconstructed ${r.gaussians} Gaussians in ${r.seconds.reconstruct.toFixed(2)} s (weights loaded in ${r.seconds.load.toFixed(2)} s)`,
