@@ -60,7 +60,7 @@ async function evaluate(argv: readonly string[], backendReady: boolean): Promise
   const targetViews = Number(flag(argv, 'targets') ?? 4);
   const counts = (flag(argv, 'views') ?? '4,8,16,32,64').split(',').map(Number);
   const cap = flag(argv, 'virtual-count');
-  const decode = cap === undefined ? {} : { virtualCount: Number(cap) };
+  const decode: { virtualCount?: number } = cap === undefined ? {} : { virtualCount: Number(cap) };
   const rows: Record<string, number | string | boolean>[] = [];
   for (const views of counts) {
     for (let scene = 0; scene < scenes; scene++) {
@@ -89,7 +89,7 @@ async function evaluate(argv: readonly string[], backendReady: boolean): Promise
       stream.dispose();
       const row = {
         views,
-        virtualCount: Math.min(views, cap === undefined ? model.config.maxVirtualViews || views : Number(cap)),
+        virtualCount: model.virtualViewCount(views, decode.virtualCount),
         scene: sample.name,
         index: scene,
         seconds,

@@ -234,6 +234,9 @@ describeBackends('TTTLRM config: virtualColour and scaleOffset', () => {
     const uncapped = TTTLRM.fromConfig({ ...CONFIG, virtualColour: true });
     const input = cams(6);
     const x = views(6, 13);
+    expect([capped.virtualViewCount(6), capped.virtualViewCount(6, 5), capped.virtualViewCount(2), uncapped.virtualViewCount(6)]).toEqual([
+      3, 5, 2, 6,
+    ]);
     const expected = uncapped.forward(x, input, { virtualCount: 3 });
     const g = capped.forward(x, input);
     expect(g.count).toBe(3 * 256);

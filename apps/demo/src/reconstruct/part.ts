@@ -368,7 +368,7 @@ async function reconstruct(s: Settings): Promise<Omit<ReconstructReport, 'minPsn
       settings: {
         views: s.views,
         stream: s.stream,
-        virtualViews: Math.min(s.views, s.virtualCount ?? (model.config.maxVirtualViews || s.views)),
+        virtualViews: model.virtualViewCount(s.views, s.virtualCount),
         heldOutViews: s.heldOutViews,
         imageSize: size,
         fitSteps: s.fitSteps,

@@ -182,7 +182,7 @@ export class TTTLRM extends Module {
     const o = checkOptions(opts, FORWARD_OPTIONS);
     checkViews(views, cameras, this.config.patchSize);
     if (o.virtualViews !== undefined) checkCameras(o.virtualViews, this.config.patchSize, 'opts.virtualViews');
-    const count = virtualCountOrDefault(this, checkVirtualCount(o.virtualCount, o.virtualViews));
+    const count = this.virtualViewCount(cameras.length, checkVirtualCount(o.virtualCount, o.virtualViews));
     const states = this.encodeViews(views, cameras);
     try {
       return o.virtualViews !== undefined
@@ -203,6 +203,16 @@ export class TTTLRM extends Module {
     const { minOpacity: _, ...forward } = o;
     const all = this.forward(views, cameras, forward);
     return pruneByOpacity(all, minOpacity);
+  }
+
+  /**
+   * How many of `inputViews` input cameras `forward`, `reconstruct` and a stream's `gaussians` decode when no
+   * `virtualViews` are given: `virtualCount` (a checked option), else `config.maxVirtualViews` (0: every one), at
+   * most `inputViews`.
+   */
+  virtualViewCount(inputViews: number, virtualCount?: number): number {
+    const cap = virtualCount ?? this.config.maxVirtualViews;
+    return cap > 0 ? Math.min(inputViews, cap) : inputViews;
   }
 
   /** A streaming reconstruction over this model's weights (see `TTTLRMStream`). */
@@ -263,19 +273,14 @@ export class TTTLRM extends Module {
  * Decodes from `count` of the input `cameras` (all when undefined) picked by `representativeCameras`; with
  * `virtualColour` the picked views' images fill the colour channels, as in tttLRM's loader (`views`: the inputs).
  */
-/** `count`, or the model's `config.maxVirtualViews` where none was asked for (undefined: every input camera). */
-function virtualCountOrDefault(model: TTTLRM, count: number | undefined): number | undefined {
-  return count ?? (model.config.maxVirtualViews > 0 ? model.config.maxVirtualViews : undefined);
-}
-
 function decodeFromInputs(
   model: TTTLRM,
   states: readonly FastWeights[],
   cameras: readonly Camera[],
   views: Tensor | undefined,
-  count: number | undefined,
+  count: number,
 ): Gaussians {
-  const picked = count === undefined || count >= cameras.length ? undefined : representativeCameras(cameras, count);
+  const picked = count >= cameras.length ? undefined : representativeCameras(cameras, count);
   const virtual = picked === undefined ? cameras : picked.map((i) => cameras[i] as Camera);
   if (!model.config.virtualColour || views === undefined) return model.decodeViews(states, virtual);
   if (picked === undefined) return model.decodeViews(states, virtual, views);
@@ -359,9 +364,9 @@ export class TTTLRMStream {
     const minOpacity = checkMinOpacity(o.minOpacity);
     if (this.#states === undefined) throw new TesseraError('TTTLRMStream.gaussians: no views were pushed yet');
     if (o.virtualViews !== undefined) checkCameras(o.virtualViews, this.#model.config.patchSize, 'opts.virtualViews');
-    const count = virtualCountOrDefault(this.#model, checkVirtualCount(o.virtualCount, o.virtualViews));
+    const count = this.#model.virtualViewCount(this.#cameras.length, checkVirtualCount(o.virtualCount, o.virtualViews));
     // every pushed camera decodes when no subset is asked for: at most MAX_TTTLRM_VIEWS of them, as for explicit ones
-    if (o.virtualViews === undefined && (count === undefined || count >= this.#cameras.length)) {
+    if (o.virtualViews === undefined && count >= this.#cameras.length) {
       checkCameras(this.#cameras, this.#model.config.patchSize, 'cameras pushed');
     }
     const all =
